@@ -1,0 +1,89 @@
+"""Segment ids and colours: panopticapi's ``rgb2id`` and ``id2rgb``, computed in Rust."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fastpq import _core
+
+
+def rgb2id(color: Any) -> Any:
+    """Pack RGB colours into segment ids, ``R + 256 * G + 256**2 * B``.
+
+    Same results, dtypes and accepted inputs as ``panopticapi.utils.rgb2id``.
+
+    Parameters
+    ----------
+    color : numpy.ndarray or sequence
+        An H x W x C array (C >= 3; channels past the third, such as alpha, are ignored), or a
+        single colour ``[r, g, b]``.
+
+    Returns
+    -------
+    numpy.ndarray or int
+        For an array, the H x W id map: ``int32`` for ``uint8`` input (as panopticapi returns),
+        otherwise the input's dtype with numpy's arithmetic. For a single colour, a Python int.
+
+    Examples
+    --------
+    >>> rgb2id([1, 2, 3])
+    197121
+    """
+    if isinstance(color, np.ndarray) and color.ndim == 3:
+        if color.shape[2] < 3:
+            raise ValueError(f"rgb2id needs at least 3 channels, got an array of shape {color.shape}")
+        if color.dtype == np.uint8:
+            # ids of 8-bit colours are below 2**24, so the uint32 result is also a valid int32.
+            return _core.rgb2id_u8(np.ascontiguousarray(color)).view(np.int32)
+        if color.dtype == np.uint32:
+            return _core.rgb2id_u32(np.ascontiguousarray(color))
+        return color[:, :, 0] + 256 * color[:, :, 1] + 256 * 256 * color[:, :, 2]
+    return int(color[0] + 256 * color[1] + 256 * 256 * color[2])
+
+
+def id2rgb(id_map: Any) -> Any:
+    """Unpack segment ids into RGB colours, the inverse of :func:`rgb2id`.
+
+    Same results as ``panopticapi.utils.id2rgb``, also for dtypes on which panopticapi fails
+    under numpy 2 (8-bit and 16-bit integers).
+
+    Parameters
+    ----------
+    id_map : numpy.ndarray or int
+        Ids of any shape, or a single id.
+
+    Returns
+    -------
+    numpy.ndarray or list of int
+        For an array, a ``uint8`` array of shape ``id_map.shape + (3,)``: the lowest three bytes
+        of each id (two's complement for negative ids, as floor division and modulo give).
+        For a single id, ``[r, g, b]``.
+
+    Examples
+    --------
+    >>> id2rgb(197121)
+    [1, 2, 3]
+    """
+    if isinstance(id_map, np.ndarray):
+        if id_map.dtype.kind in "iu":
+            # Truncating to 32 bits keeps the low bytes, which are all that id2rgb returns.
+            ids = id_map.view(np.uint32) if id_map.dtype.itemsize == 4 else id_map.astype(np.uint32)
+            return _core.id2rgb(np.ascontiguousarray(ids))
+        return _id2rgb_generic(id_map)
+    color = []
+    for _ in range(3):
+        color.append(id_map % 256)
+        id_map //= 256
+    return color
+
+
+def _id2rgb_generic(id_map: np.ndarray) -> np.ndarray:
+    """Float and other non-integer arrays: numpy's floor division and modulo, as panopticapi."""
+    rgb = np.empty((*id_map.shape, 3), dtype=np.uint8)
+    rest = id_map.copy()
+    for channel in range(3):
+        rgb[..., channel] = rest % 256
+        rest //= 256
+    return rgb

@@ -1,0 +1,143 @@
+"""Evaluating one image pair from in-memory id maps and ``segments_info``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from fastpq import _core
+from fastpq.stats import PQStat
+
+_MAX_ID = 2**32 - 1
+
+
+def evaluate_image(
+    gt_ids: np.ndarray,
+    gt_segments_info: Sequence[Mapping[str, Any]],
+    pred_ids: np.ndarray,
+    pred_segments_info: Sequence[Mapping[str, Any]],
+    categories: Mapping[int, Any] | Iterable[Any],
+    *,
+    image_id: Any = None,
+) -> PQStat:
+    """Evaluate one ground-truth / prediction pair with panopticapi's per-image rules.
+
+    The result is what ``panopticapi.evaluation.pq_compute_single_core`` returns for this one
+    image; results of several images add up with ``+=``, and
+    :meth:`~fastpq.PQStat.pq_average` turns the total into PQ, SQ and RQ.
+
+    Parameters
+    ----------
+    gt_ids, pred_ids : numpy.ndarray
+        H x W integer id maps (as :func:`fastpq.rgb2id` returns), C-contiguous, of equal shape.
+        ``uint32`` and ``int32`` maps are used without a copy. Id 0 is VOID.
+    gt_segments_info : sequence of dict
+        Ground-truth segments: ``id``, ``category_id``, ``iscrowd`` and ``area`` (the JSON area
+        is used in the IoU, as panopticapi does).
+    pred_segments_info : sequence of dict
+        Predicted segments: ``id`` and ``category_id``; areas are counted from ``pred_ids``.
+    categories : mapping or iterable
+        The known categories: a mapping keyed by category id (panopticapi's ``categories``), or
+        an iterable of category records (with ``id``) or of ids.
+    image_id : optional
+        Named in error messages.
+
+    Returns
+    -------
+    PQStat
+        Per-category IoU sums and TP / FP / FN counts of this image.
+
+    Raises
+    ------
+    KeyError
+        With panopticapi's messages: a predicted id in the map but not in
+        ``pred_segments_info``, or listed but absent from the map, or with an unknown category;
+        or a segment record without a required field.
+    ValueError
+        Shapes that differ or are not 2-D, non-contiguous maps, negative or too large ids, a
+        segment id listed twice or listed as 0 (VOID), a non-integral area, or a ground-truth
+        area too small for the pixels its segment covers.
+    TypeError
+        Maps that are not integer numpy arrays.
+    """
+    name = "?" if image_id is None else str(image_id)
+    gt_map = _id_map(gt_ids, "gt_ids")
+    pred_map = _id_map(pred_ids, "pred_ids")
+    gt_fields = _segment_fields(gt_segments_info, name, "ground-truth", ("id", "category_id", "iscrowd", "area"))
+    pred_fields = _segment_fields(pred_segments_info, name, "predicted", ("id", "category_id"))
+    rows = _core.evaluate_image(
+        name,
+        gt_map,
+        pred_map,
+        _ids(gt_fields[0], name, "ground-truth"),
+        np.array(gt_fields[1], dtype=np.int64),
+        np.array([c == 1 for c in gt_fields[2]], dtype=np.bool_),
+        _areas(gt_fields[3], gt_fields[0], name),
+        _ids(pred_fields[0], name, "predicted"),
+        np.array(pred_fields[1], dtype=np.int64),
+        np.array(_category_ids(categories), dtype=np.int64),
+    )
+    stat = PQStat()
+    for category_id, iou, tp, fp, fn in rows:
+        cat = stat[category_id]
+        cat.iou, cat.tp, cat.fp, cat.fn = iou, tp, fp, fn
+    return stat
+
+
+def _id_map(ids: Any, name: str) -> np.ndarray:
+    if not isinstance(ids, np.ndarray) or ids.dtype.kind not in "iu":
+        kind = type(ids).__name__ if not isinstance(ids, np.ndarray) else f"array of {ids.dtype}"
+        raise TypeError(f"{name} must be a numpy array of integer segment ids, got {kind}")
+    if ids.ndim != 2:
+        hint = "; convert colour maps with fastpq.rgb2id first" if ids.ndim == 3 else ""
+        raise ValueError(f"{name} must be a 2-D (H x W) id map, got shape {ids.shape}{hint}")
+    if not ids.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous; pass numpy.ascontiguousarray({name})")
+    if ids.dtype == np.uint32:
+        return ids
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) > _MAX_ID):
+        raise ValueError(f"{name} holds ids outside [0, 2**32): min {ids.min()}, max {ids.max()}")
+    return ids.view(np.uint32) if ids.dtype == np.int32 else ids.astype(np.uint32)
+
+
+def _segment_fields(
+    segments: Sequence[Mapping[str, Any]], image: str, side: str, keys: tuple[str, ...]
+) -> list[list[Any]]:
+    columns: list[list[Any]] = [[] for _ in keys]
+    for position, segment in enumerate(segments):
+        for column, key in zip(columns, keys):
+            try:
+                column.append(segment[key])
+            except KeyError:
+                raise KeyError(
+                    f"In the image with ID {image} {side} segment #{position} "
+                    f"(id {segment.get('id', '?')}) has no '{key}'"
+                ) from None
+    return columns
+
+
+def _ids(values: list[Any], image: str, side: str) -> np.ndarray:
+    ids = np.array(values, dtype=np.int64)
+    bad = (ids < 0) | (ids > _MAX_ID)
+    if bad.any():
+        raise ValueError(f"In the image with ID {image} {side} segment id {ids[bad][0]} is outside [0, 2**32)")
+    return ids.astype(np.uint32)
+
+
+def _areas(values: list[Any], ids: list[Any], image: str) -> np.ndarray:
+    areas = np.array(values, dtype=np.float64) if values else np.zeros(0)
+    integral = np.isfinite(areas) & (areas == np.floor(areas))
+    if not integral.all():
+        i = int(np.argmin(integral))
+        raise ValueError(
+            f"In the image with ID {image} ground-truth segment with ID {ids[i]} has a non-integral area {values[i]!r}"
+        )
+    return np.array(values, dtype=np.int64)
+
+
+def _category_ids(categories: Mapping[int, Any] | Iterable[Any]) -> list[int]:
+    if isinstance(categories, Mapping):
+        return list(categories)
+    return [c["id"] if isinstance(c, Mapping) else c for c in categories]

@@ -1,0 +1,79 @@
+//! The single error type of the core; the Python binding maps each variant to an exception.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while evaluating panoptic segmentation.
+///
+/// Messages of the variants panopticapi also raises are worded exactly as panopticapi words them,
+/// so code that matches on those messages keeps working.
+#[derive(Debug, thiserror::Error)]
+pub enum PqError {
+    #[error(
+        "In the image with ID {image_id} segment with ID {segment_id} is presented in PNG and not presented in JSON."
+    )]
+    SegmentNotInJson { image_id: String, segment_id: u32 },
+
+    #[error(
+        "In the image with ID {image_id} the following segment IDs {segment_ids:?} are presented in JSON and not presented in PNG."
+    )]
+    SegmentsNotInPng { image_id: String, segment_ids: Vec<u32> },
+
+    #[error(
+        "In the image with ID {image_id} segment with ID {segment_id} has unknown category_id {category_id}."
+    )]
+    UnknownCategory { image_id: String, segment_id: u32, category_id: i64 },
+
+    #[error(
+        "In the image with ID {image_id} the ground truth is {gt_height}x{gt_width} pixels but the prediction is {pred_height}x{pred_width} (height x width)."
+    )]
+    SizeMismatch {
+        image_id: String,
+        gt_height: usize,
+        gt_width: usize,
+        pred_height: usize,
+        pred_width: usize,
+    },
+
+    #[error(
+        "In the image with ID {image_id} the {side} segments_info lists segment with ID {segment_id} more than once."
+    )]
+    DuplicateSegment { image_id: String, side: Side, segment_id: u32 },
+
+    #[error(
+        "In the image with ID {image_id} the {side} segments_info lists segment ID 0, which is VOID (unlabeled pixels) and cannot be a segment."
+    )]
+    VoidSegment { image_id: String, side: Side },
+
+    #[error(
+        "In the image with ID {image_id} ground-truth segment with ID {gt_id} (area {gt_area} in JSON) and predicted segment with ID {pred_id} have a union of {union} pixels; the JSON area must be at least the segment's pixel count."
+    )]
+    EmptyUnion { image_id: String, gt_id: u32, gt_area: i64, pred_id: u32, union: i64 },
+
+    #[error("{what}: expected {expected} values, got {got}")]
+    LengthMismatch { what: &'static str, expected: usize, got: usize },
+
+    #[error("cannot read {}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+
+    #[error("{} is not a valid PNG file: {message}", path.display())]
+    Decode { path: PathBuf, message: String },
+
+    #[error("{} is a {detail} PNG; panoptic PNGs must be 8-bit RGB, RGBA or palette images", path.display())]
+    UnsupportedPng { path: PathBuf, detail: String },
+}
+
+/// Which side of an image pair a segment belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    GroundTruth,
+    Prediction,
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Side::GroundTruth => "ground-truth",
+            Side::Prediction => "prediction",
+        })
+    }
+}

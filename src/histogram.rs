@@ -1,0 +1,156 @@
+//! The intersection histogram: how many pixels each (ground-truth id, predicted id) pair covers.
+//!
+//! Panoptic maps are long horizontal runs of one id, so pixels are counted run by run: a hash
+//! lookup happens once per run of equal pairs, not once per pixel.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A multiply-rotate hasher for the one key type used here, a packed pair of ids. std's SipHash
+/// guards against adversarial keys, which pixel ids are not, at several times the cost.
+#[derive(Default)]
+pub struct PairHasher(u64);
+
+impl Hasher for PairHasher {
+    #[inline]
+    fn write_u64(&mut self, key: u64) {
+        self.0 = (self.0.rotate_left(5) ^ key).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type PairMap = HashMap<u64, u64, BuildHasherDefault<PairHasher>>;
+
+#[inline]
+fn key(gt: u32, pred: u32) -> u64 {
+    (u64::from(gt) << 32) | u64::from(pred)
+}
+
+/// Pixel counts of (ground-truth id, predicted id) pairs, VOID included.
+#[derive(Default, Debug, Clone)]
+pub struct PairHistogram {
+    counts: PairMap,
+}
+
+impl PairHistogram {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Empties the histogram but keeps its allocation, so one histogram can serve many images.
+    pub fn clear(&mut self) {
+        self.counts.clear();
+    }
+
+    /// Adds `len` pixels of the pair (`gt`, `pred`).
+    #[inline]
+    pub fn add_run(&mut self, gt: u32, pred: u32, len: u64) {
+        *self.counts.entry(key(gt, pred)).or_insert(0) += len;
+    }
+
+    /// Adds every pixel of two id maps of the same length, pixel `i` of one paired with pixel
+    /// `i` of the other.
+    pub fn add_maps(&mut self, gt: &[u32], pred: &[u32]) -> Result<(), crate::PqError> {
+        if gt.len() != pred.len() {
+            return Err(crate::PqError::LengthMismatch {
+                what: "predicted pixels",
+                expected: gt.len(),
+                got: pred.len(),
+            });
+        }
+        let mut pairs = gt.iter().zip(pred);
+        let Some((&g0, &p0)) = pairs.next() else {
+            return Ok(());
+        };
+        let (mut run_gt, mut run_pred, mut run_len) = (g0, p0, 1u64);
+        for (&g, &p) in pairs {
+            if g == run_gt && p == run_pred {
+                run_len += 1;
+            } else {
+                self.add_run(run_gt, run_pred, run_len);
+                (run_gt, run_pred, run_len) = (g, p, 1);
+            }
+        }
+        self.add_run(run_gt, run_pred, run_len);
+        Ok(())
+    }
+
+    /// Pixels covered by the pair, 0 if it never occurs.
+    #[must_use]
+    pub fn get(&self, gt: u32, pred: u32) -> u64 {
+        self.counts.get(&key(gt, pred)).copied().unwrap_or(0)
+    }
+
+    /// Number of distinct pairs.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// Every (gt, pred, pixels) triple, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, u32, u64)> + '_ {
+        self.counts.iter().map(|(&k, &n)| {
+            // The key is (gt << 32) | pred; both halves fit u32 by construction.
+            #[allow(clippy::cast_possible_truncation)]
+            let (gt, pred) = ((k >> 32) as u32, k as u32);
+            (gt, pred, n)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted(h: &PairHistogram) -> Vec<(u32, u32, u64)> {
+        let mut v: Vec<_> = h.iter().collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn counts_pairs_across_runs() {
+        let gt = [1, 1, 1, 2, 2, 0, 1, 1];
+        let pred = [5, 5, 6, 6, 6, 6, 5, 5];
+        let mut h = PairHistogram::new();
+        h.add_maps(&gt, &pred).unwrap();
+        assert_eq!(sorted(&h), vec![(0, 6, 1), (1, 5, 4), (1, 6, 1), (2, 6, 2)]);
+        assert_eq!(h.get(1, 5), 4);
+        assert_eq!(h.get(9, 9), 0);
+    }
+
+    #[test]
+    fn total_equals_pixel_count_and_clear_empties() {
+        let gt: Vec<u32> = (0..1000).map(|i| i / 7 % 5).collect();
+        let pred: Vec<u32> = (0..1000).map(|i| (i / 3 % 4) << 20).collect();
+        let mut h = PairHistogram::new();
+        h.add_maps(&gt, &pred).unwrap();
+        assert_eq!(h.iter().map(|(_, _, n)| n).sum::<u64>(), 1000);
+        h.clear();
+        assert!(h.is_empty());
+    }
+
+    #[test]
+    fn empty_maps_and_length_mismatch() {
+        let mut h = PairHistogram::new();
+        h.add_maps(&[], &[]).unwrap();
+        assert!(h.is_empty());
+        assert!(h.add_maps(&[1], &[]).is_err());
+    }
+}

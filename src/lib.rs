@@ -1,0 +1,26 @@
+//! fastpq's core: Panoptic Quality (PQ = SQ × RQ) computed exactly as cocodataset/panopticapi
+//! computes it, with no Python types, so `cargo test` runs without an interpreter.
+//!
+//! The pipeline, one module a step: [`decode`] reads a panoptic PNG, [`ids`] packs RGB into
+//! segment ids, [`histogram`] counts (ground truth, prediction) pixel pairs run by run,
+//! [`segments`] checks and indexes `segments_info`, [`matching`] applies panopticapi's per-image
+//! rules and [`stats`] accumulates and averages per category. [`error`] holds the one error type.
+
+pub mod decode;
+pub mod error;
+pub mod histogram;
+pub mod ids;
+pub mod matching;
+pub mod segments;
+pub mod stats;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use error::PqError;
+
+/// Segment id of unlabeled pixels.
+pub const VOID: u32 = 0;
+
+/// panopticapi's `OFFSET`: segment ids are below it, so `gt * OFFSET + pred` is a unique pair key.
+pub const OFFSET: u64 = 256 * 256 * 256;

@@ -1,0 +1,287 @@
+//! panopticapi's per-image rules: prediction sanity checks, IoU > 0.5 matching, crowd and VOID
+//! handling, and the TP / FP / FN counts they produce.
+
+use std::collections::HashMap;
+
+use crate::error::Side;
+use crate::histogram::PairHistogram;
+use crate::segments::{index_ids, Categories, GtSegment, PredSegment};
+use crate::stats::PqStats;
+use crate::{PqError, VOID};
+
+/// A ground-truth segment matched to a predicted one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Match {
+    pub gt_id: u32,
+    pub pred_id: u32,
+    pub category_id: i64,
+    pub iou: f64,
+}
+
+/// What one image contributes: its matches, in ascending (gt id, pred id) order as panopticapi
+/// visits them, and its per-category statistics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageResult {
+    pub matches: Vec<Match>,
+    pub stats: PqStats,
+}
+
+/// A borrowed row-major id map.
+#[derive(Debug, Clone, Copy)]
+pub struct MapView<'a> {
+    pub ids: &'a [u32],
+    pub height: usize,
+    pub width: usize,
+}
+
+/// Evaluates one image from its two id maps.
+pub fn evaluate_maps(
+    image_id: &str,
+    gt_map: MapView<'_>,
+    pred_map: MapView<'_>,
+    gt: &[GtSegment],
+    pred: &[PredSegment],
+    categories: &Categories,
+) -> Result<ImageResult, PqError> {
+    if (gt_map.height, gt_map.width) != (pred_map.height, pred_map.width) {
+        return Err(PqError::SizeMismatch {
+            image_id: image_id.to_owned(),
+            gt_height: gt_map.height,
+            gt_width: gt_map.width,
+            pred_height: pred_map.height,
+            pred_width: pred_map.width,
+        });
+    }
+    for (map, what) in [(gt_map, "ground-truth pixels"), (pred_map, "predicted pixels")] {
+        if map.ids.len() != map.height * map.width {
+            return Err(PqError::LengthMismatch {
+                what,
+                expected: map.height * map.width,
+                got: map.ids.len(),
+            });
+        }
+    }
+    let mut histogram = PairHistogram::new();
+    histogram.add_maps(gt_map.ids, pred_map.ids)?;
+    evaluate_image(image_id, &histogram, gt, pred, categories)
+}
+
+/// Applies panopticapi's per-image rules to an intersection histogram.
+///
+/// The checks run in panopticapi's order, so the same bad input raises the same error: predicted
+/// ids are visited in ascending order and the first one that is not listed in `pred`, or whose
+/// category is unknown, fails; then any listed id absent from the PNG fails.
+pub fn evaluate_image(
+    image_id: &str,
+    histogram: &PairHistogram,
+    gt: &[GtSegment],
+    pred: &[PredSegment],
+    categories: &Categories,
+) -> Result<ImageResult, PqError> {
+    let gt_index = index_ids(image_id, Side::GroundTruth, gt.iter().map(|s| s.id))?;
+    let pred_index = index_ids(image_id, Side::Prediction, pred.iter().map(|s| s.id))?;
+
+    let (pred_area, void_overlap) = predicted_areas(image_id, histogram, pred, &pred_index, categories)?;
+
+    let mut result = ImageResult::default();
+    let mut gt_matched = vec![false; gt.len()];
+    let mut pred_matched = vec![false; pred.len()];
+    for (gt_id, pred_id, intersection) in histogram.iter() {
+        let (Some(&g), Some(&p)) = (gt_index.get(&gt_id), pred_index.get(&pred_id)) else {
+            continue;
+        };
+        let (gs, ps) = (&gt[g], &pred[p]);
+        if gs.iscrowd || gs.category_id != ps.category_id {
+            continue;
+        }
+        // Pixels of the prediction on ground-truth VOID are not part of the union.
+        let union = i128::from(pred_area[p]) + i128::from(gs.area)
+            - i128::from(intersection)
+            - i128::from(void_overlap[p]);
+        if union <= 0 {
+            return Err(PqError::EmptyUnion {
+                image_id: image_id.to_owned(),
+                gt_id,
+                gt_area: gs.area,
+                pred_id,
+                union: i64::try_from(union).unwrap_or(i64::MIN),
+            });
+        }
+        let iou = intersection as f64 / union as f64;
+        // IoU > 0.5 makes every match unique on both sides, so no assignment search is needed.
+        if iou > 0.5 {
+            result.matches.push(Match { gt_id, pred_id, category_id: gs.category_id, iou });
+            gt_matched[g] = true;
+            pred_matched[p] = true;
+        }
+    }
+    result.matches.sort_unstable_by_key(|m| (m.gt_id, m.pred_id));
+    for m in &result.matches {
+        let s = result.stats.entry(m.category_id);
+        s.tp += 1;
+        s.iou += m.iou;
+    }
+
+    // Only the last crowd segment of each category is remembered, as panopticapi's dict does.
+    let mut crowd_of_category: HashMap<i64, u32> = HashMap::new();
+    for (s, _) in gt.iter().zip(&gt_matched).filter(|(_, &matched)| !matched) {
+        if s.iscrowd {
+            crowd_of_category.insert(s.category_id, s.id);
+        } else {
+            result.stats.entry(s.category_id).fn_ += 1;
+        }
+    }
+
+    for (p, s) in pred.iter().enumerate().filter(|&(p, _)| !pred_matched[p]) {
+        let crowd = crowd_of_category.get(&s.category_id).map_or(0, |&c| histogram.get(c, s.id));
+        // A prediction lying mostly on VOID or on a crowd region of its class is not penalised.
+        if (void_overlap[p] + crowd) as f64 / pred_area[p] as f64 > 0.5 {
+            continue;
+        }
+        result.stats.entry(s.category_id).fp += 1;
+    }
+    Ok(result)
+}
+
+/// Pixel area of every predicted segment and the part of it on ground-truth VOID, after
+/// panopticapi's sanity checks of the prediction against its PNG.
+fn predicted_areas(
+    image_id: &str,
+    histogram: &PairHistogram,
+    pred: &[PredSegment],
+    pred_index: &HashMap<u32, usize>,
+    categories: &Categories,
+) -> Result<(Vec<u64>, Vec<u64>), PqError> {
+    let mut area = vec![0u64; pred.len()];
+    let mut void_overlap = vec![0u64; pred.len()];
+    let mut first_unlisted: Option<u32> = None;
+    for (gt_id, pred_id, pixels) in histogram.iter() {
+        if pred_id == VOID {
+            continue;
+        }
+        if let Some(&p) = pred_index.get(&pred_id) {
+            area[p] += pixels;
+            if gt_id == VOID {
+                void_overlap[p] += pixels;
+            }
+        } else {
+            first_unlisted = Some(first_unlisted.map_or(pred_id, |id| id.min(pred_id)));
+        }
+    }
+    let first_unknown_category = pred
+        .iter()
+        .zip(&area)
+        .filter(|&(s, &a)| a > 0 && !categories.contains(s.category_id))
+        .map(|(s, _)| *s)
+        .min_by_key(|s| s.id);
+    match (first_unlisted, first_unknown_category) {
+        (Some(id), unknown) if unknown.is_none_or(|s| id < s.id) => {
+            return Err(PqError::SegmentNotInJson { image_id: image_id.to_owned(), segment_id: id });
+        }
+        (_, Some(s)) => {
+            return Err(PqError::UnknownCategory {
+                image_id: image_id.to_owned(),
+                segment_id: s.id,
+                category_id: s.category_id,
+            });
+        }
+        _ => {}
+    }
+    let mut absent: Vec<u32> = pred.iter().zip(&area).filter(|&(_, &a)| a == 0).map(|(s, _)| s.id).collect();
+    if !absent.is_empty() {
+        absent.sort_unstable();
+        return Err(PqError::SegmentsNotInPng { image_id: image_id.to_owned(), segment_ids: absent });
+    }
+    Ok((area, void_overlap))
+}
+
+// Results must equal panopticapi's bit for bit, so floats are compared exactly.
+#[cfg(test)]
+#[allow(clippy::float_cmp)]
+mod tests {
+    use super::*;
+
+    fn gt(id: u32, category_id: i64, iscrowd: bool, area: i64) -> GtSegment {
+        GtSegment { id, category_id, iscrowd, area }
+    }
+
+    fn pred(id: u32, category_id: i64) -> PredSegment {
+        PredSegment { id, category_id }
+    }
+
+    fn run(
+        gt_map: &[u32],
+        pred_map: &[u32],
+        g: &[GtSegment],
+        p: &[PredSegment],
+    ) -> Result<ImageResult, PqError> {
+        let gt_view = MapView { ids: gt_map, height: 1, width: gt_map.len() };
+        let pred_view = MapView { ids: pred_map, height: 1, width: pred_map.len() };
+        evaluate_maps("1", gt_view, pred_view, g, p, &Categories::new([1, 2]))
+    }
+
+    #[test]
+    fn perfect_prediction_matches_everything() {
+        let m = [1, 1, 2, 2, 2, 0];
+        let r = run(&m, &m, &[gt(1, 1, false, 2), gt(2, 2, false, 3)], &[pred(1, 1), pred(2, 2)]).unwrap();
+        assert_eq!(r.matches.len(), 2);
+        assert_eq!(r.stats.get(1).tp, 1);
+        assert_eq!(r.stats.get(2).iou, 1.0);
+    }
+
+    #[test]
+    fn iou_of_exactly_half_is_not_a_match() {
+        // gt 1 covers 4 pixels, pred 7 covers 2 of them: IoU = 2 / 4.
+        let r = run(&[1, 1, 1, 1], &[7, 7, 0, 0], &[gt(1, 1, false, 4)], &[pred(7, 1)]).unwrap();
+        assert!(r.matches.is_empty());
+        assert_eq!((r.stats.get(1).fp, r.stats.get(1).fn_), (1, 1));
+    }
+
+    #[test]
+    fn void_pixels_leave_the_union() {
+        // pred 7: 2 px on gt 1, 2 px on VOID; union = 4 + 3 - 2 - 2 = 3 -> IoU 2/3.
+        let r = run(&[1, 1, 1, 0, 0], &[7, 7, 0, 7, 7], &[gt(1, 1, false, 3)], &[pred(7, 1)]).unwrap();
+        assert_eq!(r.matches[0].iou, 2.0 / 3.0);
+    }
+
+    #[test]
+    fn prediction_on_crowd_is_ignored_and_crowd_is_not_fn() {
+        let r = run(&[5, 5, 5, 5], &[7, 7, 7, 0], &[gt(5, 1, true, 4)], &[pred(7, 1)]).unwrap();
+        assert_eq!(r.stats.get(1), crate::stats::CategoryStats::default());
+    }
+
+    #[test]
+    fn only_the_last_crowd_segment_of_a_category_counts() {
+        let g = [gt(5, 1, true, 2), gt(6, 1, true, 2)];
+        // pred 7 lies on the first crowd segment, which is forgotten: it is a false positive.
+        let r = run(&[5, 5, 6, 6], &[7, 7, 0, 0], &g, &[pred(7, 1)]).unwrap();
+        assert_eq!(r.stats.get(1).fp, 1);
+        let r = run(&[5, 5, 6, 6], &[0, 0, 7, 7], &g, &[pred(7, 1)]).unwrap();
+        assert_eq!(r.stats.get(1).fp, 0);
+    }
+
+    #[test]
+    fn sanity_errors_in_panopticapi_order() {
+        let g = [gt(1, 1, false, 4)];
+        let e = run(&[1, 1, 1, 1], &[3, 9, 9, 0], &g, &[pred(9, 1)]).unwrap_err();
+        assert!(matches!(e, PqError::SegmentNotInJson { segment_id: 3, .. }));
+        let e = run(&[1, 1, 1, 1], &[3, 9, 9, 0], &g, &[pred(3, 99), pred(9, 1)]).unwrap_err();
+        assert!(matches!(e, PqError::UnknownCategory { segment_id: 3, category_id: 99, .. }));
+        let e = run(&[1, 1, 1, 1], &[9, 9, 9, 0], &g, &[pred(9, 1), pred(12, 1), pred(4, 2)]).unwrap_err();
+        assert!(matches!(e, PqError::SegmentsNotInPng { ref segment_ids, .. } if segment_ids == &[4, 12]));
+        assert_eq!(
+            e.to_string(),
+            "In the image with ID 1 the following segment IDs [4, 12] are presented in JSON and not presented in PNG."
+        );
+    }
+
+    #[test]
+    fn mismatched_shapes_and_bad_areas_are_errors() {
+        let (a, b) =
+            (MapView { ids: &[1, 1], height: 1, width: 2 }, MapView { ids: &[1, 1], height: 2, width: 1 });
+        let e = evaluate_maps("3", a, b, &[], &[], &Categories::default()).unwrap_err();
+        assert!(e.to_string().contains("1x2") && e.to_string().contains("2x1"));
+        let e = run(&[1, 1], &[7, 7], &[gt(1, 1, false, 0)], &[pred(7, 1)]).unwrap_err();
+        assert!(matches!(e, PqError::EmptyUnion { .. }));
+    }
+}

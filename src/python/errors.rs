@@ -1,0 +1,29 @@
+//! The one place where core errors become Python exceptions.
+
+use pyo3::exceptions::{PyFileNotFoundError, PyKeyError, PyOSError, PyValueError};
+use pyo3::PyErr;
+
+use crate::PqError;
+
+impl From<PqError> for PyErr {
+    fn from(e: PqError) -> Self {
+        let message = e.to_string();
+        match e {
+            // panopticapi raises KeyError for these; existing `except KeyError` clauses keep working.
+            PqError::SegmentNotInJson { .. }
+            | PqError::SegmentsNotInPng { .. }
+            | PqError::UnknownCategory { .. } => PyKeyError::new_err(message),
+            PqError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                PyFileNotFoundError::new_err(message)
+            }
+            PqError::Io { .. } => PyOSError::new_err(message),
+            PqError::SizeMismatch { .. }
+            | PqError::DuplicateSegment { .. }
+            | PqError::VoidSegment { .. }
+            | PqError::EmptyUnion { .. }
+            | PqError::LengthMismatch { .. }
+            | PqError::Decode { .. }
+            | PqError::UnsupportedPng { .. } => PyValueError::new_err(message),
+        }
+    }
+}

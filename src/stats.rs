@@ -1,0 +1,164 @@
+//! Per-category PQ statistics: their accumulation over images and their averaging into
+//! All / Things / Stuff and per-class scores, as panopticapi's `PQStat.pq_average` does.
+
+use std::collections::BTreeMap;
+
+use crate::matching::ImageResult;
+
+/// Sum of matched IoUs and true/false positive/negative counts of one category.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CategoryStats {
+    pub iou: f64,
+    pub tp: u64,
+    pub fp: u64,
+    pub fn_: u64,
+}
+
+/// Statistics of every category seen, keyed by category id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PqStats {
+    per_category: BTreeMap<i64, CategoryStats>,
+}
+
+impl PqStats {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The statistics of one category, zero if it was never seen.
+    #[must_use]
+    pub fn get(&self, category_id: i64) -> CategoryStats {
+        self.per_category.get(&category_id).copied().unwrap_or_default()
+    }
+
+    /// Sets the statistics of one category.
+    pub fn insert(&mut self, category_id: i64, stats: CategoryStats) {
+        self.per_category.insert(category_id, stats);
+    }
+
+    pub(crate) fn entry(&mut self, category_id: i64) -> &mut CategoryStats {
+        self.per_category.entry(category_id).or_default()
+    }
+
+    /// Every category seen, in ascending id order.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, &CategoryStats)> {
+        self.per_category.iter().map(|(&id, s)| (id, s))
+    }
+
+    /// Adds one image's result. IoUs are added match by match, in the image's match order, so
+    /// folding images in dataset order reproduces panopticapi's single-process sums bit for bit.
+    pub fn add_image(&mut self, image: &ImageResult) {
+        for m in &image.matches {
+            self.entry(m.category_id).iou += m.iou;
+        }
+        for (category_id, s) in image.stats.iter() {
+            let total = self.entry(category_id);
+            total.tp += s.tp;
+            total.fp += s.fp;
+            total.fn_ += s.fn_;
+        }
+    }
+
+    /// Averages over `categories` (in the given order: it fixes the order of the float sums),
+    /// keeping those whose `isthing` equals `isthing`, or all of them when it is `None`.
+    ///
+    /// A category with no TP, FP or FN is left out of the mean and scored 0.0. When no category is
+    /// counted, panopticapi divides by zero; here the means are 0.0 with `n == 0`, and the caller
+    /// decides how to warn.
+    #[must_use]
+    pub fn average(&self, categories: &[CategoryInfo], isthing: Option<bool>) -> Average {
+        let mut sums = [0.0f64; 3];
+        let mut per_class = Vec::new();
+        for cat in categories.iter().filter(|c| isthing.is_none_or(|t| t == c.isthing)) {
+            let s = self.get(cat.id);
+            if s.tp + s.fp + s.fn_ == 0 {
+                per_class.push(ClassScore { category_id: cat.id, pq: 0.0, sq: 0.0, rq: 0.0, counted: false });
+                continue;
+            }
+            let (tp, fp, fn_) = (s.tp as f64, s.fp as f64, s.fn_ as f64);
+            // Same operations in the same order as panopticapi, so the same rounding.
+            let denominator = tp + 0.5 * fp + 0.5 * fn_;
+            let pq = s.iou / denominator;
+            let sq = if s.tp == 0 { 0.0 } else { s.iou / tp };
+            let rq = tp / denominator;
+            per_class.push(ClassScore { category_id: cat.id, pq, sq, rq, counted: true });
+            sums[0] += pq;
+            sums[1] += sq;
+            sums[2] += rq;
+        }
+        let n = per_class.iter().filter(|c| c.counted).count();
+        let mean = |sum: f64| if n == 0 { 0.0 } else { sum / n as f64 };
+        Average { pq: mean(sums[0]), sq: mean(sums[1]), rq: mean(sums[2]), n, per_class }
+    }
+}
+
+/// What averaging needs to know of a category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CategoryInfo {
+    pub id: i64,
+    pub isthing: bool,
+}
+
+/// PQ, SQ and RQ of one category; `counted` is false when it had no TP, FP or FN.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassScore {
+    pub category_id: i64,
+    pub pq: f64,
+    pub sq: f64,
+    pub rq: f64,
+    pub counted: bool,
+}
+
+/// Unweighted means over the `n` counted categories, and every category's own scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Average {
+    pub pq: f64,
+    pub sq: f64,
+    pub rq: f64,
+    pub n: usize,
+    pub per_class: Vec<ClassScore>,
+}
+
+// Results must equal panopticapi's bit for bit, so floats are compared exactly.
+#[cfg(test)]
+#[allow(clippy::float_cmp)]
+mod tests {
+    use super::*;
+
+    fn stats(entries: &[(i64, CategoryStats)]) -> PqStats {
+        let mut s = PqStats::new();
+        for &(id, c) in entries {
+            *s.entry(id) = c;
+        }
+        s
+    }
+
+    #[test]
+    fn averages_like_panopticapi() {
+        let s = stats(&[
+            (1, CategoryStats { iou: 1.5, tp: 2, fp: 1, fn_: 1 }),
+            (2, CategoryStats { iou: 0.0, tp: 0, fp: 3, fn_: 0 }),
+        ]);
+        let cats = [
+            CategoryInfo { id: 1, isthing: true },
+            CategoryInfo { id: 2, isthing: false },
+            CategoryInfo { id: 3, isthing: false },
+        ];
+        let all = s.average(&cats, None);
+        assert_eq!(all.n, 2);
+        // category 1: PQ = 1.5 / 3, SQ = 0.75, RQ = 2 / 3; category 2: all zero.
+        assert_eq!(all.per_class[0].pq, 0.5);
+        assert_eq!(all.per_class[0].sq, 0.75);
+        assert_eq!(all.pq, 0.25);
+        assert!(!all.per_class[2].counted);
+        let things = s.average(&cats, Some(true));
+        assert_eq!((things.n, things.per_class.len()), (1, 1));
+    }
+
+    #[test]
+    fn empty_split_gives_zeros() {
+        let avg = PqStats::new().average(&[CategoryInfo { id: 1, isthing: true }], Some(false));
+        assert_eq!((avg.n, avg.pq, avg.sq, avg.rq), (0, 0.0, 0.0, 0.0));
+    }
+}
