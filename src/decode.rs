@@ -42,7 +42,7 @@ pub fn read_id_map(path: &Path) -> Result<IdMap, PqError> {
         (color, depth) => {
             return Err(PqError::UnsupportedPng {
                 path: path.to_owned(),
-                detail: format!("{}-bit {color:?}", depth as u8),
+                detail: format!("{}-bit {}", depth as u8, color_name(color)),
             });
         }
     };
@@ -56,4 +56,14 @@ pub fn read_id_map(path: &Path) -> Result<IdMap, PqError> {
     let mut ids = vec![0u32; height * width];
     rgb_to_ids(&pixels[..frame.buffer_size()], channels, &mut ids)?;
     Ok(IdMap { height, width, ids })
+}
+
+fn color_name(color: ColorType) -> &'static str {
+    match color {
+        ColorType::Grayscale => "grayscale",
+        ColorType::GrayscaleAlpha => "grayscale+alpha",
+        ColorType::Rgb => "RGB",
+        ColorType::Rgba => "RGBA",
+        ColorType::Indexed => "palette",
+    }
 }

@@ -39,6 +39,13 @@ fn pack<C: Channel>(px: &[C]) -> u32 {
         .wrapping_add(px[2].widen().wrapping_mul(65_536))
 }
 
+fn pack_all<C: Channel, const N: usize>(pixels: &[C], out: &mut [u32]) {
+    for (id, px) in out.iter_mut().zip(pixels.chunks_exact(N)) {
+        let px: &[C; N] = px.try_into().unwrap_or_else(|_| unreachable!("chunks_exact yields N values"));
+        *id = pack(px);
+    }
+}
+
 /// Writes the id of every pixel of `pixels` (row-major, `channels` values per pixel, the first
 /// three being R, G, B; a fourth, alpha, is ignored as panopticapi ignores it) into `out`.
 ///
@@ -57,10 +64,11 @@ pub fn rgb_to_ids<C: Channel>(pixels: &[C], channels: usize, out: &mut [u32]) ->
             got: pixels.len(),
         });
     }
-    let serial = |pixels: &[C], out: &mut [u32]| {
-        for (id, px) in out.iter_mut().zip(pixels.chunks_exact(channels)) {
-            *id = pack(px);
-        }
+    // A compile-time pixel width lets the compiler unroll and vectorise the common layouts.
+    let serial = |pixels: &[C], out: &mut [u32]| match channels {
+        3 => pack_all::<C, 3>(pixels, out),
+        4 => pack_all::<C, 4>(pixels, out),
+        _ => out.iter_mut().zip(pixels.chunks_exact(channels)).for_each(|(id, px)| *id = pack(px)),
     };
     if out.len() < PARALLEL_MIN_PIXELS {
         serial(pixels, out);

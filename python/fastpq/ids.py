@@ -17,14 +17,16 @@ def rgb2id(color: Any) -> Any:
     Parameters
     ----------
     color : numpy.ndarray or sequence
-        An H x W x C array (C >= 3; channels past the third, such as alpha, are ignored), or a
-        single colour ``[r, g, b]``.
+        An H x W x C array of any numeric dtype (C >= 3; channels past the third, such as
+        alpha, are ignored), or a single colour ``[r, g, b]``.
 
     Returns
     -------
     numpy.ndarray or int
-        For an array, the H x W id map: ``int32`` for ``uint8`` input (as panopticapi returns),
-        otherwise the input's dtype with numpy's arithmetic. For a single colour, a Python int.
+        For an array, the H x W id map: ``int32`` for ``uint8`` input (as panopticapi returns)
+        and for other integers narrower than 32 bits (where panopticapi overflows under
+        numpy 2), otherwise the input's dtype with numpy's arithmetic. For a single colour, a
+        Python int.
 
     Examples
     --------
@@ -39,7 +41,13 @@ def rgb2id(color: Any) -> Any:
             return _core.rgb2id_u8(np.ascontiguousarray(color)).view(np.int32)
         if color.dtype == np.uint32:
             return _core.rgb2id_u32(np.ascontiguousarray(color))
+        if color.dtype.kind in "iu" and color.dtype.itemsize < 4:
+            # Under numpy 2, panopticapi overflows on these (256 * 256 does not fit the dtype);
+            # widening first gives the ids numpy 1 gave.
+            color = color.astype(np.int32)
         return color[:, :, 0] + 256 * color[:, :, 1] + 256 * 256 * color[:, :, 2]
+    if isinstance(color, np.ndarray) and color.dtype.kind in "iu":
+        color = color.astype(np.int64)  # a uint8 colour would overflow in 256 * g
     return int(color[0] + 256 * color[1] + 256 * 256 * color[2])
 
 
@@ -67,10 +75,13 @@ def id2rgb(id_map: Any) -> Any:
     [1, 2, 3]
     """
     if isinstance(id_map, np.ndarray):
+        if id_map.dtype == np.bool_:
+            raise TypeError("id2rgb needs numeric ids, got a boolean array")
         if id_map.dtype.kind in "iu":
             # Truncating to 32 bits keeps the low bytes, which are all that id2rgb returns.
             ids = id_map.view(np.uint32) if id_map.dtype.itemsize == 4 else id_map.astype(np.uint32)
-            return _core.id2rgb(np.ascontiguousarray(ids))
+            # The core works on a flat C-ordered buffer (reshape copies only strided input).
+            return _core.id2rgb(ids.reshape(-1)).reshape(*ids.shape, 3)
         return _id2rgb_generic(id_map)
     color = []
     for _ in range(3):

@@ -107,7 +107,7 @@ def _segment_fields(
 ) -> list[list[Any]]:
     columns: list[list[Any]] = [[] for _ in keys]
     for position, segment in enumerate(segments):
-        for column, key in zip(columns, keys):
+        for column, key in zip(columns, keys, strict=True):
             try:
                 column.append(segment[key])
             except KeyError:

@@ -88,9 +88,7 @@ class PQStat:
             When no category of the split was seen (``n == 0``): the means are then 0.0, where
             panopticapi raises ``ZeroDivisionError``.
         """
-        split = [
-            (label, isthing is not None and bool(info["isthing"] == 1)) for label, info in categories.items()
-        ]
+        split = [(label, isthing is not None and bool(info["isthing"] == 1)) for label, info in categories.items()]
         # Reading pq_per_cat creates missing entries, as panopticapi's pq_average does.
         stats = [
             (label, s.iou, s.tp, s.fp, s.fn)
