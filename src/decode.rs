@@ -1,8 +1,8 @@
-//! Reading a panoptic PNG into a map of segment ids.
+//! Reading panoptic PNGs into segment ids, whole or one row at a time.
 
 use std::fs::File;
 use std::io::BufReader;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use png::{BitDepth, ColorType, Transformations};
 
@@ -21,41 +21,117 @@ pub struct IdMap {
 /// corrupt header cannot make us allocate without bound.
 const MAX_DECODED_BYTES: usize = 1 << 31;
 
-/// Reads an 8-bit RGB, RGBA or palette PNG and packs each pixel's R, G, B into an id; alpha is
-/// ignored, as panopticapi ignores it. Grayscale and 16-bit images are refused: panopticapi
-/// either crashes on them or silently drops the low byte.
+/// A panoptic PNG being decoded row by row into ids.
+///
+/// Accepts 8-bit RGB, RGBA and palette images (expanded to their colours); alpha is ignored, as
+/// panopticapi ignores it. Grayscale and 16-bit images are refused: panopticapi either crashes
+/// on them or silently drops the low byte.
+pub struct IdRows {
+    path: PathBuf,
+    reader: png::Reader<BufReader<File>>,
+    channels: usize,
+    width: usize,
+    height: usize,
+    row_bytes: Vec<u8>,
+    /// Interlaced images arrive pass by pass, so they are decoded whole and served from here.
+    frame: Option<(Vec<u8>, usize)>,
+}
+
+impl IdRows {
+    /// Opens `path` and reads its header.
+    pub fn open(path: &Path) -> Result<Self, PqError> {
+        let file = File::open(path).map_err(|source| PqError::Io { path: path.to_owned(), source })?;
+        let mut decoder =
+            png::Decoder::new_with_limits(BufReader::new(file), png::Limits { bytes: MAX_DECODED_BYTES });
+        decoder.set_transformations(Transformations::EXPAND);
+        let reader = decoder.read_info().map_err(|e| decode_error(path, e))?;
+        let channels = match reader.output_color_type() {
+            (ColorType::Rgb, BitDepth::Eight) => 3,
+            (ColorType::Rgba, BitDepth::Eight) => 4,
+            (color, depth) => {
+                return Err(PqError::UnsupportedPng {
+                    path: path.to_owned(),
+                    detail: format!("{}-bit {}", depth as u8, color_name(color)),
+                });
+            }
+        };
+        let info = reader.info();
+        let (width, height) = (info.width as usize, info.height as usize);
+        let frame = if info.interlaced { Some((Vec::new(), 0)) } else { None };
+        Ok(Self { path: path.to_owned(), reader, channels, width, height, row_bytes: Vec::new(), frame })
+    }
+
+    #[must_use]
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    #[must_use]
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Decodes the next row into `out` (`width` ids). Fails on a truncated or corrupt file.
+    pub fn next_row(&mut self, out: &mut [u32]) -> Result<(), PqError> {
+        let row_len = self.width * self.channels;
+        if let Some((frame, next)) = &mut self.frame {
+            if frame.is_empty() {
+                let size = self
+                    .reader
+                    .output_buffer_size()
+                    .ok_or_else(|| malformed(&self.path, "image dimensions overflow"))?;
+                frame.resize(size, 0);
+                self.reader.next_frame(frame).map_err(|e| decode_error(&self.path, e))?;
+            }
+            let row = frame
+                .get(*next * row_len..(*next + 1) * row_len)
+                .ok_or_else(|| malformed(&self.path, ENDED))?;
+            *next += 1;
+            return rgb_to_ids(row, self.channels, out);
+        }
+        self.row_bytes.resize(row_len, 0);
+        match self.reader.read_row(&mut self.row_bytes) {
+            Ok(Some(_)) => rgb_to_ids(&self.row_bytes, self.channels, out),
+            Ok(None) => Err(malformed(&self.path, ENDED)),
+            Err(e) => Err(decode_error(&self.path, e)),
+        }
+    }
+
+    /// Decodes every remaining row.
+    pub fn read_all(mut self) -> Result<IdMap, PqError> {
+        let mut ids = vec![0u32; self.width * self.height];
+        if self.width > 0 {
+            for row in ids.chunks_exact_mut(self.width) {
+                self.next_row(row)?;
+            }
+        }
+        Ok(IdMap { height: self.height, width: self.width, ids })
+    }
+}
+
+const ENDED: &str = "image data ends early";
+
+fn malformed(path: &Path, message: &str) -> PqError {
+    PqError::Decode { path: path.to_owned(), message: message.to_owned() }
+}
+
+/// Reads a whole panoptic PNG into ids (see [`IdRows`] for the layouts accepted).
 pub fn read_id_map(path: &Path) -> Result<IdMap, PqError> {
-    let file = File::open(path).map_err(|source| PqError::Io { path: path.to_owned(), source })?;
-    let decode_error = |e: png::DecodingError| match e {
+    IdRows::open(path)?.read_all()
+}
+
+fn decode_error(path: &Path, e: png::DecodingError) -> PqError {
+    match e {
         png::DecodingError::IoError(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
             PqError::Io { path: path.to_owned(), source }
         }
         other => PqError::Decode { path: path.to_owned(), message: other.to_string() },
-    };
-    let mut decoder =
-        png::Decoder::new_with_limits(BufReader::new(file), png::Limits { bytes: MAX_DECODED_BYTES });
-    decoder.set_transformations(Transformations::EXPAND);
-    let mut reader = decoder.read_info().map_err(decode_error)?;
-    let channels = match reader.output_color_type() {
-        (ColorType::Rgb, BitDepth::Eight) => 3,
-        (ColorType::Rgba, BitDepth::Eight) => 4,
-        (color, depth) => {
-            return Err(PqError::UnsupportedPng {
-                path: path.to_owned(),
-                detail: format!("{}-bit {}", depth as u8, color_name(color)),
-            });
-        }
-    };
-    let size = reader.output_buffer_size().ok_or_else(|| PqError::Decode {
-        path: path.to_owned(),
-        message: "image dimensions overflow".to_owned(),
-    })?;
-    let mut pixels = vec![0u8; size];
-    let frame = reader.next_frame(&mut pixels).map_err(decode_error)?;
-    let (height, width) = (frame.height as usize, frame.width as usize);
-    let mut ids = vec![0u32; height * width];
-    rgb_to_ids(&pixels[..frame.buffer_size()], channels, &mut ids)?;
-    Ok(IdMap { height, width, ids })
+    }
 }
 
 fn color_name(color: ColorType) -> &'static str {
@@ -65,5 +141,59 @@ fn color_name(color: ColorType) -> &'static str {
         ColorType::Rgb => "RGB",
         ColorType::Rgba => "RGBA",
         ColorType::Indexed => "palette",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_png(
+        path: &Path,
+        width: u32,
+        height: u32,
+        color: ColorType,
+        data: &[u8],
+        palette: Option<Vec<u8>>,
+    ) {
+        let file = File::create(path).unwrap();
+        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width, height);
+        encoder.set_color(color);
+        encoder.set_depth(BitDepth::Eight);
+        if let Some(p) = palette {
+            encoder.set_palette(p);
+        }
+        encoder.write_header().unwrap().write_image_data(data).unwrap();
+    }
+
+    fn temp(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("fastpq-decode-{}-{name}", std::process::id()))
+    }
+
+    #[test]
+    fn rgb_rgba_and_palette_decode_to_the_same_ids() {
+        let rgb = [1u8, 0, 0, 0, 1, 0, 9, 9, 9, 255, 255, 255];
+        let expected = vec![1, 256, 9 + 9 * 256 + 9 * 65_536, (1 << 24) - 1];
+        let rgba: Vec<u8> = rgb.chunks(3).flat_map(|p| [p[0], p[1], p[2], 77]).collect();
+        let (a, b, c) = (temp("rgb.png"), temp("rgba.png"), temp("p.png"));
+        write_png(&a, 2, 2, ColorType::Rgb, &rgb, None);
+        write_png(&b, 2, 2, ColorType::Rgba, &rgba, None);
+        write_png(&c, 2, 2, ColorType::Indexed, &[0, 1, 2, 3], Some(rgb.to_vec()));
+        for path in [&a, &b, &c] {
+            let map = read_id_map(path).unwrap();
+            assert_eq!((map.height, map.width, &map.ids), (2, 2, &expected));
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+
+    #[test]
+    fn grayscale_missing_and_garbage_are_errors() {
+        let g = temp("gray.png");
+        write_png(&g, 1, 1, ColorType::Grayscale, &[0], None);
+        assert!(matches!(read_id_map(&g), Err(PqError::UnsupportedPng { .. })));
+        std::fs::write(&g, b"not a png").unwrap();
+        assert!(matches!(read_id_map(&g), Err(PqError::Decode { .. })));
+        std::fs::remove_file(&g).unwrap();
+        assert!(matches!(read_id_map(&g), Err(PqError::Io { .. })));
     }
 }

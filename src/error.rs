@@ -60,6 +60,43 @@ pub enum PqError {
 
     #[error("{} is a {detail} PNG; panoptic PNGs must be 8-bit RGB, RGBA or palette images", path.display())]
     UnsupportedPng { path: PathBuf, detail: String },
+
+    #[error("cannot write {}: {message}", path.display())]
+    Encode { path: PathBuf, message: String },
+
+    #[error("cannot start {threads} threads: {message}")]
+    ThreadPool { threads: usize, message: String },
+
+    /// An error met while evaluating one image pair of a dataset, with the files it came from.
+    #[error("{}", in_image_message(image_id, gt_path, pred_path, source))]
+    InImage { image_id: String, gt_path: PathBuf, pred_path: PathBuf, source: Box<PqError> },
+}
+
+impl PqError {
+    /// The error beneath any [`PqError::InImage`] context: it decides the Python exception type.
+    #[must_use]
+    pub fn root(&self) -> &PqError {
+        match self {
+            PqError::InImage { source, .. } => source.root(),
+            other => other,
+        }
+    }
+}
+
+fn in_image_message(
+    image_id: &str,
+    gt_path: &std::path::Path,
+    pred_path: &std::path::Path,
+    source: &PqError,
+) -> String {
+    match source.root() {
+        // These already name their file; add the image.
+        PqError::Io { .. } | PqError::Decode { .. } | PqError::UnsupportedPng { .. } => {
+            format!("In the image with ID {image_id}: {source}")
+        }
+        // These already name the image (panopticapi's wording); add its files.
+        _ => format!("{source} (ground truth: {}, prediction: {})", gt_path.display(), pred_path.display()),
+    }
 }
 
 /// Which side of an image pair a segment belongs to.

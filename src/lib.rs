@@ -4,13 +4,18 @@
 //! The pipeline, one module a step: [`decode`] reads a panoptic PNG, [`ids`] packs RGB into
 //! segment ids, [`histogram`] counts (ground truth, prediction) pixel pairs run by run,
 //! [`segments`] checks and indexes `segments_info`, [`matching`] applies panopticapi's per-image
-//! rules and [`stats`] accumulates and averages per category. [`error`] holds the one error type.
+//! rules and [`stats`] accumulates and averages per category. [`dataset`] runs that pipeline over
+//! many image pairs in parallel ([`parallel`] sizes the thread pool); [`encode`] writes id maps as
+//! PNGs. [`error`] holds the one error type.
 
+pub mod dataset;
 pub mod decode;
+pub mod encode;
 pub mod error;
 pub mod histogram;
 pub mod ids;
 pub mod matching;
+pub mod parallel;
 pub mod segments;
 pub mod stats;
 

@@ -10,12 +10,8 @@ def evaluate_image(
     image_id: str,
     gt_ids: npt.NDArray[np.uint32],
     pred_ids: npt.NDArray[np.uint32],
-    gt_segment_ids: npt.NDArray[np.uint32],
-    gt_category_ids: npt.NDArray[np.int64],
-    gt_iscrowd: npt.NDArray[np.bool_],
-    gt_areas: npt.NDArray[np.int64],
-    pred_segment_ids: npt.NDArray[np.uint32],
-    pred_category_ids: npt.NDArray[np.int64],
+    gt: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]],
+    pred: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]],
     category_ids: npt.NDArray[np.int64],
 ) -> list[tuple[int, float, int, int, int]]: ...
 def pq_average(
@@ -23,3 +19,16 @@ def pq_average(
     categories: list[tuple[int, bool]],
     isthing: bool | None,
 ) -> tuple[float, float, float, int, list[tuple[int, float, float, float, bool]]]: ...
+def evaluate_files(
+    image_ids: list[str],
+    gt_paths: list[str],
+    pred_paths: list[str],
+    gt_offsets: list[int],
+    gt: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]],
+    pred_offsets: list[int],
+    pred: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]],
+    category_ids: npt.NDArray[np.int64],
+    stats: list[tuple[int, float, int, int, int]],
+    num_threads: int | None,
+) -> list[tuple[int, float, int, int, int]]: ...
+def write_id_map_png(path: str, ids: npt.NDArray[np.uint32], alpha: bool) -> None: ...

@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 
 from fastpq import _core
+from fastpq._segments import flatten
 from fastpq.stats import PQStat
-
-_MAX_ID = 2**32 - 1
 
 
 def evaluate_image(
@@ -65,25 +64,28 @@ def evaluate_image(
     name = "?" if image_id is None else str(image_id)
     gt_map = _id_map(gt_ids, "gt_ids")
     pred_map = _id_map(pred_ids, "pred_ids")
-    gt_fields = _segment_fields(gt_segments_info, name, "ground-truth", ("id", "category_id", "iscrowd", "area"))
-    pred_fields = _segment_fields(pred_segments_info, name, "predicted", ("id", "category_id"))
-    rows = _core.evaluate_image(
-        name,
-        gt_map,
-        pred_map,
-        _ids(gt_fields[0], name, "ground-truth"),
-        np.array(gt_fields[1], dtype=np.int64),
-        np.array([c == 1 for c in gt_fields[2]], dtype=np.bool_),
-        _areas(gt_fields[3], gt_fields[0], name),
-        _ids(pred_fields[0], name, "predicted"),
-        np.array(pred_fields[1], dtype=np.int64),
-        np.array(_category_ids(categories), dtype=np.int64),
-    )
+    _, gt_columns = flatten([gt_segments_info], [name], "ground-truth")
+    _, pred_columns = flatten([pred_segments_info], [name], "predicted")
+    rows = _core.evaluate_image(name, gt_map, pred_map, gt_columns, pred_columns, category_array(categories))
+    return stat_from_rows(rows)
+
+
+def stat_from_rows(rows: list[tuple[int, float, int, int, int]]) -> PQStat:
+    """A :class:`PQStat` from the core's ``(category_id, iou, tp, fp, fn)`` rows."""
     stat = PQStat()
     for category_id, iou, tp, fp, fn in rows:
         cat = stat[category_id]
         cat.iou, cat.tp, cat.fp, cat.fn = iou, tp, fp, fn
     return stat
+
+
+def category_array(categories: Mapping[int, Any] | Iterable[Any]) -> np.ndarray:
+    """The known category ids, from a mapping keyed by id or records with ``id`` or bare ids."""
+    if isinstance(categories, Mapping):
+        ids = list(categories)
+    else:
+        ids = [c["id"] if isinstance(c, Mapping) else c for c in categories]
+    return np.array(ids, dtype=np.int64)
 
 
 def _id_map(ids: Any, name: str) -> np.ndarray:
@@ -97,47 +99,6 @@ def _id_map(ids: Any, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be C-contiguous; pass numpy.ascontiguousarray({name})")
     if ids.dtype == np.uint32:
         return ids
-    if ids.size and (int(ids.min()) < 0 or int(ids.max()) > _MAX_ID):
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) > 2**32 - 1):
         raise ValueError(f"{name} holds ids outside [0, 2**32): min {ids.min()}, max {ids.max()}")
     return ids.view(np.uint32) if ids.dtype == np.int32 else ids.astype(np.uint32)
-
-
-def _segment_fields(
-    segments: Sequence[Mapping[str, Any]], image: str, side: str, keys: tuple[str, ...]
-) -> list[list[Any]]:
-    columns: list[list[Any]] = [[] for _ in keys]
-    for position, segment in enumerate(segments):
-        for column, key in zip(columns, keys, strict=True):
-            try:
-                column.append(segment[key])
-            except KeyError:
-                raise KeyError(
-                    f"In the image with ID {image} {side} segment #{position} "
-                    f"(id {segment.get('id', '?')}) has no '{key}'"
-                ) from None
-    return columns
-
-
-def _ids(values: list[Any], image: str, side: str) -> np.ndarray:
-    ids = np.array(values, dtype=np.int64)
-    bad = (ids < 0) | (ids > _MAX_ID)
-    if bad.any():
-        raise ValueError(f"In the image with ID {image} {side} segment id {ids[bad][0]} is outside [0, 2**32)")
-    return ids.astype(np.uint32)
-
-
-def _areas(values: list[Any], ids: list[Any], image: str) -> np.ndarray:
-    areas = np.array(values, dtype=np.float64) if values else np.zeros(0)
-    integral = np.isfinite(areas) & (areas == np.floor(areas))
-    if not integral.all():
-        i = int(np.argmin(integral))
-        raise ValueError(
-            f"In the image with ID {image} ground-truth segment with ID {ids[i]} has a non-integral area {values[i]!r}"
-        )
-    return np.array(values, dtype=np.int64)
-
-
-def _category_ids(categories: Mapping[int, Any] | Iterable[Any]) -> list[int]:
-    if isinstance(categories, Mapping):
-        return list(categories)
-    return [c["id"] if isinstance(c, Mapping) else c for c in categories]

@@ -8,7 +8,7 @@ use crate::PqError;
 impl From<PqError> for PyErr {
     fn from(e: PqError) -> Self {
         let message = e.to_string();
-        match e {
+        match e.root() {
             // panopticapi raises KeyError for these; existing `except KeyError` clauses keep working.
             PqError::SegmentNotInJson { .. }
             | PqError::SegmentsNotInPng { .. }
@@ -23,7 +23,10 @@ impl From<PqError> for PyErr {
             | PqError::EmptyUnion { .. }
             | PqError::LengthMismatch { .. }
             | PqError::Decode { .. }
-            | PqError::UnsupportedPng { .. } => PyValueError::new_err(message),
+            | PqError::UnsupportedPng { .. }
+            | PqError::Encode { .. }
+            | PqError::ThreadPool { .. }
+            | PqError::InImage { .. } => PyValueError::new_err(message),
         }
     }
 }

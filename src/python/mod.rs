@@ -15,9 +15,14 @@ use numpy::{
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use std::path::PathBuf;
+
+use crate::dataset::{evaluate_pairs, PairJob};
 use crate::decode::read_id_map;
+use crate::encode::write_id_map;
 use crate::ids::{ids_to_rgb, rgb_to_ids, Channel};
 use crate::matching::{evaluate_maps, MapView};
+use crate::parallel::with_threads;
 use crate::segments::{Categories, GtSegment, PredSegment};
 use crate::stats::{CategoryInfo, CategoryStats, PqStats};
 
@@ -76,7 +81,7 @@ fn id2rgb<'py>(py: Python<'py>, ids: PyReadonlyArrayDyn<'py, u32>) -> PyResult<B
 
 /// Reads a panoptic PNG into an H×W `uint32` id map.
 #[pyfunction]
-fn read_id_map_png(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Bound<'_, PyArray2<u32>>> {
+fn read_id_map_png(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyArray2<u32>>> {
     let map = py.detach(|| read_id_map(&path))?;
     let ids = Array2::from_shape_vec((map.height, map.width), map.ids)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -86,52 +91,133 @@ fn read_id_map_png(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Bound<'
 /// One category's statistics as `(category_id, iou, tp, fp, fn)`.
 type StatRow = (i64, f64, u64, u64, u64);
 
-/// Evaluates one image pair; returns its per-category statistics in ascending category order.
+/// Ground-truth `segments_info` as columns: ids, category ids, iscrowd, JSON areas.
+type GtColumns<'py> = (
+    PyReadonlyArray1<'py, u32>,
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, bool>,
+    PyReadonlyArray1<'py, i64>,
+);
+/// Predicted `segments_info` as columns: ids, category ids.
+type PredColumns<'py> = (PyReadonlyArray1<'py, u32>, PyReadonlyArray1<'py, i64>);
+
+fn gt_segments(columns: &GtColumns<'_>) -> PyResult<Vec<GtSegment>> {
+    let (ids, categories, crowd, areas) =
+        (columns.0.as_array(), columns.1.as_array(), columns.2.as_array(), columns.3.as_array());
+    if [categories.len(), crowd.len(), areas.len()].iter().any(|&n| n != ids.len()) {
+        return Err(PyValueError::new_err("ground-truth segment columns differ in length"));
+    }
+    Ok((0..ids.len())
+        .map(|i| GtSegment { id: ids[i], category_id: categories[i], iscrowd: crowd[i], area: areas[i] })
+        .collect())
+}
+
+fn pred_segments(columns: &PredColumns<'_>) -> PyResult<Vec<PredSegment>> {
+    let (ids, categories) = (columns.0.as_array(), columns.1.as_array());
+    if ids.len() != categories.len() {
+        return Err(PyValueError::new_err("predicted segment columns differ in length"));
+    }
+    Ok(ids.iter().zip(categories).map(|(&id, &category_id)| PredSegment { id, category_id }).collect())
+}
+
+/// Splits `items` into one slice per image at `offsets` (`images + 1` ascending positions).
+fn split_at_offsets<'a, T>(items: &'a [T], offsets: &[usize], images: usize) -> PyResult<Vec<&'a [T]>> {
+    let valid = offsets.len() == images + 1
+        && offsets.first() == Some(&0)
+        && offsets.last() == Some(&items.len())
+        && offsets.windows(2).all(|w| w[0] <= w[1]);
+    if !valid {
+        return Err(PyValueError::new_err("segment offsets do not partition the segments"));
+    }
+    Ok(offsets.windows(2).map(|w| &items[w[0]..w[1]]).collect())
+}
+
+fn stats_from_rows(rows: Vec<StatRow>) -> PqStats {
+    let mut stats = PqStats::new();
+    for (id, iou, tp, fp, fn_) in rows {
+        stats.insert(id, CategoryStats { iou, tp, fp, fn_ });
+    }
+    stats
+}
+
+fn rows_from_stats(stats: &PqStats) -> Vec<StatRow> {
+    stats.iter().map(|(id, s)| (id, s.iou, s.tp, s.fp, s.fn_)).collect()
+}
+
+/// Evaluates one image pair from id maps; returns its per-category statistics.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 fn evaluate_image<'py>(
     py: Python<'py>,
     image_id: &str,
     gt_ids: PyReadonlyArray2<'py, u32>,
     pred_ids: PyReadonlyArray2<'py, u32>,
-    gt_segment_ids: PyReadonlyArray1<'py, u32>,
-    gt_category_ids: PyReadonlyArray1<'py, i64>,
-    gt_iscrowd: PyReadonlyArray1<'py, bool>,
-    gt_areas: PyReadonlyArray1<'py, i64>,
-    pred_segment_ids: PyReadonlyArray1<'py, u32>,
-    pred_category_ids: PyReadonlyArray1<'py, i64>,
+    gt: GtColumns<'py>,
+    pred: PredColumns<'py>,
     category_ids: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Vec<StatRow>> {
     fn view<'a>(array: &'a PyReadonlyArray2<'_, u32>, name: &str) -> PyResult<MapView<'a>> {
         Ok(MapView { ids: contiguous(array, name)?, height: array.shape()[0], width: array.shape()[1] })
     }
     let (gt_map, pred_map) = (view(&gt_ids, "gt_ids")?, view(&pred_ids, "pred_ids")?);
-    let gt_fields =
-        (gt_segment_ids.as_array(), gt_category_ids.as_array(), gt_iscrowd.as_array(), gt_areas.as_array());
-    let n_gt = gt_fields.0.len();
-    if [gt_fields.1.len(), gt_fields.2.len(), gt_fields.3.len()].iter().any(|&n| n != n_gt) {
-        return Err(PyValueError::new_err("ground-truth segment fields differ in length"));
-    }
-    if pred_segment_ids.len() != pred_category_ids.len() {
-        return Err(PyValueError::new_err("predicted segment fields differ in length"));
-    }
-    let gt: Vec<GtSegment> = (0..n_gt)
-        .map(|i| GtSegment {
-            id: gt_fields.0[i],
-            category_id: gt_fields.1[i],
-            iscrowd: gt_fields.2[i],
-            area: gt_fields.3[i],
-        })
-        .collect();
-    let pred: Vec<PredSegment> = pred_segment_ids
-        .as_array()
-        .iter()
-        .zip(pred_category_ids.as_array())
-        .map(|(&id, &category_id)| PredSegment { id, category_id })
-        .collect();
+    let (gt, pred) = (gt_segments(&gt)?, pred_segments(&pred)?);
     let categories = Categories::new(category_ids.as_array().iter().copied());
     let result = py.detach(|| evaluate_maps(image_id, gt_map, pred_map, &gt, &pred, &categories))?;
-    Ok(result.stats.iter().map(|(id, s)| (id, s.iou, s.tp, s.fp, s.fn_)).collect())
+    Ok(rows_from_stats(&result.stats))
+}
+
+/// Evaluates image pairs from PNG files in parallel, adding them in order to `stats`.
+///
+/// Segments of all images are concatenated; `gt_offsets` / `pred_offsets` (one more than there
+/// are images) say where each image's segments start.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn evaluate_files<'py>(
+    py: Python<'py>,
+    image_ids: Vec<String>,
+    gt_paths: Vec<PathBuf>,
+    pred_paths: Vec<PathBuf>,
+    gt_offsets: Vec<usize>,
+    gt: GtColumns<'py>,
+    pred_offsets: Vec<usize>,
+    pred: PredColumns<'py>,
+    category_ids: PyReadonlyArray1<'py, i64>,
+    stats: Vec<StatRow>,
+    num_threads: Option<usize>,
+) -> PyResult<Vec<StatRow>> {
+    let images = image_ids.len();
+    if gt_paths.len() != images || pred_paths.len() != images {
+        return Err(PyValueError::new_err("image ids and paths differ in length"));
+    }
+    let (gt, pred) = (gt_segments(&gt)?, pred_segments(&pred)?);
+    let gt_per_image = split_at_offsets(&gt, &gt_offsets, images)?;
+    let pred_per_image = split_at_offsets(&pred, &pred_offsets, images)?;
+    let jobs: Vec<PairJob<'_>> = (0..images)
+        .map(|i| PairJob {
+            image_id: &image_ids[i],
+            gt_path: &gt_paths[i],
+            pred_path: &pred_paths[i],
+            gt_segments: gt_per_image[i],
+            pred_segments: pred_per_image[i],
+        })
+        .collect();
+    let categories = Categories::new(category_ids.as_array().iter().copied());
+    let mut stats = stats_from_rows(stats);
+    py.detach(|| with_threads(num_threads, || evaluate_pairs(&jobs, &categories, &mut stats)))??;
+    Ok(rows_from_stats(&stats))
+}
+
+/// Writes an H×W id map as an 8-bit RGB (or RGBA) PNG.
+#[pyfunction]
+fn write_id_map_png(
+    py: Python<'_>,
+    path: PathBuf,
+    ids: PyReadonlyArray2<'_, u32>,
+    alpha: bool,
+) -> PyResult<()> {
+    let (height, width) = (ids.shape()[0], ids.shape()[1]);
+    let flat = contiguous(&ids, "ids")?;
+    py.detach(|| write_id_map(&path, flat, height, width, alpha))?;
+    Ok(())
 }
 
 /// One category's scores as `(category_id, pq, sq, rq, counted)`.
@@ -144,10 +230,7 @@ fn pq_average(
     categories: Vec<(i64, bool)>,
     isthing: Option<bool>,
 ) -> (f64, f64, f64, usize, Vec<ClassRow>) {
-    let mut table = PqStats::new();
-    for (id, iou, tp, fp, fn_) in stats {
-        table.insert(id, CategoryStats { iou, tp, fp, fn_ });
-    }
+    let table = stats_from_rows(stats);
     let categories: Vec<CategoryInfo> =
         categories.into_iter().map(|(id, isthing)| CategoryInfo { id, isthing }).collect();
     let avg = table.average(&categories, isthing);
@@ -162,6 +245,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(id2rgb, m)?)?;
     m.add_function(wrap_pyfunction!(read_id_map_png, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate_image, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate_files, m)?)?;
+    m.add_function(wrap_pyfunction!(write_id_map_png, m)?)?;
     m.add_function(wrap_pyfunction!(pq_average, m)?)?;
     Ok(())
 }

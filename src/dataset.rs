@@ -1,0 +1,181 @@
+//! Dataset evaluation: image pairs read, decoded, matched and accumulated in parallel, streamed
+//! so that only the images in flight are in memory.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::decode::IdRows;
+use crate::histogram::PairHistogram;
+use crate::matching::{evaluate_image, ImageResult};
+use crate::segments::{Categories, GtSegment, PredSegment};
+use crate::stats::PqStats;
+use crate::PqError;
+
+/// One image pair of a dataset: its PNG files and its `segments_info`.
+#[derive(Debug, Clone, Copy)]
+pub struct PairJob<'a> {
+    pub image_id: &'a str,
+    pub gt_path: &'a Path,
+    pub pred_path: &'a Path,
+    pub gt_segments: &'a [GtSegment],
+    pub pred_segments: &'a [PredSegment],
+}
+
+/// Buffers one worker reuses from image to image.
+#[derive(Default)]
+struct Scratch {
+    histogram: PairHistogram,
+    gt_row: Vec<u32>,
+    pred_row: Vec<u32>,
+}
+
+/// Evaluates one pair, decoding both PNGs row by row straight into the histogram: no full-image
+/// id map is ever built.
+pub fn evaluate_pair(job: &PairJob<'_>, categories: &Categories) -> Result<ImageResult, PqError> {
+    evaluate_pair_with(job, categories, &mut Scratch::default())
+}
+
+fn evaluate_pair_with(
+    job: &PairJob<'_>,
+    categories: &Categories,
+    scratch: &mut Scratch,
+) -> Result<ImageResult, PqError> {
+    let run = |scratch: &mut Scratch| -> Result<ImageResult, PqError> {
+        let mut gt = IdRows::open(job.gt_path)?;
+        let mut pred = IdRows::open(job.pred_path)?;
+        if (gt.height(), gt.width()) != (pred.height(), pred.width()) {
+            return Err(PqError::SizeMismatch {
+                image_id: job.image_id.to_owned(),
+                gt_height: gt.height(),
+                gt_width: gt.width(),
+                pred_height: pred.height(),
+                pred_width: pred.width(),
+            });
+        }
+        let Scratch { histogram, gt_row, pred_row } = scratch;
+        histogram.clear();
+        gt_row.resize(gt.width(), 0);
+        pred_row.resize(pred.width(), 0);
+        for _ in 0..gt.height() {
+            gt.next_row(gt_row)?;
+            pred.next_row(pred_row)?;
+            histogram.add_maps(gt_row, pred_row)?;
+        }
+        evaluate_image(job.image_id, histogram, job.gt_segments, job.pred_segments, categories)
+    };
+    run(scratch).map_err(|source| PqError::InImage {
+        image_id: job.image_id.to_owned(),
+        gt_path: job.gt_path.to_owned(),
+        pred_path: job.pred_path.to_owned(),
+        source: Box::new(source),
+    })
+}
+
+/// Evaluates `jobs` in parallel on the current rayon pool and adds their results to `stats` in
+/// job order, so the totals are bit-identical whatever the number of threads. On failure, the
+/// error of the first failing job (in job order) is returned and `stats` is left unchanged.
+pub fn evaluate_pairs(
+    jobs: &[PairJob<'_>],
+    categories: &Categories,
+    stats: &mut PqStats,
+) -> Result<(), PqError> {
+    let results: Vec<Result<ImageResult, PqError>> = jobs
+        .par_iter()
+        .map_init(Scratch::default, |scratch, job| evaluate_pair_with(job, categories, scratch))
+        .collect();
+    let mut updated = stats.clone();
+    for result in results {
+        updated.add_image(&result?);
+    }
+    *stats = updated;
+    Ok(())
+}
+
+// Totals must be bit-identical across thread counts, so floats are compared exactly.
+#[cfg(test)]
+#[allow(clippy::float_cmp)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::encode::write_id_map;
+    use crate::parallel::with_threads;
+
+    struct Fixture {
+        dir: PathBuf,
+        gt: Vec<GtSegment>,
+        pred: Vec<PredSegment>,
+    }
+
+    /// Image i: ground truth segment 1 (category 1) on the left 8 columns, a prediction shifted
+    /// right by i pixels.
+    fn fixture(name: &str, images: u32) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("fastpq-dataset-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (h, w) = (4usize, 16usize);
+        for i in 0..images {
+            let gt: Vec<u32> = (0..h * w).map(|p| u32::from(p % w < 8)).collect();
+            let pred: Vec<u32> = (0..h * w)
+                .map(|p| 5 * u32::from((p % w) >= i as usize && (p % w) < 8 + i as usize))
+                .collect();
+            write_id_map(&dir.join(format!("gt{i}.png")), &gt, h, w, false).unwrap();
+            write_id_map(&dir.join(format!("pred{i}.png")), &pred, h, w, i % 2 == 1).unwrap();
+        }
+        Fixture {
+            dir,
+            gt: vec![GtSegment { id: 1, category_id: 1, iscrowd: false, area: 32 }],
+            pred: vec![PredSegment { id: 5, category_id: 1 }],
+        }
+    }
+
+    fn run(f: &Fixture, images: u32, threads: usize) -> Result<PqStats, PqError> {
+        let paths: Vec<(String, PathBuf, PathBuf)> = (0..images)
+            .map(|i| (i.to_string(), f.dir.join(format!("gt{i}.png")), f.dir.join(format!("pred{i}.png"))))
+            .collect();
+        let jobs: Vec<PairJob<'_>> = paths
+            .iter()
+            .map(|(id, gt_path, pred_path)| PairJob {
+                image_id: id,
+                gt_path,
+                pred_path,
+                gt_segments: &f.gt,
+                pred_segments: &f.pred,
+            })
+            .collect();
+        let mut stats = PqStats::new();
+        with_threads(Some(threads), || evaluate_pairs(&jobs, &Categories::new([1]), &mut stats))??;
+        Ok(stats)
+    }
+
+    #[test]
+    fn totals_are_identical_across_thread_counts() {
+        let f = fixture("threads", 7);
+        let one = run(&f, 7, 1).unwrap();
+        // The right half of the ground truth is VOID, which leaves the union: a shift of i gives
+        // IoU (8 - i) / 8, a match for i < 4. Of the rest, only the prediction shifted by 4 has
+        // no more than half of its pixels on VOID, so it alone is a false positive.
+        assert_eq!(one.get(1).tp, 4);
+        assert_eq!(one.get(1).iou, 1.0 + 7.0 / 8.0 + 6.0 / 8.0 + 5.0 / 8.0);
+        assert_eq!((one.get(1).fp, one.get(1).fn_), (1, 3));
+        for threads in 2..=4 {
+            assert_eq!(run(&f, 7, threads).unwrap(), one);
+        }
+        std::fs::remove_dir_all(&f.dir).unwrap();
+    }
+
+    #[test]
+    fn the_first_failing_image_is_reported_with_its_files() {
+        let f = fixture("errors", 4);
+        std::fs::remove_file(f.dir.join("pred1.png")).unwrap();
+        std::fs::write(f.dir.join("gt3.png"), b"garbage").unwrap();
+        let e = run(&f, 4, 2).unwrap_err();
+        assert!(matches!(e.root(), PqError::Io { .. }));
+        let message = e.to_string();
+        assert!(
+            message.starts_with("In the image with ID 1: cannot read ") && message.contains("pred1.png"),
+            "{message}"
+        );
+        std::fs::remove_dir_all(&f.dir).unwrap();
+    }
+}

@@ -1,0 +1,58 @@
+//! Writing id maps as panoptic PNGs, for tests, demos and users' own predictions.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use png::{BitDepth, ColorType};
+
+use crate::ids::ids_to_rgb;
+use crate::PqError;
+
+/// Writes `ids` (row-major, `height` x `width`) as an 8-bit RGB PNG, or RGBA with opaque alpha
+/// when `alpha` is set. Ids above 2^24 - 1 lose their high byte, as in `id2rgb`.
+pub fn write_id_map(
+    path: &Path,
+    ids: &[u32],
+    height: usize,
+    width: usize,
+    alpha: bool,
+) -> Result<(), PqError> {
+    let error = |message: String| PqError::Encode { path: path.to_owned(), message };
+    if ids.len() != height * width {
+        return Err(PqError::LengthMismatch { what: "ids", expected: height * width, got: ids.len() });
+    }
+    let mut rgb = vec![0u8; ids.len() * 3];
+    ids_to_rgb(ids, &mut rgb)?;
+    let data = if alpha { rgb.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect() } else { rgb };
+    let (w, h) = (u32::try_from(width), u32::try_from(height));
+    let (Ok(w), Ok(h)) = (w, h) else {
+        return Err(error(format!("{height}x{width} is too large for a PNG")));
+    };
+    let file = File::create(path).map_err(|source| PqError::Io { path: path.to_owned(), source })?;
+    let mut encoder = png::Encoder::new(BufWriter::new(file), w, h);
+    encoder.set_color(if alpha { ColorType::Rgba } else { ColorType::Rgb });
+    encoder.set_depth(BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    let mut writer = encoder.write_header().map_err(|e| error(e.to_string()))?;
+    writer.write_image_data(&data).map_err(|e| error(e.to_string()))?;
+    writer.finish().map_err(|e| error(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::read_id_map;
+
+    #[test]
+    fn written_maps_read_back() {
+        let ids: Vec<u32> = (0..12).map(|i| i * 100_003 % (1 << 24)).collect();
+        for alpha in [false, true] {
+            let path = std::env::temp_dir().join(format!("fastpq-encode-{}-{alpha}.png", std::process::id()));
+            write_id_map(&path, &ids, 3, 4, alpha).unwrap();
+            let map = read_id_map(&path).unwrap();
+            assert_eq!((map.height, map.width, map.ids), (3, 4, ids.clone()));
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+}
