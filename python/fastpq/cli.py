@@ -1,70 +1,145 @@
-"""The ``fastpq`` command line."""
+"""The ``fastpq`` command line: ``fastpq eval`` and ``fastpq demo``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from importlib import resources
-from pathlib import Path
+import tempfile
+import time
+from collections.abc import Mapping
+from typing import Any
 
-import numpy as np
-
-from fastpq.image import evaluate_image
-from fastpq.png import read_id_map
+from fastpq.dataset import Dataset, evaluate_pairs, load_dataset
+from fastpq.evaluation import print_table, summarize
+from fastpq.progress import Progress
 from fastpq.stats import PQStat
-from fastpq.synthetic import perturb
 
 
-def sample_dir() -> Path:
-    """The real COCO panoptic sample shipped inside the package."""
-    return Path(str(resources.files("fastpq") / "data" / "coco_sample"))
-
-
-def print_table(rows: list[tuple[str, dict]]) -> None:
-    print("{:10s}| {:>5s}  {:>5s}  {:>5s} {:>5s}".format("", "PQ", "SQ", "RQ", "N"))
-    print("-" * (10 + 7 * 4))
-    for name, r in rows:
-        print(f"{name:10s}| {100 * r['pq']:5.1f}  {100 * r['sq']:5.1f}  {100 * r['rq']:5.1f} {r['n']:5d}")
-
-
-def demo(args: argparse.Namespace) -> int:
-    folder = sample_dir()
-    dataset = json.loads((folder / "panoptic_examples.json").read_text())
-    categories = {c["id"]: c for c in dataset["categories"]}
-    rng = np.random.default_rng(args.seed)
-    total = PQStat()
-    for ann in dataset["annotations"]:
-        gt_ids = read_id_map(folder / "panoptic_examples" / ann["file_name"])
-        pred_ids, pred_segments = perturb(gt_ids, ann["segments_info"], categories, rng)
-        stat = evaluate_image(
-            gt_ids, ann["segments_info"], pred_ids, pred_segments, categories, image_id=ann["image_id"]
+def evaluate(dataset: Dataset, threads: int | None, show_progress: bool) -> tuple[PQStat, dict[str, Any], float]:
+    progress = Progress() if show_progress else None
+    start = time.perf_counter()
+    try:
+        stat = evaluate_pairs(
+            dataset.pairs,
+            dataset.gt_folder,
+            dataset.pred_folder,
+            dataset.categories,
+            num_threads=threads,
+            progress=progress,
         )
-        image_all, _ = stat.pq_average(categories, None)
-        print(f"image {ann['image_id']} ({gt_ids.shape[1]}x{gt_ids.shape[0]}): PQ {100 * image_all['pq']:.1f}")
-        total += stat
-    print(f"\nSample of {len(dataset['annotations'])} COCO val2017 images against perturbed predictions:")
-    print_table(
-        [
-            (name, total.pq_average(categories, isthing)[0])
-            for name, isthing in (("All", None), ("Things", True), ("Stuff", False))
-        ]
-    )
+    finally:
+        if progress is not None:
+            progress.close()
+    return stat, summarize(stat, dataset.categories), time.perf_counter() - start
+
+
+def print_per_class(stat: PQStat, results: Mapping[str, Any], categories: Mapping[int, Any]) -> None:
+    header = f"{'id':>5s}  {'category':24s} {'kind':5s} | {'PQ':>5s}  {'SQ':>5s}  {'RQ':>5s}"
+    print(f"\n{header} | {'TP':>6s} {'FP':>6s} {'FN':>6s}")
+    print("-" * 84)
+    for category_id, scores in results["per_class"].items():
+        info, s = categories[category_id], stat[category_id]
+        kind = "thing" if info.get("isthing") == 1 else "stuff"
+        name = str(info.get("name", category_id))[:24]
+        print(
+            f"{category_id!s:>5s}  {name:24s} {kind:5s} | {100 * scores['pq']:5.1f}  {100 * scores['sq']:5.1f}  "
+            f"{100 * scores['rq']:5.1f} | {s.tp:6d} {s.fp:6d} {s.fn:6d}"
+        )
+
+
+def results_json(stat: PQStat, results: Mapping[str, Any], categories: Mapping[int, Any]) -> dict[str, Any]:
+    """The results with per-class counts and names added, ready for json.dump."""
+    per_class = {}
+    for category_id, scores in results["per_class"].items():
+        s = stat[category_id]
+        per_class[str(category_id)] = {
+            **scores,
+            "tp": s.tp,
+            "fp": s.fp,
+            "fn": s.fn,
+            "iou_sum": s.iou,
+            "name": categories[category_id].get("name"),
+            "isthing": categories[category_id].get("isthing"),
+        }
+    return {name: results[name] for name in ("All", "Things", "Stuff")} | {"per_class": per_class}
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    dataset = load_dataset(args.gt_json, args.pred_json, args.gt_folder, args.pred_folder)
+    threads = args.threads or os.cpu_count()
+    print(f"Evaluating {len(dataset.pairs)} images with {threads} threads")
+    stat, results, seconds = evaluate(dataset, args.threads, show_progress=not args.no_progress)
+    print_table(results)
+    if args.per_class:
+        print_per_class(stat, results, dataset.categories)
+    print(f"Time elapsed: {seconds:0.2f} seconds ({len(dataset.pairs) / max(seconds, 1e-9):,.0f} images/s)")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(results_json(stat, results, dataset.categories), f, indent=2)
+        print(f"Results written to {args.json}")
     return 0
 
 
+def run_demo(args: argparse.Namespace) -> int:
+    from fastpq.synthetic import REALISTIC_GT_KINDS, REALISTIC_PRED_KINDS, make_dataset
+
+    with tempfile.TemporaryDirectory(prefix="fastpq-demo-") as folder:
+        print(f"Writing a {args.images}-image dataset made from the COCO sample shipped with fastpq ...")
+        gt_json, pred_json = make_dataset(
+            folder, args.images, seed=args.seed, gt_kinds=REALISTIC_GT_KINDS, pred_kinds=REALISTIC_PRED_KINDS
+        )
+        eval_args = argparse.Namespace(
+            gt_json=str(gt_json),
+            pred_json=str(pred_json),
+            gt_folder=None,
+            pred_folder=None,
+            threads=args.threads,
+            json=None,
+            per_class=args.per_class,
+            no_progress=False,
+        )
+        return run_eval(eval_args)
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="fastpq", description="Panoptic Quality evaluation, equal to panopticapi.")
+    commands = main.add_subparsers(dest="command", required=True)
+
+    ev = commands.add_parser("eval", help="evaluate predictions against ground truth (COCO panoptic format)")
+    ev.add_argument("gt_json", help="ground-truth JSON file")
+    ev.add_argument("pred_json", help="prediction JSON file")
+    ev.add_argument("--gt-folder", help="ground-truth PNG folder (default: GT_JSON without .json)")
+    ev.add_argument("--pred-folder", help="prediction PNG folder (default: PRED_JSON without .json)")
+    ev.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+    ev.add_argument("--json", metavar="OUT", help="write the results, with per-class counts, to this JSON file")
+    ev.add_argument("--per-class", action="store_true", help="print a table of every category")
+    ev.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    ev.set_defaults(run=run_eval)
+
+    demo = commands.add_parser("demo", help="evaluate a small dataset made from the shipped COCO sample")
+    demo.add_argument("--images", type=int, default=48, help="image pairs to generate (default: 48)")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the generated dataset")
+    demo.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+    demo.add_argument("--per-class", action="store_true", help="print a table of every category")
+    demo.set_defaults(run=run_demo)
+    return main
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fastpq", description="Panoptic Quality evaluation, equal to panopticapi.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo_parser = commands.add_parser("demo", help="evaluate perturbed predictions of the shipped COCO sample")
-    demo_parser.add_argument("--seed", type=int, default=0, help="seed of the perturbations")
-    demo_parser.set_defaults(run=demo)
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
+    if getattr(args, "threads", None) is not None and args.threads < 1:
+        parser().error("--threads must be at least 1")
     try:
         return args.run(args)
     except (OSError, ValueError, KeyError) as error:
-        print(f"fastpq: error: {error}", file=sys.stderr)
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"fastpq: error: {message}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("fastpq: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastpq import _core
 from fastpq._segments import flatten
+from fastpq.errors import MissingPredictionError
 from fastpq.image import category_array, stat_from_rows
 from fastpq.stats import PQStat
 
@@ -95,9 +97,62 @@ def load_json(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
     return data
 
 
-def check_folder(folder: str | os.PathLike[str], message: str) -> None:
-    if not Path(folder).is_dir():
-        raise FileNotFoundError(message)
+@dataclass
+class Dataset:
+    """A ground truth and a prediction in COCO panoptic format, matched image by image."""
+
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]]
+    categories: dict[int, dict[str, Any]]
+    gt_folder: str
+    pred_folder: str
+
+
+def load_dataset(
+    gt_json_file: str,
+    pred_json_file: str,
+    gt_folder: str | None = None,
+    pred_folder: str | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> Dataset:
+    """Read both JSON files and match predictions to ground-truth images, as panopticapi does.
+
+    Folders default to the JSON path without ``.json``. ``say`` receives panopticapi's
+    description of the inputs, line by line.
+    """
+    gt_json = load_json(gt_json_file, "ground truth")
+    pred_json = load_json(pred_json_file, "prediction")
+    if gt_folder is None:
+        gt_folder = gt_json_file.replace(".json", "")
+    if pred_folder is None:
+        pred_folder = pred_json_file.replace(".json", "")
+    if not isinstance(gt_json.get("categories"), list):
+        raise ValueError(f"ground truth JSON file {gt_json_file} has no 'categories' list")
+    categories = {el["id"]: el for el in gt_json["categories"]}
+
+    say("Evaluation panoptic segmentation metrics:")
+    say("Ground truth:")
+    say(f"\tSegmentation folder: {gt_folder}")
+    say(f"\tJSON file: {gt_json_file}")
+    say("Prediction:")
+    say(f"\tSegmentation folder: {pred_folder}")
+    say(f"\tJSON file: {pred_json_file}")
+    for folder, what in ((gt_folder, "ground truth"), (pred_folder, "predicted")):
+        if not Path(folder).is_dir():
+            raise FileNotFoundError(f"Folder {folder} with {what} segmentations doesn't exist")
+
+    # Later predictions of the same image replace earlier ones, as in panopticapi's dict.
+    predictions = {el["image_id"]: el for el in pred_json["annotations"]}
+    pairs = []
+    for gt_ann in gt_json["annotations"]:
+        image_id = gt_ann["image_id"]
+        if image_id not in predictions:
+            raise MissingPredictionError(
+                f"no prediction for the image with id: {image_id} "
+                f"(ground truth {os.path.join(gt_folder, gt_ann.get('file_name', '?'))}; "
+                f"{pred_json_file} has no annotation with this image_id)"
+            )
+        pairs.append((gt_ann, predictions[image_id]))
+    return Dataset(pairs, categories, gt_folder, pred_folder)
 
 
 def _file_name(annotation: Mapping[str, Any], index: int, side: str) -> str:

@@ -13,8 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fastpq.dataset import ProgressCallback, check_folder, evaluate_pairs, load_json
-from fastpq.errors import MissingPredictionError
+from fastpq.dataset import ProgressCallback, evaluate_pairs, load_dataset
 from fastpq.stats import PQStat, PQStatCat
 
 OFFSET = 256 * 256 * 256
@@ -144,50 +143,17 @@ def pq_compute(
         malformed input :func:`fastpq.evaluate_image` refuses.
     """
     start_time = time.time()
-    say = print if verbose else _silent
-    gt_json = load_json(gt_json_file, "ground truth")
-    pred_json = load_json(pred_json_file, "prediction")
-    if gt_folder is None:
-        gt_folder = gt_json_file.replace(".json", "")
-    if pred_folder is None:
-        pred_folder = pred_json_file.replace(".json", "")
-    if not isinstance(gt_json.get("categories"), list):
-        raise ValueError(f"ground truth JSON file {gt_json_file} has no 'categories' list")
-    categories = {el["id"]: el for el in gt_json["categories"]}
-
-    say("Evaluation panoptic segmentation metrics:")
-    say("Ground truth:")
-    say(f"\tSegmentation folder: {gt_folder}")
-    say(f"\tJSON file: {gt_json_file}")
-    say("Prediction:")
-    say(f"\tSegmentation folder: {pred_folder}")
-    say(f"\tJSON file: {pred_json_file}")
-
-    check_folder(gt_folder, f"Folder {gt_folder} with ground truth segmentations doesn't exist")
-    check_folder(pred_folder, f"Folder {pred_folder} with predicted segmentations doesn't exist")
-
-    pred_annotations = {el["image_id"]: el for el in pred_json["annotations"]}
-    matched_annotations_list = []
-    for gt_ann in gt_json["annotations"]:
-        image_id = gt_ann["image_id"]
-        if image_id not in pred_annotations:
-            raise MissingPredictionError(
-                f"no prediction for the image with id: {image_id} "
-                f"(ground truth {os.path.join(gt_folder, gt_ann.get('file_name', '?'))}; "
-                f"{pred_json_file} has no annotation with this image_id)"
-            )
-        matched_annotations_list.append((gt_ann, pred_annotations[image_id]))
-
+    dataset = load_dataset(gt_json_file, pred_json_file, gt_folder, pred_folder, print if verbose else _silent)
     pq_stat = pq_compute_multi_core(
-        matched_annotations_list,
-        gt_folder,
-        pred_folder,
-        categories,
+        dataset.pairs,
+        dataset.gt_folder,
+        dataset.pred_folder,
+        dataset.categories,
         num_threads=num_threads,
         verbose=verbose,
         progress=progress,
     )
-    results = summarize(pq_stat, categories)
+    results = summarize(pq_stat, dataset.categories)
     if verbose:
         print_table(results)
         print(f"Time elapsed: {time.time() - start_time:0.2f} seconds")
