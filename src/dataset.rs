@@ -92,6 +92,24 @@ pub fn evaluate_pairs(
     Ok(())
 }
 
+/// Reads and decodes every file in parallel and throws the ids away; returns the pixel count.
+///
+/// This is the floor of any evaluation (benchmarks compare against it): the same reading and
+/// decoding, without histogram, matching or accumulation.
+pub fn decode_only(paths: &[&Path]) -> Result<u64, PqError> {
+    paths
+        .par_iter()
+        .map_init(Vec::new, |row, path| {
+            let mut rows = IdRows::open(path)?;
+            row.resize(rows.width(), 0);
+            for _ in 0..rows.height() {
+                rows.next_row(row)?;
+            }
+            Ok((rows.width() * rows.height()) as u64)
+        })
+        .sum()
+}
+
 // Totals must be bit-identical across thread counts, so floats are compared exactly.
 #[cfg(test)]
 #[allow(clippy::float_cmp)]

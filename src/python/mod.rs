@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 
 use std::path::PathBuf;
 
-use crate::dataset::{evaluate_pairs, PairJob};
+use crate::dataset::{decode_only, evaluate_pairs, PairJob};
 use crate::decode::read_id_map;
 use crate::encode::write_id_map;
 use crate::ids::{ids_to_rgb, rgb_to_ids, Channel};
@@ -206,6 +206,13 @@ fn evaluate_files<'py>(
     Ok(rows_from_stats(&stats))
 }
 
+/// Decodes every PNG and discards the ids (the benchmarks' floor); returns the pixel count.
+#[pyfunction]
+fn decode_files(py: Python<'_>, paths: Vec<PathBuf>, num_threads: Option<usize>) -> PyResult<u64> {
+    let paths: Vec<&std::path::Path> = paths.iter().map(PathBuf::as_path).collect();
+    Ok(py.detach(|| with_threads(num_threads, || decode_only(&paths)))??)
+}
+
 /// Writes an H×W id map as an 8-bit RGB (or RGBA) PNG.
 #[pyfunction]
 fn write_id_map_png(
@@ -247,6 +254,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(evaluate_image, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate_files, m)?)?;
     m.add_function(wrap_pyfunction!(write_id_map_png, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_files, m)?)?;
     m.add_function(wrap_pyfunction!(pq_average, m)?)?;
     Ok(())
 }
