@@ -49,9 +49,12 @@ def run(tool: str, gt_json: str, pred_json: str, threads: int) -> None:
         result = call()
     seconds = time.perf_counter() - start
     pq = result["All"]["pq"] if isinstance(result, dict) and "All" in result else None
-    usage_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    usage_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "rss_mb": max(usage_self, usage_children), "pq": pq}))
+    # getrusage(RUSAGE_SELF) keeps the pre-exec peak of the parent on Linux; VmHWM is this
+    # process's own. Worker processes (panopticapi's pool) report through RUSAGE_CHILDREN.
+    status = Path("/proc/self/status").read_text().splitlines()
+    own_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+    children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"seconds": seconds, "rss_mb": own_kb / 1024, "worker_rss_mb": children_kb / 1024, "pq": pq}))
 
 
 if __name__ == "__main__":
