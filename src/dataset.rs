@@ -5,9 +5,11 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::decode::IdRows;
+use crate::decode::RunReader;
+use crate::fastpng::{Buffers, Row};
 use crate::histogram::PairHistogram;
 use crate::matching::{evaluate_image, ImageResult};
+use crate::runs::PairRows;
 use crate::segments::{Categories, GtSegment, PredSegment};
 use crate::stats::PqStats;
 use crate::PqError;
@@ -26,12 +28,13 @@ pub struct PairJob<'a> {
 #[derive(Default)]
 struct Scratch {
     histogram: PairHistogram,
-    gt_row: Vec<u32>,
-    pred_row: Vec<u32>,
+    pair_rows: PairRows,
+    gt: Buffers,
+    pred: Buffers,
 }
 
-/// Evaluates one pair, decoding both PNGs row by row straight into the histogram: no full-image
-/// id map is ever built.
+/// Evaluates one pair, decoding both PNGs row by row straight into the histogram as runs: no
+/// full-image id map is ever built.
 pub fn evaluate_pair(job: &PairJob<'_>, categories: &Categories) -> Result<ImageResult, PqError> {
     evaluate_pair_with(job, categories, &mut Scratch::default())
 }
@@ -42,27 +45,33 @@ fn evaluate_pair_with(
     scratch: &mut Scratch,
 ) -> Result<ImageResult, PqError> {
     let run = |scratch: &mut Scratch| -> Result<ImageResult, PqError> {
-        let mut gt = IdRows::open(job.gt_path)?;
-        let mut pred = IdRows::open(job.pred_path)?;
-        if (gt.height(), gt.width()) != (pred.height(), pred.width()) {
+        let mut gt = RunReader::open(job.gt_path, std::mem::take(&mut scratch.gt))?;
+        let mut pred = RunReader::open(job.pred_path, std::mem::take(&mut scratch.pred))?;
+        let ((gt_height, gt_width), (pred_height, pred_width)) = (gt.shape(), pred.shape());
+        if (gt_height, gt_width) != (pred_height, pred_width) {
             return Err(PqError::SizeMismatch {
                 image_id: job.image_id.to_owned(),
-                gt_height: gt.height(),
-                gt_width: gt.width(),
-                pred_height: pred.height(),
-                pred_width: pred.width(),
+                gt_height,
+                gt_width,
+                pred_height,
+                pred_width,
             });
         }
-        let Scratch { histogram, gt_row, pred_row } = scratch;
+        let Scratch { histogram, pair_rows, .. } = scratch;
         histogram.clear();
-        gt_row.resize(gt.width(), 0);
-        pred_row.resize(pred.width(), 0);
-        for _ in 0..gt.height() {
-            gt.next_row(gt_row)?;
-            pred.next_row(pred_row)?;
-            histogram.add_maps(gt_row, pred_row)?;
+        for y in 0..gt_height {
+            let gt_row = gt.next_row(job.gt_path)?;
+            let pred_row = pred.next_row(job.pred_path)?;
+            if y > 0 && gt_row == Row::Same && pred_row == Row::Same {
+                pair_rows.repeat();
+            } else {
+                pair_rows.start(gt.runs(), pred.runs(), histogram);
+            }
         }
-        evaluate_image(job.image_id, histogram, job.gt_segments, job.pred_segments, categories)
+        pair_rows.flush(histogram);
+        scratch.gt = gt.into_buffers();
+        scratch.pred = pred.into_buffers();
+        evaluate_image(job.image_id, &scratch.histogram, job.gt_segments, job.pred_segments, categories)
     };
     run(scratch).map_err(|source| PqError::InImage {
         image_id: job.image_id.to_owned(),
@@ -99,13 +108,14 @@ pub fn evaluate_pairs(
 pub fn decode_only(paths: &[&Path]) -> Result<u64, PqError> {
     paths
         .par_iter()
-        .map_init(Vec::new, |row, path| {
-            let mut rows = IdRows::open(path)?;
-            row.resize(rows.width(), 0);
-            for _ in 0..rows.height() {
-                rows.next_row(row)?;
+        .map_init(Buffers::default, |buffers, path| {
+            let mut rows = RunReader::open(path, std::mem::take(buffers))?;
+            let (height, width) = rows.shape();
+            for _ in 0..height {
+                rows.next_row(path)?;
             }
-            Ok((rows.width() * rows.height()) as u64)
+            *buffers = rows.into_buffers();
+            Ok((width * height) as u64)
         })
         .sum()
 }

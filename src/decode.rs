@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use png::{BitDepth, ColorType, Transformations};
 
+use crate::fastpng::{Buffers, FastRows, Row};
 use crate::ids::rgb_to_ids;
+use crate::runs::RowRuns;
 use crate::PqError;
 
 /// A decoded id map: `ids[y * width + x]` is the segment id of pixel (x, y).
@@ -120,8 +122,86 @@ fn malformed(path: &Path, message: &str) -> PqError {
     PqError::Decode { path: path.to_owned(), message: message.to_owned() }
 }
 
-/// Reads a whole panoptic PNG into ids (see [`IdRows`] for the layouts accepted).
+/// A PNG read row by row as runs: by fastpq's decoder when the layout allows, else by the `png`
+/// crate.
+pub enum RunReader {
+    Fast(FastRows),
+    Fallback { rows: Box<IdRows>, ids: Vec<u32>, runs: RowRuns },
+}
+
+impl RunReader {
+    pub fn open(path: &Path, buffers: Buffers) -> Result<Self, PqError> {
+        if let Ok(fast) = FastRows::open(path, buffers)? {
+            return Ok(RunReader::Fast(fast));
+        }
+        let rows = Box::new(IdRows::open(path)?);
+        Ok(RunReader::Fallback { ids: vec![0; rows.width()], runs: RowRuns::default(), rows })
+    }
+
+    /// `(height, width)`.
+    #[must_use]
+    pub fn shape(&self) -> (usize, usize) {
+        match self {
+            RunReader::Fast(fast) => (fast.height(), fast.width()),
+            RunReader::Fallback { rows, .. } => (rows.height(), rows.width()),
+        }
+    }
+
+    /// Reads the next row; its runs are then in [`RunReader::runs`].
+    pub fn next_row(&mut self, path: &Path) -> Result<Row, PqError> {
+        match self {
+            RunReader::Fast(fast) => fast.next_row(path),
+            RunReader::Fallback { rows, ids, runs } => {
+                rows.next_row(ids)?;
+                runs.set_from_ids(ids);
+                Ok(Row::Changed)
+            }
+        }
+    }
+
+    #[must_use]
+    pub fn runs(&self) -> &RowRuns {
+        match self {
+            RunReader::Fast(fast) => fast.runs(),
+            RunReader::Fallback { runs, .. } => runs,
+        }
+    }
+
+    /// Gives the fast decoder's buffers back for the next file.
+    #[must_use]
+    pub fn into_buffers(self) -> Buffers {
+        match self {
+            RunReader::Fast(fast) => fast.into_buffers(),
+            RunReader::Fallback { .. } => Buffers::default(),
+        }
+    }
+}
+
+/// Reads a whole panoptic PNG into ids (see [`IdRows`] for the layouts accepted), with fastpq's
+/// own decoder where the layout allows.
 pub fn read_id_map(path: &Path) -> Result<IdMap, PqError> {
+    let mut reader = RunReader::open(path, Buffers::default())?;
+    let (height, width) = reader.shape();
+    let mut ids = vec![0u32; width * height];
+    for y in 0..height {
+        let change = reader.next_row(path)?;
+        let (done, row) = ids.split_at_mut(y * width);
+        let row = &mut row[..width];
+        if y > 0 && change == Row::Same {
+            row.copy_from_slice(&done[(y - 1) * width..]);
+        } else {
+            let mut start = 0;
+            for (&end, &id) in reader.runs().ends.iter().zip(&reader.runs().ids) {
+                row[start..end as usize].fill(id);
+                start = end as usize;
+            }
+        }
+    }
+    Ok(IdMap { height, width, ids })
+}
+
+/// Reads a whole panoptic PNG with the `png` crate only; tests compare it with [`read_id_map`].
+pub fn read_id_map_reference(path: &Path) -> Result<IdMap, PqError> {
     IdRows::open(path)?.read_all()
 }
 

@@ -33,7 +33,9 @@ pub fn write_id_map(
     let mut encoder = png::Encoder::new(BufWriter::new(file), w, h);
     encoder.set_color(if alpha { ColorType::Rgba } else { ColorType::Rgb });
     encoder.set_depth(BitDepth::Eight);
-    encoder.set_compression(png::Compression::Fast);
+    // zlib-style compression, as the PIL-written PNGs of COCO and other datasets have; files made
+    // for tests and benchmarks should decode like real ones.
+    encoder.set_compression(png::Compression::Balanced);
     let mut writer = encoder.write_header().map_err(|e| error(e.to_string()))?;
     writer.write_image_data(&data).map_err(|e| error(e.to_string()))?;
     writer.finish().map_err(|e| error(e.to_string()))

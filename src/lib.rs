@@ -12,10 +12,12 @@ pub mod dataset;
 pub mod decode;
 pub mod encode;
 pub mod error;
+pub mod fastpng;
 pub mod histogram;
 pub mod ids;
 pub mod matching;
 pub mod parallel;
+pub mod runs;
 pub mod segments;
 pub mod stats;
 

@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 use std::path::PathBuf;
 
 use crate::dataset::{decode_only, evaluate_pairs, PairJob};
-use crate::decode::read_id_map;
+use crate::decode::{read_id_map, read_id_map_reference};
 use crate::encode::write_id_map;
 use crate::ids::{ids_to_rgb, rgb_to_ids, Channel};
 use crate::matching::{evaluate_maps, MapView};
@@ -79,10 +79,12 @@ fn id2rgb<'py>(py: Python<'py>, ids: PyReadonlyArrayDyn<'py, u32>) -> PyResult<B
     Ok(rgb.into_pyarray(py))
 }
 
-/// Reads a panoptic PNG into an H×W `uint32` id map.
+/// Reads a panoptic PNG into an H×W `uint32` id map, with fastpq's decoder where it applies
+/// or, with `reference`, with the `png` crate only.
 #[pyfunction]
-fn read_id_map_png(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyArray2<u32>>> {
-    let map = py.detach(|| read_id_map(&path))?;
+#[pyo3(signature = (path, reference = false))]
+fn read_id_map_png(py: Python<'_>, path: PathBuf, reference: bool) -> PyResult<Bound<'_, PyArray2<u32>>> {
+    let map = py.detach(|| if reference { read_id_map_reference(&path) } else { read_id_map(&path) })?;
     let ids = Array2::from_shape_vec((map.height, map.width), map.ids)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(ids.into_pyarray(py))

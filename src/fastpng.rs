@@ -1,0 +1,487 @@
+//! fastpq's own decoder for the common panoptic PNG layout (8-bit RGB or RGBA, not
+//! interlaced): inflate with fdeflate, then un-filter each row in place, skipping the zero spans
+//! that make up almost all of a panoptic map's filtered bytes, and hand rows on as runs.
+//!
+//! A zero span under the Up filter repeats the row above, and so does one under Paeth when the
+//! pixel to its left equals the one above-left; only the few bytes where segment borders move
+//! are computed. Every other layout goes to the `png` crate (see [`crate::decode`]).
+
+use std::path::Path;
+
+use crate::runs::RowRuns;
+use crate::PqError;
+
+const SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
+
+/// Buffers a decoder reuses from file to file.
+#[derive(Default)]
+pub struct Buffers {
+    file: Vec<u8>,
+    compressed: Vec<u8>,
+    raw: Vec<u8>,
+    row: Vec<u8>,
+}
+
+/// Whether a row is the same as the row above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Row {
+    Same,
+    Changed,
+}
+
+/// A PNG whose image data has been inflated, read row by row into runs.
+pub struct FastRows {
+    buffers: Buffers,
+    width: usize,
+    height: usize,
+    channels: usize,
+    next: usize,
+    runs: RowRuns,
+}
+
+struct Header {
+    width: usize,
+    height: usize,
+    channels: usize,
+}
+
+fn malformed(path: &Path, message: impl Into<String>) -> PqError {
+    PqError::Decode { path: path.to_owned(), message: message.into() }
+}
+
+fn be32(bytes: &[u8]) -> u32 {
+    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+impl FastRows {
+    /// Reads `path` and inflates its image data, or gives the buffers back (`Err`) when the
+    /// layout is not one this decoder handles, for the caller to use the `png` crate instead.
+    pub fn open(path: &Path, mut buffers: Buffers) -> Result<Result<Self, Buffers>, PqError> {
+        buffers.file.clear();
+        let mut file =
+            std::fs::File::open(path).map_err(|source| PqError::Io { path: path.to_owned(), source })?;
+        std::io::Read::read_to_end(&mut file, &mut buffers.file)
+            .map_err(|source| PqError::Io { path: path.to_owned(), source })?;
+        let Some(header) = Self::collect_image_data(path, &buffers.file, &mut buffers.compressed)? else {
+            return Ok(Err(buffers));
+        };
+        let stride = header.width * header.channels;
+        let raw_len =
+            header.height.checked_mul(stride + 1).ok_or_else(|| malformed(path, "image too large"))?;
+        // Grown only, never cleared: the inflater overwrites what it reports as written.
+        if buffers.raw.len() < raw_len {
+            buffers.raw.resize(raw_len, 0);
+        }
+        inflate(path, &buffers.compressed, &mut buffers.raw[..raw_len])?;
+        buffers.row.clear();
+        buffers.row.resize(stride, 0);
+        let runs = RowRuns::void(header.width);
+        Ok(Ok(Self {
+            buffers,
+            width: header.width,
+            height: header.height,
+            channels: header.channels,
+            next: 0,
+            runs,
+        }))
+    }
+
+    /// Walks the chunks: checks the header, gathers IDAT data into `compressed`. `None` when the
+    /// layout is not 8-bit RGB/RGBA without interlacing.
+    fn collect_image_data(
+        path: &Path,
+        file: &[u8],
+        compressed: &mut Vec<u8>,
+    ) -> Result<Option<Header>, PqError> {
+        if file.len() < 8 || &file[..8] != SIGNATURE {
+            return Err(malformed(path, "not a PNG file (bad signature)"));
+        }
+        compressed.clear();
+        let mut header = None;
+        let mut at = 8;
+        loop {
+            let Some(head) = file.get(at..at + 8) else {
+                return Err(malformed(path, "file ends before the IEND chunk"));
+            };
+            let (len, kind) = (be32(head) as usize, &head[4..8]);
+            let Some(body) = file.get(at + 8..at + 8 + len) else {
+                return Err(malformed(path, "a chunk runs past the end of the file"));
+            };
+            // CRCs are not checked: a corrupt image stream still fails to inflate.
+            at += 12 + len;
+            match kind {
+                b"IHDR" => {
+                    if len != 13 {
+                        return Err(malformed(path, "bad IHDR chunk"));
+                    }
+                    let (width, height) = (be32(body) as usize, be32(&body[4..]) as usize);
+                    let (depth, color, compression, filter, interlace) =
+                        (body[8], body[9], body[10], body[11], body[12]);
+                    let channels = match color {
+                        2 => 3,
+                        6 => 4,
+                        _ => return Ok(None),
+                    };
+                    if depth != 8
+                        || compression != 0
+                        || filter != 0
+                        || interlace != 0
+                        || width == 0
+                        || height == 0
+                    {
+                        return Ok(None);
+                    }
+                    header = Some(Header { width, height, channels });
+                }
+                b"IDAT" => compressed.extend_from_slice(body),
+                b"IEND" => break,
+                _ => {}
+            }
+        }
+        if header.is_none() {
+            return Err(malformed(path, "no IHDR chunk"));
+        }
+        Ok(header)
+    }
+
+    #[must_use]
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    #[must_use]
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The runs of the row last read.
+    #[must_use]
+    pub fn runs(&self) -> &RowRuns {
+        &self.runs
+    }
+
+    /// Gives the buffers back for the next file.
+    #[must_use]
+    pub fn into_buffers(self) -> Buffers {
+        self.buffers
+    }
+
+    /// Un-filters the next row and updates [`FastRows::runs`].
+    pub fn next_row(&mut self, path: &Path) -> Result<Row, PqError> {
+        let stride = self.width * self.channels;
+        let line = self.next * (stride + 1);
+        let line = match self.buffers.raw.get(line..line + stride + 1) {
+            Some(line) if self.next < self.height => line,
+            _ => return Err(malformed(path, "read past the last row")),
+        };
+        self.next += 1;
+        let (filter, data) = (line[0], &line[1..]);
+        let row = &mut self.buffers.row;
+        let change = match filter {
+            0 => replace(row, data),
+            1 => sub(row, data, self.channels),
+            2 => up(row, data),
+            3 => average(row, data, self.channels),
+            4 => paeth(row, data, self.channels),
+            other => {
+                return Err(malformed(path, format!("unknown filter type {other} in row {}", self.next - 1)))
+            }
+        };
+        if change == Row::Changed {
+            self.runs.set_from_pixels(row, self.channels);
+        }
+        Ok(change)
+    }
+}
+
+fn inflate(path: &Path, compressed: &[u8], raw: &mut [u8]) -> Result<(), PqError> {
+    let mut decompressor = fdeflate::Decompressor::new();
+    // As the png crate does by default: the stream's structure still catches most corruption.
+    decompressor.ignore_adler32();
+    let (mut consumed, mut produced) = (0, 0);
+    while !decompressor.is_done() {
+        let (read, written) = decompressor
+            .read(&compressed[consumed..], raw, produced, true)
+            .map_err(|e| malformed(path, format!("corrupt image data: {e:?}")))?;
+        consumed += read;
+        produced += written;
+        if read == 0 && written == 0 {
+            break;
+        }
+    }
+    if produced != raw.len() || !decompressor.is_done() {
+        return Err(malformed(path, "image data ends early"));
+    }
+    Ok(())
+}
+
+#[inline]
+fn load8(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// Whether the 32 bytes at `at` are all zero: one branch for four words.
+#[inline]
+fn zero32(data: &[u8], at: usize) -> bool {
+    (load8(data, at) | load8(data, at + 8) | load8(data, at + 16) | load8(data, at + 24)) == 0
+}
+
+/// Length of the run of zero bytes of `data` starting at `at`.
+fn zero_run(data: &[u8], at: usize) -> usize {
+    let mut k = at;
+    while k + 32 <= data.len() && zero32(data, k) {
+        k += 32;
+    }
+    while k + 8 <= data.len() {
+        let word = load8(data, k);
+        if word != 0 {
+            return k + word.trailing_zeros() as usize / 8 - at;
+        }
+        k += 8;
+    }
+    while k < data.len() && data[k] == 0 {
+        k += 1;
+    }
+    k - at
+}
+
+fn replace(row: &mut [u8], data: &[u8]) -> Row {
+    if row == data {
+        return Row::Same;
+    }
+    row.copy_from_slice(data);
+    Row::Changed
+}
+
+fn up(row: &mut [u8], data: &[u8]) -> Row {
+    let mut change = Row::Same;
+    let mut k = 0;
+    loop {
+        k += zero_run(data, k) / 8 * 8;
+        if k + 8 > data.len() {
+            break;
+        }
+        change = Row::Changed;
+        for i in k..k + 8 {
+            row[i] = row[i].wrapping_add(data[i]);
+        }
+        k += 8;
+    }
+    for i in k..data.len() {
+        if data[i] != 0 {
+            change = Row::Changed;
+            row[i] = row[i].wrapping_add(data[i]);
+        }
+    }
+    change
+}
+
+fn sub(row: &mut [u8], data: &[u8], bpp: usize) -> Row {
+    let mut changed = false;
+    for i in 0..data.len() {
+        let left = if i >= bpp { row[i - bpp] } else { 0 };
+        let value = data[i].wrapping_add(left);
+        changed |= value != row[i];
+        row[i] = value;
+    }
+    if changed {
+        Row::Changed
+    } else {
+        Row::Same
+    }
+}
+
+fn average(row: &mut [u8], data: &[u8], bpp: usize) -> Row {
+    let mut changed = false;
+    for i in 0..data.len() {
+        // row[i] still holds the byte above; row[i - bpp] already holds this row's left byte.
+        let left = if i >= bpp { row[i - bpp] } else { 0 };
+        let value = data[i].wrapping_add(left.midpoint(row[i]));
+        changed |= value != row[i];
+        row[i] = value;
+    }
+    if changed {
+        Row::Changed
+    } else {
+        Row::Same
+    }
+}
+
+#[inline]
+fn paeth_predictor(a: u8, b: u8, c: u8) -> u8 {
+    let (ia, ib, ic) = (i16::from(a), i16::from(b), i16::from(c));
+    let p = ia + ib - ic;
+    let (pa, pb, pc) = ((p - ia).abs(), (p - ib).abs(), (p - ic).abs());
+    if pa <= pb && pa <= pc {
+        a
+    } else if pb <= pc {
+        b
+    } else {
+        c
+    }
+}
+
+/// Paeth, in place. Where the filtered bytes are zero and the left pixel equals the one above
+/// it, the predictor returns the byte above, so the row above is already the answer.
+fn paeth(row: &mut [u8], data: &[u8], bpp: usize) -> Row {
+    let mut changed = false;
+    // The bytes of the row above under the left pixel, overwritten in `row` by now.
+    let mut above_left = [0u8; 4];
+    // Whether the left pixel equals the one above it (true before the first pixel: both zero).
+    let mut left_same = true;
+    let mut pixel_same = true;
+    let mut k = 0;
+    while k < data.len() {
+        let lane = k % bpp;
+        if lane == 0 {
+            if left_same {
+                let skip = zero_run(data, k) / bpp * bpp;
+                if skip > 0 {
+                    k += skip;
+                    // The row above is unchanged there, so its last pixel is both left and above-left.
+                    above_left[..bpp].copy_from_slice(&row[k - bpp..k]);
+                    continue;
+                }
+            }
+            pixel_same = true;
+        }
+        let a = if k >= bpp { row[k - bpp] } else { 0 };
+        let b = row[k];
+        let c = if k >= bpp { above_left[lane] } else { 0 };
+        let value = data[k].wrapping_add(paeth_predictor(a, b, c));
+        above_left[lane] = b;
+        pixel_same &= value == b;
+        row[k] = value;
+        if lane == bpp - 1 {
+            left_same = pixel_same;
+            changed |= !pixel_same;
+        }
+        k += 1;
+    }
+    if changed {
+        Row::Changed
+    } else {
+        Row::Same
+    }
+}
+
+// Test images are small: their sizes fit every integer type.
+#[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
+mod tests {
+    use std::path::PathBuf;
+
+    use png::{BitDepth, ColorType, Filter};
+
+    use super::*;
+    use crate::decode::IdRows;
+
+    /// A small xorshift generator: tests stay deterministic without a dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// A panoptic-like map: rectangles of random ids over a background, some rows shifted.
+    fn blocky(rng: &mut Rng, width: usize, height: usize) -> Vec<u32> {
+        let mut ids = vec![0u32; width * height];
+        for _ in 0..rng.below(12) {
+            let id = u32::try_from(rng.below(1 << 24)).unwrap();
+            let (x0, y0) = (rng.below(width as u64) as usize, rng.below(height as u64) as usize);
+            let (w, h) = (1 + rng.below(width as u64) as usize, 1 + rng.below(height as u64) as usize);
+            for y in y0..(y0 + h).min(height) {
+                let shift = rng.below(3) as usize;
+                for x in (x0 + shift).min(width)..(x0 + w + shift).min(width) {
+                    ids[y * width + x] = id;
+                }
+            }
+        }
+        ids
+    }
+
+    fn write(path: &Path, ids: &[u32], width: usize, height: usize, channels: usize, filter: Filter) {
+        let data: Vec<u8> = ids
+            .iter()
+            .flat_map(|id| {
+                let b = id.to_le_bytes();
+                // Alpha varies: it must be ignored.
+                [b[0], b[1], b[2], b[0] ^ 0x5a][..channels].to_vec()
+            })
+            .collect();
+        let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+        let mut encoder = png::Encoder::new(file, width as u32, height as u32);
+        encoder.set_color(if channels == 3 { ColorType::Rgb } else { ColorType::Rgba });
+        encoder.set_depth(BitDepth::Eight);
+        encoder.set_filter(filter);
+        encoder.write_header().unwrap().write_image_data(&data).unwrap();
+    }
+
+    fn runs_of(ids: &[u32]) -> RowRuns {
+        let mut runs = RowRuns::default();
+        runs.set_from_ids(ids);
+        runs
+    }
+
+    #[test]
+    fn every_filter_decodes_as_the_png_crate_does() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let dir = std::env::temp_dir().join(format!("fastpq-fastpng-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let filters =
+            [Filter::NoFilter, Filter::Sub, Filter::Up, Filter::Avg, Filter::Paeth, Filter::Adaptive];
+        let mut buffers = Buffers::default();
+        for case in 0..120 {
+            let (width, height) = (1 + rng.below(70) as usize, 1 + rng.below(30) as usize);
+            let channels = if case % 2 == 0 { 3 } else { 4 };
+            let filter = filters[case % filters.len()];
+            let ids = blocky(&mut rng, width, height);
+            let path: PathBuf = dir.join(format!("{case}.png"));
+            write(&path, &ids, width, height, channels, filter);
+
+            let mut reference = IdRows::open(&path).unwrap();
+            let mut fast = FastRows::open(&path, std::mem::take(&mut buffers)).unwrap().ok().unwrap();
+            assert_eq!((fast.width(), fast.height()), (width, height));
+            let mut row = vec![0u32; width];
+            let mut previous = runs_of(&vec![0; width]);
+            for y in 0..height {
+                reference.next_row(&mut row).unwrap();
+                let expected = runs_of(&row);
+                let change = fast.next_row(&path).unwrap();
+                assert_eq!(fast.runs(), &expected, "case {case} ({filter:?}, {channels} channels) row {y}");
+                // Same means the bytes repeat the row above; equal ids may still differ in alpha.
+                if change == Row::Same {
+                    assert_eq!(expected, previous, "case {case} row {y} reported as repeated");
+                }
+                previous = expected;
+            }
+            assert!(fast.next_row(&path).is_err(), "rows past the end are an error");
+            buffers = fast.into_buffers();
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn other_layouts_are_left_to_the_png_crate() {
+        let path = std::env::temp_dir().join(format!("fastpq-fastpng-gray-{}.png", std::process::id()));
+        let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let mut encoder = png::Encoder::new(file, 2, 2);
+        encoder.set_color(ColorType::Grayscale);
+        encoder.write_header().unwrap().write_image_data(&[0, 1, 2, 3]).unwrap();
+        assert!(FastRows::open(&path, Buffers::default()).unwrap().is_err());
+        std::fs::write(&path, b"\x89PNG\r\n\x1a\nshort").unwrap();
+        assert!(matches!(FastRows::open(&path, Buffers::default()), Err(PqError::Decode { .. })));
+        std::fs::remove_file(&path).unwrap();
+    }
+}

@@ -1,0 +1,233 @@
+//! Rows of an id map as runs of equal ids, and rows of (ground truth, prediction) id pairs.
+//!
+//! Panoptic maps are long horizontal runs; the fast pipeline never materialises ids pixel by
+//! pixel, it finds run boundaries in the decoded bytes and hands runs to the histogram.
+
+use crate::histogram::PairHistogram;
+
+/// One row as runs: run `i` covers columns `ends[i - 1]..ends[i]` (from 0 for the first) and
+/// has segment id `ids[i]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowRuns {
+    pub ends: Vec<u32>,
+    pub ids: Vec<u32>,
+}
+
+#[inline]
+fn load8(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+#[inline]
+fn rgb_at(row: &[u8], pixel: usize, channels: usize) -> u32 {
+    let p = pixel * channels;
+    u32::from(row[p]) | u32::from(row[p + 1]) << 8 | u32::from(row[p + 2]) << 16
+}
+
+impl RowRuns {
+    /// A row of `width` VOID pixels, what PNG rows are unfiltered against before the first.
+    #[must_use]
+    pub fn void(width: usize) -> Self {
+        let mut runs = Self::default();
+        runs.set_void(width);
+        runs
+    }
+
+    pub fn set_void(&mut self, width: usize) {
+        self.ends.clear();
+        self.ids.clear();
+        if width > 0 {
+            self.ends.push(to_u32(width));
+            self.ids.push(0);
+        }
+    }
+
+    /// Runs of a decoded row of `channels`-byte pixels (R, G, B first; a fourth byte is alpha and
+    /// ignored).
+    pub fn set_from_pixels(&mut self, row: &[u8], channels: usize) {
+        self.ends.clear();
+        self.ids.clear();
+        let width = row.len() / channels;
+        if width == 0 {
+            return;
+        }
+        if channels == 3 {
+            self.rgb_boundaries(row);
+        } else {
+            for pixel in 1..width {
+                if rgb_at(row, pixel, channels) != rgb_at(row, pixel - 1, channels) {
+                    self.ends.push(to_u32(pixel));
+                }
+            }
+        }
+        self.ends.push(to_u32(width));
+        let mut start = 0;
+        for &end in &self.ends {
+            self.ids.push(rgb_at(row, start, channels));
+            start = end as usize;
+        }
+    }
+
+    /// Boundaries of a 3-byte-pixel row: byte `k + 3` differs from byte `k` exactly where a pixel
+    /// differs from its left neighbour, and comparing eight bytes at a time skips long runs fast.
+    fn rgb_boundaries(&mut self, row: &[u8]) {
+        let len = row.len();
+        let mut k = 0;
+        let push = |ends: &mut Vec<u32>, byte: usize| {
+            let pixel = to_u32((byte + 3) / 3);
+            if ends.last() != Some(&pixel) {
+                ends.push(pixel);
+            }
+        };
+        while k + 35 <= len {
+            // Four words at once: most of a row equals itself shifted by one pixel.
+            let same = ((load8(row, k) ^ load8(row, k + 3))
+                | (load8(row, k + 8) ^ load8(row, k + 11))
+                | (load8(row, k + 16) ^ load8(row, k + 19))
+                | (load8(row, k + 24) ^ load8(row, k + 27)))
+                == 0;
+            if !same {
+                break_words(row, k, &mut self.ends, push);
+            }
+            k += 32;
+        }
+        while k + 11 <= len {
+            let mut diff = load8(row, k) ^ load8(row, k + 3);
+            while diff != 0 {
+                push(&mut self.ends, k + diff.trailing_zeros() as usize / 8);
+                diff &= diff - 1;
+            }
+            k += 8;
+        }
+        while k + 3 < len {
+            if row[k] != row[k + 3] {
+                push(&mut self.ends, k);
+            }
+            k += 1;
+        }
+    }
+
+    /// Runs of a row of ids.
+    pub fn set_from_ids(&mut self, row: &[u32]) {
+        self.ends.clear();
+        self.ids.clear();
+        let Some(&first) = row.first() else { return };
+        let mut current = first;
+        for (x, &id) in row.iter().enumerate().skip(1) {
+            if id != current {
+                self.ends.push(to_u32(x));
+                self.ids.push(current);
+                current = id;
+            }
+        }
+        self.ends.push(to_u32(row.len()));
+        self.ids.push(current);
+    }
+}
+
+/// Pushes the boundaries found in the 32 bytes at `k` (see `rgb_boundaries`).
+#[inline]
+fn break_words(row: &[u8], k: usize, ends: &mut Vec<u32>, push: impl Fn(&mut Vec<u32>, usize)) {
+    for word in (k..k + 32).step_by(8) {
+        let mut diff = load8(row, word) ^ load8(row, word + 3);
+        while diff != 0 {
+            push(ends, word + diff.trailing_zeros() as usize / 8);
+            diff &= diff - 1;
+        }
+    }
+}
+
+/// Row widths come from a PNG header, which stores them as u32.
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The (gt id, pred id, length) runs of one row pair, and how many consecutive rows repeat it.
+///
+/// Rows often repeat the row above in both images; then nothing but the repeat count changes,
+/// and the histogram sees the row once, weighted.
+#[derive(Debug, Default)]
+pub struct PairRows {
+    runs: Vec<(u32, u32, u32)>,
+    repeat: u64,
+}
+
+impl PairRows {
+    /// Starts a new row pair, after adding the previous one to `histogram`.
+    pub fn start(&mut self, gt: &RowRuns, pred: &RowRuns, histogram: &mut PairHistogram) {
+        self.flush(histogram);
+        self.repeat = 1;
+        let (mut i, mut j, mut start) = (0, 0, 0u32);
+        while i < gt.ends.len() && j < pred.ends.len() {
+            let end = gt.ends[i].min(pred.ends[j]);
+            self.runs.push((gt.ids[i], pred.ids[j], end - start));
+            start = end;
+            i += usize::from(gt.ends[i] == end);
+            j += usize::from(pred.ends[j] == end);
+        }
+    }
+
+    /// The current row pair occurs once more.
+    pub fn repeat(&mut self) {
+        self.repeat += 1;
+    }
+
+    /// Adds the pending row pair to `histogram`.
+    pub fn flush(&mut self, histogram: &mut PairHistogram) {
+        for &(gt, pred, len) in &self.runs {
+            histogram.add_run(gt, pred, u64::from(len) * self.repeat);
+        }
+        self.runs.clear();
+        self.repeat = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pixels(ids: &[u32], channels: usize) -> Vec<u8> {
+        ids.iter().flat_map(|id| id.to_le_bytes()[..channels].to_vec()).collect()
+    }
+
+    #[test]
+    fn runs_from_pixels_equal_runs_from_ids() {
+        let rows: [&[u32]; 4] = [
+            &[5],
+            &[1, 1, 1, 2, 2, 0x01_00_00, 0x01_00_00, 7],
+            &[3; 40],
+            &(0..37).map(|i| (i / 3) * 0x01_01_01).collect::<Vec<_>>(),
+        ];
+        for ids in rows {
+            let mut expected = RowRuns::default();
+            expected.set_from_ids(ids);
+            for channels in [3, 4] {
+                let mut runs = RowRuns::default();
+                runs.set_from_pixels(&pixels(ids, channels), channels);
+                assert_eq!(runs, expected, "{ids:?} with {channels} channels");
+            }
+        }
+    }
+
+    #[test]
+    fn alpha_is_ignored() {
+        let mut runs = RowRuns::default();
+        runs.set_from_pixels(&[1, 0, 0, 9, 1, 0, 0, 200], 4);
+        assert_eq!((runs.ends, runs.ids), (vec![2], vec![1]));
+    }
+
+    #[test]
+    fn pair_rows_count_repeats() {
+        let (mut gt, mut pred) = (RowRuns::default(), RowRuns::default());
+        gt.set_from_ids(&[1, 1, 2, 2]);
+        pred.set_from_ids(&[7, 8, 8, 8]);
+        let mut h = PairHistogram::new();
+        let mut rows = PairRows::default();
+        rows.start(&gt, &pred, &mut h);
+        rows.repeat();
+        rows.flush(&mut h);
+        assert_eq!((h.get(1, 7), h.get(1, 8), h.get(2, 8)), (2, 2, 4));
+    }
+}
