@@ -37,6 +37,8 @@ pub struct FastRows {
     channels: usize,
     next: usize,
     runs: RowRuns,
+    /// Byte ranges of the last row that differ from the row above, when the filter tells.
+    spans: Vec<(usize, usize)>,
 }
 
 struct Header {
@@ -83,6 +85,7 @@ impl FastRows {
             channels: header.channels,
             next: 0,
             runs,
+            spans: Vec::new(),
         }))
     }
 
@@ -177,18 +180,25 @@ impl FastRows {
         self.next += 1;
         let (filter, data) = (line[0], &line[1..]);
         let row = &mut self.buffers.row;
+        let spans = &mut self.spans;
+        spans.clear();
         let change = match filter {
             0 => replace(row, data),
             1 => sub(row, data, self.channels),
-            2 => up(row, data),
+            2 => up(row, data, spans),
             3 => average(row, data, self.channels),
-            4 => paeth(row, data, self.channels),
+            4 => paeth(row, data, self.channels, spans),
             other => {
                 return Err(malformed(path, format!("unknown filter type {other} in row {}", self.next - 1)))
             }
         };
         if change == Row::Changed {
-            self.runs.set_from_pixels(row, self.channels);
+            // Up and Paeth say where the row changed: only runs there are looked at again.
+            if spans.is_empty() {
+                self.runs.set_from_pixels(row, self.channels);
+            } else {
+                self.runs.update_spans(row, self.channels, spans);
+            }
         }
         Ok(change)
     }
@@ -222,29 +232,29 @@ fn load8(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(word)
 }
 
-/// Whether the 32 bytes at `at` are all zero: one branch for four words.
-#[inline]
-fn zero32(data: &[u8], at: usize) -> bool {
-    (load8(data, at) | load8(data, at + 8) | load8(data, at + 16) | load8(data, at + 24)) == 0
-}
-
 /// Length of the run of zero bytes of `data` starting at `at`.
 fn zero_run(data: &[u8], at: usize) -> usize {
-    let mut k = at;
-    while k + 32 <= data.len() && zero32(data, k) {
+    let rest = &data[at..];
+    let mut k = 0;
+    // Nearly all of a panoptic map's filtered data is zero: test 32 bytes per branch. An OR
+    // fold over a fixed-size block has no early exit, so it compiles to vector ORs.
+    for block in rest.chunks_exact(32) {
+        if block.iter().fold(0u8, |acc, &b| acc | b) != 0 {
+            break;
+        }
         k += 32;
     }
-    while k + 8 <= data.len() {
-        let word = load8(data, k);
+    while k + 8 <= rest.len() {
+        let word = load8(rest, k);
         if word != 0 {
-            return k + word.trailing_zeros() as usize / 8 - at;
+            return k + word.trailing_zeros() as usize / 8;
         }
         k += 8;
     }
-    while k < data.len() && data[k] == 0 {
+    while k < rest.len() && rest[k] == 0 {
         k += 1;
     }
-    k - at
+    k
 }
 
 fn replace(row: &mut [u8], data: &[u8]) -> Row {
@@ -255,36 +265,61 @@ fn replace(row: &mut [u8], data: &[u8]) -> Row {
     Row::Changed
 }
 
-fn up(row: &mut [u8], data: &[u8]) -> Row {
-    let mut change = Row::Same;
+fn up(row: &mut [u8], data: &[u8], spans: &mut Vec<(usize, usize)>) -> Row {
     let mut k = 0;
     loop {
         k += zero_run(data, k) / 8 * 8;
-        if k + 8 > data.len() {
+        if k >= data.len() {
             break;
         }
-        change = Row::Changed;
-        for i in k..k + 8 {
+        let end = (k + 8).min(data.len());
+        for i in k..end {
             row[i] = row[i].wrapping_add(data[i]);
         }
-        k += 8;
+        push_span(spans, k, end);
+        k = end;
     }
-    for i in k..data.len() {
-        if data[i] != 0 {
-            change = Row::Changed;
-            row[i] = row[i].wrapping_add(data[i]);
-        }
+    if spans.is_empty() {
+        Row::Same
+    } else {
+        Row::Changed
     }
-    change
+}
+
+/// Records bytes `start..end` as changed, merging with the previous span when they touch.
+#[inline]
+fn push_span(spans: &mut Vec<(usize, usize)>, start: usize, end: usize) {
+    match spans.last_mut() {
+        Some(last) if last.1 >= start => last.1 = end,
+        _ => spans.push((start, end)),
+    }
 }
 
 fn sub(row: &mut [u8], data: &[u8], bpp: usize) -> Row {
     let mut changed = false;
-    for i in 0..data.len() {
-        let left = if i >= bpp { row[i - bpp] } else { 0 };
-        let value = data[i].wrapping_add(left);
-        changed |= value != row[i];
-        row[i] = value;
+    let mut k = 0;
+    while k < data.len() {
+        // A zero span repeats the left pixel: copy it pixel by pixel, no byte-serial adds.
+        if k >= bpp && k % bpp == 0 {
+            let skip = zero_run(data, k) / bpp * bpp;
+            if skip > 0 {
+                let (done, rest) = row.split_at_mut(k);
+                let left = &done[k - bpp..];
+                for pixel in rest[..skip].chunks_exact_mut(bpp) {
+                    if pixel != left {
+                        pixel.copy_from_slice(left);
+                        changed = true;
+                    }
+                }
+                k += skip;
+                continue;
+            }
+        }
+        let left = if k >= bpp { row[k - bpp] } else { 0 };
+        let value = data[k].wrapping_add(left);
+        changed |= value != row[k];
+        row[k] = value;
+        k += 1;
     }
     if changed {
         Row::Changed
@@ -325,8 +360,7 @@ fn paeth_predictor(a: u8, b: u8, c: u8) -> u8 {
 
 /// Paeth, in place. Where the filtered bytes are zero and the left pixel equals the one above
 /// it, the predictor returns the byte above, so the row above is already the answer.
-fn paeth(row: &mut [u8], data: &[u8], bpp: usize) -> Row {
-    let mut changed = false;
+fn paeth(row: &mut [u8], data: &[u8], bpp: usize, spans: &mut Vec<(usize, usize)>) -> Row {
     // The bytes of the row above under the left pixel, overwritten in `row` by now.
     let mut above_left = [0u8; 4];
     // Whether the left pixel equals the one above it (true before the first pixel: both zero).
@@ -352,18 +386,20 @@ fn paeth(row: &mut [u8], data: &[u8], bpp: usize) -> Row {
         let c = if k >= bpp { above_left[lane] } else { 0 };
         let value = data[k].wrapping_add(paeth_predictor(a, b, c));
         above_left[lane] = b;
-        pixel_same &= value == b;
+        if value != b {
+            pixel_same = false;
+            push_span(spans, k, k + 1);
+        }
         row[k] = value;
         if lane == bpp - 1 {
             left_same = pixel_same;
-            changed |= !pixel_same;
         }
         k += 1;
     }
-    if changed {
-        Row::Changed
-    } else {
+    if spans.is_empty() {
         Row::Same
+    } else {
+        Row::Changed
     }
 }
 

@@ -7,11 +7,21 @@ use crate::histogram::PairHistogram;
 
 /// One row as runs: run `i` covers columns `ends[i - 1]..ends[i]` (from 0 for the first) and
 /// has segment id `ids[i]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct RowRuns {
     pub ends: Vec<u32>,
     pub ids: Vec<u32>,
+    /// The previous `ends` allocation, reused by `update_spans`.
+    spare: Vec<u32>,
 }
+
+impl PartialEq for RowRuns {
+    fn eq(&self, other: &Self) -> bool {
+        self.ends == other.ends && self.ids == other.ids
+    }
+}
+
+impl Eq for RowRuns {}
 
 #[inline]
 fn load8(bytes: &[u8], at: usize) -> u64 {
@@ -107,6 +117,45 @@ impl RowRuns {
             }
             k += 1;
         }
+    }
+
+    /// Updates the runs after the bytes in `spans` (sorted, disjoint byte ranges) changed and
+    /// nothing else did: boundaries are recomputed only next to the changed pixels.
+    pub fn update_spans(&mut self, row: &[u8], channels: usize, spans: &[(usize, usize)]) {
+        let width = row.len() / channels;
+        let mut old = std::mem::take(&mut self.spare);
+        std::mem::swap(&mut old, &mut self.ends);
+        self.ends.clear();
+        let boundaries = &old[..old.len().saturating_sub(1)]; // the last end is the width
+        self.ids.clear();
+        let mut i = 0;
+        let mut next_free = 1; // boundaries below this pixel are already decided
+        for &(start, end) in spans {
+            // Pixels first..last changed; boundaries first..=last+1 may have moved.
+            let first = (start / channels).max(next_free);
+            let last = ((end - 1) / channels + 1).min(width - 1);
+            while i < boundaries.len() && (boundaries[i] as usize) < first {
+                self.ends.push(boundaries[i]);
+                i += 1;
+            }
+            while i < boundaries.len() && (boundaries[i] as usize) <= last {
+                i += 1;
+            }
+            for pixel in first..=last {
+                if rgb_at(row, pixel, channels) != rgb_at(row, pixel - 1, channels) {
+                    self.ends.push(to_u32(pixel));
+                }
+            }
+            next_free = next_free.max(last + 1);
+        }
+        self.ends.extend_from_slice(&boundaries[i..]);
+        self.ends.push(to_u32(width));
+        let mut begin = 0;
+        for &end in &self.ends {
+            self.ids.push(rgb_at(row, begin, channels));
+            begin = end as usize;
+        }
+        self.spare = old;
     }
 
     /// Runs of a row of ids.
