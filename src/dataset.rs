@@ -24,6 +24,12 @@ pub struct PairJob<'a> {
     pub pred_segments: &'a [PredSegment],
 }
 
+thread_local! {
+    // One per worker thread, kept across calls: buffers stay allocated from batch to batch, and
+    // at most one image pair per thread is in memory.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
 /// Buffers one worker reuses from image to image.
 #[derive(Default)]
 struct Scratch {
@@ -108,14 +114,16 @@ pub fn evaluate_pairs(
 pub fn decode_only(paths: &[&Path]) -> Result<u64, PqError> {
     paths
         .par_iter()
-        .map_init(Buffers::default, |buffers, path| {
-            let mut rows = RunReader::open(path, std::mem::take(buffers))?;
-            let (height, width) = rows.shape();
-            for _ in 0..height {
-                rows.next_row(path)?;
-            }
-            *buffers = rows.into_buffers();
-            Ok((width * height) as u64)
+        .map(|path| {
+            SCRATCH.with_borrow_mut(|scratch| {
+                let mut rows = RunReader::open(path, std::mem::take(&mut scratch.gt))?;
+                let (height, width) = rows.shape();
+                for _ in 0..height {
+                    rows.next_row(path)?;
+                }
+                scratch.gt = rows.into_buffers();
+                Ok((width * height) as u64)
+            })
         })
         .sum()
 }
