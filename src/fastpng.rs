@@ -206,16 +206,22 @@ impl FastRows {
 
 fn inflate(path: &Path, compressed: &[u8], raw: &mut [u8]) -> Result<(), PqError> {
     let mut decompressor = fdeflate::Decompressor::new();
-    // As the png crate does by default: the stream's structure still catches most corruption.
     decompressor.ignore_adler32();
-    let (mut consumed, mut produced) = (0, 0);
+    // fdeflate still sums the Adler-32 of everything the call that reaches the stream's end wrote
+    // (ignore_adler32 only skips the comparison): stopping the first call one byte short keeps
+    // that last call, and its checksum work, to one byte. Structural corruption still fails, as
+    // with the png crate, which ignores the checksum by default too.
+    let mut produced = 0;
+    let mut consumed = 0;
+    let first = raw.len().saturating_sub(1);
     while !decompressor.is_done() {
+        let limit = if produced < first { first } else { raw.len() };
         let (read, written) = decompressor
-            .read(&compressed[consumed..], raw, produced, true)
+            .read(&compressed[consumed..], &mut raw[..limit], produced, true)
             .map_err(|e| malformed(path, format!("corrupt image data: {e:?}")))?;
         consumed += read;
         produced += written;
-        if read == 0 && written == 0 {
+        if read == 0 && written == 0 && limit == raw.len() {
             break;
         }
     }
