@@ -29,13 +29,24 @@ pub enum Row {
     Changed,
 }
 
-/// A PNG whose image data has been inflated, read row by row into runs.
+/// Deflate's back-references reach at most this far into the output already written.
+const WINDOW: usize = 32 * 1024;
+/// Inflated bytes produced per refill: the raw buffer stays this small (plus the window) whatever
+/// the image size, so it stays in cache while its rows are un-filtered.
+const CHUNK: usize = 256 * 1024;
+
+/// A PNG whose image data is inflated a chunk at a time and read row by row into runs.
 pub struct FastRows {
     buffers: Buffers,
     width: usize,
     height: usize,
     channels: usize,
     next: usize,
+    inflater: Box<fdeflate::Decompressor>,
+    consumed: usize,
+    /// `raw[start..filled]` holds inflated bytes not yet un-filtered.
+    start: usize,
+    filled: usize,
     runs: RowRuns,
     /// Byte ranges of the last row that differ from the row above, when the filter tells.
     spans: Vec<(usize, usize)>,
@@ -68,13 +79,14 @@ impl FastRows {
             return Ok(Err(buffers));
         };
         let stride = header.width * header.channels;
-        let raw_len =
-            header.height.checked_mul(stride + 1).ok_or_else(|| malformed(path, "image too large"))?;
+        header.height.checked_mul(stride + 1).ok_or_else(|| malformed(path, "image too large"))?;
         // Grown only, never cleared: the inflater overwrites what it reports as written.
+        let raw_len = WINDOW + CHUNK.max(2 * (stride + 1));
         if buffers.raw.len() < raw_len {
             buffers.raw.resize(raw_len, 0);
         }
-        inflate(path, &buffers.compressed, &mut buffers.raw[..raw_len])?;
+        let mut inflater = Box::new(fdeflate::Decompressor::new());
+        inflater.ignore_adler32();
         buffers.row.clear();
         buffers.row.resize(stride, 0);
         let runs = RowRuns::void(header.width);
@@ -84,6 +96,10 @@ impl FastRows {
             height: header.height,
             channels: header.channels,
             next: 0,
+            inflater,
+            consumed: 0,
+            start: 0,
+            filled: 0,
             runs,
             spans: Vec::new(),
         }))
@@ -169,14 +185,46 @@ impl FastRows {
         self.buffers
     }
 
+    /// Inflates the next chunk, first moving what is still needed (rows not yet read and the
+    /// last window of output, which back-references may point into) to the buffer's front.
+    fn refill(&mut self, path: &Path) -> Result<(), PqError> {
+        let raw = &mut self.buffers.raw;
+        let keep_from = self.start.min(self.filled.saturating_sub(WINDOW));
+        if keep_from > 0 {
+            raw.copy_within(keep_from..self.filled, 0);
+            self.start -= keep_from;
+            self.filled -= keep_from;
+        }
+        if self.inflater.is_done() {
+            return Err(malformed(path, "image data ends early"));
+        }
+        // With ignore_adler32, fdeflate still sums the checksum of the final call's output: a
+        // chunk here, not the whole image. Corrupt streams still fail structurally, as with the
+        // png crate, which ignores the checksum by default too.
+        let (read, written) = self
+            .inflater
+            .read(&self.buffers.compressed[self.consumed..], raw, self.filled, true)
+            .map_err(|e| malformed(path, format!("corrupt image data: {e:?}")))?;
+        self.consumed += read;
+        self.filled += written;
+        if read == 0 && written == 0 && !self.inflater.is_done() {
+            return Err(malformed(path, "image data ends early"));
+        }
+        Ok(())
+    }
+
     /// Un-filters the next row and updates [`FastRows::runs`].
     pub fn next_row(&mut self, path: &Path) -> Result<Row, PqError> {
         let stride = self.width * self.channels;
-        let line = self.next * (stride + 1);
-        let line = match self.buffers.raw.get(line..line + stride + 1) {
-            Some(line) if self.next < self.height => line,
-            _ => return Err(malformed(path, "read past the last row")),
-        };
+        if self.next >= self.height {
+            return Err(malformed(path, "read past the last row"));
+        }
+        let line_len = stride + 1; // a filter-type byte, then the row
+        while self.filled - self.start < line_len {
+            self.refill(path)?;
+        }
+        let line = &self.buffers.raw[self.start..self.start + line_len];
+        self.start += line_len;
         self.next += 1;
         let (filter, data) = (line[0], &line[1..]);
         let row = &mut self.buffers.row;
@@ -202,33 +250,6 @@ impl FastRows {
         }
         Ok(change)
     }
-}
-
-fn inflate(path: &Path, compressed: &[u8], raw: &mut [u8]) -> Result<(), PqError> {
-    let mut decompressor = fdeflate::Decompressor::new();
-    decompressor.ignore_adler32();
-    // fdeflate still sums the Adler-32 of everything the call that reaches the stream's end wrote
-    // (ignore_adler32 only skips the comparison): stopping the first call one byte short keeps
-    // that last call, and its checksum work, to one byte. Structural corruption still fails, as
-    // with the png crate, which ignores the checksum by default too.
-    let mut produced = 0;
-    let mut consumed = 0;
-    let first = raw.len().saturating_sub(1);
-    while !decompressor.is_done() {
-        let limit = if produced < first { first } else { raw.len() };
-        let (read, written) = decompressor
-            .read(&compressed[consumed..], &mut raw[..limit], produced, true)
-            .map_err(|e| malformed(path, format!("corrupt image data: {e:?}")))?;
-        consumed += read;
-        produced += written;
-        if read == 0 && written == 0 && limit == raw.len() {
-            break;
-        }
-    }
-    if produced != raw.len() || !decompressor.is_done() {
-        return Err(malformed(path, "image data ends early"));
-    }
-    Ok(())
 }
 
 #[inline]
