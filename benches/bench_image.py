@@ -23,8 +23,7 @@ import numpy as np
 from PIL import Image
 
 import fastpq
-from fastpq.cli import sample_dir
-from fastpq.synthetic import perturb
+from fastpq.synthetic import perturb, sample_dir
 
 
 def timed(fn: Callable[[], object]) -> float:

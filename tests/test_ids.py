@@ -44,12 +44,13 @@ def test_rgb2id_equals_formula_and_panopticapi(dtype: type, data: st.DataObject)
     color = data.draw(colors(dtype, channels=data.draw(st.sampled_from([3, 4]))))
     ids = fastpq.rgb2id(color)
     np.testing.assert_array_equal(ids, formula(color))
-    expected = panopticapi_or_none(panopticapi_rgb2id, color)
-    if expected is not None:
-        assert ids.dtype == expected.dtype
-        np.testing.assert_array_equal(ids, expected)
-    else:
+    if np.dtype(dtype).kind in "iu" and np.dtype(dtype).itemsize < 4 and dtype != np.uint8:
+        # panopticapi overflows here (numpy 2 raises, numpy 1 wraps int8/int16): fastpq widens.
         assert ids.dtype == np.int32
+        return
+    expected = panopticapi_rgb2id(color)
+    assert ids.dtype == expected.dtype
+    np.testing.assert_array_equal(ids, expected)
 
 
 def test_rgb2id_dtypes_follow_panopticapi() -> None:
@@ -57,7 +58,8 @@ def test_rgb2id_dtypes_follow_panopticapi() -> None:
     assert fastpq.rgb2id(color.astype(np.uint8)).dtype == np.int32
     assert fastpq.rgb2id(color.astype(np.uint32)).dtype == np.uint32
     assert fastpq.rgb2id(color.astype(np.int64)).dtype == np.int64
-    assert fastpq.rgb2id(color.astype(np.float32)).dtype == np.float32
+    as_float = color.astype(np.float32)
+    assert fastpq.rgb2id(as_float).dtype == panopticapi_rgb2id(as_float).dtype
 
 
 @given(hnp.arrays(np.uint32, (4, 3, 3), elements=st.integers(0, 2**32 - 1)))
@@ -74,9 +76,9 @@ def test_id2rgb_equals_bytes_and_panopticapi(dtype: type, data: st.DataObject) -
     rgb = fastpq.id2rgb(ids)
     assert rgb.dtype == np.uint8
     assert rgb.shape == (*ids.shape, 3)
-    wide = ids.astype(np.int64) if dtype != np.uint64 else ids.astype(np.uint64)
+    wide = ids.astype(np.uint64)  # two's complement for negative ids: the low bytes are the same
     for channel in range(3):
-        np.testing.assert_array_equal(rgb[..., channel], (wide >> (8 * channel)) & 255)
+        np.testing.assert_array_equal(rgb[..., channel], (wide >> np.uint64(8 * channel)) & np.uint64(255))
     expected = panopticapi_or_none(panopticapi_id2rgb, ids)
     if expected is not None:
         np.testing.assert_array_equal(rgb, expected)

@@ -24,9 +24,9 @@ def rgb2id(color: Any) -> Any:
     -------
     numpy.ndarray or int
         For an array, the H x W id map: ``int32`` for ``uint8`` input (as panopticapi returns)
-        and for other integers narrower than 32 bits (where panopticapi overflows under
-        numpy 2), otherwise the input's dtype with numpy's arithmetic. For a single colour, a
-        Python int.
+        and for other integers narrower than 32 bits (where panopticapi overflows), otherwise
+        the dtype numpy's arithmetic gives, as in panopticapi. For a single colour, a Python
+        int.
 
     Examples
     --------
@@ -42,8 +42,8 @@ def rgb2id(color: Any) -> Any:
         if color.dtype == np.uint32:
             return _core.rgb2id_u32(np.ascontiguousarray(color))
         if color.dtype.kind in "iu" and color.dtype.itemsize < 4:
-            # Under numpy 2, panopticapi overflows on these (256 * 256 does not fit the dtype);
-            # widening first gives the ids numpy 1 gave.
+            # panopticapi overflows on these: numpy 2 raises (256 * 256 does not fit the dtype),
+            # numpy 1 wraps int8/int16 sums into wrong ids. Widening first gives the right ids.
             color = color.astype(np.int32)
         return color[:, :, 0] + 256 * color[:, :, 1] + 256 * 256 * color[:, :, 2]
     if isinstance(color, np.ndarray) and color.dtype.kind in "iu":
