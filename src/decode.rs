@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use png::{BitDepth, ColorType, Transformations};
 
-use crate::fastpng::{Buffers, FastRows, Row};
+use crate::fastpng::{malformed, Buffers, FastRows, Row};
 use crate::ids::rgb_to_ids;
 use crate::runs::RowRuns;
 use crate::PqError;
@@ -73,11 +73,6 @@ impl IdRows {
         self.height
     }
 
-    #[must_use]
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Decodes the next row into `out` (`width` ids). Fails on a truncated or corrupt file.
     pub fn next_row(&mut self, out: &mut [u32]) -> Result<(), PqError> {
         let row_len = self.width * self.channels;
@@ -117,10 +112,6 @@ impl IdRows {
 }
 
 const ENDED: &str = "image data ends early";
-
-fn malformed(path: &Path, message: &str) -> PqError {
-    PqError::Decode { path: path.to_owned(), message: message.to_owned() }
-}
 
 /// A PNG read row by row as runs: by fastpq's decoder when the layout allows, else by the `png`
 /// crate.

@@ -58,7 +58,8 @@ struct Header {
     channels: usize,
 }
 
-fn malformed(path: &Path, message: impl Into<String>) -> PqError {
+/// A decoding error naming the file.
+pub(crate) fn malformed(path: &Path, message: impl Into<String>) -> PqError {
     PqError::Decode { path: path.to_owned(), message: message.into() }
 }
 
