@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from fastpq.dataset import Dataset, evaluate_pairs, load_dataset
+from fastpq.dataset import Dataset, default_threads, evaluate_pairs, load_dataset
 from fastpq.evaluation import print_table, summarize
 from fastpq.progress import Progress
 from fastpq.stats import PQStat
@@ -68,7 +67,7 @@ def results_json(stat: PQStat, results: Mapping[str, Any], categories: Mapping[i
 
 def run_eval(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.gt_json, args.pred_json, args.gt_folder, args.pred_folder)
-    threads = args.threads or os.cpu_count()
+    threads = args.threads or default_threads()
     print(f"Evaluating {len(dataset.pairs)} images with {threads} threads")
     stat, results, seconds = evaluate(dataset, args.threads, show_progress=not args.no_progress)
     print_table(results)

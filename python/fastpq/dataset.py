@@ -83,6 +83,15 @@ def evaluate_pairs(
     return stat_from_rows(rows)
 
 
+def default_threads() -> int:
+    """Threads used when ``num_threads`` is None: ``RAYON_NUM_THREADS`` if set, else all cores."""
+    try:
+        threads = int(os.environ.get("RAYON_NUM_THREADS", "0"))
+    except ValueError:
+        threads = 0
+    return threads if threads > 0 else (os.cpu_count() or 1)
+
+
 def load_json(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
     """Read a COCO panoptic JSON file; errors name the file."""
     try:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fastpq.dataset import ProgressCallback, evaluate_pairs, load_dataset
+from fastpq.dataset import ProgressCallback, default_threads, evaluate_pairs, load_dataset
 from fastpq.stats import PQStat, PQStatCat
 
 OFFSET = 256 * 256 * 256
@@ -90,7 +90,7 @@ def pq_compute_multi_core(
     (images done, images in all).
     """
     if verbose:
-        print(f"Number of images: {len(matched_annotations_list)}, threads: {num_threads or os.cpu_count()}")
+        print(f"Number of images: {len(matched_annotations_list)}, threads: {num_threads or default_threads()}")
     return evaluate_pairs(
         matched_annotations_list, gt_folder, pred_folder, categories, num_threads=num_threads, progress=progress
     )
