@@ -41,10 +41,6 @@ struct Scratch {
 
 /// Evaluates one pair, decoding both PNGs row by row straight into the histogram as runs: no
 /// full-image id map is ever built.
-pub fn evaluate_pair(job: &PairJob<'_>, categories: &Categories) -> Result<ImageResult, PqError> {
-    evaluate_pair_with(job, categories, &mut Scratch::default())
-}
-
 fn evaluate_pair_with(
     job: &PairJob<'_>,
     categories: &Categories,
