@@ -228,29 +228,42 @@ impl FastRows {
         self.start += line_len;
         self.next += 1;
         let (filter, data) = (line[0], &line[1..]);
-        let row = &mut self.buffers.row;
-        let spans = &mut self.spans;
-        spans.clear();
-        let change = match filter {
-            0 => replace(row, data),
-            1 => sub(row, data, self.channels),
-            2 => up(row, data, spans),
-            3 => average(row, data, self.channels),
-            4 => paeth(row, data, self.channels, spans),
-            other => {
-                return Err(malformed(path, format!("unknown filter type {other} in row {}", self.next - 1)))
-            }
+        let change = match self.channels {
+            3 => unfilter::<3>(filter, data, &mut self.buffers.row, &mut self.spans, &mut self.runs),
+            _ => unfilter::<4>(filter, data, &mut self.buffers.row, &mut self.spans, &mut self.runs),
         };
-        if change == Row::Changed {
-            // Up and Paeth say where the row changed: only runs there are looked at again.
-            if spans.is_empty() {
-                self.runs.set_from_pixels(row, self.channels);
-            } else {
-                self.runs.update_spans(row, self.channels, spans);
-            }
-        }
-        Ok(change)
+        change
+            .ok_or_else(|| malformed(path, format!("unknown filter type {filter} in row {}", self.next - 1)))
     }
+}
+
+/// Un-filters one row of `BPP`-byte pixels in place and updates `runs`; `None` for an unknown
+/// filter type. `BPP` is a constant so that byte-to-pixel arithmetic never divides.
+fn unfilter<const BPP: usize>(
+    filter: u8,
+    data: &[u8],
+    row: &mut [u8],
+    spans: &mut Vec<(usize, usize)>,
+    runs: &mut RowRuns,
+) -> Option<Row> {
+    spans.clear();
+    let change = match filter {
+        0 => replace(row, data),
+        1 => sub::<BPP>(row, data),
+        2 => up(row, data, spans),
+        3 => average::<BPP>(row, data),
+        4 => paeth::<BPP>(row, data, spans),
+        _ => return None,
+    };
+    if change == Row::Changed {
+        // Up and Paeth say where the row changed: only runs there are looked at again.
+        if spans.is_empty() {
+            runs.set_from_pixels::<BPP>(row);
+        } else {
+            runs.update_spans::<BPP>(row, spans);
+        }
+    }
+    Some(change)
 }
 
 #[inline]
@@ -260,17 +273,20 @@ fn load8(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(word)
 }
 
+/// Bytes tested per branch by `zero_run`.
+const BLOCK: usize = 32;
+
 /// Length of the run of zero bytes of `data` starting at `at`.
 fn zero_run(data: &[u8], at: usize) -> usize {
     let rest = &data[at..];
     let mut k = 0;
     // Nearly all of a panoptic map's filtered data is zero: test 32 bytes per branch. An OR
     // fold over a fixed-size block has no early exit, so it compiles to vector ORs.
-    for block in rest.chunks_exact(32) {
+    for block in rest.chunks_exact(BLOCK) {
         if block.iter().fold(0u8, |acc, &b| acc | b) != 0 {
             break;
         }
-        k += 32;
+        k += BLOCK;
     }
     while k + 8 <= rest.len() {
         let word = load8(rest, k);
@@ -323,17 +339,17 @@ fn push_span(spans: &mut Vec<(usize, usize)>, start: usize, end: usize) {
     }
 }
 
-fn sub(row: &mut [u8], data: &[u8], bpp: usize) -> Row {
+fn sub<const BPP: usize>(row: &mut [u8], data: &[u8]) -> Row {
     let mut changed = false;
     let mut k = 0;
     while k < data.len() {
         // A zero span repeats the left pixel: copy it pixel by pixel, no byte-serial adds.
-        if k >= bpp && k % bpp == 0 {
-            let skip = zero_run(data, k) / bpp * bpp;
+        if k >= BPP && k % BPP == 0 {
+            let skip = zero_run(data, k) / BPP * BPP;
             if skip > 0 {
                 let (done, rest) = row.split_at_mut(k);
-                let left = &done[k - bpp..];
-                for pixel in rest[..skip].chunks_exact_mut(bpp) {
+                let left = &done[k - BPP..];
+                for pixel in rest[..skip].chunks_exact_mut(BPP) {
                     if pixel != left {
                         pixel.copy_from_slice(left);
                         changed = true;
@@ -343,7 +359,7 @@ fn sub(row: &mut [u8], data: &[u8], bpp: usize) -> Row {
                 continue;
             }
         }
-        let left = if k >= bpp { row[k - bpp] } else { 0 };
+        let left = if k >= BPP { row[k - BPP] } else { 0 };
         let value = data[k].wrapping_add(left);
         changed |= value != row[k];
         row[k] = value;
@@ -356,11 +372,11 @@ fn sub(row: &mut [u8], data: &[u8], bpp: usize) -> Row {
     }
 }
 
-fn average(row: &mut [u8], data: &[u8], bpp: usize) -> Row {
+fn average<const BPP: usize>(row: &mut [u8], data: &[u8]) -> Row {
     let mut changed = false;
     for i in 0..data.len() {
-        // row[i] still holds the byte above; row[i - bpp] already holds this row's left byte.
-        let left = if i >= bpp { row[i - bpp] } else { 0 };
+        // row[i] still holds the byte above; row[i - BPP] already holds this row's left byte.
+        let left = if i >= BPP { row[i - BPP] } else { 0 };
         let value = data[i].wrapping_add(left.midpoint(row[i]));
         changed |= value != row[i];
         row[i] = value;
@@ -388,41 +404,51 @@ fn paeth_predictor(a: u8, b: u8, c: u8) -> u8 {
 
 /// Paeth, in place. Where the filtered bytes are zero and the left pixel equals the one above
 /// it, the predictor returns the byte above, so the row above is already the answer.
-fn paeth(row: &mut [u8], data: &[u8], bpp: usize, spans: &mut Vec<(usize, usize)>) -> Row {
-    // The bytes of the row above under the left pixel, overwritten in `row` by now.
-    let mut above_left = [0u8; 4];
-    // Whether the left pixel equals the one above it (true before the first pixel: both zero).
-    let mut left_same = true;
-    let mut pixel_same = true;
-    let mut k = 0;
-    while k < data.len() {
-        let lane = k % bpp;
-        if lane == 0 {
-            if left_same {
-                let skip = zero_run(data, k) / bpp * bpp;
-                if skip > 0 {
-                    k += skip;
-                    // The row above is unchanged there, so its last pixel is both left and above-left.
-                    above_left[..bpp].copy_from_slice(&row[k - bpp..k]);
-                    continue;
-                }
+fn paeth<const BPP: usize>(row: &mut [u8], data: &[u8], spans: &mut Vec<(usize, usize)>) -> Row {
+    if data.len() < BPP {
+        return Row::Same;
+    }
+    // The pixel of the row above under the left pixel, overwritten in `row` by now.
+    let mut above_left: [u8; BPP] = std::array::from_fn(|i| row[i]);
+    // The first pixel has no left neighbours: Paeth then predicts the byte above, as Up does.
+    let mut changed = false;
+    for i in 0..BPP {
+        let value = data[i].wrapping_add(row[i]);
+        changed |= value != row[i];
+        row[i] = value;
+    }
+    if changed {
+        push_span(spans, 0, BPP);
+    }
+    // Whether the left pixel equals the one above it.
+    let mut left_same = !changed;
+    let mut k = BPP;
+    while k + BPP <= data.len() {
+        if left_same {
+            let skip = zero_run(data, k) / BPP * BPP;
+            if skip > 0 {
+                k += skip;
+                // The row above is unchanged there, so its last pixel is both left and above-left.
+                above_left.copy_from_slice(&row[k - BPP..k]);
+                continue;
             }
-            pixel_same = true;
         }
-        let a = if k >= bpp { row[k - bpp] } else { 0 };
-        let b = row[k];
-        let c = if k >= bpp { above_left[lane] } else { 0 };
-        let value = data[k].wrapping_add(paeth_predictor(a, b, c));
-        above_left[lane] = b;
-        if value != b {
-            pixel_same = false;
-            push_span(spans, k, k + 1);
+        let (done, rest) = row.split_at_mut(k);
+        let left = &done[k - BPP..];
+        let pixel = &mut rest[..BPP];
+        let mut same = true;
+        for i in 0..BPP {
+            let above = pixel[i];
+            let value = data[k + i].wrapping_add(paeth_predictor(left[i], above, above_left[i]));
+            above_left[i] = above;
+            same &= value == above;
+            pixel[i] = value;
         }
-        row[k] = value;
-        if lane == bpp - 1 {
-            left_same = pixel_same;
+        if !same {
+            push_span(spans, k, k + BPP);
         }
-        k += 1;
+        left_same = same;
+        k += BPP;
     }
     if spans.is_empty() {
         Row::Same

@@ -11,8 +11,9 @@ use crate::histogram::PairHistogram;
 pub struct RowRuns {
     pub ends: Vec<u32>,
     pub ids: Vec<u32>,
-    /// The previous `ends` allocation, reused by `update_spans`.
-    spare: Vec<u32>,
+    /// The previous `ends` and `ids` allocations, reused by `update_spans`.
+    spare_ends: Vec<u32>,
+    spare_ids: Vec<u32>,
 }
 
 impl PartialEq for RowRuns {
@@ -30,9 +31,11 @@ fn load8(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(word)
 }
 
+/// The id of `pixel` in a row of `C`-byte pixels. `C` is a constant so that pixel and byte
+/// offsets convert with shifts and multiplies, never a division.
 #[inline]
-fn rgb_at(row: &[u8], pixel: usize, channels: usize) -> u32 {
-    let p = pixel * channels;
+fn rgb_at<const C: usize>(row: &[u8], pixel: usize) -> u32 {
+    let p = pixel * C;
     u32::from(row[p]) | u32::from(row[p + 1]) << 8 | u32::from(row[p + 2]) << 16
 }
 
@@ -56,26 +59,33 @@ impl RowRuns {
 
     /// Runs of a decoded row of `channels`-byte pixels (R, G, B first; a fourth byte is alpha and
     /// ignored).
-    pub fn set_from_pixels(&mut self, row: &[u8], channels: usize) {
+    pub fn set_from_pixels<const C: usize>(&mut self, row: &[u8]) {
         self.ends.clear();
         self.ids.clear();
-        let width = row.len() / channels;
+        let width = row.len() / C;
         if width == 0 {
             return;
         }
-        if channels == 3 {
+        if C == 3 {
             self.rgb_boundaries(row);
         } else {
             for pixel in 1..width {
-                if rgb_at(row, pixel, channels) != rgb_at(row, pixel - 1, channels) {
+                if rgb_at::<C>(row, pixel) != rgb_at::<C>(row, pixel - 1) {
                     self.ends.push(to_u32(pixel));
                 }
             }
         }
         self.ends.push(to_u32(width));
+        self.set_ids::<C>(row);
+    }
+
+    /// `ids` from `ends`: the id of each run's first pixel.
+    fn set_ids<const C: usize>(&mut self, row: &[u8]) {
+        self.ids.clear();
+        self.ids.reserve(self.ends.len());
         let mut start = 0;
         for &end in &self.ends {
-            self.ids.push(rgb_at(row, start, channels));
+            self.ids.push(rgb_at::<C>(row, start));
             start = end as usize;
         }
     }
@@ -120,42 +130,58 @@ impl RowRuns {
     }
 
     /// Updates the runs after the bytes in `spans` (sorted, disjoint byte ranges) changed and
-    /// nothing else did: boundaries are recomputed only next to the changed pixels.
-    pub fn update_spans(&mut self, row: &[u8], channels: usize, spans: &[(usize, usize)]) {
-        let width = row.len() / channels;
-        let mut old = std::mem::take(&mut self.spare);
-        std::mem::swap(&mut old, &mut self.ends);
-        self.ends.clear();
-        let boundaries = &old[..old.len().saturating_sub(1)]; // the last end is the width
-        self.ids.clear();
-        let mut i = 0;
+    /// nothing else did: boundaries are recomputed only next to the changed pixels, and runs
+    /// that start on an unchanged pixel keep their id.
+    pub fn update_spans<const C: usize>(&mut self, row: &[u8], spans: &[(usize, usize)]) {
+        let width = row.len() / C;
+        let old_ends = std::mem::replace(&mut self.ends, std::mem::take(&mut self.spare_ends));
+        let old_ids = std::mem::replace(&mut self.ids, std::mem::take(&mut self.spare_ids));
+        // Old boundary j starts run j + 1; the last end is the width, not a boundary.
+        let boundaries = old_ends.len().saturating_sub(1);
+        // Room for every kept boundary and one per pixel looked at, so that the pixel loop below
+        // stores unconditionally and only advances on a boundary: no branch to mispredict.
+        let looked_at: usize = spans.iter().map(|&(start, end)| (end - start) / C + 3).sum();
+        let capacity = boundaries + looked_at.min(width) + 2;
+        let (ends, ids) = (&mut self.ends, &mut self.ids);
+        ends.clear();
+        ends.resize(capacity, 0);
+        ids.clear();
+        ids.resize(capacity, 0);
+        ids[0] = rgb_at::<C>(row, 0);
+        let mut n = 0; // boundaries written
+        let mut i = 0; // old boundaries consumed
         let mut next_free = 1; // boundaries below this pixel are already decided
         for &(start, end) in spans {
             // Pixels first..last changed; boundaries first..=last+1 may have moved.
-            let first = (start / channels).max(next_free);
-            let last = ((end - 1) / channels + 1).min(width - 1);
-            while i < boundaries.len() && (boundaries[i] as usize) < first {
-                self.ends.push(boundaries[i]);
-                i += 1;
+            let first = (start / C).max(next_free);
+            let last = ((end - 1) / C + 1).min(width - 1);
+            if first > last {
+                continue;
             }
-            while i < boundaries.len() && (boundaries[i] as usize) <= last {
-                i += 1;
-            }
+            let kept = old_ends[i..boundaries].partition_point(|&b| (b as usize) < first);
+            ends[n..n + kept].copy_from_slice(&old_ends[i..i + kept]);
+            ids[n + 1..n + 1 + kept].copy_from_slice(&old_ids[i + 1..i + 1 + kept]);
+            n += kept;
+            i += kept;
+            i += old_ends[i..boundaries].partition_point(|&b| (b as usize) <= last);
+            let mut previous = rgb_at::<C>(row, first - 1);
             for pixel in first..=last {
-                if rgb_at(row, pixel, channels) != rgb_at(row, pixel - 1, channels) {
-                    self.ends.push(to_u32(pixel));
-                }
+                let id = rgb_at::<C>(row, pixel);
+                ends[n] = to_u32(pixel);
+                ids[n + 1] = id;
+                n += usize::from(id != previous);
+                previous = id;
             }
-            next_free = next_free.max(last + 1);
+            next_free = last + 1;
         }
-        self.ends.extend_from_slice(&boundaries[i..]);
-        self.ends.push(to_u32(width));
-        let mut begin = 0;
-        for &end in &self.ends {
-            self.ids.push(rgb_at(row, begin, channels));
-            begin = end as usize;
-        }
-        self.spare = old;
+        let rest = boundaries - i;
+        ends.truncate(n + rest + 1);
+        ids.truncate(n + rest + 1);
+        ends[n..n + rest].copy_from_slice(&old_ends[i..boundaries]);
+        ids[n + 1..].copy_from_slice(&old_ids[i + 1..=boundaries]);
+        ends[n + rest] = to_u32(width);
+        self.spare_ends = old_ends;
+        self.spare_ids = old_ids;
     }
 
     /// Runs of a row of ids.
@@ -254,7 +280,11 @@ mod tests {
             expected.set_from_ids(ids);
             for channels in [3, 4] {
                 let mut runs = RowRuns::default();
-                runs.set_from_pixels(&pixels(ids, channels), channels);
+                if channels == 3 {
+                    runs.set_from_pixels::<3>(&pixels(ids, 3));
+                } else {
+                    runs.set_from_pixels::<4>(&pixels(ids, 4));
+                }
                 assert_eq!(runs, expected, "{ids:?} with {channels} channels");
             }
         }
@@ -263,7 +293,7 @@ mod tests {
     #[test]
     fn alpha_is_ignored() {
         let mut runs = RowRuns::default();
-        runs.set_from_pixels(&[1, 0, 0, 9, 1, 0, 0, 200], 4);
+        runs.set_from_pixels::<4>(&[1, 0, 0, 9, 1, 0, 0, 200]);
         assert_eq!((runs.ends, runs.ids), (vec![2], vec![1]));
     }
 
