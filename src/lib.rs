@@ -5,9 +5,11 @@
 //! segment ids, [`histogram`] counts (ground truth, prediction) pixel pairs run by run,
 //! [`segments`] checks and indexes `segments_info`, [`matching`] applies panopticapi's per-image
 //! rules and [`stats`] accumulates and averages per category. [`dataset`] runs that pipeline over
-//! many image pairs in parallel ([`parallel`] sizes the thread pool); [`encode`] writes id maps as
+//! many image pairs in parallel ([`parallel`] sizes the thread pool), [`annotations`] reads their
+//! COCO panoptic JSON; [`encode`] writes id maps as
 //! PNGs. [`error`] holds the one error type.
 
+pub mod annotations;
 pub mod dataset;
 pub mod decode;
 pub mod encode;

@@ -20,6 +20,7 @@ from panopticapi import evaluation as panopticapi
 
 import fastpq
 from fastpq import evaluation
+from fastpq.dataset import load_dataset
 from fastpq.synthetic import GT_KINDS, PRED_KINDS, make_dataset
 
 # panopticapi never closes its multiprocessing pool; the warning that leaves is its, not ours.
@@ -145,4 +146,33 @@ def test_explicit_folders_and_verbose_false(dataset, capsys: pytest.CaptureFixtu
         str(gt_json), str(pred_json), str(moved / "gt_pngs"), str(moved / "pred_pngs"), verbose=False
     )
     assert capsys.readouterr().out == ""
+    assert_close(ours, theirs)
+
+
+def test_rust_and_python_json_readers_agree(dataset, tmp_path: Path) -> None:
+    """Strict COCO JSON is read in Rust; the same data in a looser form panopticapi also takes
+    (integral float areas, string image ids) goes through the Python reader, with the same result."""
+    gt_json, pred_json, theirs, _ = dataset
+    strict = load_dataset(str(gt_json), str(pred_json))
+    assert strict.annotations is not None
+    assert strict.pairs is None
+    assert len(strict) == len(json.loads(gt_json.read_text())["annotations"])
+
+    gt, pred = json.loads(gt_json.read_text()), json.loads(pred_json.read_text())
+    for annotation in gt["annotations"]:
+        annotation["image_id"] = f"img-{annotation['image_id']}"
+        for segment in annotation["segments_info"]:
+            segment["area"] = float(segment["area"])
+    for annotation in pred["annotations"]:
+        annotation["image_id"] = f"img-{annotation['image_id']}"
+    loose_gt, loose_pred = tmp_path / "gt.json", tmp_path / "pred.json"
+    loose_gt.write_text(json.dumps(gt))
+    loose_pred.write_text(json.dumps(pred))
+    folders = str(gt_json)[:-5], str(pred_json)[:-5]
+    loose = load_dataset(str(loose_gt), str(loose_pred), *folders)
+    assert loose.pairs is not None
+    assert loose.annotations is None
+
+    ours = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False)
+    assert evaluation.pq_compute(str(loose_gt), str(loose_pred), *folders, verbose=False) == ours
     assert_close(ours, theirs)

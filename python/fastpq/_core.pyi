@@ -31,5 +31,24 @@ def evaluate_files(
     stats: list[tuple[int, float, int, int, int]],
     num_threads: int | None,
 ) -> list[tuple[int, float, int, int, int]]: ...
+
+class Annotations:
+    """Image pairs read from COCO panoptic JSON files by the Rust reader."""
+
+    def __len__(self) -> int: ...
+    @property
+    def categories_json(self) -> str: ...
+    def evaluate(
+        self,
+        start: int,
+        stop: int,
+        category_ids: npt.NDArray[np.int64],
+        stats: list[tuple[int, float, int, int, int]],
+        num_threads: int | None,
+    ) -> list[tuple[int, float, int, int, int]]: ...
+
+def load_annotations(
+    gt_json: str, pred_json: str, gt_folder: str, pred_folder: str, num_threads: int | None
+) -> Annotations | None: ...
 def write_id_map_png(path: str, ids: npt.NDArray[np.uint32], alpha: bool) -> None: ...
 def decode_files(paths: list[str], num_threads: int | None) -> int: ...

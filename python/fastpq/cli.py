@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from fastpq.dataset import Dataset, default_threads, evaluate_pairs, load_dataset
+from fastpq.dataset import Dataset, default_threads, load_dataset
 from fastpq.evaluation import print_table, summarize
 from fastpq.progress import Progress
 from fastpq.stats import PQStat
@@ -20,14 +20,7 @@ def evaluate(dataset: Dataset, threads: int | None, show_progress: bool) -> tupl
     progress = Progress() if show_progress else None
     start = time.perf_counter()
     try:
-        stat = evaluate_pairs(
-            dataset.pairs,
-            dataset.gt_folder,
-            dataset.pred_folder,
-            dataset.categories,
-            num_threads=threads,
-            progress=progress,
-        )
+        stat = dataset.evaluate(num_threads=threads, progress=progress)
     finally:
         if progress is not None:
             progress.close()
@@ -66,14 +59,14 @@ def results_json(stat: PQStat, results: Mapping[str, Any], categories: Mapping[i
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    dataset = load_dataset(args.gt_json, args.pred_json, args.gt_folder, args.pred_folder)
+    dataset = load_dataset(args.gt_json, args.pred_json, args.gt_folder, args.pred_folder, num_threads=args.threads)
     threads = args.threads or default_threads()
-    print(f"Evaluating {len(dataset.pairs)} images with {threads} threads")
+    print(f"Evaluating {len(dataset)} images with {threads} threads")
     stat, results, seconds = evaluate(dataset, args.threads, show_progress=not args.no_progress)
     print_table(results)
     if args.per_class:
         print_per_class(stat, results, dataset.categories)
-    print(f"Time elapsed: {seconds:0.2f} seconds ({len(dataset.pairs) / max(seconds, 1e-9):,.0f} images/s)")
+    print(f"Time elapsed: {seconds:0.2f} seconds ({len(dataset) / max(seconds, 1e-9):,.0f} images/s)")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(results_json(stat, results, dataset.categories), f, indent=2)

@@ -17,6 +17,8 @@ from fastpq.stats import PQStat
 
 #: Called after each batch with (images done, images in all).
 ProgressCallback = Callable[[int, int], None]
+#: One category's totals as the core returns them: (category_id, iou, tp, fp, fn).
+StatRow = tuple[int, float, int, int, int]
 
 
 def evaluate_pairs(
@@ -49,8 +51,7 @@ def evaluate_pairs(
         Per-category totals, bit-identical whatever ``num_threads`` is: images are added in
         order, as panopticapi's single-process evaluation adds them.
     """
-    if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
-        raise ValueError(f"num_threads must be a positive integer or None, got {num_threads!r}")
+    _check_threads(num_threads)
     image_ids = [str(gt["image_id"]) for gt, _ in pairs]
     gt_paths = [os.path.join(gt_folder, _file_name(gt, i, "ground-truth")) for i, (gt, _) in enumerate(pairs)]
     pred_paths = [os.path.join(pred_folder, _file_name(p, i, "predicted")) for i, (_, p) in enumerate(pairs)]
@@ -58,15 +59,9 @@ def evaluate_pairs(
     pred_offsets, pred_columns = flatten([_segments(p) for _, p in pairs], image_ids, "predicted")
     known = category_array(categories)
 
-    rows: list[tuple[int, float, int, int, int]] = []
-    total = len(pairs)
-    # One call when nobody watches; otherwise batches, so progress shows and Ctrl-C is honoured
-    # between them. The running totals go back in, so batching does not change the sums.
-    step = total if progress is None else max(64, total // 200)
-    for start in range(0, max(total, 1), max(step, 1)):
-        stop = min(start + step, total)
+    def run(start: int, stop: int, rows: list[StatRow]) -> list[StatRow]:
         g0, g1, p0, p1 = gt_offsets[start], gt_offsets[stop], pred_offsets[start], pred_offsets[stop]
-        rows = _core.evaluate_files(
+        return _core.evaluate_files(
             image_ids[start:stop],
             gt_paths[start:stop],
             pred_paths[start:stop],
@@ -78,9 +73,31 @@ def evaluate_pairs(
             rows,
             num_threads,
         )
+
+    return _in_batches(len(pairs), run, progress)
+
+
+def _in_batches(
+    total: int, run: Callable[[int, int, list[StatRow]], list[StatRow]], progress: ProgressCallback | None
+) -> PQStat:
+    """Evaluate pairs ``0..total`` with ``run(start, stop, totals so far)``.
+
+    One call when nobody watches; otherwise batches, so progress shows and Ctrl-C is honoured
+    between them. The running totals go back in, so batching does not change the sums.
+    """
+    rows: list[StatRow] = []
+    step = total if progress is None else max(64, total // 200)
+    for start in range(0, max(total, 1), max(step, 1)):
+        stop = min(start + step, total)
+        rows = run(start, stop, rows)
         if progress is not None:
             progress(stop, total)
     return stat_from_rows(rows)
+
+
+def _check_threads(num_threads: int | None) -> None:
+    if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
+        raise ValueError(f"num_threads must be a positive integer or None, got {num_threads!r}")
 
 
 def default_threads() -> int:
@@ -108,35 +125,71 @@ def load_json(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
 
 @dataclass
 class Dataset:
-    """A ground truth and a prediction in COCO panoptic format, matched image by image."""
+    """A ground truth and a prediction in COCO panoptic format, matched image by image.
 
-    pairs: list[tuple[dict[str, Any], dict[str, Any]]]
+    The pairs are held either as Python dicts (``pairs``) or, when both files were in the strict
+    form the Rust reader takes, by the Rust core (``annotations``, ``pairs`` is then None).
+    """
+
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]] | None
     categories: dict[int, dict[str, Any]]
     gt_folder: str
     pred_folder: str
+    annotations: _core.Annotations | None = None
+
+    def __len__(self) -> int:
+        return len(self.pairs) if self.pairs is not None else len(self.annotations or ())
+
+    def evaluate(self, *, num_threads: int | None = None, progress: ProgressCallback | None = None) -> PQStat:
+        """Evaluate every pair; see :func:`evaluate_pairs` for the parameters."""
+        if self.pairs is not None or self.annotations is None:
+            return evaluate_pairs(
+                self.pairs or [],
+                self.gt_folder,
+                self.pred_folder,
+                self.categories,
+                num_threads=num_threads,
+                progress=progress,
+            )
+        _check_threads(num_threads)
+        annotations, known = self.annotations, category_array(self.categories)
+        return _in_batches(
+            len(annotations),
+            lambda start, stop, rows: annotations.evaluate(start, stop, known, rows, num_threads),
+            progress,
+        )
 
 
 def load_dataset(
-    gt_json_file: str,
-    pred_json_file: str,
+    gt_json_file: str | os.PathLike[str],
+    pred_json_file: str | os.PathLike[str],
     gt_folder: str | None = None,
     pred_folder: str | None = None,
     say: Callable[[str], None] = lambda _: None,
+    num_threads: int | None = None,
 ) -> Dataset:
     """Read both JSON files and match predictions to ground-truth images, as panopticapi does.
 
     Folders default to the JSON path without ``.json``. ``say`` receives panopticapi's
-    description of the inputs, line by line.
+    description of the inputs, line by line. Files in the strict form COCO and panoptic models
+    write are read in Rust; anything else is read here, which explains what it refuses.
     """
-    gt_json = load_json(gt_json_file, "ground truth")
-    pred_json = load_json(pred_json_file, "prediction")
+    gt_json_file, pred_json_file = os.fspath(gt_json_file), os.fspath(pred_json_file)
     if gt_folder is None:
         gt_folder = gt_json_file.replace(".json", "")
     if pred_folder is None:
         pred_folder = pred_json_file.replace(".json", "")
-    if not isinstance(gt_json.get("categories"), list):
-        raise ValueError(f"ground truth JSON file {gt_json_file} has no 'categories' list")
-    categories = {el["id"]: el for el in gt_json["categories"]}
+    _check_threads(num_threads)
+    annotations = _core.load_annotations(gt_json_file, pred_json_file, gt_folder, pred_folder, num_threads)
+    if annotations is not None:
+        category_list = json.loads(annotations.categories_json)
+    else:
+        gt_json = load_json(gt_json_file, "ground truth")
+        pred_json = load_json(pred_json_file, "prediction")
+        if not isinstance(gt_json.get("categories"), list):
+            raise ValueError(f"ground truth JSON file {gt_json_file} has no 'categories' list")
+        category_list = gt_json["categories"]
+    categories = {el["id"]: el for el in category_list}
 
     say("Evaluation panoptic segmentation metrics:")
     say("Ground truth:")
@@ -148,6 +201,8 @@ def load_dataset(
     for folder, what in ((gt_folder, "ground truth"), (pred_folder, "predicted")):
         if not Path(folder).is_dir():
             raise FileNotFoundError(f"Folder {folder} with {what} segmentations doesn't exist")
+    if annotations is not None:
+        return Dataset(None, categories, gt_folder, pred_folder, annotations)
 
     # Later predictions of the same image replace earlier ones, as in panopticapi's dict.
     predictions = {el["image_id"]: el for el in pred_json["annotations"]}

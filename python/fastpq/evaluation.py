@@ -143,16 +143,12 @@ def pq_compute(
         malformed input :func:`fastpq.evaluate_image` refuses.
     """
     start_time = time.time()
-    dataset = load_dataset(gt_json_file, pred_json_file, gt_folder, pred_folder, print if verbose else _silent)
-    pq_stat = pq_compute_multi_core(
-        dataset.pairs,
-        dataset.gt_folder,
-        dataset.pred_folder,
-        dataset.categories,
-        num_threads=num_threads,
-        verbose=verbose,
-        progress=progress,
+    dataset = load_dataset(
+        gt_json_file, pred_json_file, gt_folder, pred_folder, print if verbose else _silent, num_threads
     )
+    if verbose:
+        print(f"Number of images: {len(dataset)}, threads: {num_threads or default_threads()}")
+    pq_stat = dataset.evaluate(num_threads=num_threads, progress=progress)
     results = summarize(pq_stat, dataset.categories)
     if verbose:
         print_table(results)

@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 
 use std::path::PathBuf;
 
+use crate::annotations::{read_annotations, Annotations};
 use crate::dataset::{decode_only, evaluate_pairs, PairJob};
 use crate::decode::{read_id_map, read_id_map_reference};
 use crate::encode::write_id_map;
@@ -208,6 +209,58 @@ fn evaluate_files<'py>(
     Ok(rows_from_stats(&stats))
 }
 
+/// Image pairs read from COCO panoptic JSON files in Rust (see `src/annotations.rs`).
+#[pyclass(frozen, name = "Annotations", module = "fastpq._core")]
+struct PyAnnotations(Annotations);
+
+#[pymethods]
+impl PyAnnotations {
+    fn __len__(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The ground truth's `categories` list as JSON text.
+    #[getter]
+    fn categories_json(&self) -> &str {
+        self.0.categories_json()
+    }
+
+    /// Evaluates pairs `start..stop` in parallel, adding them in order to `stats`.
+    #[pyo3(signature = (start, stop, category_ids, stats, num_threads))]
+    fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        start: usize,
+        stop: usize,
+        category_ids: PyReadonlyArray1<'py, i64>,
+        stats: Vec<StatRow>,
+        num_threads: Option<usize>,
+    ) -> PyResult<Vec<StatRow>> {
+        let jobs = self.0.jobs(start..stop);
+        let categories = Categories::new(category_ids.as_array().iter().copied());
+        let mut stats = stats_from_rows(stats);
+        py.detach(|| with_threads(num_threads, || evaluate_pairs(&jobs, &categories, &mut stats)))??;
+        Ok(rows_from_stats(&stats))
+    }
+}
+
+/// Reads both JSON files and matches their images, or `None` when they are not in the strict
+/// form the Rust reader takes (the Python reader then explains what is wrong, if anything).
+#[pyfunction]
+fn load_annotations(
+    py: Python<'_>,
+    gt_json: PathBuf,
+    pred_json: PathBuf,
+    gt_folder: PathBuf,
+    pred_folder: PathBuf,
+    num_threads: Option<usize>,
+) -> PyResult<Option<PyAnnotations>> {
+    let read = py.detach(|| {
+        with_threads(num_threads, || read_annotations(&gt_json, &pred_json, &gt_folder, &pred_folder))
+    })?;
+    Ok(read.map(PyAnnotations))
+}
+
 /// Decodes every PNG and discards the ids (the benchmarks' floor); returns the pixel count.
 #[pyfunction]
 fn decode_files(py: Python<'_>, paths: Vec<PathBuf>, num_threads: Option<usize>) -> PyResult<u64> {
@@ -255,6 +308,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_id_map_png, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate_image, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate_files, m)?)?;
+    m.add_function(wrap_pyfunction!(load_annotations, m)?)?;
+    m.add_class::<PyAnnotations>()?;
     m.add_function(wrap_pyfunction!(write_id_map_png, m)?)?;
     m.add_function(wrap_pyfunction!(decode_files, m)?)?;
     m.add_function(wrap_pyfunction!(pq_average, m)?)?;

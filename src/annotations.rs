@@ -1,0 +1,289 @@
+//! COCO panoptic JSON files read straight into the image pairs evaluation needs, without
+//! building a Python object per segment.
+//!
+//! Only the strict form that COCO and panoptic models write is taken: integer segment ids,
+//! category ids, `iscrowd` and areas; integer or string image ids; a prediction for every
+//! ground-truth image. Anything else gives `None`, and the caller falls back to the general reader
+//! (Python's), which accepts what panopticapi accepts and explains what it refuses. So this
+//! reader never changes a result or an error message: it only makes the common case fast.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::dataset::PairJob;
+use crate::segments::{GtSegment, PredSegment};
+
+/// An `image_id` as JSON holds it. panopticapi matches predictions to images by Python equality,
+/// under which `1` and `"1"` differ, as they do here.
+#[derive(Debug, Deserialize, PartialEq, Eq, Hash)]
+#[serde(untagged)]
+enum ImageId {
+    Int(i64),
+    Text(String),
+}
+
+impl ImageId {
+    /// The id as Python's `str()` writes it, which is how error messages name the image.
+    fn to_text(&self) -> String {
+        match self {
+            ImageId::Int(id) => id.to_string(),
+            ImageId::Text(id) => id.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Annotation<S> {
+    image_id: ImageId,
+    file_name: String,
+    segments_info: Vec<S>,
+}
+
+#[derive(Deserialize)]
+struct GtRecord {
+    id: u32,
+    category_id: i64,
+    iscrowd: i64,
+    area: i64,
+}
+
+#[derive(Deserialize)]
+struct PredRecord {
+    id: u32,
+    category_id: i64,
+}
+
+#[derive(Deserialize)]
+struct GtFile<'a> {
+    annotations: Vec<Annotation<GtRecord>>,
+    #[serde(borrow)]
+    categories: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct PredFile {
+    annotations: Vec<Annotation<PredRecord>>,
+}
+
+/// Matched (ground truth, prediction) image pairs with their files and segments, in
+/// ground-truth order.
+#[derive(Debug, Default)]
+pub struct Annotations {
+    image_ids: Vec<String>,
+    gt_paths: Vec<PathBuf>,
+    pred_paths: Vec<PathBuf>,
+    gt_segments: Vec<GtSegment>,
+    /// Image `i`'s ground-truth segments are `gt_segments[gt_offsets[i]..gt_offsets[i + 1]]`.
+    gt_offsets: Vec<usize>,
+    pred_segments: Vec<PredSegment>,
+    pred_offsets: Vec<usize>,
+    categories_json: String,
+}
+
+impl Annotations {
+    /// Number of image pairs.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.image_ids.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.image_ids.is_empty()
+    }
+
+    /// The ground truth's `categories` list, as the JSON text it was in the file.
+    #[must_use]
+    pub fn categories_json(&self) -> &str {
+        &self.categories_json
+    }
+
+    /// The evaluation jobs of pairs `range` (clamped to the pairs there are).
+    #[must_use]
+    pub fn jobs(&self, range: Range<usize>) -> Vec<PairJob<'_>> {
+        let end = range.end.min(self.len());
+        (range.start.min(end)..end)
+            .map(|i| PairJob {
+                image_id: &self.image_ids[i],
+                gt_path: &self.gt_paths[i],
+                pred_path: &self.pred_paths[i],
+                gt_segments: &self.gt_segments[self.gt_offsets[i]..self.gt_offsets[i + 1]],
+                pred_segments: &self.pred_segments[self.pred_offsets[i]..self.pred_offsets[i + 1]],
+            })
+            .collect()
+    }
+}
+
+/// Reads both JSON files (at once, on two threads) and matches every ground-truth image with its
+/// prediction, as panopticapi does: a later prediction of the same image replaces an earlier one.
+///
+/// `None` when a file cannot be read or is not in the strict form described in the module
+/// documentation, including when an image has no prediction.
+#[must_use]
+pub fn read_annotations(
+    gt_json: &Path,
+    pred_json: &Path,
+    gt_folder: &Path,
+    pred_folder: &Path,
+) -> Option<Annotations> {
+    let (gt_text, pred_text) = rayon::join(|| std::fs::read(gt_json).ok(), || std::fs::read(pred_json).ok());
+    let (gt_text, pred_text) = (gt_text?, pred_text?);
+    let (gt, pred) = rayon::join(
+        || serde_json::from_slice::<GtFile<'_>>(&gt_text).ok(),
+        || serde_json::from_slice::<PredFile>(&pred_text).ok(),
+    );
+    let (gt, pred) = (gt?, pred?);
+    if !gt.categories.get().starts_with('[') {
+        return None;
+    }
+    let predictions: HashMap<&ImageId, &Annotation<PredRecord>> =
+        pred.annotations.iter().map(|annotation| (&annotation.image_id, annotation)).collect();
+
+    let images = gt.annotations.len();
+    let mut out = Annotations {
+        image_ids: Vec::with_capacity(images),
+        gt_paths: Vec::with_capacity(images),
+        pred_paths: Vec::with_capacity(images),
+        gt_offsets: Vec::with_capacity(images + 1),
+        pred_offsets: Vec::with_capacity(images + 1),
+        categories_json: gt.categories.get().to_owned(),
+        ..Annotations::default()
+    };
+    out.gt_offsets.push(0);
+    out.pred_offsets.push(0);
+    for gt_annotation in &gt.annotations {
+        let pred_annotation = predictions.get(&gt_annotation.image_id)?;
+        out.image_ids.push(gt_annotation.image_id.to_text());
+        out.gt_paths.push(gt_folder.join(&gt_annotation.file_name));
+        out.pred_paths.push(pred_folder.join(&pred_annotation.file_name));
+        out.gt_segments.extend(gt_annotation.segments_info.iter().map(|s| GtSegment {
+            id: s.id,
+            category_id: s.category_id,
+            // panopticapi tests `iscrowd == 1`.
+            iscrowd: s.iscrowd == 1,
+            area: s.area,
+        }));
+        out.pred_segments.extend(
+            pred_annotation
+                .segments_info
+                .iter()
+                .map(|s| PredSegment { id: s.id, category_id: s.category_id }),
+        );
+        out.gt_offsets.push(out.gt_segments.len());
+        out.pred_offsets.push(out.pred_segments.len());
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Files {
+        dir: PathBuf,
+    }
+
+    impl Files {
+        fn new(name: &str, gt: &str, pred: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("fastpq-annotations-{}-{name}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("gt.json"), gt).unwrap();
+            std::fs::write(dir.join("pred.json"), pred).unwrap();
+            Self { dir }
+        }
+
+        fn read(&self) -> Option<Annotations> {
+            read_annotations(
+                &self.dir.join("gt.json"),
+                &self.dir.join("pred.json"),
+                Path::new("gt"),
+                Path::new("/abs/pred"),
+            )
+        }
+    }
+
+    impl Drop for Files {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    const GT: &str = r#"{"annotations": [
+        {"image_id": 7, "file_name": "a.png", "extra": [1, 2],
+         "segments_info": [{"id": 5, "category_id": 1, "iscrowd": 0, "area": 10, "bbox": [0, 0, 1, 1]},
+                           {"id": 6, "category_id": 2, "iscrowd": 1, "area": 3}]},
+        {"image_id": "x", "file_name": "b.png", "segments_info": []}],
+        "categories": [{"id": 1, "isthing": 1}, {"id": 2, "isthing": 0}]}"#;
+
+    #[test]
+    fn pairs_are_matched_in_ground_truth_order_and_the_last_prediction_wins() {
+        let pred = r#"{"annotations": [
+            {"image_id": "x", "file_name": "bx.png", "segments_info": [{"id": 9, "category_id": 2}]},
+            {"image_id": 7, "file_name": "old.png", "segments_info": []},
+            {"image_id": 7, "file_name": "a.png", "segments_info": [{"id": 4, "category_id": 1}]}]}"#;
+        let files = Files::new("ok", GT, pred);
+        let a = files.read().expect("strict input is read");
+        assert_eq!(a.len(), 2);
+        assert!(a.categories_json().starts_with("[{\"id\": 1"));
+        let jobs = a.jobs(0..5);
+        assert_eq!((jobs[0].image_id, jobs[1].image_id), ("7", "x"));
+        assert_eq!(jobs[0].gt_path, Path::new("gt/a.png"));
+        assert_eq!(jobs[0].pred_path, Path::new("/abs/pred/a.png"));
+        assert_eq!(
+            jobs[0].gt_segments,
+            [
+                GtSegment { id: 5, category_id: 1, iscrowd: false, area: 10 },
+                GtSegment { id: 6, category_id: 2, iscrowd: true, area: 3 }
+            ]
+        );
+        assert_eq!(jobs[0].pred_segments, [PredSegment { id: 4, category_id: 1 }]);
+        assert!(jobs[1].gt_segments.is_empty());
+        assert_eq!(jobs[1].pred_segments, [PredSegment { id: 9, category_id: 2 }]);
+        assert_eq!(a.jobs(1..2).len(), 1);
+    }
+
+    #[test]
+    fn anything_but_the_strict_form_is_left_to_the_general_reader() {
+        let pred = r#"{"annotations": [
+            {"image_id": "x", "file_name": "b.png", "segments_info": []},
+            {"image_id": 7, "file_name": "a.png", "segments_info": []}]}"#;
+        assert!(Files::new("base", GT, pred).read().is_some());
+        let cases = [
+            ("float area", GT.replace("\"area\": 10", "\"area\": 10.0"), pred.to_owned()),
+            ("negative id", GT.replace("\"id\": 5", "\"id\": -5"), pred.to_owned()),
+            ("id past u32", GT.replace("\"id\": 5", "\"id\": 4294967296"), pred.to_owned()),
+            ("missing iscrowd", GT.replace("\"iscrowd\": 0,", ""), pred.to_owned()),
+            ("bool iscrowd", GT.replace("\"iscrowd\": 0", "\"iscrowd\": false"), pred.to_owned()),
+            (
+                "categories not a list",
+                GT.replace(r#"[{"id": 1, "isthing": 1}, {"id": 2, "isthing": 0}]"#, "{}"),
+                pred.to_owned(),
+            ),
+            ("float image id", GT.replace("\"image_id\": 7", "\"image_id\": 7.0"), pred.to_owned()),
+            ("no prediction", GT.to_owned(), pred.replace("\"image_id\": 7", "\"image_id\": \"7\"")),
+            (
+                "segments not a list",
+                GT.to_owned(),
+                pred.replace("\"segments_info\": []}]", "\"segments_info\": 3}]"),
+            ),
+            ("not JSON", GT.to_owned(), "{\"annotations\": [".to_owned()),
+            (
+                "duplicate key",
+                GT.replace("\"image_id\": 7,", "\"image_id\": 7, \"image_id\": 8,"),
+                pred.to_owned(),
+            ),
+        ];
+        for (what, gt, bad_pred) in cases {
+            assert!(gt != GT || bad_pred != pred, "{what}: the case changes nothing");
+            let pred = bad_pred;
+            assert!(Files::new("bad", &gt, &pred).read().is_none(), "{what}");
+        }
+        let files = Files::new("missing", GT, pred);
+        std::fs::remove_file(files.dir.join("pred.json")).unwrap();
+        assert!(files.read().is_none());
+    }
+}
