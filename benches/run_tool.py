@@ -44,6 +44,10 @@ def run(tool: str, gt_json: str, pred_json: str, threads: int) -> None:
     else:
         raise SystemExit(f"unknown tool {tool}")
 
+    # Importing numpy starts OpenBLAS's threads, which spin for tens of milliseconds before they
+    # sleep; on a 2-core machine they would take a core from whichever tool runs first. In real
+    # use imports happen long before evaluation, so every tool gets the same pause first.
+    time.sleep(0.5)
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         result = call()

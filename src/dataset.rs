@@ -93,7 +93,7 @@ pub fn evaluate_pairs(
 ) -> Result<(), PqError> {
     let results: Vec<Result<ImageResult, PqError>> = jobs
         .par_iter()
-        .map_init(Scratch::default, |scratch, job| evaluate_pair_with(job, categories, scratch))
+        .map(|job| SCRATCH.with_borrow_mut(|scratch| evaluate_pair_with(job, categories, scratch)))
         .collect();
     let mut updated = stats.clone();
     for result in results {

@@ -312,16 +312,24 @@ fn replace(row: &mut [u8], data: &[u8]) -> Row {
 fn up(row: &mut [u8], data: &[u8], spans: &mut Vec<(usize, usize)>) -> Row {
     let mut k = 0;
     loop {
-        k += zero_run(data, k) / 8 * 8;
+        k += zero_run(data, k);
         if k >= data.len() {
             break;
         }
-        let end = (k + 8).min(data.len());
-        for i in k..end {
-            row[i] = row[i].wrapping_add(data[i]);
+        // `k` is the first non-zero byte: add a word from there, and record the span up to the
+        // word's last non-zero byte, so that runs are looked at again only where bytes changed.
+        if k + 8 <= data.len() {
+            let (word, above) = (load8(data, k), load8(row, k));
+            row[k..k + 8].copy_from_slice(&add_bytes(above, word).to_le_bytes());
+            push_span(spans, k, k + 8 - word.leading_zeros() as usize / 8);
+            k += 8;
+        } else {
+            for i in k..data.len() {
+                row[i] = row[i].wrapping_add(data[i]);
+            }
+            push_span(spans, k, data.len());
+            break;
         }
-        push_span(spans, k, end);
-        k = end;
     }
     if spans.is_empty() {
         Row::Same
@@ -330,11 +338,20 @@ fn up(row: &mut [u8], data: &[u8], spans: &mut Vec<(usize, usize)>) -> Row {
     }
 }
 
-/// Records bytes `start..end` as changed, merging with the previous span when they touch.
+/// Adds the eight bytes of `a` and `b` lane by lane, each modulo 256.
+#[inline]
+fn add_bytes(a: u64, b: u64) -> u64 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Add the low seven bits of every lane (no carry crosses a lane), then put back the top bits.
+    ((a & !HIGH) + (b & !HIGH)) ^ ((a ^ b) & HIGH)
+}
+
+/// Records bytes `start..end` as changed, merging with the previous span when it ends less than
+/// a word before: each span costs a merge of runs, a few unchanged bytes between two cost less.
 #[inline]
 fn push_span(spans: &mut Vec<(usize, usize)>, start: usize, end: usize) {
     match spans.last_mut() {
-        Some(last) if last.1 >= start => last.1 = end,
+        Some(last) if last.1 + 8 >= start => last.1 = end,
         _ => spans.push((start, end)),
     }
 }
