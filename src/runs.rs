@@ -138,17 +138,12 @@ impl RowRuns {
         let old_ids = std::mem::replace(&mut self.ids, std::mem::take(&mut self.spare_ids));
         // Old boundary j starts run j + 1; the last end is the width, not a boundary.
         let boundaries = old_ends.len().saturating_sub(1);
-        // Room for every kept boundary and one per pixel looked at, so that the pixel loop below
-        // stores unconditionally and only advances on a boundary: no branch to mispredict.
-        let looked_at: usize = spans.iter().map(|&(start, end)| (end - start) / C + 3).sum();
-        let capacity = boundaries + looked_at.min(width) + 2;
         let (ends, ids) = (&mut self.ends, &mut self.ids);
         ends.clear();
-        ends.resize(capacity, 0);
         ids.clear();
-        ids.resize(capacity, 0);
-        ids[0] = rgb_at::<C>(row, 0);
-        let mut n = 0; // boundaries written
+        ends.reserve(old_ends.len() + 2 * spans.len());
+        ids.reserve(old_ends.len() + 2 * spans.len());
+        ids.push(rgb_at::<C>(row, 0));
         let mut i = 0; // old boundaries consumed
         let mut next_free = 1; // boundaries below this pixel are already decided
         for &(start, end) in spans {
@@ -158,28 +153,28 @@ impl RowRuns {
             if first > last {
                 continue;
             }
-            let kept = old_ends[i..boundaries].partition_point(|&b| (b as usize) < first);
-            ends[n..n + kept].copy_from_slice(&old_ends[i..i + kept]);
-            ids[n + 1..n + 1 + kept].copy_from_slice(&old_ids[i + 1..i + 1 + kept]);
-            n += kept;
-            i += kept;
-            i += old_ends[i..boundaries].partition_point(|&b| (b as usize) <= last);
+            while i < boundaries && (old_ends[i] as usize) < first {
+                ends.push(old_ends[i]);
+                ids.push(old_ids[i + 1]);
+                i += 1;
+            }
+            while i < boundaries && (old_ends[i] as usize) <= last {
+                i += 1;
+            }
             let mut previous = rgb_at::<C>(row, first - 1);
             for pixel in first..=last {
                 let id = rgb_at::<C>(row, pixel);
-                ends[n] = to_u32(pixel);
-                ids[n + 1] = id;
-                n += usize::from(id != previous);
+                if id != previous {
+                    ends.push(to_u32(pixel));
+                    ids.push(id);
+                }
                 previous = id;
             }
             next_free = last + 1;
         }
-        let rest = boundaries - i;
-        ends.truncate(n + rest + 1);
-        ids.truncate(n + rest + 1);
-        ends[n..n + rest].copy_from_slice(&old_ends[i..boundaries]);
-        ids[n + 1..].copy_from_slice(&old_ids[i + 1..=boundaries]);
-        ends[n + rest] = to_u32(width);
+        ends.extend_from_slice(&old_ends[i..boundaries]);
+        ids.extend_from_slice(&old_ids[i + 1..=boundaries]);
+        ends.push(to_u32(width));
         self.spare_ends = old_ends;
         self.spare_ids = old_ids;
     }
