@@ -182,7 +182,7 @@ pub fn read_id_map(path: &Path) -> Result<IdMap, PqError> {
             row.copy_from_slice(&done[(y - 1) * width..]);
         } else {
             let mut start = 0;
-            for (&end, &id) in reader.runs().ends.iter().zip(&reader.runs().ids) {
+            for (&end, &id) in reader.runs().ends().iter().zip(reader.runs().ids()) {
                 row[start..end as usize].fill(id);
                 start = end as usize;
             }

@@ -5,12 +5,15 @@
 
 use crate::histogram::PairHistogram;
 
-/// One row as runs: run `i` covers columns `ends[i - 1]..ends[i]` (from 0 for the first) and
-/// has segment id `ids[i]`.
+/// One row as runs: run `i` covers columns `ends()[i - 1]..ends()[i]` (from 0 for the first)
+/// and has segment id `ids()[i]`.
 #[derive(Debug, Clone, Default)]
 pub struct RowRuns {
-    pub ends: Vec<u32>,
-    pub ids: Vec<u32>,
+    /// The runs are the first `len` entries; `update_spans` keeps the buffers longer than that,
+    /// so that it can store before it knows whether an entry is kept.
+    ends: Vec<u32>,
+    ids: Vec<u32>,
+    len: usize,
     /// The previous `ends` and `ids` allocations, reused by `update_spans`.
     spare_ends: Vec<u32>,
     spare_ids: Vec<u32>,
@@ -18,7 +21,7 @@ pub struct RowRuns {
 
 impl PartialEq for RowRuns {
     fn eq(&self, other: &Self) -> bool {
-        self.ends == other.ends && self.ids == other.ids
+        self.ends() == other.ends() && self.ids() == other.ids()
     }
 }
 
@@ -40,6 +43,18 @@ fn rgb_at<const C: usize>(row: &[u8], pixel: usize) -> u32 {
 }
 
 impl RowRuns {
+    /// Where each run ends (exclusive); the last is the row's width.
+    #[must_use]
+    pub fn ends(&self) -> &[u32] {
+        &self.ends[..self.len]
+    }
+
+    /// Each run's segment id.
+    #[must_use]
+    pub fn ids(&self) -> &[u32] {
+        &self.ids[..self.len]
+    }
+
     /// A row of `width` VOID pixels, what PNG rows are unfiltered against before the first.
     #[must_use]
     pub fn void(width: usize) -> Self {
@@ -55,6 +70,7 @@ impl RowRuns {
             self.ends.push(to_u32(width));
             self.ids.push(0);
         }
+        self.len = self.ends.len();
     }
 
     /// Runs of a decoded row of `channels`-byte pixels (R, G, B first; a fourth byte is alpha and
@@ -63,6 +79,7 @@ impl RowRuns {
         self.ends.clear();
         self.ids.clear();
         let width = row.len() / C;
+        self.len = 0;
         if width == 0 {
             return;
         }
@@ -77,6 +94,7 @@ impl RowRuns {
         }
         self.ends.push(to_u32(width));
         self.set_ids::<C>(row);
+        self.len = self.ends.len();
     }
 
     /// `ids` from `ends`: the id of each run's first pixel.
@@ -137,13 +155,18 @@ impl RowRuns {
         let old_ends = std::mem::replace(&mut self.ends, std::mem::take(&mut self.spare_ends));
         let old_ids = std::mem::replace(&mut self.ids, std::mem::take(&mut self.spare_ids));
         // Old boundary j starts run j + 1; the last end is the width, not a boundary.
-        let boundaries = old_ends.len().saturating_sub(1);
+        let boundaries = self.len.saturating_sub(1);
+        // Room for every kept boundary and one entry per pixel looked at: the pixel loop below
+        // stores unconditionally and only advances on a boundary, with no branch to mispredict.
+        let looked_at: usize = spans.iter().map(|&(start, end)| (end - start) / C + 3).sum();
+        let capacity = boundaries + looked_at.min(width) + 2;
         let (ends, ids) = (&mut self.ends, &mut self.ids);
-        ends.clear();
-        ids.clear();
-        ends.reserve(old_ends.len() + 2 * spans.len());
-        ids.reserve(old_ends.len() + 2 * spans.len());
-        ids.push(rgb_at::<C>(row, 0));
+        if ends.len() < capacity {
+            ends.resize(capacity, 0);
+            ids.resize(capacity, 0);
+        }
+        ids[0] = rgb_at::<C>(row, 0);
+        let mut n = 0; // boundaries written
         let mut i = 0; // old boundaries consumed
         let mut next_free = 1; // boundaries below this pixel are already decided
         for &(start, end) in spans {
@@ -154,8 +177,9 @@ impl RowRuns {
                 continue;
             }
             while i < boundaries && (old_ends[i] as usize) < first {
-                ends.push(old_ends[i]);
-                ids.push(old_ids[i + 1]);
+                ends[n] = old_ends[i];
+                ids[n + 1] = old_ids[i + 1];
+                n += 1;
                 i += 1;
             }
             while i < boundaries && (old_ends[i] as usize) <= last {
@@ -164,17 +188,18 @@ impl RowRuns {
             let mut previous = rgb_at::<C>(row, first - 1);
             for pixel in first..=last {
                 let id = rgb_at::<C>(row, pixel);
-                if id != previous {
-                    ends.push(to_u32(pixel));
-                    ids.push(id);
-                }
+                ends[n] = to_u32(pixel);
+                ids[n + 1] = id;
+                n += usize::from(id != previous);
                 previous = id;
             }
             next_free = last + 1;
         }
-        ends.extend_from_slice(&old_ends[i..boundaries]);
-        ids.extend_from_slice(&old_ids[i + 1..=boundaries]);
-        ends.push(to_u32(width));
+        let rest = boundaries - i;
+        ends[n..n + rest].copy_from_slice(&old_ends[i..boundaries]);
+        ids[n + 1..=n + rest].copy_from_slice(&old_ids[i + 1..=boundaries]);
+        ends[n + rest] = to_u32(width);
+        self.len = n + rest + 1;
         self.spare_ends = old_ends;
         self.spare_ids = old_ids;
     }
@@ -183,6 +208,7 @@ impl RowRuns {
     pub fn set_from_ids(&mut self, row: &[u32]) {
         self.ends.clear();
         self.ids.clear();
+        self.len = 0;
         let Some(&first) = row.first() else { return };
         let mut current = first;
         for (x, &id) in row.iter().enumerate().skip(1) {
@@ -194,6 +220,7 @@ impl RowRuns {
         }
         self.ends.push(to_u32(row.len()));
         self.ids.push(current);
+        self.len = self.ends.len();
     }
 }
 
@@ -230,12 +257,13 @@ impl PairRows {
         self.flush(histogram);
         self.repeat = 1;
         let (mut i, mut j, mut start) = (0, 0, 0u32);
-        while i < gt.ends.len() && j < pred.ends.len() {
-            let end = gt.ends[i].min(pred.ends[j]);
-            self.runs.push((gt.ids[i], pred.ids[j], end - start));
+        let (gt_ends, gt_ids, pred_ends, pred_ids) = (gt.ends(), gt.ids(), pred.ends(), pred.ids());
+        while i < gt_ends.len() && j < pred_ends.len() {
+            let end = gt_ends[i].min(pred_ends[j]);
+            self.runs.push((gt_ids[i], pred_ids[j], end - start));
             start = end;
-            i += usize::from(gt.ends[i] == end);
-            j += usize::from(pred.ends[j] == end);
+            i += usize::from(gt_ends[i] == end);
+            j += usize::from(pred_ends[j] == end);
         }
     }
 
@@ -289,7 +317,7 @@ mod tests {
     fn alpha_is_ignored() {
         let mut runs = RowRuns::default();
         runs.set_from_pixels::<4>(&[1, 0, 0, 9, 1, 0, 0, 200]);
-        assert_eq!((runs.ends, runs.ids), (vec![2], vec![1]));
+        assert_eq!((runs.ends(), runs.ids()), (&[2][..], &[1][..]));
     }
 
     #[test]
