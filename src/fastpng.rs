@@ -279,6 +279,13 @@ const BLOCK: usize = 32;
 /// Length of the run of zero bytes of `data` starting at `at`.
 fn zero_run(data: &[u8], at: usize) -> usize {
     let rest = &data[at..];
+    // Changes cluster: the next non-zero byte is often in the very next word.
+    if rest.len() >= 8 {
+        let word = load8(rest, 0);
+        if word != 0 {
+            return word.trailing_zeros() as usize / 8;
+        }
+    }
     let mut k = 0;
     // Nearly all of a panoptic map's filtered data is zero: test 32 bytes per branch. An OR
     // fold over a fixed-size block has no early exit, so it compiles to vector ORs.
