@@ -103,6 +103,9 @@ def main() -> None:
         if "fastpq 1 thread" in seconds and "fastpq" in seconds:
             lines.append(f"fastpq {cores} threads vs 1: {seconds['fastpq 1 thread'] / seconds['fastpq']:.2f}x faster")
         print("\n".join(lines), flush=True)
+        # Speed means nothing if the numbers differ: panopticapi is the reference.
+        if "fastpq" in pqs and "panopticapi" in pqs and abs(pqs["fastpq"] - pqs["panopticapi"]) > 1e-9:
+            raise SystemExit(f"{name}: fastpq's PQ {pqs['fastpq']!r} differs from panopticapi's {pqs['panopticapi']!r}")
 
 
 if __name__ == "__main__":
