@@ -14,6 +14,7 @@ with fastpq's decoder and nothing else.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import platform
@@ -75,6 +76,8 @@ def main() -> None:
     skip = set(filter(None, args.skip.split(",")))
     tools = [t for t in tools if t[1] not in skip and t[0] not in skip]
     print(f"# Machine: {platform.processor() or platform.machine()}, {cores} cores, Python {platform.python_version()}")
+    packages = ("numpy", "Pillow", "hotcoco", "panopticapi-lite")
+    print("# " + ", ".join(f"{package} {_version(package)}" for package in packages))
     for name in args.datasets.split(","):
         gt_json, pred_json, count = dataset(Path(args.cache), name, args.scale)
         samples: dict[str, list[dict]] = {label: [] for label, _, _ in tools}
@@ -106,6 +109,13 @@ def main() -> None:
         # Speed means nothing if the numbers differ: panopticapi is the reference.
         if "fastpq" in pqs and "panopticapi" in pqs and abs(pqs["fastpq"] - pqs["panopticapi"]) > 1e-9:
             raise SystemExit(f"{name}: fastpq's PQ {pqs['fastpq']!r} differs from panopticapi's {pqs['panopticapi']!r}")
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
 
 if __name__ == "__main__":
