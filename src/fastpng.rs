@@ -371,11 +371,12 @@ fn sub<const BPP: usize>(row: &mut [u8], data: &[u8]) -> Row {
         if k >= BPP && k % BPP == 0 {
             let skip = zero_run(data, k) / BPP * BPP;
             if skip > 0 {
-                let (done, rest) = row.split_at_mut(k);
-                let left = &done[k - BPP..];
-                for pixel in rest[..skip].chunks_exact_mut(BPP) {
+                let left: [u8; BPP] = std::array::from_fn(|i| row[k - BPP + i]);
+                for pixel in row[k..k + skip].chunks_exact_mut(BPP) {
+                    // Compared as a fixed-size array: inline, where a slice comparison would
+                    // call memcmp for every pixel.
                     if pixel != left {
-                        pixel.copy_from_slice(left);
+                        pixel.copy_from_slice(&left);
                         changed = true;
                     }
                 }
