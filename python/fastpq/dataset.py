@@ -138,11 +138,11 @@ class Dataset:
     annotations: _core.Annotations | None = None
 
     def __len__(self) -> int:
-        return len(self.pairs) if self.pairs is not None else len(self.annotations or ())
+        return len(self.annotations) if self.annotations is not None else len(self.pairs or ())
 
     def evaluate(self, *, num_threads: int | None = None, progress: ProgressCallback | None = None) -> PQStat:
         """Evaluate every pair; see :func:`evaluate_pairs` for the parameters."""
-        if self.pairs is not None or self.annotations is None:
+        if self.annotations is None:
             return evaluate_pairs(
                 self.pairs or [],
                 self.gt_folder,

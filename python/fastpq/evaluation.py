@@ -90,7 +90,7 @@ def pq_compute_multi_core(
     (images done, images in all).
     """
     if verbose:
-        print(f"Number of images: {len(matched_annotations_list)}, threads: {num_threads or default_threads()}")
+        _announce(len(matched_annotations_list), num_threads)
     return evaluate_pairs(
         matched_annotations_list, gt_folder, pred_folder, categories, num_threads=num_threads, progress=progress
     )
@@ -147,7 +147,7 @@ def pq_compute(
         gt_json_file, pred_json_file, gt_folder, pred_folder, print if verbose else _silent, num_threads
     )
     if verbose:
-        print(f"Number of images: {len(dataset)}, threads: {num_threads or default_threads()}")
+        _announce(len(dataset), num_threads)
     pq_stat = dataset.evaluate(num_threads=num_threads, progress=progress)
     results = summarize(pq_stat, dataset.categories)
     if verbose:
@@ -173,6 +173,10 @@ def print_table(results: Mapping[str, Any]) -> None:
     for name, _isthing in METRICS:
         r = results[name]
         print(f"{name:10s}| {100 * r['pq']:5.1f}  {100 * r['sq']:5.1f}  {100 * r['rq']:5.1f} {r['n']:5d}")
+
+
+def _announce(images: int, num_threads: int | None) -> None:
+    print(f"Number of images: {images}, threads: {num_threads or default_threads()}")
 
 
 def _silent(*_args: object) -> None:

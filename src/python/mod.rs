@@ -203,9 +203,20 @@ fn evaluate_files<'py>(
             pred_segments: pred_per_image[i],
         })
         .collect();
+    run_jobs(py, &jobs, &category_ids, stats, num_threads)
+}
+
+/// Evaluates `jobs` with the GIL released and adds them, in order, to the running `stats`.
+fn run_jobs(
+    py: Python<'_>,
+    jobs: &[PairJob<'_>],
+    category_ids: &PyReadonlyArray1<'_, i64>,
+    stats: Vec<StatRow>,
+    num_threads: Option<usize>,
+) -> PyResult<Vec<StatRow>> {
     let categories = Categories::new(category_ids.as_array().iter().copied());
     let mut stats = stats_from_rows(stats);
-    py.detach(|| with_threads(num_threads, || evaluate_pairs(&jobs, &categories, &mut stats)))??;
+    py.detach(|| with_threads(num_threads, || evaluate_pairs(jobs, &categories, &mut stats)))??;
     Ok(rows_from_stats(&stats))
 }
 
@@ -236,11 +247,7 @@ impl PyAnnotations {
         stats: Vec<StatRow>,
         num_threads: Option<usize>,
     ) -> PyResult<Vec<StatRow>> {
-        let jobs = self.0.jobs(start..stop);
-        let categories = Categories::new(category_ids.as_array().iter().copied());
-        let mut stats = stats_from_rows(stats);
-        py.detach(|| with_threads(num_threads, || evaluate_pairs(&jobs, &categories, &mut stats)))??;
-        Ok(rows_from_stats(&stats))
+        run_jobs(py, &self.0.jobs(start..stop), &category_ids, stats, num_threads)
     }
 }
 
