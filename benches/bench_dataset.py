@@ -1,14 +1,14 @@
-"""End-to-end dataset evaluation: fastpq against hotcoco and panopticapi on the same data.
+"""End-to-end dataset evaluation: panoptiq against hotcoco and panopticapi on the same data.
 
 Run: python benches/bench_dataset.py [--scale 1.0] [--rounds 3] [--datasets coco,cityscapes,mapillary]
 
-Datasets are generated once (seeded) with fastpq.synthetic from the real COCO sample:
+Datasets are generated once (seeded) with panoptiq.synthetic from the real COCO sample:
 COCO-like (5,000 pairs of 640x480), Cityscapes-like (500 pairs of 2048x1024) and
 Mapillary-like (50 pairs of 4000x3000); --scale multiplies the pair counts. Every measurement
 runs in its own process (so peak RSS is the tool's own), tools alternate within each round, and
 medians over rounds are reported. The times are of the evaluation call itself, JSON parsing
 included, interpreter start-up and imports excluded. "decode floor" reads and decodes every PNG
-with fastpq's decoder and nothing else.
+with panoptiq's decoder and nothing else.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fastpq.synthetic import REALISTIC_GT_KINDS, REALISTIC_PRED_KINDS, make_dataset
+from panoptiq.synthetic import REALISTIC_GT_KINDS, REALISTIC_PRED_KINDS, make_dataset
 
 DATASETS = {
     "coco": (5000, (480, 640)),
@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the number of pairs (default 1)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--datasets", default="coco,cityscapes,mapillary")
-    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "fastpq-bench"))
+    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "panoptiq-bench"))
     parser.add_argument("--skip", default="", help="comma-separated tools to leave out")
     args = parser.parse_args()
 
@@ -69,8 +69,8 @@ def main() -> None:
         ("panopticapi", "panopticapi", cores),
         ("hotcoco", "hotcoco", cores),
         ("hotcoco 1 thread", "hotcoco", 1),
-        ("fastpq", "fastpq", cores),
-        ("fastpq 1 thread", "fastpq", 1),
+        ("panoptiq", "panoptiq", cores),
+        ("panoptiq 1 thread", "panoptiq", 1),
         ("decode floor", "decode-floor", cores),
     ]
     skip = set(filter(None, args.skip.split(",")))
@@ -91,24 +91,28 @@ def main() -> None:
         h, w = DATASETS[name][1]
         lines = [
             f"\n### {name}-like: {count} pairs of {w}x{h}, median of {args.rounds} rounds\n",
-            "| tool | threads | time | ms / pair | fastpq faster by | peak RSS (largest process) | PQ |",
+            "| tool | threads | time | ms / pair | panoptiq faster by | peak RSS (largest process) | PQ |",
             "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for label, _, threads in tools:
-            ratio = seconds[label] / seconds["fastpq"] if "fastpq" in seconds else float("nan")
+            ratio = seconds[label] / seconds["panoptiq"] if "panoptiq" in seconds else float("nan")
             pq = f"{100 * pqs[label]:.3f}" if label in pqs else "-"
             lines.append(
                 f"| {label} | {threads} | {seconds[label]:.2f} s | {1000 * seconds[label] / count:.2f} | "
                 f"{ratio:.2f}x | {rss[label]:.0f} MB | {pq} |"
             )
-        if "decode floor" in seconds and "fastpq" in seconds:
-            lines.append(f"\nfastpq end-to-end / decode floor: {seconds['fastpq'] / seconds['decode floor']:.2f}x")
-        if "fastpq 1 thread" in seconds and "fastpq" in seconds:
-            lines.append(f"fastpq {cores} threads vs 1: {seconds['fastpq 1 thread'] / seconds['fastpq']:.2f}x faster")
+        if "decode floor" in seconds and "panoptiq" in seconds:
+            lines.append(f"\npanoptiq end-to-end / decode floor: {seconds['panoptiq'] / seconds['decode floor']:.2f}x")
+        if "panoptiq 1 thread" in seconds and "panoptiq" in seconds:
+            lines.append(
+                f"panoptiq {cores} threads vs 1: {seconds['panoptiq 1 thread'] / seconds['panoptiq']:.2f}x faster"
+            )
         print("\n".join(lines), flush=True)
         # Speed means nothing if the numbers differ: panopticapi is the reference.
-        if "fastpq" in pqs and "panopticapi" in pqs and abs(pqs["fastpq"] - pqs["panopticapi"]) > 1e-9:
-            raise SystemExit(f"{name}: fastpq's PQ {pqs['fastpq']!r} differs from panopticapi's {pqs['panopticapi']!r}")
+        if "panoptiq" in pqs and "panopticapi" in pqs and abs(pqs["panoptiq"] - pqs["panopticapi"]) > 1e-9:
+            raise SystemExit(
+                f"{name}: panoptiq's PQ {pqs['panoptiq']!r} differs from panopticapi's {pqs['panopticapi']!r}"
+            )
 
 
 def _version(package: str) -> str:

@@ -1,4 +1,4 @@
-"""Per-image speed: rgb2id and one-pair evaluation, fastpq against panopticapi and hotcoco.
+"""Per-image speed: rgb2id and one-pair evaluation, panoptiq against panopticapi and hotcoco.
 
 Run: python benches/bench_image.py [--rounds N]
 
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-import fastpq
-from fastpq.synthetic import perturb, sample_dir
+import panoptiq
+from panoptiq.synthetic import perturb, sample_dir
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -64,9 +64,9 @@ def bench_rgb2id(rounds: int) -> None:
         inner = 20 if h < 1000 else 2
         medians = bench(
             {
-                "fastpq uint8": lambda c=color: fastpq.rgb2id(c),
+                "panoptiq uint8": lambda c=color: panoptiq.rgb2id(c),
                 "panopticapi uint8": lambda c=color: panopticapi_rgb2id(c),
-                "fastpq uint32": lambda c=as_uint32: fastpq.rgb2id(c),
+                "panoptiq uint32": lambda c=as_uint32: panoptiq.rgb2id(c),
                 "panopticapi uint32": lambda c=as_uint32: panopticapi_rgb2id(c),
             },
             rounds,
@@ -84,11 +84,11 @@ def make_pair(folder: Path) -> tuple[dict, dict, dict]:
     data = json.loads((sample_dir() / "panoptic_examples.json").read_text())
     categories = {c["id"]: c for c in data["categories"]}
     ann = data["annotations"][0]
-    gt_ids = fastpq.read_id_map(sample_dir() / "panoptic_examples" / ann["file_name"])
+    gt_ids = panoptiq.read_id_map(sample_dir() / "panoptic_examples" / ann["file_name"])
     pred_ids, pred_segments = perturb(gt_ids, ann["segments_info"], categories, np.random.default_rng(0))
     for side, ids in (("gt", gt_ids), ("pred", pred_ids)):
         (folder / side).mkdir()
-        Image.fromarray(fastpq.id2rgb(ids)).save(folder / side / ann["file_name"])
+        Image.fromarray(panoptiq.id2rgb(ids)).save(folder / side / ann["file_name"])
     gt_ann = {**ann, "segments_info": ann["segments_info"]}
     pred_ann = {"image_id": ann["image_id"], "file_name": ann["file_name"], "segments_info": pred_segments}
     for side, annotation in (("gt", gt_ann), ("pred", pred_ann)):
@@ -105,19 +105,19 @@ def bench_image(rounds: int) -> None:
         folder = Path(tmp)
         gt_ann, pred_ann, categories = make_pair(folder)
         gt_png, pred_png = folder / "gt" / gt_ann["file_name"], folder / "pred" / pred_ann["file_name"]
-        gt_ids, pred_ids = fastpq.read_id_map(gt_png), fastpq.read_id_map(pred_png)
+        gt_ids, pred_ids = panoptiq.read_id_map(gt_png), panoptiq.read_id_map(pred_png)
         h, w = gt_ids.shape
 
-        def fastpq_in_memory() -> object:
-            return fastpq.evaluate_image(
+        def panoptiq_in_memory() -> object:
+            return panoptiq.evaluate_image(
                 gt_ids, gt_ann["segments_info"], pred_ids, pred_ann["segments_info"], categories
             )
 
-        def fastpq_files() -> object:
-            return fastpq.evaluate_image(
-                fastpq.read_id_map(gt_png),
+        def panoptiq_files() -> object:
+            return panoptiq.evaluate_image(
+                panoptiq.read_id_map(gt_png),
                 gt_ann["segments_info"],
-                fastpq.read_id_map(pred_png),
+                panoptiq.read_id_map(pred_png),
                 pred_ann["segments_info"],
                 categories,
             )
@@ -135,8 +135,8 @@ def bench_image(rounds: int) -> None:
             {
                 "panopticapi (PNG files)": panopticapi_files,
                 "hotcoco (PNG files, 1-image dataset)": hotcoco_files,
-                "fastpq (PNG files)": fastpq_files,
-                "fastpq (in-memory id maps)": fastpq_in_memory,
+                "panoptiq (PNG files)": panoptiq_files,
+                "panoptiq (in-memory id maps)": panoptiq_in_memory,
             },
             rounds,
             10,
@@ -148,7 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    print(f"fastpq {fastpq.__version__}; medians of {args.rounds} rounds")
+    print(f"panoptiq {panoptiq.__version__}; medians of {args.rounds} rounds")
     bench_rgb2id(args.rounds)
     bench_image(args.rounds)
 

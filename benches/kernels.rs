@@ -7,17 +7,18 @@ use std::path::{Path, PathBuf};
 
 use divan::counter::{BytesCount, ItemsCount};
 use divan::Bencher;
-use fastpq::decode::{read_id_map, read_id_map_reference, RunReader};
-use fastpq::fastpng::Buffers;
-use fastpq::histogram::PairHistogram;
-use fastpq::ids::rgb_to_ids;
+use panoptiq::decode::{read_id_map, read_id_map_reference, RunReader};
+use panoptiq::fastpng::Buffers;
+use panoptiq::histogram::PairHistogram;
+use panoptiq::ids::rgb_to_ids;
 
 fn main() {
     divan::main();
 }
 
 fn sample_pngs() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/fastpq/data/coco_sample/panoptic_examples");
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("python/panoptiq/data/coco_sample/panoptic_examples");
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("the COCO sample ships with the repository")
         .map(|entry| entry.expect("readable directory entry").path())
@@ -48,7 +49,7 @@ fn histogram(bencher: Bencher) {
     });
 }
 
-/// Decoding both sample files to runs, as evaluation does: fastpq's decoder.
+/// Decoding both sample files to runs, as evaluation does: panoptiq's decoder.
 #[divan::bench]
 fn decode_pair_runs(bencher: Bencher) {
     let files = sample_pngs();

@@ -17,13 +17,13 @@ from pathlib import Path
 
 
 def run(tool: str, gt_json: str, pred_json: str, threads: int) -> None:
-    if tool == "fastpq":
-        from fastpq.evaluation import pq_compute
+    if tool == "panoptiq":
+        from panoptiq.evaluation import pq_compute
 
         def call() -> object:
             return pq_compute(gt_json, pred_json, num_threads=threads, verbose=False)
     elif tool == "decode-floor":
-        from fastpq import _core
+        from panoptiq import _core
 
         annotations = json.loads(Path(pred_json).read_text())["annotations"]
         folders = (gt_json[: -len(".json")], pred_json[: -len(".json")])

@@ -189,7 +189,8 @@ mod tests {
 
     impl Files {
         fn new(name: &str, gt: &str, pred: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!("fastpq-annotations-{}-{name}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("panoptiq-annotations-{}-{name}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(dir.join("gt.json"), gt).unwrap();
             std::fs::write(dir.join("pred.json"), pred).unwrap();

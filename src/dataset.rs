@@ -143,7 +143,7 @@ mod tests {
     /// Image i: ground truth segment 1 (category 1) on the left 8 columns, a prediction shifted
     /// right by i pixels.
     fn fixture(name: &str, images: u32) -> Fixture {
-        let dir = std::env::temp_dir().join(format!("fastpq-dataset-{}-{name}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("panoptiq-dataset-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let (h, w) = (4usize, 16usize);
         for i in 0..images {

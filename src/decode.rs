@@ -113,7 +113,7 @@ impl IdRows {
 
 const ENDED: &str = "image data ends early";
 
-/// A PNG read row by row as runs: by fastpq's decoder when the layout allows, else by the `png`
+/// A PNG read row by row as runs: by panoptiq's decoder when the layout allows, else by the `png`
 /// crate.
 pub enum RunReader {
     Fast(FastRows),
@@ -168,7 +168,7 @@ impl RunReader {
     }
 }
 
-/// Reads a whole panoptic PNG into ids (see [`IdRows`] for the layouts accepted), with fastpq's
+/// Reads a whole panoptic PNG into ids (see [`IdRows`] for the layouts accepted), with panoptiq's
 /// own decoder where the layout allows.
 pub fn read_id_map(path: &Path) -> Result<IdMap, PqError> {
     let mut reader = RunReader::open(path, Buffers::default())?;
@@ -238,7 +238,7 @@ mod tests {
     }
 
     fn temp(name: &str) -> PathBuf {
-        std::env::temp_dir().join(format!("fastpq-decode-{}-{name}", std::process::id()))
+        std::env::temp_dir().join(format!("panoptiq-decode-{}-{name}", std::process::id()))
     }
 
     #[test]

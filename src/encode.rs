@@ -50,7 +50,8 @@ mod tests {
     fn written_maps_read_back() {
         let ids: Vec<u32> = (0..12).map(|i| i * 100_003 % (1 << 24)).collect();
         for alpha in [false, true] {
-            let path = std::env::temp_dir().join(format!("fastpq-encode-{}-{alpha}.png", std::process::id()));
+            let path =
+                std::env::temp_dir().join(format!("panoptiq-encode-{}-{alpha}.png", std::process::id()));
             write_id_map(&path, &ids, 3, 4, alpha).unwrap();
             let map = read_id_map(&path).unwrap();
             assert_eq!((map.height, map.width, map.ids), (3, 4, ids.clone()));

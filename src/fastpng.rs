@@ -1,4 +1,4 @@
-//! fastpq's own decoder for the common panoptic PNG layout (8-bit RGB or RGBA, not
+//! panoptiq's own decoder for the common panoptic PNG layout (8-bit RGB or RGBA, not
 //! interlaced): inflate with fdeflate, then un-filter each row in place, skipping the zero spans
 //! that make up almost all of a panoptic map's filtered bytes, and hand rows on as runs.
 //!
@@ -552,7 +552,7 @@ mod tests {
     #[test]
     fn every_filter_decodes_as_the_png_crate_does() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let dir = std::env::temp_dir().join(format!("fastpq-fastpng-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("panoptiq-fastpng-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let filters =
             [Filter::NoFilter, Filter::Sub, Filter::Up, Filter::Avg, Filter::Paeth, Filter::Adaptive];
@@ -589,7 +589,7 @@ mod tests {
 
     #[test]
     fn other_layouts_are_left_to_the_png_crate() {
-        let path = std::env::temp_dir().join(format!("fastpq-fastpng-gray-{}.png", std::process::id()));
+        let path = std::env::temp_dir().join(format!("panoptiq-fastpng-gray-{}.png", std::process::id()));
         let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
         let mut encoder = png::Encoder::new(file, 2, 2);
         encoder.set_color(ColorType::Grayscale);

@@ -1,4 +1,4 @@
-//! fastpq's core: Panoptic Quality (PQ = SQ × RQ) computed exactly as cocodataset/panopticapi
+//! panoptiq's core: Panoptic Quality (PQ = SQ × RQ) computed exactly as cocodataset/panopticapi
 //! computes it, with no Python types, so `cargo test` runs without an interpreter.
 //!
 //! The pipeline, one module a step: [`decode`] reads a panoptic PNG, [`ids`] packs RGB into

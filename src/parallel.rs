@@ -25,7 +25,7 @@ fn pool(threads: usize) -> Result<Arc<ThreadPool>, PqError> {
     }
     let pool = ThreadPoolBuilder::new()
         .num_threads(threads)
-        .thread_name(|i| format!("fastpq-{i}"))
+        .thread_name(|i| format!("panoptiq-{i}"))
         .build()
         .map_err(|e| PqError::ThreadPool { threads, message: e.to_string() })?;
     let pool = Arc::new(pool);

@@ -1,4 +1,4 @@
-"""Shared fixtures and the hypothesis profiles (FASTPQ_HYPOTHESIS_PROFILE=ci|thorough)."""
+"""Shared fixtures and the hypothesis profiles (PANOPTIQ_HYPOTHESIS_PROFILE=ci|thorough)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 # CI: a few hundred cases per property. Thorough: thousands, for a nightly or pre-release run.
 settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("FASTPQ_HYPOTHESIS_PROFILE", "ci"))
+settings.load_profile(os.environ.get("PANOPTIQ_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
     """The real COCO panoptic sample shipped inside the package."""
-    return Path(str(resources.files("fastpq") / "data" / "coco_sample"))
+    return Path(str(resources.files("panoptiq") / "data" / "coco_sample"))
 
 
 @pytest.fixture(scope="session")

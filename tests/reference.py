@@ -1,7 +1,7 @@
 """An independent numpy implementation of panopticapi's per-image rules, used as the test oracle.
 
 Written from the rules in the project's METRIC.md, on purpose in a different way from both
-panopticapi and fastpq's engine: it works on boolean masks, one segment pair at a time, instead
+panopticapi and panoptiq's engine: it works on boolean masks, one segment pair at a time, instead
 of on an intersection histogram. It is slow and only meant for small images.
 """
 

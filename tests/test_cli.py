@@ -1,4 +1,4 @@
-"""The fastpq command line and ``python -m fastpq.evaluation``."""
+"""The panoptiq command line and ``python -m panoptiq.evaluation``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import fastpq
-from fastpq.cli import main
-from fastpq.synthetic import make_dataset
+import panoptiq
+from panoptiq.cli import main
+from panoptiq.synthetic import make_dataset
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def test_eval_prints_panopticapi_table_and_writes_json(data, tmp_path: Path, cap
     out = tmp_path / "results.json"
     assert main(["eval", str(gt_json), str(pred_json), "--threads", "2", "--json", str(out), "--per-class"]) == 0
     printed = capsys.readouterr()
-    expected = fastpq.pq_compute(str(gt_json), str(pred_json), verbose=False)
+    expected = panoptiq.pq_compute(str(gt_json), str(pred_json), verbose=False)
     row = f"All       | {100 * expected['All']['pq']:5.1f}  {100 * expected['All']['sq']:5.1f}"
     assert row in printed.out
     assert "person" in printed.out  # the per-class table names categories
@@ -41,7 +41,7 @@ def test_eval_error_exits_non_zero_without_traceback(data, tmp_path: Path, capsy
     gt_json, _ = data
     assert main(["eval", str(gt_json), str(tmp_path / "missing.json")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("fastpq: error: prediction JSON file")
+    assert err.startswith("panoptiq: error: prediction JSON file")
     assert "Traceback" not in err
 
 
@@ -53,7 +53,7 @@ def test_key_errors_print_their_message_unquoted(data, tmp_path: Path, capsys) -
     broken.write_text(json.dumps(body))
     argv = ["eval", str(gt_json), str(broken), "--pred-folder", str(pred_json.with_suffix(""))]
     assert main(argv) == 1
-    assert "fastpq: error: In the image with ID 1 the following segment IDs [5]" in capsys.readouterr().err
+    assert "panoptiq: error: In the image with ID 1 the following segment IDs [5]" in capsys.readouterr().err
 
 
 def test_threads_must_be_positive(data) -> None:
@@ -71,8 +71,16 @@ def test_demo_runs(capsys) -> None:
 def test_console_script_and_module_entry_points(data) -> None:
     gt_json, pred_json = data
     for command in (
-        [sys.executable, "-m", "fastpq", "eval", str(gt_json), str(pred_json), "--no-progress"],
-        [sys.executable, "-m", "fastpq.evaluation", "--gt_json_file", str(gt_json), "--pred_json_file", str(pred_json)],
+        [sys.executable, "-m", "panoptiq", "eval", str(gt_json), str(pred_json), "--no-progress"],
+        [
+            sys.executable,
+            "-m",
+            "panoptiq.evaluation",
+            "--gt_json_file",
+            str(gt_json),
+            "--pred_json_file",
+            str(pred_json),
+        ],
     ):
         result = subprocess.run(command, capture_output=True, text=True, check=True)
         assert "Stuff     |" in result.stdout

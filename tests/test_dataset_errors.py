@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import fastpq
-from fastpq.synthetic import make_dataset
+import panoptiq
+from panoptiq.synthetic import make_dataset
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def data(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def evaluate(gt_json: Path, pred_json: Path, **kwargs):
-    return fastpq.pq_compute(str(gt_json), str(pred_json), verbose=False, **kwargs)
+    return panoptiq.pq_compute(str(gt_json), str(pred_json), verbose=False, **kwargs)
 
 
 def edit_json(path: Path, change) -> None:
@@ -50,8 +50,8 @@ def test_broken_png(data, content) -> None:
 
 def test_size_mismatch_names_both_sizes(data) -> None:
     gt_json, pred_json = data
-    h, w = fastpq.read_id_map(png(gt_json)).shape
-    fastpq.write_id_map(png(pred_json), np.zeros((h - 1, w), dtype=np.uint32))
+    h, w = panoptiq.read_id_map(png(gt_json)).shape
+    panoptiq.write_id_map(png(pred_json), np.zeros((h - 1, w), dtype=np.uint32))
     edit_json(pred_json, lambda d: d["annotations"][1].update(segments_info=[]))
     with pytest.raises(
         ValueError, match=rf"image with ID 2 the ground truth is {h}x{w} pixels but the prediction is {h - 1}x{w}"
@@ -63,7 +63,7 @@ def test_size_mismatch_names_both_sizes(data) -> None:
 @pytest.mark.parametrize(("mode", "what"), [("L", "8-bit grayscale"), ("I;16", "16-bit grayscale")])
 def test_unsupported_png(data, mode: str, what: str) -> None:
     _, pred_json = data
-    h, w = fastpq.read_id_map(png(pred_json)).shape
+    h, w = panoptiq.read_id_map(png(pred_json)).shape
     Image.new(mode, (w, h)).save(png(pred_json))
     with pytest.raises(ValueError, match=rf"In the image with ID 2: .*000000000002\.png is a {what} PNG"):
         evaluate(*data)
@@ -111,7 +111,7 @@ def test_ground_truth_image_without_prediction(data) -> None:
     _, pred_json = data
     edit_json(pred_json, lambda d: d["annotations"].pop(1))
     with pytest.raises(
-        fastpq.MissingPredictionError, match=r"no prediction for the image with id: 2 .*000000000002\.png"
+        panoptiq.MissingPredictionError, match=r"no prediction for the image with id: 2 .*000000000002\.png"
     ):
         evaluate(*data)
 

@@ -1,6 +1,6 @@
 """pq_compute on whole datasets equals panopticapi's: counts exactly, floats within 1e-12.
 
-The datasets are made by fastpq.synthetic from the real COCO sample: every ground-truth kind
+The datasets are made by panoptiq.synthetic from the real COCO sample: every ground-truth kind
 (plain, cropped, flipped, upscaled, VOID bands, crowd regions, thousands of tiny segments) meets
 every prediction kind (perturbed, shifted, wrong classes, split and merged, spurious blobs,
 perfect, empty, RGBA), and a large-image dataset adds 2000 x 3000 pairs.
@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from panopticapi import evaluation as panopticapi
 
-import fastpq
-from fastpq import evaluation
-from fastpq.dataset import load_dataset
-from fastpq.synthetic import GT_KINDS, PRED_KINDS, make_dataset
+import panoptiq
+from panoptiq import evaluation
+from panoptiq.dataset import load_dataset
+from panoptiq.synthetic import GT_KINDS, PRED_KINDS, make_dataset
 
 # panopticapi never closes its multiprocessing pool; the warning that leaves is its, not ours.
 pytestmark = [
@@ -83,7 +83,7 @@ def test_counts_are_exact_and_single_core_sums_bit_identical(dataset) -> None:
     gt_json, pred_json, _, _ = dataset
     pairs, categories = matched_pairs(gt_json, pred_json)
     gt_folder, pred_folder = str(gt_json)[:-5], str(pred_json)[:-5]
-    # panopticapi in one process adds IoUs image after image, as fastpq does on any thread count.
+    # panopticapi in one process adds IoUs image after image, as panoptiq does on any thread count.
     theirs, _ = quiet(panopticapi.pq_compute_single_core, 0, pairs, gt_folder, pred_folder, categories)
     pairs, _ = matched_pairs(gt_json, pred_json)  # panopticapi wrote areas into its copies
     touched = set(theirs.pq_per_cat)  # before pq_average, which adds every category
@@ -142,7 +142,7 @@ def test_explicit_folders_and_verbose_false(dataset, capsys: pytest.CaptureFixtu
         moved.mkdir()
         for side in ("gt", "pred"):
             os.symlink(gt_json.parent / side, moved / f"{side}_pngs")
-    ours = fastpq.pq_compute(
+    ours = panoptiq.pq_compute(
         str(gt_json), str(pred_json), str(moved / "gt_pngs"), str(moved / "pred_pngs"), verbose=False
     )
     assert capsys.readouterr().out == ""

@@ -1,4 +1,4 @@
-"""fastpq's own PNG decoder and the png-crate fallback give identical ids on every layout."""
+"""panoptiq's own PNG decoder and the png-crate fallback give identical ids on every layout."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 from pngwriter import write_png
 
-import fastpq
-from fastpq import _core
+import panoptiq
+from panoptiq import _core
 
 settings_for_files = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -39,7 +39,7 @@ def test_every_filter_and_interlacing(image, color, filters, interlace, tmp_path
     pixels = image[:, :, :3] if color == "rgb" else image
     path = tmp_path / "x.png"
     write_png(path, pixels, color, filters, interlace)
-    expected = fastpq.rgb2id(np.ascontiguousarray(pixels)).astype(np.uint32)
+    expected = panoptiq.rgb2id(np.ascontiguousarray(pixels)).astype(np.uint32)
     np.testing.assert_array_equal(_core.read_id_map_png(str(path)), expected)
     np.testing.assert_array_equal(_core.read_id_map_png(str(path), True), expected)
     np.testing.assert_array_equal(np.array(Image.open(path).convert("RGB")), pixels[:, :, :3])
@@ -55,13 +55,13 @@ def test_every_filter_and_interlacing(image, color, filters, interlace, tmp_path
 def test_palette_images(indices, palette, filters, interlace, tmp_path: Path) -> None:
     path = tmp_path / "p.png"
     write_png(path, indices, "palette", filters, interlace, palette)
-    expected = fastpq.rgb2id(palette[indices]).astype(np.uint32)
+    expected = panoptiq.rgb2id(palette[indices]).astype(np.uint32)
     np.testing.assert_array_equal(_core.read_id_map_png(str(path)), expected)
     np.testing.assert_array_equal(_core.read_id_map_png(str(path), True), expected)
 
 
 def test_real_and_generated_files(sample_dir: Path, tmp_path: Path) -> None:
-    from fastpq.synthetic import make_dataset
+    from panoptiq.synthetic import make_dataset
 
     gt_json, _ = make_dataset(tmp_path, 16, seed=4)
     files = [*(sample_dir / "panoptic_examples").glob("*.png"), *gt_json.with_suffix("").glob("*.png")]

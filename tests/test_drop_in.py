@@ -1,4 +1,4 @@
-"""fastpq as panopticapi: the mirror modules and the import shim."""
+"""panoptiq as panopticapi: the mirror modules and the import shim."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import panopticapi.evaluation
 import panopticapi.utils
 import pytest
 
-from fastpq import evaluation, utils
-from fastpq.synthetic import make_dataset
+from panoptiq import evaluation, utils
+from panoptiq.synthetic import make_dataset
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,7 @@ def test_mirrors_have_panopticapi_names_and_signatures(ours, theirs) -> None:
         if name in ("OFFSET", "VOID"):
             assert ours_value == theirs_value
         elif inspect.isfunction(theirs_value):
-            # Same positional parameters; fastpq only adds keyword-only ones.
+            # Same positional parameters; panoptiq only adds keyword-only ones.
             their_params = list(inspect.signature(theirs_value).parameters.values())
             our_params = [p for p in inspect.signature(ours_value).parameters.values() if p.kind != p.KEYWORD_ONLY]
             assert [(p.name, p.default) for p in our_params] == [(p.name, p.default) for p in their_params], name
@@ -75,8 +75,8 @@ def test_shim_runs_unmodified_panopticapi_code(tmp_path: Path) -> None:
     # Written against panopticapi's import paths, as detectron2's and mmdet's evaluators are.
     user_code = textwrap.dedent(
         f"""
-        import fastpq
-        fastpq.install_as_panopticapi()
+        import panoptiq
+        panoptiq.install_as_panopticapi()
 
         import json
         import numpy as np
@@ -84,8 +84,8 @@ def test_shim_runs_unmodified_panopticapi_code(tmp_path: Path) -> None:
         from panopticapi.utils import rgb2id, id2rgb
         import panopticapi.evaluation
 
-        assert pq_compute.__module__ == "fastpq.evaluation", pq_compute.__module__
-        assert panopticapi.evaluation.pq_compute_multi_core.__module__ == "fastpq.evaluation"
+        assert pq_compute.__module__ == "panoptiq.evaluation", pq_compute.__module__
+        assert panopticapi.evaluation.pq_compute_multi_core.__module__ == "panoptiq.evaluation"
         assert rgb2id(id2rgb(np.array([[7, 70000]], dtype=np.int32))).tolist() == [[7, 70000]]
         results = pq_compute({str(gt_json)!r}, {str(pred_json)!r})
         print(json.dumps(results["All"]))

@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 from panopticapi.utils import id2rgb as panopticapi_id2rgb
 from panopticapi.utils import rgb2id as panopticapi_rgb2id
 
-import fastpq
+import panoptiq
 
 INTEGER_DTYPES = [np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.uint64, np.int64]
 ALL_DTYPES = [*INTEGER_DTYPES, np.float32, np.float64]
@@ -42,10 +42,10 @@ def panopticapi_or_none(function, value):
 @given(data=st.data())
 def test_rgb2id_equals_formula_and_panopticapi(dtype: type, data: st.DataObject) -> None:
     color = data.draw(colors(dtype, channels=data.draw(st.sampled_from([3, 4]))))
-    ids = fastpq.rgb2id(color)
+    ids = panoptiq.rgb2id(color)
     np.testing.assert_array_equal(ids, formula(color))
     if np.dtype(dtype).kind in "iu" and np.dtype(dtype).itemsize < 4 and dtype != np.uint8:
-        # panopticapi overflows here (numpy 2 raises, numpy 1 wraps int8/int16): fastpq widens.
+        # panopticapi overflows here (numpy 2 raises, numpy 1 wraps int8/int16): panoptiq widens.
         assert ids.dtype == np.int32
         return
     expected = panopticapi_rgb2id(color)
@@ -55,16 +55,16 @@ def test_rgb2id_equals_formula_and_panopticapi(dtype: type, data: st.DataObject)
 
 def test_rgb2id_dtypes_follow_panopticapi() -> None:
     color = np.zeros((2, 2, 3))
-    assert fastpq.rgb2id(color.astype(np.uint8)).dtype == np.int32
-    assert fastpq.rgb2id(color.astype(np.uint32)).dtype == np.uint32
-    assert fastpq.rgb2id(color.astype(np.int64)).dtype == np.int64
+    assert panoptiq.rgb2id(color.astype(np.uint8)).dtype == np.int32
+    assert panoptiq.rgb2id(color.astype(np.uint32)).dtype == np.uint32
+    assert panoptiq.rgb2id(color.astype(np.int64)).dtype == np.int64
     as_float = color.astype(np.float32)
-    assert fastpq.rgb2id(as_float).dtype == panopticapi_rgb2id(as_float).dtype
+    assert panoptiq.rgb2id(as_float).dtype == panopticapi_rgb2id(as_float).dtype
 
 
 @given(hnp.arrays(np.uint32, (4, 3, 3), elements=st.integers(0, 2**32 - 1)))
 def test_rgb2id_uint32_wraps_like_numpy(color: np.ndarray) -> None:
-    np.testing.assert_array_equal(fastpq.rgb2id(color), panopticapi_rgb2id(color))
+    np.testing.assert_array_equal(panoptiq.rgb2id(color), panopticapi_rgb2id(color))
 
 
 @pytest.mark.parametrize("dtype", INTEGER_DTYPES)
@@ -73,7 +73,7 @@ def test_id2rgb_equals_bytes_and_panopticapi(dtype: type, data: st.DataObject) -
     info = np.iinfo(dtype)
     shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=4, max_side=5))
     ids = data.draw(hnp.arrays(dtype, shape, elements=st.integers(int(info.min), int(info.max))))
-    rgb = fastpq.id2rgb(ids)
+    rgb = panoptiq.id2rgb(ids)
     assert rgb.dtype == np.uint8
     assert rgb.shape == (*ids.shape, 3)
     wide = ids.astype(np.uint64)  # two's complement for negative ids: the low bytes are the same
@@ -87,62 +87,62 @@ def test_id2rgb_equals_bytes_and_panopticapi(dtype: type, data: st.DataObject) -
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_id2rgb_floats_follow_panopticapi(dtype: type) -> None:
     ids = np.array([[0, 1, 255, 256, 65_793, 16_777_215, 3.7]], dtype=dtype)
-    np.testing.assert_array_equal(fastpq.id2rgb(ids), panopticapi_id2rgb(ids))
+    np.testing.assert_array_equal(panoptiq.id2rgb(ids), panopticapi_id2rgb(ids))
 
 
 def test_id2rgb_refuses_booleans() -> None:
     with pytest.raises(TypeError, match="boolean"):
-        fastpq.id2rgb(np.zeros((2, 2), dtype=bool))
+        panoptiq.id2rgb(np.zeros((2, 2), dtype=bool))
 
 
 @given(hnp.arrays(np.uint32, hnp.array_shapes(max_dims=3, max_side=6), elements=st.integers(0, 2**24 - 1)))
 def test_round_trip_ids(ids: np.ndarray) -> None:
     if ids.ndim == 2:
-        np.testing.assert_array_equal(fastpq.rgb2id(fastpq.id2rgb(ids)), ids)
-    flat = fastpq.id2rgb(ids).reshape(-1, 3)
+        np.testing.assert_array_equal(panoptiq.rgb2id(panoptiq.id2rgb(ids)), ids)
+    flat = panoptiq.id2rgb(ids).reshape(-1, 3)
     np.testing.assert_array_equal(formula(flat), ids.reshape(-1))
 
 
 @given(colors(np.uint8))
 def test_round_trip_colors(color: np.ndarray) -> None:
-    np.testing.assert_array_equal(fastpq.id2rgb(fastpq.rgb2id(color)), color)
+    np.testing.assert_array_equal(panoptiq.id2rgb(panoptiq.rgb2id(color)), color)
 
 
 @given(st.lists(st.integers(0, 255), min_size=3, max_size=3))
 def test_scalar_rgb2id(color: list[int]) -> None:
-    assert fastpq.rgb2id(color) == panopticapi_rgb2id(color)
-    assert type(fastpq.rgb2id(tuple(color))) is int
+    assert panoptiq.rgb2id(color) == panopticapi_rgb2id(color)
+    assert type(panoptiq.rgb2id(tuple(color))) is int
     # panopticapi overflows on a uint8 colour under numpy 2; the definition is the reference.
-    assert fastpq.rgb2id(np.array(color, dtype=np.uint8)) == color[0] + 256 * color[1] + 65536 * color[2]
+    assert panoptiq.rgb2id(np.array(color, dtype=np.uint8)) == color[0] + 256 * color[1] + 65536 * color[2]
 
 
 @given(st.integers(-(2**40), 2**40))
 def test_scalar_id2rgb(value: int) -> None:
-    assert fastpq.id2rgb(value) == panopticapi_id2rgb(value)
+    assert panoptiq.id2rgb(value) == panopticapi_id2rgb(value)
 
 
 def test_strided_and_rgba_input() -> None:
     rng = np.random.default_rng(0)
     rgba = rng.integers(0, 256, size=(20, 30, 4), dtype=np.uint8)
-    np.testing.assert_array_equal(fastpq.rgb2id(rgba), panopticapi_rgb2id(rgba))
+    np.testing.assert_array_equal(panoptiq.rgb2id(rgba), panopticapi_rgb2id(rgba))
     transposed = rgba.transpose(1, 0, 2)
-    np.testing.assert_array_equal(fastpq.rgb2id(transposed), panopticapi_rgb2id(transposed))
+    np.testing.assert_array_equal(panoptiq.rgb2id(transposed), panopticapi_rgb2id(transposed))
     strided = rgba[::2, ::3, :3]
-    np.testing.assert_array_equal(fastpq.rgb2id(strided), panopticapi_rgb2id(strided))
-    ids = fastpq.rgb2id(rgba)
-    np.testing.assert_array_equal(fastpq.id2rgb(ids.T), panopticapi_id2rgb(ids.T))
+    np.testing.assert_array_equal(panoptiq.rgb2id(strided), panopticapi_rgb2id(strided))
+    ids = panoptiq.rgb2id(rgba)
+    np.testing.assert_array_equal(panoptiq.id2rgb(ids.T), panopticapi_id2rgb(ids.T))
 
 
 def test_large_image_equals_panopticapi() -> None:
     rng = np.random.default_rng(1)
     color = rng.integers(0, 256, size=(2000, 3000, 3), dtype=np.uint8)
-    ids = fastpq.rgb2id(color)
+    ids = panoptiq.rgb2id(color)
     np.testing.assert_array_equal(ids, panopticapi_rgb2id(color))
-    np.testing.assert_array_equal(fastpq.id2rgb(ids), panopticapi_id2rgb(ids))
+    np.testing.assert_array_equal(panoptiq.id2rgb(ids), panopticapi_id2rgb(ids))
     as_uint32 = color.astype(np.uint32)
-    np.testing.assert_array_equal(fastpq.rgb2id(as_uint32), panopticapi_rgb2id(as_uint32))
+    np.testing.assert_array_equal(panoptiq.rgb2id(as_uint32), panopticapi_rgb2id(as_uint32))
 
 
 def test_rgb2id_needs_three_channels() -> None:
     with pytest.raises(ValueError, match="at least 3 channels"):
-        fastpq.rgb2id(np.zeros((2, 2, 2), dtype=np.uint8))
+        panoptiq.rgb2id(np.zeros((2, 2, 2), dtype=np.uint8))

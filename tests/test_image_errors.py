@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import fastpq
+import panoptiq
 
 CATEGORIES = {1: {"id": 1, "isthing": 1}, 3: {"id": 3, "isthing": 0}}
 GT_IDS = np.array([[1, 1, 2, 2], [1, 1, 2, 0]], dtype=np.uint32)
@@ -17,7 +17,7 @@ PRED_SEGMENTS = [{"id": 1, "category_id": 1}, {"id": 2, "category_id": 3}]
 
 
 def evaluate(gt_ids=GT_IDS, gt_segments=GT_SEGMENTS, pred_ids=GT_IDS, pred_segments=PRED_SEGMENTS):
-    return fastpq.evaluate_image(gt_ids, gt_segments, pred_ids, pred_segments, CATEGORIES, image_id=42)
+    return panoptiq.evaluate_image(gt_ids, gt_segments, pred_ids, pred_segments, CATEGORIES, image_id=42)
 
 
 def test_valid_input_evaluates() -> None:
@@ -66,7 +66,7 @@ def test_shape_mismatch_names_both_sizes() -> None:
         ),
         (GT_IDS.tolist(), TypeError, "got list"),
         (GT_IDS[None], ValueError, r"2-D \(H x W\) id map, got shape \(1, 2, 4\)"),
-        (np.zeros((2, 4, 3), dtype=np.uint8), ValueError, "convert colour maps with fastpq.rgb2id"),
+        (np.zeros((2, 4, 3), dtype=np.uint8), ValueError, "convert colour maps with panoptiq.rgb2id"),
         (np.asfortranarray(np.zeros((4, 4), dtype=np.uint32)), ValueError, "C-contiguous"),
         (GT_IDS.astype(np.int64) - 5, ValueError, r"ids outside \[0, 2\*\*32\)"),
         (GT_IDS.astype(np.int64) + 2**32, ValueError, r"ids outside \[0, 2\*\*32\)"),
@@ -134,5 +134,5 @@ def test_integral_float_areas_are_accepted() -> None:
 
 def test_categories_may_be_a_list_of_records_or_ids() -> None:
     for categories in (list(CATEGORIES.values()), list(CATEGORIES)):
-        stat = fastpq.evaluate_image(GT_IDS, GT_SEGMENTS, GT_IDS, PRED_SEGMENTS, categories)
+        stat = panoptiq.evaluate_image(GT_IDS, GT_SEGMENTS, GT_IDS, PRED_SEGMENTS, categories)
         assert stat[3].tp == 1

@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import fastpq
+import panoptiq
 import reference
 from strategies import CATEGORIES, Pair, half_iou_pairs, image_pairs
 
 
 def engine_stats(pair: Pair) -> dict[int, list[float | int]]:
-    stat = fastpq.evaluate_image(
+    stat = panoptiq.evaluate_image(
         pair.gt_ids, pair.gt_segments, pair.pred_ids, pair.pred_segments, pair.categories, image_id=1
     )
     return {c: [s.iou, s.tp, s.fp, s.fn] for c, s in stat.pq_per_cat.items()}
@@ -44,7 +44,7 @@ def test_iou_of_exactly_one_half_is_not_a_match(case: tuple[Pair, int]) -> None:
 
 @given(image_pairs(), st.sampled_from([None, True, False]))
 def test_pq_average_equals_reference(pair: Pair, isthing: bool | None) -> None:
-    stat = fastpq.evaluate_image(pair.gt_ids, pair.gt_segments, pair.pred_ids, pair.pred_segments, pair.categories)
+    stat = panoptiq.evaluate_image(pair.gt_ids, pair.gt_segments, pair.pred_ids, pair.pred_segments, pair.categories)
     expected = reference.average(reference_stats(pair), pair.categories, isthing)
     if expected[0]["n"] == 0:
         with pytest.warns(RuntimeWarning, match="n = 0"):
@@ -61,8 +61,8 @@ def test_any_integer_dtype_gives_the_same_stats(pair: Pair, dtype: type) -> None
 
 @given(image_pairs())
 def test_per_image_stats_add_up(pair: Pair) -> None:
-    once = fastpq.evaluate_image(pair.gt_ids, pair.gt_segments, pair.pred_ids, pair.pred_segments, pair.categories)
-    total = fastpq.PQStat()
+    once = panoptiq.evaluate_image(pair.gt_ids, pair.gt_segments, pair.pred_ids, pair.pred_segments, pair.categories)
+    total = panoptiq.PQStat()
     total += once
     total += once
     for category, s in once.pq_per_cat.items():

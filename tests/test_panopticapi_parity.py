@@ -11,14 +11,14 @@ from panopticapi.evaluation import PQStat as PanopticapiPQStat
 from panopticapi.evaluation import pq_compute_single_core
 from PIL import Image
 
-import fastpq
+import panoptiq
 from strategies import Pair, half_iou_pairs, image_pairs
 
 
 def panopticapi_stats(pair: Pair, folder: Path) -> PanopticapiPQStat:
     for side, ids in (("gt", pair.gt_ids), ("pred", pair.pred_ids)):
         (folder / side).mkdir(exist_ok=True)
-        Image.fromarray(fastpq.id2rgb(ids)).save(folder / side / "1.png")
+        Image.fromarray(panoptiq.id2rgb(ids)).save(folder / side / "1.png")
     gt_ann = {"image_id": 1, "file_name": "1.png", "segments_info": pair.gt_segments}
     # panopticapi writes computed areas into the prediction's records: give it copies.
     pred_ann = {"image_id": 1, "file_name": "1.png", "segments_info": [dict(s) for s in pair.pred_segments]}
@@ -33,13 +33,13 @@ def as_tuples(stat) -> dict:
 @given(pair=image_pairs(max_side=24))
 def test_image_stats_equal_panopticapi(pair: Pair, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     expected = panopticapi_stats(pair, tmp_path)
-    ours = fastpq.evaluate_image(pair.gt_ids, pair.gt_segments, pair.pred_ids, pair.pred_segments, pair.categories)
+    ours = panoptiq.evaluate_image(pair.gt_ids, pair.gt_segments, pair.pred_ids, pair.pred_segments, pair.categories)
     assert as_tuples(ours) == as_tuples(expected)
     for isthing in (None, True, False):
         try:
             theirs = expected.pq_average(pair.categories, isthing)
         except ZeroDivisionError:
-            # A split with no category seen: panopticapi crashes, fastpq warns and reports zeros.
+            # A split with no category seen: panopticapi crashes, panoptiq warns and reports zeros.
             with pytest.warns(RuntimeWarning, match="n = 0"):
                 averages, _ = ours.pq_average(pair.categories, isthing)
             assert averages == {"pq": 0.0, "sq": 0.0, "rq": 0.0, "n": 0}
@@ -52,7 +52,7 @@ def test_image_stats_equal_panopticapi(pair: Pair, tmp_path: Path, capsys: pytes
 def test_half_iou_equals_panopticapi(case: tuple[Pair, int], tmp_path: Path, capsys) -> None:
     pair, _ = case
     expected = panopticapi_stats(pair, tmp_path)
-    ours = fastpq.evaluate_image(pair.gt_ids, pair.gt_segments, pair.pred_ids, pair.pred_segments, pair.categories)
+    ours = panoptiq.evaluate_image(pair.gt_ids, pair.gt_segments, pair.pred_ids, pair.pred_segments, pair.categories)
     assert as_tuples(ours) == as_tuples(expected)
 
 
@@ -78,5 +78,5 @@ def test_key_errors_carry_panopticapi_messages(tmp_path: Path, capsys) -> None:
         with pytest.raises(KeyError) as theirs:
             panopticapi_stats(pair, tmp_path)
         with pytest.raises(KeyError) as ours:
-            fastpq.evaluate_image(gt_ids, gt_segments, pred_ids, pred_segments, pair.categories, image_id=1)
+            panoptiq.evaluate_image(gt_ids, gt_segments, pred_ids, pred_segments, pair.categories, image_id=1)
         assert str(ours.value) == str(theirs.value)

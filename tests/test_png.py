@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 from panopticapi.utils import rgb2id as panopticapi_rgb2id
 from PIL import Image
 
-import fastpq
+import panoptiq
 
 
 def pillow_ids(path: Path) -> np.ndarray:
@@ -27,7 +27,7 @@ def test_sample_pngs_equal_pillow(sample_dir: Path) -> None:
     pngs = sorted((sample_dir / "panoptic_examples").glob("*.png"))
     assert len(pngs) == 2
     for png in pngs:
-        ids = fastpq.read_id_map(png)
+        ids = panoptiq.read_id_map(png)
         assert ids.dtype == np.uint32
         np.testing.assert_array_equal(ids, pillow_ids(png))
 
@@ -40,8 +40,8 @@ def test_sample_pngs_equal_pillow(sample_dir: Path) -> None:
 def test_rgb_and_rgba_equal_pillow(pixels: np.ndarray, optimize: bool, tmp_path: Path) -> None:
     path = tmp_path / "x.png"
     Image.fromarray(pixels).save(path, optimize=optimize)
-    np.testing.assert_array_equal(fastpq.read_id_map(path), pillow_ids(path))
-    np.testing.assert_array_equal(fastpq.read_id_map(path), fastpq.rgb2id(pixels))
+    np.testing.assert_array_equal(panoptiq.read_id_map(path), pillow_ids(path))
+    np.testing.assert_array_equal(panoptiq.read_id_map(path), panoptiq.rgb2id(pixels))
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -51,7 +51,7 @@ def test_palette_pngs_are_expanded(indices: np.ndarray, tmp_path: Path) -> None:
     image = Image.fromarray(indices).convert("P")
     image.putpalette(palette.tolist())
     image.save(tmp_path / "p.png")
-    np.testing.assert_array_equal(fastpq.read_id_map(tmp_path / "p.png"), pillow_ids(tmp_path / "p.png"))
+    np.testing.assert_array_equal(panoptiq.read_id_map(tmp_path / "p.png"), pillow_ids(tmp_path / "p.png"))
 
 
 @pytest.mark.parametrize(("dtype", "what"), [(np.uint8, "8-bit grayscale"), (np.uint16, "16-bit grayscale")])
@@ -59,7 +59,7 @@ def test_grayscale_and_16_bit_are_refused(dtype: type, what: str, tmp_path: Path
     path = tmp_path / "g.png"
     Image.fromarray(np.zeros((4, 4), dtype=dtype)).save(path)
     with pytest.raises(ValueError, match=f"g.png is a {what} PNG"):
-        fastpq.read_id_map(path)
+        panoptiq.read_id_map(path)
 
 
 def test_16_bit_rgb_is_refused(tmp_path: Path) -> None:
@@ -77,19 +77,19 @@ def test_16_bit_rgb_is_refused(tmp_path: Path) -> None:
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
     (tmp_path / "deep.png").write_bytes(png)
     with pytest.raises(ValueError, match=r"deep\.png is a 16-bit RGB PNG"):
-        fastpq.read_id_map(tmp_path / "deep.png")
+        panoptiq.read_id_map(tmp_path / "deep.png")
 
 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"nope\.png"):
-        fastpq.read_id_map(tmp_path / "nope.png")
+        panoptiq.read_id_map(tmp_path / "nope.png")
 
 
 def test_not_a_png_and_truncated(tmp_path: Path, sample_dir: Path) -> None:
     (tmp_path / "text.png").write_text("not an image")
     with pytest.raises(ValueError, match=r"text\.png is not a valid PNG"):
-        fastpq.read_id_map(tmp_path / "text.png")
+        panoptiq.read_id_map(tmp_path / "text.png")
     data = next((sample_dir / "panoptic_examples").glob("*.png")).read_bytes()
     (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match=r"cut\.png is not a valid PNG"):
-        fastpq.read_id_map(tmp_path / "cut.png")
+        panoptiq.read_id_map(tmp_path / "cut.png")

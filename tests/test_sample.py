@@ -7,18 +7,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-import fastpq
+import panoptiq
 
 
 def load(sample_dir: Path, sample_json: dict):
     for ann in sample_json["annotations"]:
-        yield ann, fastpq.read_id_map(sample_dir / "panoptic_examples" / ann["file_name"])
+        yield ann, panoptiq.read_id_map(sample_dir / "panoptic_examples" / ann["file_name"])
 
 
 def test_ground_truth_against_itself_is_perfect(sample_dir: Path, sample_json: dict, coco_categories) -> None:
-    total = fastpq.PQStat()
+    total = panoptiq.PQStat()
     for ann, ids in load(sample_dir, sample_json):
-        stat = fastpq.evaluate_image(ids, ann["segments_info"], ids, ann["segments_info"], coco_categories)
+        stat = panoptiq.evaluate_image(ids, ann["segments_info"], ids, ann["segments_info"], coco_categories)
         non_crowd = {s["category_id"] for s in ann["segments_info"] if not s["iscrowd"]}
         assert set(stat.pq_per_cat) == non_crowd
         for category in non_crowd:
@@ -50,8 +50,8 @@ def test_two_channel_pngs_agree_with_rgb(sample_dir: Path, sample_json: dict, co
             if segment_id:
                 assert category_of[int(segment_id)] == packed // 256
         # Used as a prediction, the 2-channel map scores as the ground truth does against itself.
-        pred_ids = fastpq.rgb2id(two)
+        pred_ids = panoptiq.rgb2id(two)
         pred_segments = [{"id": int(p), "category_id": int(p) % 256} for p in np.unique(pred_ids) if p]
-        from_two = fastpq.evaluate_image(ids, ann["segments_info"], pred_ids, pred_segments, coco_categories)
-        from_rgb = fastpq.evaluate_image(ids, ann["segments_info"], ids, ann["segments_info"], coco_categories)
+        from_two = panoptiq.evaluate_image(ids, ann["segments_info"], pred_ids, pred_segments, coco_categories)
+        from_rgb = panoptiq.evaluate_image(ids, ann["segments_info"], ids, ann["segments_info"], coco_categories)
         assert from_two.pq_average(coco_categories, None) == from_rgb.pq_average(coco_categories, None)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from panopticapi.evaluation import PQStat as PanopticapiPQStat
 
-import fastpq
+import panoptiq
 
 category_stats = st.tuples(
     st.floats(0, 50, allow_nan=False), st.integers(0, 30), st.integers(0, 30), st.integers(0, 30)
@@ -23,7 +23,7 @@ category_stats = st.tuples(
 )
 def test_pq_average_equals_panopticapi(stats: dict, isthing_of: dict, isthing: bool | None) -> None:
     categories = {c: {"id": c, "isthing": t} for c, t in isthing_of.items()}
-    ours, theirs = fastpq.PQStat(), PanopticapiPQStat()
+    ours, theirs = panoptiq.PQStat(), PanopticapiPQStat()
     for category, (iou, tp, fp, fn) in stats.items():
         for stat in (ours, theirs):
             stat[category].iou, stat[category].tp, stat[category].fp, stat[category].fn = iou, tp, fp, fn
@@ -44,20 +44,20 @@ def test_pq_average_equals_panopticapi(stats: dict, isthing_of: dict, isthing: b
 
 
 def test_iadd_getitem_and_pickle() -> None:
-    a, b = fastpq.PQStat(), fastpq.PQStat()
+    a, b = panoptiq.PQStat(), panoptiq.PQStat()
     a[1].iou, a[1].tp = 0.75, 1
     b[1].fp, b[2].fn = 2, 3
     a += b
     assert (a[1].iou, a[1].tp, a[1].fp, a[2].fn) == (0.75, 1, 2, 3)
     restored = pickle.loads(pickle.dumps(a))
     assert {k: vars(v) for k, v in restored.pq_per_cat.items()} == {k: vars(v) for k, v in a.pq_per_cat.items()}
-    cat = fastpq.PQStatCat()
+    cat = panoptiq.PQStatCat()
     cat += a[1]
     assert vars(cat) == {"iou": 0.75, "tp": 1, "fp": 2, "fn": 0}
 
 
 def test_empty_split_warns_and_reports_zeros() -> None:
-    stat = fastpq.PQStat()
+    stat = panoptiq.PQStat()
     stat[1].tp, stat[1].iou = 1, 0.9
     categories = {1: {"isthing": 1}, 2: {"isthing": 1}}
     with pytest.warns(RuntimeWarning, match="no stuff category"):

@@ -80,7 +80,7 @@ fn id2rgb<'py>(py: Python<'py>, ids: PyReadonlyArrayDyn<'py, u32>) -> PyResult<B
     Ok(rgb.into_pyarray(py))
 }
 
-/// Reads a panoptic PNG into an H×W `uint32` id map, with fastpq's decoder where it applies
+/// Reads a panoptic PNG into an H×W `uint32` id map, with panoptiq's decoder where it applies
 /// or, with `reference`, with the `png` crate only.
 #[pyfunction]
 #[pyo3(signature = (path, reference = false))]
@@ -221,7 +221,7 @@ fn run_jobs(
 }
 
 /// Image pairs read from COCO panoptic JSON files in Rust (see `src/annotations.rs`).
-#[pyclass(frozen, name = "Annotations", module = "fastpq._core")]
+#[pyclass(frozen, name = "Annotations", module = "panoptiq._core")]
 struct PyAnnotations(Annotations);
 
 #[pymethods]

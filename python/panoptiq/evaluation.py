@@ -1,7 +1,7 @@
 """Drop-in for ``panopticapi.evaluation``: same names, signatures, results and printed table.
 
 Change ``from panopticapi.evaluation import pq_compute`` to
-``from fastpq.evaluation import pq_compute``. Every function also takes the keywords
+``from panoptiq.evaluation import pq_compute``. Every function also takes the keywords
 ``num_threads`` (default: all cores) and ``verbose`` (``False`` prints nothing).
 """
 
@@ -13,8 +13,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fastpq.dataset import ProgressCallback, default_threads, evaluate_pairs, load_dataset
-from fastpq.stats import PQStat, PQStatCat
+from panoptiq.dataset import ProgressCallback, default_threads, evaluate_pairs, load_dataset
+from panoptiq.stats import PQStat, PQStatCat
 
 OFFSET = 256 * 256 * 256
 VOID = 0
@@ -140,7 +140,7 @@ def pq_compute(
         panopticapi's segment and category mismatches, with its messages plus the files.
     ValueError
         Malformed JSON, broken or unsupported PNGs, images of different sizes, and the other
-        malformed input :func:`fastpq.evaluate_image` refuses.
+        malformed input :func:`panoptiq.evaluate_image` refuses.
     """
     start_time = time.time()
     dataset = load_dataset(

@@ -1,21 +1,21 @@
-"""fastpq: Panoptic Quality (PQ = SQ x RQ) with a Rust core, equal to panopticapi's numbers.
+"""panoptiq: Panoptic Quality (PQ = SQ x RQ) with a Rust core, equal to panopticapi's numbers.
 
-``fastpq.evaluation`` and ``fastpq.utils`` mirror ``panopticapi.evaluation`` and
+``panoptiq.evaluation`` and ``panoptiq.utils`` mirror ``panopticapi.evaluation`` and
 ``panopticapi.utils`` (``pq_compute``, ``PQStat``, ``rgb2id``, ...);
-:func:`install_as_panopticapi` makes ``import panopticapi`` resolve to them. fastpq adds
+:func:`install_as_panopticapi` makes ``import panopticapi`` resolve to them. panoptiq adds
 :func:`evaluate_image` for in-memory id maps and :func:`read_id_map` / :func:`write_id_map`
 for panoptic PNGs.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-from fastpq.compat import install_as_panopticapi
-from fastpq.errors import MissingPredictionError
-from fastpq.evaluation import pq_compute
-from fastpq.ids import id2rgb, rgb2id
-from fastpq.image import evaluate_image
-from fastpq.png import read_id_map, write_id_map
-from fastpq.stats import PQStat, PQStatCat
+from panoptiq.compat import install_as_panopticapi
+from panoptiq.errors import MissingPredictionError
+from panoptiq.evaluation import pq_compute
+from panoptiq.ids import id2rgb, rgb2id
+from panoptiq.image import evaluate_image
+from panoptiq.png import read_id_map, write_id_map
+from panoptiq.stats import PQStat, PQStatCat
 
 #: Segment ids are below OFFSET, so ``gt_id * OFFSET + pred_id`` identifies a pair (panopticapi's).
 OFFSET = 256 * 256 * 256
@@ -23,7 +23,7 @@ OFFSET = 256 * 256 * 256
 VOID = 0
 
 try:
-    __version__ = version("fastpq")
+    __version__ = version("panoptiq")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0+unknown"
 

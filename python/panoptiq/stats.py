@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from fastpq import _core
+from panoptiq import _core
 
 
 class PQStatCat:

@@ -1,4 +1,4 @@
-# Type stubs of the compiled extension fastpq._core (src/python/mod.rs); kept by hand.
+# Type stubs of the compiled extension panoptiq._core (src/python/mod.rs); kept by hand.
 import numpy as np
 import numpy.typing as npt
 

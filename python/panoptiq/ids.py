@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from fastpq import _core
+from panoptiq import _core
 
 
 def rgb2id(color: Any) -> Any:

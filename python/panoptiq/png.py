@@ -1,4 +1,4 @@
-"""Reading panoptic PNGs into id maps with fastpq's Rust decoder."""
+"""Reading panoptic PNGs into id maps with panoptiq's Rust decoder."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from fastpq import _core
+from panoptiq import _core
 
 
 def read_id_map(path: str | os.PathLike[str]) -> np.ndarray:

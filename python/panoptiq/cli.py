@@ -1,4 +1,4 @@
-"""The ``fastpq`` command line: ``fastpq eval`` and ``fastpq demo``."""
+"""The ``panoptiq`` command line: ``panoptiq eval`` and ``panoptiq demo``."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from fastpq.dataset import Dataset, default_threads, load_dataset
-from fastpq.evaluation import print_table, summarize
-from fastpq.progress import Progress
-from fastpq.stats import PQStat
+from panoptiq.dataset import Dataset, default_threads, load_dataset
+from panoptiq.evaluation import print_table, summarize
+from panoptiq.progress import Progress
+from panoptiq.stats import PQStat
 
 
 def evaluate(dataset: Dataset, threads: int | None, show_progress: bool) -> tuple[PQStat, dict[str, Any], float]:
@@ -75,10 +75,10 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from fastpq.synthetic import REALISTIC_GT_KINDS, REALISTIC_PRED_KINDS, make_dataset
+    from panoptiq.synthetic import REALISTIC_GT_KINDS, REALISTIC_PRED_KINDS, make_dataset
 
-    with tempfile.TemporaryDirectory(prefix="fastpq-demo-") as folder:
-        print(f"Writing a {args.images}-image dataset made from the COCO sample shipped with fastpq ...")
+    with tempfile.TemporaryDirectory(prefix="panoptiq-demo-") as folder:
+        print(f"Writing a {args.images}-image dataset made from the COCO sample shipped with panoptiq ...")
         gt_json, pred_json = make_dataset(
             folder, args.images, seed=args.seed, gt_kinds=REALISTIC_GT_KINDS, pred_kinds=REALISTIC_PRED_KINDS
         )
@@ -96,7 +96,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(prog="fastpq", description="Panoptic Quality evaluation, equal to panopticapi.")
+    main = argparse.ArgumentParser(prog="panoptiq", description="Panoptic Quality evaluation, equal to panopticapi.")
     commands = main.add_subparsers(dest="command", required=True)
 
     ev = commands.add_parser("eval", help="evaluate predictions against ground truth (COCO panoptic format)")
@@ -127,10 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except (OSError, ValueError, KeyError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"fastpq: error: {message}", file=sys.stderr)
+        print(f"panoptiq: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("fastpq: interrupted", file=sys.stderr)
+        print("panoptiq: interrupted", file=sys.stderr)
         return 130
 
 

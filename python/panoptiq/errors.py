@@ -1,4 +1,4 @@
-"""Exceptions fastpq raises where panopticapi raises a bare ``Exception`` or crashes."""
+"""Exceptions panoptiq raises where panopticapi raises a bare ``Exception`` or crashes."""
 
 from __future__ import annotations
 

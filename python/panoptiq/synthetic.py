@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from fastpq.png import read_id_map, write_id_map
+from panoptiq.png import read_id_map, write_id_map
 
 #: The ground-truth transformations :func:`make_dataset` cycles through.
 GT_KINDS = ("sample", "crop", "void_band", "crowd", "flip", "tiny_segments", "upscaled")
@@ -140,7 +140,7 @@ def perturb(
 
 def sample_dir() -> Path:
     """The real COCO panoptic sample shipped inside the package."""
-    return Path(str(resources.files("fastpq") / "data" / "coco_sample"))
+    return Path(str(resources.files("panoptiq") / "data" / "coco_sample"))
 
 
 def load_sample() -> tuple[list[tuple[np.ndarray, list[dict[str, Any]]]], list[dict[str, Any]]]:

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from fastpq import _core
-from fastpq._segments import flatten
-from fastpq.stats import PQStat
+from panoptiq import _core
+from panoptiq._segments import flatten
+from panoptiq.stats import PQStat
 
 
 def evaluate_image(
@@ -25,12 +25,12 @@ def evaluate_image(
 
     The result is what ``panopticapi.evaluation.pq_compute_single_core`` returns for this one
     image; results of several images add up with ``+=``, and
-    :meth:`~fastpq.PQStat.pq_average` turns the total into PQ, SQ and RQ.
+    :meth:`~panoptiq.PQStat.pq_average` turns the total into PQ, SQ and RQ.
 
     Parameters
     ----------
     gt_ids, pred_ids : numpy.ndarray
-        H x W integer id maps (as :func:`fastpq.rgb2id` returns), C-contiguous, of equal shape.
+        H x W integer id maps (as :func:`panoptiq.rgb2id` returns), C-contiguous, of equal shape.
         ``uint32`` and ``int32`` maps are used without a copy. Id 0 is VOID.
     gt_segments_info : sequence of dict
         Ground-truth segments: ``id``, ``category_id``, ``iscrowd`` and ``area`` (the JSON area
@@ -93,7 +93,7 @@ def _id_map(ids: Any, name: str) -> np.ndarray:
         kind = type(ids).__name__ if not isinstance(ids, np.ndarray) else f"array of {ids.dtype}"
         raise TypeError(f"{name} must be a numpy array of integer segment ids, got {kind}")
     if ids.ndim != 2:
-        hint = "; convert colour maps with fastpq.rgb2id first" if ids.ndim == 3 else ""
+        hint = "; convert colour maps with panoptiq.rgb2id first" if ids.ndim == 3 else ""
         raise ValueError(f"{name} must be a 2-D (H x W) id map, got shape {ids.shape}{hint}")
     if not ids.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous; pass numpy.ascontiguousarray({name})")

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastpq import _core
-from fastpq._segments import flatten
-from fastpq.errors import MissingPredictionError
-from fastpq.image import category_array, stat_from_rows
-from fastpq.stats import PQStat
+from panoptiq import _core
+from panoptiq._segments import flatten
+from panoptiq.errors import MissingPredictionError
+from panoptiq.image import category_array, stat_from_rows
+from panoptiq.stats import PQStat
 
 #: Called after each batch with (images done, images in all).
 ProgressCallback = Callable[[int, int], None]

@@ -1,0 +1,7 @@
+"""``python -m panoptiq``: the command line."""
+
+import sys
+
+from panoptiq.cli import main
+
+sys.exit(main())
