@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::dataset::PairJob;
+use crate::error::JsonFiles;
 use crate::segments::{GtSegment, PredSegment};
 
 /// An `image_id` as JSON holds it. panopticapi matches predictions to images by Python equality,
@@ -82,6 +83,7 @@ pub struct Annotations {
     pred_segments: Vec<PredSegment>,
     pred_offsets: Vec<usize>,
     categories_json: String,
+    files: JsonFiles,
 }
 
 impl Annotations {
@@ -113,6 +115,7 @@ impl Annotations {
                 pred_path: &self.pred_paths[i],
                 gt_segments: &self.gt_segments[self.gt_offsets[i]..self.gt_offsets[i + 1]],
                 pred_segments: &self.pred_segments[self.pred_offsets[i]..self.pred_offsets[i + 1]],
+                json: Some(&self.files),
             })
             .collect()
     }
@@ -151,6 +154,7 @@ pub fn read_annotations(
         gt_offsets: Vec::with_capacity(images + 1),
         pred_offsets: Vec::with_capacity(images + 1),
         categories_json: gt.categories.get().to_owned(),
+        files: JsonFiles { gt: gt_json.to_owned(), pred: pred_json.to_owned() },
         ..Annotations::default()
     };
     out.gt_offsets.push(0);

@@ -6,6 +6,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::decode::RunReader;
+use crate::error::JsonFiles;
 use crate::fastpng::{Buffers, Row};
 use crate::histogram::PairHistogram;
 use crate::matching::{evaluate_image, ImageResult};
@@ -22,6 +23,8 @@ pub struct PairJob<'a> {
     pub pred_path: &'a Path,
     pub gt_segments: &'a [GtSegment],
     pub pred_segments: &'a [PredSegment],
+    /// The JSON files the segments were read from, named in errors when known.
+    pub json: Option<&'a JsonFiles>,
 }
 
 thread_local! {
@@ -79,6 +82,7 @@ fn evaluate_pair_with(
         image_id: job.image_id.to_owned(),
         gt_path: job.gt_path.to_owned(),
         pred_path: job.pred_path.to_owned(),
+        json: job.json.map(|json| Box::new(json.clone())),
         source: Box::new(source),
     })
 }
@@ -173,6 +177,7 @@ mod tests {
                 pred_path,
                 gt_segments: &f.gt,
                 pred_segments: &f.pred,
+                json: None,
             })
             .collect();
         let mut stats = PqStats::new();

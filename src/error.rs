@@ -67,9 +67,16 @@ pub enum PqError {
     #[error("cannot start {threads} threads: {message}")]
     ThreadPool { threads: usize, message: String },
 
-    /// An error met while evaluating one image pair of a dataset, with the files it came from.
-    #[error("{}", in_image_message(image_id, gt_path, pred_path, source))]
-    InImage { image_id: String, gt_path: PathBuf, pred_path: PathBuf, source: Box<PqError> },
+    /// An error met while evaluating one image pair of a dataset, with the files it came from:
+    /// the PNGs and, where known, the JSON files that listed their segments.
+    #[error("{}", in_image_message(image_id, gt_path, pred_path, json.as_deref(), source))]
+    InImage {
+        image_id: String,
+        gt_path: PathBuf,
+        pred_path: PathBuf,
+        json: Option<Box<JsonFiles>>,
+        source: Box<PqError>,
+    },
 }
 
 impl PqError {
@@ -83,19 +90,36 @@ impl PqError {
     }
 }
 
+/// The ground-truth and prediction JSON files a dataset's `segments_info` came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JsonFiles {
+    pub gt: PathBuf,
+    pub pred: PathBuf,
+}
+
 fn in_image_message(
     image_id: &str,
     gt_path: &std::path::Path,
     pred_path: &std::path::Path,
+    json: Option<&JsonFiles>,
     source: &PqError,
 ) -> String {
-    match source.root() {
+    match (source.root(), json) {
         // These already name their file; add the image.
-        PqError::Io { .. } | PqError::Decode { .. } | PqError::UnsupportedPng { .. } => {
+        (PqError::Io { .. } | PqError::Decode { .. } | PqError::UnsupportedPng { .. }, _) => {
             format!("In the image with ID {image_id}: {source}")
         }
         // These already name the image (panopticapi's wording); add its files.
-        _ => format!("{source} (ground truth: {}, prediction: {})", gt_path.display(), pred_path.display()),
+        (_, None) => {
+            format!("{source} (ground truth: {}, prediction: {})", gt_path.display(), pred_path.display())
+        }
+        (_, Some(json)) => format!(
+            "{source} (ground truth: {}, segments in {}; prediction: {}, segments in {})",
+            gt_path.display(),
+            json.gt.display(),
+            pred_path.display(),
+            json.pred.display()
+        ),
     }
 }
 

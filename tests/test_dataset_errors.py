@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -143,10 +146,10 @@ def test_malformed_json(data, side: str) -> None:
 def test_json_without_annotations_or_categories(data) -> None:
     gt_json, pred_json = data
     edit_json(gt_json, lambda d: d.pop("categories"))
-    with pytest.raises(ValueError, match=rf"{gt_json} has no 'categories' list"):
+    with pytest.raises(ValueError, match=rf"{gt_json} is missing 'categories'"):
         evaluate(*data)
     pred_json.write_text("[]")
-    with pytest.raises(ValueError, match=rf"{pred_json} has no 'annotations' list"):
+    with pytest.raises(ValueError, match=rf"{pred_json} holds a list, not an object with 'annotations'"):
         evaluate(*data)
 
 
@@ -172,7 +175,7 @@ def test_bad_num_threads(data) -> None:
 def test_missing_segment_field(data) -> None:
     gt_json, _ = data
     edit_json(gt_json, lambda d: d["annotations"][1]["segments_info"][3].pop("iscrowd"))
-    with pytest.raises(KeyError, match=r"In the image with ID 2 ground-truth segment #3 .* has no 'iscrowd'"):
+    with pytest.raises(KeyError, match=r"In the image with ID 2 ground-truth segment #3 .* is missing 'iscrowd'"):
         evaluate(*data)
 
 
@@ -182,3 +185,130 @@ def test_the_first_failing_image_is_reported(data) -> None:
     png(pred_json, 2).write_bytes(b"junk")
     with pytest.raises(ValueError, match="In the image with ID 2"):
         evaluate(*data)
+
+
+def use_python_reader(gt_json: Path) -> None:
+    """An integral float area is outside the Rust reader's strict form: the Python reader runs."""
+    edit_json(gt_json, lambda d: d["annotations"][0]["segments_info"][0].update(area=1.0 * 10**9))
+
+
+@pytest.mark.parametrize("reader", ["rust", "python"])
+def test_segment_problems_found_in_evaluation_name_both_json_files(data, reader: str) -> None:
+    gt_json, pred_json = data
+    if reader == "python":
+        use_python_reader(gt_json)
+    edit_json(pred_json, lambda d: d["annotations"][1]["segments_info"].append(d["annotations"][1]["segments_info"][0]))
+    with pytest.raises(ValueError, match="prediction segments_info lists segment with ID") as error:
+        evaluate(*data)
+    message = str(error.value)
+    assert f"segments in {gt_json}" in message
+    assert f"segments in {pred_json}" in message
+    assert "000000000002.png" in message
+
+
+@pytest.mark.parametrize("reader", ["rust", "python"])
+@pytest.mark.parametrize(
+    ("side", "change", "error", "match"),
+    [
+        (
+            "pred",
+            lambda a: a.pop("segments_info"),
+            KeyError,
+            "predicted annotation in {json} is missing 'segments_info'",
+        ),
+        (
+            "gt",
+            lambda a: a.pop("segments_info"),
+            KeyError,
+            "ground-truth annotation in {json} is missing 'segments_info'",
+        ),
+        ("pred", lambda a: a.update(segments_info={}), ValueError, "'segments_info' that is a dict, not a list"),
+        ("gt", lambda a: a.pop("file_name"), KeyError, "ground-truth annotation in {json} is missing 'file_name'"),
+        (
+            "pred",
+            lambda a: a["segments_info"][0].pop("category_id"),
+            KeyError,
+            "#0 .* in {json} is missing 'category_id'",
+        ),
+        (
+            "gt",
+            lambda a: a["segments_info"][1].update(area="big"),
+            ValueError,
+            "in {json} has a non-integral area 'big'",
+        ),
+        ("pred", lambda a: a["segments_info"][0].update(id=-1), ValueError, "segment id -1 in {json} is outside"),
+    ],
+)
+def test_bad_annotation_records_name_the_side_and_json_file(data, reader, side, change, error, match) -> None:
+    gt_json, pred_json = data
+    if reader == "python":
+        use_python_reader(gt_json)
+    path = gt_json if side == "gt" else pred_json
+    edit_json(path, lambda d: change(d["annotations"][1]))
+    with pytest.raises(error, match=match.format(json=re.escape(str(path)))):
+        evaluate(*data)
+
+
+def test_image_id_matching_only_as_text_gets_a_hint(data) -> None:
+    _, pred_json = data
+    edit_json(pred_json, lambda d: d["annotations"][1].update(image_id="2"))
+    with pytest.raises(panoptiq.MissingPredictionError) as error:
+        evaluate(*data)
+    message = str(error.value)
+    assert message.startswith("no prediction for the image with id: 2 ")
+    assert "has image_id '2' (str) where the ground truth has 2 (int)" in message
+    assert "must match in type as well as value" in message
+
+
+def test_several_missing_predictions_are_counted_and_listed(tmp_path: Path) -> None:
+    gt_json, pred_json = make_dataset(tmp_path, 9, seed=1, gt_kinds=("sample",), pred_kinds=("perturbed",))
+    edit_json(pred_json, lambda d: d.update(annotations=d["annotations"][:2]))
+    with pytest.raises(panoptiq.MissingPredictionError) as error:
+        evaluate(gt_json, pred_json)
+    message = str(error.value)
+    assert message.startswith("no prediction for the image with id: 3 (ground truth ")
+    assert "nor for 6 more: 7 of 9 ground-truth images have no annotation in" in message
+    assert "(image ids 3, 4, 5, 6, 7, ...)" in message
+    assert "type as well as value" not in message
+
+
+@pytest.mark.parametrize("side", ["gt", "pred"])
+def test_a_folder_given_as_the_json_file_says_which_argument(data, side: str) -> None:
+    gt_json, pred_json = data
+    folder = (gt_json if side == "gt" else pred_json).with_suffix("")
+    args = (folder, pred_json) if side == "gt" else (gt_json, folder)
+    with pytest.raises(IsADirectoryError, match=rf"is a folder; pass the JSON file as {side}_json_file"):
+        evaluate(*args, **{f"{side}_folder": str(folder)})
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar"])
+def test_an_archive_given_as_the_folder_says_it_is_one(data, kind: str) -> None:
+    gt_json, pred_json = data
+    folder = pred_json.with_suffix("")
+    archive = Path(shutil.make_archive(str(folder), kind, folder.parent, folder.name))
+    with pytest.raises(NotADirectoryError, match=rf"is a {kind} archive: .*extract the archive"):
+        evaluate(gt_json, pred_json, pred_folder=str(archive))
+    shutil.rmtree(folder)
+    with pytest.raises(FileNotFoundError, match=rf"doesn't exist \({archive.name} is beside it"):
+        evaluate(gt_json, pred_json)
+
+
+def test_a_file_given_as_the_folder(data, tmp_path: Path) -> None:
+    gt_json, pred_json = data
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
+        evaluate(gt_json, pred_json, gt_folder=str(gt_json))
+
+
+def test_empty_ground_truth_gives_zeros_and_one_warning(data, tmp_path: Path) -> None:
+    gt_json, pred_json = data
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({**json.loads(gt_json.read_text()), "annotations": []}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = evaluate(empty, pred_json, gt_folder=str(gt_json.with_suffix("")))
+    assert [str(w.message) for w in caught] == [
+        "no category has a true positive, false positive or false negative in All, Things, Stuff: "
+        "PQ, SQ and RQ are reported as 0.0 with n = 0"
+    ]
+    assert caught[0].category is RuntimeWarning
+    assert all(results[split] == {"pq": 0.0, "sq": 0.0, "rq": 0.0, "n": 0} for split in ("All", "Things", "Stuff"))

@@ -59,15 +59,11 @@ def test_shape_mismatch_names_both_sizes() -> None:
 @pytest.mark.parametrize(
     ("ids", "error", "match"),
     [
-        (
-            GT_IDS.astype(np.float64),
-            TypeError,
-            "gt_ids must be a numpy array of integer segment ids, got array of float64",
-        ),
-        (GT_IDS.tolist(), TypeError, "got list"),
+        (GT_IDS.astype(np.float64), TypeError, "gt_ids must hold integer segment ids, got an array of float64"),
+        (GT_IDS.astype(bool), TypeError, "got an array of bool"),
+        ([["a", "b"]], TypeError, "got an array of <U1"),
         (GT_IDS[None], ValueError, r"2-D \(H x W\) id map, got shape \(1, 2, 4\)"),
         (np.zeros((2, 4, 3), dtype=np.uint8), ValueError, "convert colour maps with panoptiq.rgb2id"),
-        (np.asfortranarray(np.zeros((4, 4), dtype=np.uint32)), ValueError, "C-contiguous"),
         (GT_IDS.astype(np.int64) - 5, ValueError, r"ids outside \[0, 2\*\*32\)"),
         (GT_IDS.astype(np.int64) + 2**32, ValueError, r"ids outside \[0, 2\*\*32\)"),
     ],
@@ -75,12 +71,6 @@ def test_shape_mismatch_names_both_sizes() -> None:
 def test_bad_id_maps(ids, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
         evaluate(gt_ids=ids)
-
-
-def test_transposed_map_is_refused_not_copied() -> None:
-    square = np.zeros((4, 4), dtype=np.uint32)
-    with pytest.raises(ValueError, match="pred_ids must be C-contiguous"):
-        evaluate(gt_ids=square, pred_ids=square.T, gt_segments=[], pred_segments=[])
 
 
 @pytest.mark.parametrize(
@@ -109,9 +99,9 @@ def test_transposed_map_is_refused_not_copied() -> None:
             [{"id": 1, "category_id": 1, "iscrowd": 0}],
             PRED_SEGMENTS,
             KeyError,
-            "segment #0 \\(id 1\\) has no 'area'",
+            "segment #0 \\(id 1\\) is missing 'area'",
         ),
-        (GT_SEGMENTS, [{"id": 1}], KeyError, "predicted segment #0 \\(id 1\\) has no 'category_id'"),
+        (GT_SEGMENTS, [{"id": 1}], KeyError, "predicted segment #0 \\(id 1\\) is missing 'category_id'"),
         ([{**GT_SEGMENTS[0], "area": 2.5}], PRED_SEGMENTS, ValueError, "non-integral area 2.5"),
         ([{**GT_SEGMENTS[0], "area": 0}], PRED_SEGMENTS, ValueError, "union of 0 pixels"),
         (

@@ -64,3 +64,41 @@ def test_empty_split_warns_and_reports_zeros() -> None:
         averages, per_class = stat.pq_average(categories, isthing=False)
     assert averages == {"pq": 0.0, "sq": 0.0, "rq": 0.0, "n": 0}
     assert per_class == {}
+
+
+def test_equality_is_by_value_and_survives_pickling() -> None:
+    a, b = panoptiq.PQStat(), panoptiq.PQStat()
+    for stat in (a, b):
+        stat[1].iou, stat[1].tp, stat[2].fn = 0.75, 1, 3
+    assert a == b
+    assert pickle.loads(pickle.dumps(a)) == a
+    assert pickle.loads(pickle.dumps(a[1])) == a[1]
+    _ = b[9]  # reading creates an all-zero category, which changes no value
+    assert a == b
+    b[9].fp = 1
+    assert a != b
+    b[9].fp, b[1].iou = 0, 0.7500000000000001
+    assert a != b
+    assert a[1] != b[1]
+    assert a[2] == b[2]
+    assert a != {1: a[1]}  # not a PQStat
+    with pytest.raises(TypeError):
+        hash(a)
+
+
+def test_pq_average_takes_a_mapping_records_or_ids() -> None:
+    stat = panoptiq.PQStat()
+    stat[1].iou, stat[1].tp, stat[1].fp = 0.8, 1, 1
+    stat[2].fn = 2
+    mapping = {1: {"id": 1, "isthing": 1}, 2: {"id": 2, "isthing": 0}, 5: {"id": 5, "isthing": 0}}
+    theirs = PanopticapiPQStat()
+    theirs[1].iou, theirs[1].tp, theirs[1].fp, theirs[2].fn = 0.8, 1, 1, 2
+    for isthing in (None, True, False):
+        expected = theirs.pq_average(mapping, isthing)
+        assert stat.pq_average(mapping, isthing) == expected
+        assert stat.pq_average(list(mapping.values()), isthing) == expected
+    assert stat.pq_average([1, 2, 5], None) == theirs.pq_average(mapping, None)
+    with pytest.raises(ValueError, match=r"category 1 has no 'isthing'.*pass category records"):
+        stat.pq_average([1, 2, 5], True)
+    with pytest.raises(KeyError, match="has no 'id'"):
+        stat.pq_average([{"isthing": 1}], None)

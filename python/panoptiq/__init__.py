@@ -7,11 +7,13 @@
 for panoptic PNGs.
 """
 
+from __future__ import annotations
+
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from panoptiq.compat import install_as_panopticapi
 from panoptiq.errors import MissingPredictionError
-from panoptiq.evaluation import pq_compute
 from panoptiq.ids import id2rgb, rgb2id
 from panoptiq.image import evaluate_image
 from panoptiq.png import read_id_map, write_id_map
@@ -21,6 +23,20 @@ from panoptiq.stats import PQStat, PQStatCat
 OFFSET = 256 * 256 * 256
 #: The id of unlabeled pixels.
 VOID = 0
+
+if TYPE_CHECKING:
+    from panoptiq.evaluation import pq_compute
+
+
+def __getattr__(name: str) -> Any:
+    # panoptiq.evaluation is imported on first use, not with the package: `python -m
+    # panoptiq.evaluation` must find it not yet imported, or runpy warns that it runs it twice.
+    if name == "pq_compute":
+        from panoptiq.evaluation import pq_compute
+
+        return pq_compute
+    raise AttributeError(f"module 'panoptiq' has no attribute {name!r}")
+
 
 try:
     __version__ = version("panoptiq")

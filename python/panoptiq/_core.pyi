@@ -1,6 +1,22 @@
 # Type stubs of the compiled extension panoptiq._core (src/python/mod.rs); kept by hand.
+from typing import final
+
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "Annotations",
+    "decode_files",
+    "evaluate_files",
+    "evaluate_image",
+    "id2rgb",
+    "load_annotations",
+    "pq_average",
+    "read_id_map_png",
+    "rgb2id_u8",
+    "rgb2id_u32",
+    "write_id_map_png",
+]
 
 def rgb2id_u8(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]: ...
 def rgb2id_u32(rgb: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]: ...
@@ -30,8 +46,10 @@ def evaluate_files(
     category_ids: npt.NDArray[np.int64],
     stats: list[tuple[int, float, int, int, int]],
     num_threads: int | None,
+    json_files: tuple[str, str] | None = None,
 ) -> list[tuple[int, float, int, int, int]]: ...
 
+@final
 class Annotations:
     """Image pairs read from COCO panoptic JSON files by the Rust reader."""
 

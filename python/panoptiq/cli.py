@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
-from typing import Any
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, TextIO
 
+from panoptiq import __version__
 from panoptiq.dataset import Dataset, default_threads, load_dataset
 from panoptiq.evaluation import print_table, summarize
 from panoptiq.progress import Progress
 from panoptiq.stats import PQStat
+
+
+class UsageError(Exception):
+    """A problem with the command line itself, found before any work starts."""
 
 
 def evaluate(dataset: Dataset, threads: int | None, show_progress: bool) -> tuple[PQStat, dict[str, Any], float]:
@@ -27,17 +35,39 @@ def evaluate(dataset: Dataset, threads: int | None, show_progress: bool) -> tupl
     return stat, summarize(stat, dataset.categories), time.perf_counter() - start
 
 
-def print_per_class(stat: PQStat, results: Mapping[str, Any], categories: Mapping[int, Any]) -> None:
+SORT_KEYS = ("id", "name", "pq")
+
+
+def per_class_rows(
+    stat: PQStat, results: Mapping[str, Any], categories: Mapping[int, Any], *, all_classes: bool, sort: str
+) -> list[tuple[int, Mapping[str, Any]]]:
+    """The categories to list: by default those counted in the averages (a TP, FP or FN)."""
+    rows = [
+        (category_id, scores)
+        for category_id, scores in results["per_class"].items()
+        if all_classes or stat[category_id].tp + stat[category_id].fp + stat[category_id].fn > 0
+    ]
+    if sort == "name":
+        rows.sort(key=lambda row: (str(categories[row[0]].get("name", row[0])).lower(), row[0]))
+    elif sort == "pq":
+        rows.sort(key=lambda row: (-row[1]["pq"], row[0]))
+    return rows
+
+
+def print_per_class(
+    stat: PQStat, rows: list[tuple[int, Mapping[str, Any]]], categories: Mapping[int, Any], file: TextIO
+) -> None:
     header = f"{'id':>5s}  {'category':24s} {'kind':5s} | {'PQ':>5s}  {'SQ':>5s}  {'RQ':>5s}"
-    print(f"\n{header} | {'TP':>6s} {'FP':>6s} {'FN':>6s}")
-    print("-" * 84)
-    for category_id, scores in results["per_class"].items():
+    print(f"\n{header} | {'TP':>6s} {'FP':>6s} {'FN':>6s}", file=file)
+    print("-" * 84, file=file)
+    for category_id, scores in rows:
         info, s = categories[category_id], stat[category_id]
         kind = "thing" if info.get("isthing") == 1 else "stuff"
         name = str(info.get("name", category_id))[:24]
         print(
             f"{category_id!s:>5s}  {name:24s} {kind:5s} | {100 * scores['pq']:5.1f}  {100 * scores['sq']:5.1f}  "
-            f"{100 * scores['rq']:5.1f} | {s.tp:6d} {s.fp:6d} {s.fn:6d}"
+            f"{100 * scores['rq']:5.1f} | {s.tp:6d} {s.fp:6d} {s.fn:6d}",
+            file=file,
         )
 
 
@@ -58,30 +88,70 @@ def results_json(stat: PQStat, results: Mapping[str, Any], categories: Mapping[i
     return {name: results[name] for name in ("All", "Things", "Stuff")} | {"per_class": per_class}
 
 
+def check_output_file(path: str, option: str) -> None:
+    """Fail now, not after a long evaluation, if ``path`` cannot be written ('-' is stdout)."""
+    if path == "-":
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{option} {path} is a folder; give a file name")
+    if not target.parent.is_dir():
+        raise UsageError(f"{option} {path}: folder {target.parent} does not exist")
+    existed = target.exists()
+    try:
+        with open(target, "a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        raise UsageError(f"{option} {path} cannot be written: {error.strerror}") from None
+    if not existed:
+        target.unlink()
+
+
 def run_eval(args: argparse.Namespace) -> int:
+    if args.json is not None:
+        check_output_file(args.json, "--json")
+    # With the JSON on stdout, everything meant for a person goes to stderr.
+    out = sys.stderr if args.json == "-" else sys.stdout
     dataset = load_dataset(args.gt_json, args.pred_json, args.gt_folder, args.pred_folder, num_threads=args.threads)
+    if len(dataset) == 0:
+        raise UsageError(f"the ground truth {args.gt_json} has no annotations: there is nothing to evaluate")
     threads = args.threads or default_threads()
-    print(f"Evaluating {len(dataset)} images with {threads} threads")
+    print(f"Evaluating {len(dataset)} images with {threads} threads", file=out)
     stat, results, seconds = evaluate(dataset, args.threads, show_progress=not args.no_progress)
-    print_table(results)
-    if args.per_class:
-        print_per_class(stat, results, dataset.categories)
-    print(f"Time elapsed: {seconds:0.2f} seconds ({len(dataset) / max(seconds, 1e-9):,.0f} images/s)")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(results_json(stat, results, dataset.categories), f, indent=2)
-        print(f"Results written to {args.json}")
+    print_table(results, file=out)
+    if args.per_class or args.all_classes or args.sort:
+        rows = per_class_rows(stat, results, dataset.categories, all_classes=args.all_classes, sort=args.sort or "id")
+        print_per_class(stat, rows, dataset.categories, file=out)
+    print(f"Time elapsed: {seconds:0.2f} seconds ({len(dataset) / max(seconds, 1e-9):,.0f} images/s)", file=out)
+    if args.json is not None:
+        written = results_json(stat, results, dataset.categories)
+        if args.json == "-":
+            json.dump(written, sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump(written, f, indent=2)
+            print(f"Results written to {args.json}", file=out)
     return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
     from panoptiq.synthetic import REALISTIC_GT_KINDS, REALISTIC_PRED_KINDS, make_dataset
 
-    with tempfile.TemporaryDirectory(prefix="panoptiq-demo-") as folder:
-        print(f"Writing a {args.images}-image dataset made from the COCO sample shipped with panoptiq ...")
+    if args.out is not None and Path(args.out).exists() and any(Path(args.out).iterdir()):
+        raise UsageError(f"--out {args.out} exists and is not empty")
+    with contextlib.ExitStack() as stack:
+        folder = args.out or stack.enter_context(tempfile.TemporaryDirectory(prefix="panoptiq-demo-"))
+        print(f"Writing {args.images} image pairs made from the 2 real COCO val2017 panoptic ground truths")
+        print(f"shipped with panoptiq to {folder}:")
         gt_json, pred_json = make_dataset(
             folder, args.images, seed=args.seed, gt_kinds=REALISTIC_GT_KINDS, pred_kinds=REALISTIC_PRED_KINDS
         )
+        print(f"  ground truth {gt_json} + {gt_json.with_suffix('')}/: the sample, cropped, flipped, upscaled,")
+        print("    with VOID bands and crowd regions")
+        print(f"  predictions  {pred_json} + {pred_json.with_suffix('')}/: masks shifted by a few pixels, segments")
+        print("    missed, split, merged or given the wrong class, spurious blobs, some written as RGBA PNGs")
+        print("and evaluating the predictions against the ground truth, as `panoptiq eval` would:\n")
         eval_args = argparse.Namespace(
             gt_json=str(gt_json),
             pred_json=str(pred_json),
@@ -90,42 +160,96 @@ def run_demo(args: argparse.Namespace) -> int:
             threads=args.threads,
             json=None,
             per_class=args.per_class,
+            all_classes=False,
+            sort=None,
             no_progress=False,
         )
-        return run_eval(eval_args)
+        status = run_eval(eval_args)
+        print(f"\nThe data is in {folder}." if args.out else f"\n{folder} has been removed (keep it with --out DIR).")
+        return status
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(prog="panoptiq", description="Panoptic Quality evaluation, equal to panopticapi.")
+    main = argparse.ArgumentParser(
+        prog="panoptiq", description="Panoptic Quality (PQ) evaluation with the numbers of panopticapi."
+    )
+    main.add_argument("--version", action="version", version=f"panoptiq {__version__}")
     commands = main.add_subparsers(dest="command", required=True)
 
-    ev = commands.add_parser("eval", help="evaluate predictions against ground truth (COCO panoptic format)")
+    ev = commands.add_parser(
+        "eval",
+        help="evaluate predictions against ground truth (COCO panoptic format)",
+        description="Evaluate panoptic predictions against ground truth, both in COCO panoptic format "
+        "(a JSON file and a folder of PNGs each), and print panopticapi's PQ / SQ / RQ table.",
+    )
     ev.add_argument("gt_json", help="ground-truth JSON file")
     ev.add_argument("pred_json", help="prediction JSON file")
     ev.add_argument("--gt-folder", help="ground-truth PNG folder (default: GT_JSON without .json)")
     ev.add_argument("--pred-folder", help="prediction PNG folder (default: PRED_JSON without .json)")
-    ev.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
-    ev.add_argument("--json", metavar="OUT", help="write the results, with per-class counts, to this JSON file")
-    ev.add_argument("--per-class", action="store_true", help="print a table of every category")
+    ev.add_argument("--threads", type=positive_int, default=None, help="worker threads (default: all cores)")
+    ev.add_argument(
+        "--json",
+        metavar="OUT",
+        help="write the results, with per-class counts, to this JSON file ('-': standard output, and the "
+        "table goes to standard error)",
+    )
+    ev.add_argument(
+        "--per-class",
+        action="store_true",
+        help="print a table of the categories counted in the averages (with a TP, FP or FN)",
+    )
+    ev.add_argument("--all-classes", action="store_true", help="list every category in the per-class table")
+    ev.add_argument(
+        "--sort", choices=SORT_KEYS, help="order of the per-class table: id (default), name, or pq (best first)"
+    )
     ev.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     ev.set_defaults(run=run_eval)
 
-    demo = commands.add_parser("demo", help="evaluate a small dataset made from the shipped COCO sample")
-    demo.add_argument("--images", type=int, default=48, help="image pairs to generate (default: 48)")
+    demo = commands.add_parser(
+        "demo",
+        help="evaluate a small dataset made from the shipped COCO sample",
+        description="Write a small COCO panoptic dataset made from the two real COCO val2017 ground truths "
+        "shipped with panoptiq — ground truth cropped, flipped, upscaled, with VOID and crowd regions; predictions "
+        "with the mistakes of a real model — and evaluate it as `panoptiq eval` would.",
+    )
+    demo.add_argument("--images", type=positive_int, default=48, help="image pairs to generate (default: 48)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the generated dataset")
-    demo.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
-    demo.add_argument("--per-class", action="store_true", help="print a table of every category")
+    demo.add_argument("--threads", type=positive_int, default=None, help="worker threads (default: all cores)")
+    demo.add_argument("--per-class", action="store_true", help="print a table of every category seen")
+    demo.add_argument("--out", metavar="DIR", help="write the dataset to DIR and keep it (default: a temporary folder)")
     demo.set_defaults(run=run_demo)
     return main
 
 
+@contextlib.contextmanager
+def warnings_as_lines() -> Iterator[None]:
+    """Show warnings as one ``panoptiq: warning:`` line each, without source lines."""
+
+    def show(message: Warning | str, *_args: object, **_kwargs: object) -> None:
+        print(f"panoptiq: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if getattr(args, "threads", None) is not None and args.threads < 1:
-        parser().error("--threads must be at least 1")
     try:
-        return args.run(args)
-    except (OSError, ValueError, KeyError) as error:
+        with warnings_as_lines():
+            return args.run(args)
+    except (UsageError, OSError, ValueError, KeyError, TypeError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"panoptiq: error: {message}", file=sys.stderr)
         return 1

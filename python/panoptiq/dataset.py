@@ -29,6 +29,7 @@ def evaluate_pairs(
     *,
     num_threads: int | None = None,
     progress: ProgressCallback | None = None,
+    json_files: tuple[str, str] | None = None,
 ) -> PQStat:
     """Evaluate (ground truth, prediction) annotation pairs whose PNGs lie in two folders.
 
@@ -44,6 +45,8 @@ def evaluate_pairs(
         Worker threads; all cores by default (``RAYON_NUM_THREADS`` is respected).
     progress : callable, optional
         Called with (images done, images in all) as evaluation goes on.
+    json_files : (str, str), optional
+        The ground-truth and prediction JSON files the annotations came from, named in errors.
 
     Returns
     -------
@@ -52,11 +55,14 @@ def evaluate_pairs(
         order, as panopticapi's single-process evaluation adds them.
     """
     _check_threads(num_threads)
+    gt_json, pred_json = json_files if json_files is not None else (None, None)
     image_ids = [str(gt["image_id"]) for gt, _ in pairs]
-    gt_paths = [os.path.join(gt_folder, _file_name(gt, i, "ground-truth")) for i, (gt, _) in enumerate(pairs)]
-    pred_paths = [os.path.join(pred_folder, _file_name(p, i, "predicted")) for i, (_, p) in enumerate(pairs)]
-    gt_offsets, gt_columns = flatten([_segments(gt) for gt, _ in pairs], image_ids, "ground-truth")
-    pred_offsets, pred_columns = flatten([_segments(p) for _, p in pairs], image_ids, "predicted")
+    gt_paths = [os.path.join(gt_folder, _file_name(gt, i, "ground-truth", gt_json)) for i, (gt, _) in enumerate(pairs)]
+    pred_paths = [os.path.join(pred_folder, _file_name(p, i, "predicted", pred_json)) for i, (_, p) in enumerate(pairs)]
+    gt_segments = [_segments(gt, "ground-truth", gt_json) for gt, _ in pairs]
+    pred_segments = [_segments(p, "predicted", pred_json) for _, p in pairs]
+    gt_offsets, gt_columns = flatten(gt_segments, image_ids, "ground-truth", gt_json)
+    pred_offsets, pred_columns = flatten(pred_segments, image_ids, "predicted", pred_json)
     known = category_array(categories)
 
     def run(start: int, stop: int, rows: list[StatRow]) -> list[StatRow]:
@@ -72,6 +78,7 @@ def evaluate_pairs(
             known,
             rows,
             num_threads,
+            json_files,
         )
 
     return _in_batches(len(pairs), run, progress)
@@ -110,17 +117,37 @@ def default_threads() -> int:
 
 
 def load_json(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
-    """Read a COCO panoptic JSON file; errors name the file."""
+    """Read a COCO panoptic JSON file; errors name the file and ``what`` it is."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except FileNotFoundError:
         raise FileNotFoundError(f"{what} JSON file {path} does not exist") from None
+    except IsADirectoryError:
+        side = "gt" if what == "ground truth" else "pred"
+        raise IsADirectoryError(
+            f"{what} JSON file {path} is a folder; pass the JSON file as {side}_json_file and the folder "
+            f"of its PNGs as {side}_folder (--{side}-folder on the command line)"
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{what} JSON file {path} is not valid JSON: {error}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
-        raise ValueError(f"{what} JSON file {path} has no 'annotations' list")
+    if not isinstance(data, dict):
+        raise ValueError(f"{what} JSON file {path} holds a {_json_type(data)}, not an object with 'annotations'")
+    require_list(data, "annotations", f"{what} JSON file {path}")
     return data
+
+
+def require_list(data: Mapping[str, Any], key: str, where: str) -> None:
+    """``data[key]`` must be a list: a missing key and a value of another type are told apart."""
+    if key not in data:
+        raise ValueError(f"{where} is missing '{key}'")
+    if not isinstance(data[key], list):
+        raise ValueError(f"{where} has a '{key}' that is a {_json_type(data[key])}, not a list")
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "JSON object", list: "list", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
 
 
 @dataclass
@@ -136,6 +163,7 @@ class Dataset:
     gt_folder: str
     pred_folder: str
     annotations: _core.Annotations | None = None
+    json_files: tuple[str, str] | None = None
 
     def __len__(self) -> int:
         return len(self.annotations) if self.annotations is not None else len(self.pairs or ())
@@ -150,6 +178,7 @@ class Dataset:
                 self.categories,
                 num_threads=num_threads,
                 progress=progress,
+                json_files=self.json_files,
             )
         _check_threads(num_threads)
         annotations, known = self.annotations, category_array(self.categories)
@@ -186,8 +215,7 @@ def load_dataset(
     else:
         gt_json = load_json(gt_json_file, "ground truth")
         pred_json = load_json(pred_json_file, "prediction")
-        if not isinstance(gt_json.get("categories"), list):
-            raise ValueError(f"ground truth JSON file {gt_json_file} has no 'categories' list")
+        require_list(gt_json, "categories", f"ground truth JSON file {gt_json_file}")
         category_list = gt_json["categories"]
     categories = {el["id"]: el for el in category_list}
 
@@ -199,36 +227,122 @@ def load_dataset(
     say(f"\tSegmentation folder: {pred_folder}")
     say(f"\tJSON file: {pred_json_file}")
     for folder, what in ((gt_folder, "ground truth"), (pred_folder, "predicted")):
-        if not Path(folder).is_dir():
-            raise FileNotFoundError(f"Folder {folder} with {what} segmentations doesn't exist")
+        _check_folder(folder, what)
+    json_files = (gt_json_file, pred_json_file)
     if annotations is not None:
-        return Dataset(None, categories, gt_folder, pred_folder, annotations)
+        return Dataset(None, categories, gt_folder, pred_folder, annotations, json_files)
 
     # Later predictions of the same image replace earlier ones, as in panopticapi's dict.
-    predictions = {el["image_id"]: el for el in pred_json["annotations"]}
-    pairs = []
-    for gt_ann in gt_json["annotations"]:
-        image_id = gt_ann["image_id"]
-        if image_id not in predictions:
-            raise MissingPredictionError(
-                f"no prediction for the image with id: {image_id} "
-                f"(ground truth {os.path.join(gt_folder, gt_ann.get('file_name', '?'))}; "
-                f"{pred_json_file} has no annotation with this image_id)"
+    predictions = {}
+    for position, annotation in enumerate(pred_json["annotations"]):
+        predictions[_image_id(annotation, position, "predicted", pred_json_file)] = annotation
+    pairs, missing = [], []
+    for position, gt_ann in enumerate(gt_json["annotations"]):
+        image_id = _image_id(gt_ann, position, "ground-truth", gt_json_file)
+        if image_id in predictions:
+            pairs.append((gt_ann, predictions[image_id]))
+        else:
+            missing.append(gt_ann)
+    if missing:
+        raise MissingPredictionError(_missing_message(missing, len(pairs), predictions, gt_folder, pred_json_file))
+    return Dataset(pairs, categories, gt_folder, pred_folder, None, json_files)
+
+
+def _check_folder(folder: str, what: str) -> None:
+    """A PNG folder must be a folder: say what it is instead (an archive, a file, nothing)."""
+    path = Path(folder)
+    if path.is_dir():
+        return
+    if path.is_file():
+        archive = _archive_kind(path)
+        if archive:
+            raise NotADirectoryError(
+                f"Folder {folder} with {what} segmentations is a {archive} archive: this version of panoptiq "
+                "reads PNG folders from disk only; extract the archive and pass the extracted folder"
             )
-        pairs.append((gt_ann, predictions[image_id]))
-    return Dataset(pairs, categories, gt_folder, pred_folder)
+        raise NotADirectoryError(f"Folder {folder} with {what} segmentations is a file, not a folder")
+    beside = [p.name for p in (path.with_name(path.name + ext) for ext in _ARCHIVE_EXTENSIONS) if p.is_file()]
+    hint = f" ({beside[0]} is beside it: extract it there)" if beside else ""
+    raise FileNotFoundError(f"Folder {folder} with {what} segmentations doesn't exist{hint}")
 
 
-def _file_name(annotation: Mapping[str, Any], index: int, side: str) -> str:
+_ARCHIVE_EXTENSIONS = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+
+
+def _archive_kind(path: Path) -> str | None:
+    import tarfile
+    import zipfile
+
+    if zipfile.is_zipfile(path):
+        return "zip"
+    try:
+        return "tar" if tarfile.is_tarfile(path) else None
+    except OSError:
+        return None
+
+
+def _image_id(annotation: Any, position: int, side: str, source: str) -> Any:
+    if not isinstance(annotation, Mapping):
+        raise TypeError(f"{side} annotation #{position} in {source} is a {type(annotation).__name__}, not a dict")
+    if "image_id" not in annotation:
+        raise KeyError(f"{side} annotation #{position} in {source} is missing 'image_id'")
+    return annotation["image_id"]
+
+
+def _missing_message(
+    missing: Sequence[Mapping[str, Any]],
+    matched: int,
+    predictions: Mapping[Any, Any],
+    gt_folder: str,
+    pred_json_file: str,
+) -> str:
+    """panopticapi's "no prediction for the image with id: X", with how many, which, and why."""
+    first = missing[0]
+    image_id = first["image_id"]
+    where = f"ground truth {os.path.join(gt_folder, str(first.get('file_name', '?')))}"
+    if len(missing) == 1:
+        message = (
+            f"no prediction for the image with id: {image_id} "
+            f"({where}; {pred_json_file} has no annotation with this image_id)"
+        )
+    else:
+        shown = ", ".join(str(a["image_id"]) for a in missing[:5])
+        more = ", ..." if len(missing) > 5 else ""
+        message = (
+            f"no prediction for the image with id: {image_id} ({where}), nor for {len(missing) - 1} more: "
+            f"{len(missing)} of {len(missing) + matched} ground-truth images have no annotation in "
+            f"{pred_json_file} (image ids {shown}{more})"
+        )
+    by_text = {str(key): key for key in predictions}
+    mistyped = next((a["image_id"] for a in missing if str(a["image_id"]) in by_text), None)
+    if mistyped is not None:
+        theirs = by_text[str(mistyped)]
+        message += (
+            f". {pred_json_file} has image_id {theirs!r} ({type(theirs).__name__}) where the ground truth has "
+            f"{mistyped!r} ({type(mistyped).__name__}): image ids must match in type as well as value"
+        )
+    return message
+
+
+def _file_name(annotation: Mapping[str, Any], index: int, side: str, source: str | None = None) -> str:
+    where = f" in {source}" if source is not None else ""
     try:
         return annotation["file_name"]
     except (KeyError, TypeError):
         image = annotation.get("image_id", f"#{index}") if isinstance(annotation, Mapping) else f"#{index}"
-        raise KeyError(f"In the image with ID {image} the {side} annotation has no 'file_name'") from None
+        raise KeyError(f"In the image with ID {image} the {side} annotation{where} is missing 'file_name'") from None
 
 
-def _segments(annotation: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
-    segments = annotation.get("segments_info")
+def _segments(annotation: Mapping[str, Any], side: str, source: str | None = None) -> Sequence[Mapping[str, Any]]:
+    where = f" in {source}" if source is not None else ""
+    if "segments_info" not in annotation:
+        raise KeyError(
+            f"In the image with ID {annotation.get('image_id')} the {side} annotation{where} is missing 'segments_info'"
+        )
+    segments = annotation["segments_info"]
     if not isinstance(segments, list):
-        raise ValueError(f"In the image with ID {annotation.get('image_id')} 'segments_info' is not a list")
+        raise ValueError(
+            f"In the image with ID {annotation.get('image_id')} the {side} annotation{where} has a "
+            f"'segments_info' that is a {type(segments).__name__}, not a list"
+        )
     return segments

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from panoptiq.dataset import ProgressCallback, default_threads, evaluate_pairs, load_dataset
-from panoptiq.stats import PQStat, PQStatCat
+from panoptiq.stats import PQStat, PQStatCat, empty_split_message
 
 OFFSET = 256 * 256 * 256
 VOID = 0
@@ -157,22 +158,30 @@ def pq_compute(
 
 
 def summarize(pq_stat: PQStat, categories: Mapping[int, Any]) -> dict[str, Any]:
-    """panopticapi's result dict: All, per_class, Things, Stuff, in that key order."""
+    """panopticapi's result dict: All, per_class, Things, Stuff, in that key order.
+
+    Splits in which no category was seen average to zeros with ``n = 0`` (panopticapi divides by
+    zero there); one ``RuntimeWarning`` names them all.
+    """
     results: dict[str, Any] = {}
     for name, isthing in METRICS:
-        results[name], per_class_results = pq_stat.pq_average(categories, isthing=isthing)
+        results[name], per_class_results = pq_stat.average(categories, isthing=isthing)
         if name == "All":
             results["per_class"] = per_class_results
+    empty = [isthing for name, isthing in METRICS if results[name]["n"] == 0]
+    if empty:
+        warnings.warn(empty_split_message(empty), RuntimeWarning, stacklevel=3)
     return results
 
 
-def print_table(results: Mapping[str, Any]) -> None:
-    """Print panopticapi's PQ / SQ / RQ / N table."""
-    print("{:10s}| {:>5s}  {:>5s}  {:>5s} {:>5s}".format("", "PQ", "SQ", "RQ", "N"))
-    print("-" * (10 + 7 * 4))
+def print_table(results: Mapping[str, Any], file: TextIO | None = None) -> None:
+    """Print panopticapi's PQ / SQ / RQ / N table (to ``file``, standard output by default)."""
+    print("{:10s}| {:>5s}  {:>5s}  {:>5s} {:>5s}".format("", "PQ", "SQ", "RQ", "N"), file=file)
+    print("-" * (10 + 7 * 4), file=file)
     for name, _isthing in METRICS:
         r = results[name]
-        print(f"{name:10s}| {100 * r['pq']:5.1f}  {100 * r['sq']:5.1f}  {100 * r['rq']:5.1f} {r['n']:5d}")
+        row = f"{name:10s}| {100 * r['pq']:5.1f}  {100 * r['sq']:5.1f}  {100 * r['rq']:5.1f} {r['n']:5d}"
+        print(row, file=file)
 
 
 def _announce(images: int, num_threads: int | None) -> None:

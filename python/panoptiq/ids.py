@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from panoptiq import _core
+from panoptiq._arrays import as_numpy
 
 
 def rgb2id(color: Any) -> Any:
@@ -16,9 +17,11 @@ def rgb2id(color: Any) -> Any:
 
     Parameters
     ----------
-    color : numpy.ndarray or sequence
+    color : array_like or sequence
         An H x W x C array of any numeric dtype (C >= 3; channels past the third, such as
-        alpha, are ignored), or a single colour ``[r, g, b]``.
+        alpha, are ignored), in any memory layout — a numpy array or anything exposing
+        ``__dlpack__`` or ``__array__``, such as a CPU torch tensor — or a single colour
+        ``[r, g, b]``.
 
     Returns
     -------
@@ -33,6 +36,7 @@ def rgb2id(color: Any) -> Any:
     >>> rgb2id([1, 2, 3])
     197121
     """
+    color = _array_if_array_like(color, "color")
     if isinstance(color, np.ndarray) and color.ndim == 3:
         if color.shape[2] < 3:
             raise ValueError(f"rgb2id needs at least 3 channels, got an array of shape {color.shape}")
@@ -59,8 +63,9 @@ def id2rgb(id_map: Any) -> Any:
 
     Parameters
     ----------
-    id_map : numpy.ndarray or int
-        Ids of any shape, or a single id.
+    id_map : array_like or int
+        Ids of any shape and memory layout (a numpy array or anything exposing ``__dlpack__``
+        or ``__array__``, such as a CPU torch tensor), or a single id.
 
     Returns
     -------
@@ -74,6 +79,7 @@ def id2rgb(id_map: Any) -> Any:
     >>> id2rgb(197121)
     [1, 2, 3]
     """
+    id_map = _array_if_array_like(id_map, "id_map")
     if isinstance(id_map, np.ndarray):
         if id_map.dtype == np.bool_:
             raise TypeError("id2rgb needs numeric ids, got a boolean array")
@@ -88,6 +94,18 @@ def id2rgb(id_map: Any) -> Any:
         color.append(id_map % 256)
         id_map //= 256
     return color
+
+
+def _array_if_array_like(value: Any, name: str) -> Any:
+    """Tensors and other array-likes as numpy arrays; numbers, numpy scalars and lists stay.
+
+    panopticapi returns a single id or colour (not an array) for those, and so does panoptiq.
+    """
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value
+    if hasattr(value, "__dlpack__") or hasattr(value, "__array__"):
+        return as_numpy(value, name)
+    return value
 
 
 def _id2rgb_generic(id_map: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from panoptiq import _core
+from panoptiq._arrays import as_numpy
 from panoptiq._segments import flatten
 from panoptiq.stats import PQStat
 
@@ -29,9 +30,11 @@ def evaluate_image(
 
     Parameters
     ----------
-    gt_ids, pred_ids : numpy.ndarray
-        H x W integer id maps (as :func:`panoptiq.rgb2id` returns), C-contiguous, of equal shape.
-        ``uint32`` and ``int32`` maps are used without a copy. Id 0 is VOID.
+    gt_ids, pred_ids : array_like
+        H x W integer id maps (as :func:`panoptiq.rgb2id` returns) of equal shape: numpy arrays,
+        CPU tensors (anything with ``__dlpack__`` or ``__array__``) or nested lists.
+        C-contiguous ``uint32`` and ``int32`` maps are used without a copy; other layouts and
+        integer dtypes are copied. Id 0 is VOID.
     gt_segments_info : sequence of dict
         Ground-truth segments: ``id``, ``category_id``, ``iscrowd`` and ``area`` (the JSON area
         is used in the IoU, as panopticapi does).
@@ -55,11 +58,11 @@ def evaluate_image(
         ``pred_segments_info``, or listed but absent from the map, or with an unknown category;
         or a segment record without a required field.
     ValueError
-        Shapes that differ or are not 2-D, non-contiguous maps, negative or too large ids, a
+        Shapes that differ or are not 2-D, maps in GPU memory, negative or too large ids, a
         segment id listed twice or listed as 0 (VOID), a non-integral area, or a ground-truth
         area too small for the pixels its segment covers.
     TypeError
-        Maps that are not integer numpy arrays.
+        Maps that are not integer arrays.
     """
     name = "?" if image_id is None else str(image_id)
     gt_map = _id_map(gt_ids, "gt_ids")
@@ -89,16 +92,15 @@ def category_array(categories: Mapping[int, Any] | Iterable[Any]) -> np.ndarray:
 
 
 def _id_map(ids: Any, name: str) -> np.ndarray:
-    if not isinstance(ids, np.ndarray) or ids.dtype.kind not in "iu":
-        kind = type(ids).__name__ if not isinstance(ids, np.ndarray) else f"array of {ids.dtype}"
-        raise TypeError(f"{name} must be a numpy array of integer segment ids, got {kind}")
+    ids = as_numpy(ids, name)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer segment ids, got an array of {ids.dtype}")
     if ids.ndim != 2:
         hint = "; convert colour maps with panoptiq.rgb2id first" if ids.ndim == 3 else ""
         raise ValueError(f"{name} must be a 2-D (H x W) id map, got shape {ids.shape}{hint}")
-    if not ids.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous; pass numpy.ascontiguousarray({name})")
-    if ids.dtype == np.uint32:
-        return ids
-    if ids.size and (int(ids.min()) < 0 or int(ids.max()) > 2**32 - 1):
+    if ids.dtype != np.uint32 and ids.size and (int(ids.min()) < 0 or int(ids.max()) > 2**32 - 1):
         raise ValueError(f"{name} holds ids outside [0, 2**32): min {ids.min()}, max {ids.max()}")
-    return ids.view(np.uint32) if ids.dtype == np.int32 else ids.astype(np.uint32)
+    if ids.dtype == np.int32:
+        ids = ids.view(np.uint32)  # the range check above makes the view exact
+    # A copy only where the core could not read the map as it is (strided, transposed, other dtypes).
+    return np.ascontiguousarray(ids, dtype=np.uint32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from panoptiq import _core
@@ -34,6 +34,14 @@ class PQStatCat:
         self.fn += pq_stat_cat.fn
         return self
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PQStatCat):
+            return NotImplemented
+        return (self.iou, self.tp, self.fp, self.fn) == (other.iou, other.tp, other.fp, other.fn)
+
+    # Mutable (``+=``) and compared by value, so not hashable, like a list.
+    __hash__ = None  # type: ignore[assignment]
+
     def __repr__(self) -> str:
         return f"PQStatCat(iou={self.iou!r}, tp={self.tp}, fp={self.fp}, fn={self.fn})"
 
@@ -59,18 +67,31 @@ class PQStat:
             self.pq_per_cat[label] += pq_stat_cat
         return self
 
+    def __eq__(self, other: object) -> bool:
+        """Equal when every category has the same sums; a category absent from one side equals
+        an all-zero one on the other (reading a category creates it, as in panopticapi)."""
+        if not isinstance(other, PQStat):
+            return NotImplemented
+        empty = PQStatCat()
+        labels = set(self.pq_per_cat) | set(other.pq_per_cat)
+        return all(self.pq_per_cat.get(k, empty) == other.pq_per_cat.get(k, empty) for k in labels)
+
+    __hash__ = None  # type: ignore[assignment]
+
     def __repr__(self) -> str:
         return f"PQStat({dict(self.pq_per_cat)!r})"
 
     def pq_average(
-        self, categories: Mapping[int, Mapping[str, Any]], isthing: bool | None
+        self, categories: Mapping[int, Any] | Iterable[Any], isthing: bool | None
     ) -> tuple[dict[str, float | int], dict[int, dict[str, float]]]:
         """Average PQ, SQ and RQ over the categories of a split.
 
         Parameters
         ----------
-        categories : mapping
-            Category id to category record (with ``isthing``), in the order to average in.
+        categories : mapping or iterable
+            The categories, in the order to average in: panopticapi's mapping of category id to
+            record (with ``isthing``), a list of category records (with ``id`` and ``isthing``),
+            or, for ``isthing=None``, a list of category ids.
         isthing : bool or None
             ``True`` for things, ``False`` for stuff, ``None`` for all categories.
 
@@ -88,7 +109,17 @@ class PQStat:
             When no category of the split was seen (``n == 0``): the means are then 0.0, where
             panopticapi raises ``ZeroDivisionError``.
         """
-        split = [(label, isthing is not None and bool(info["isthing"] == 1)) for label, info in categories.items()]
+        averages, per_class = self.average(categories, isthing)
+        if averages["n"] == 0:
+            warnings.warn(empty_split_message([isthing]), RuntimeWarning, stacklevel=2)
+        return averages, per_class
+
+    def average(
+        self, categories: Mapping[int, Any] | Iterable[Any], isthing: bool | None
+    ) -> tuple[dict[str, float | int], dict[int, dict[str, float]]]:
+        """:meth:`pq_average` without its warning, for callers that report empty splits themselves."""
+        records = category_records(categories, need_isthing=isthing is not None)
+        split = [(label, isthing is not None and bool(info["isthing"] == 1)) for label, info in records.items()]
         # Reading pq_per_cat creates missing entries, as panopticapi's pq_average does.
         stats = [
             (label, s.iou, s.tp, s.fp, s.fn)
@@ -97,17 +128,45 @@ class PQStat:
             for s in (self.pq_per_cat[label],)
         ]
         pq, sq, rq, n, rows = _core.pq_average(stats, split, isthing)
-        if n == 0:
-            kind = {None: "", True: "thing ", False: "stuff "}[isthing]
-            warnings.warn(
-                f"no {kind}category has a true positive, false positive or false negative: "
-                "PQ, SQ and RQ are reported as 0.0 with n = 0",
-                RuntimeWarning,
-                stacklevel=2,
-            )
         per_class: dict[int, dict[str, float]] = {}
         for label, pq_c, sq_c, rq_c, counted in rows:
             # panopticapi reports an integer 0 as SQ of a category with no true positive.
             no_tp = counted and self.pq_per_cat[label].tp == 0
             per_class[label] = {"pq": pq_c, "sq": 0 if no_tp else sq_c, "rq": rq_c}
         return {"pq": pq, "sq": sq, "rq": rq, "n": n}, per_class
+
+
+def category_records(categories: Mapping[int, Any] | Iterable[Any], *, need_isthing: bool) -> Mapping[int, Any]:
+    """Category id to record, from a mapping keyed by id, a list of records, or a list of ids."""
+    if isinstance(categories, Mapping):
+        records = categories
+    else:
+        records = {}
+        for category in categories:
+            if isinstance(category, Mapping):
+                if "id" not in category:
+                    raise KeyError(f"category record {dict(category)!r} has no 'id'")
+                records[category["id"]] = category
+            else:
+                records[category] = {"id": category}
+    if need_isthing:
+        for label, info in records.items():
+            if not isinstance(info, Mapping) or "isthing" not in info:
+                raise ValueError(
+                    f"category {label} has no 'isthing', which a Things or Stuff average needs; "
+                    "pass category records (panopticapi's categories) rather than ids"
+                )
+    return records
+
+
+def empty_split_message(splits: Sequence[bool | None]) -> str:
+    """The warning for splits whose average has ``n == 0``."""
+    if len(splits) == 1:
+        kind = {None: "", True: "thing ", False: "stuff "}[splits[0]]
+        where = ""
+    else:
+        kind, where = "", " in " + ", ".join({None: "All", True: "Things", False: "Stuff"}[s] for s in splits)
+    return (
+        f"no {kind}category has a true positive, false positive or false negative{where}: "
+        "PQ, SQ and RQ are reported as 0.0 with n = 0"
+    )

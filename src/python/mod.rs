@@ -21,6 +21,7 @@ use crate::annotations::{read_annotations, Annotations};
 use crate::dataset::{decode_only, evaluate_pairs, PairJob};
 use crate::decode::{read_id_map, read_id_map_reference};
 use crate::encode::write_id_map;
+use crate::error::JsonFiles;
 use crate::ids::{ids_to_rgb, rgb_to_ids, Channel};
 use crate::matching::{evaluate_maps, MapView};
 use crate::parallel::with_threads;
@@ -171,9 +172,11 @@ fn evaluate_image<'py>(
 /// Evaluates image pairs from PNG files in parallel, adding them in order to `stats`.
 ///
 /// Segments of all images are concatenated; `gt_offsets` / `pred_offsets` (one more than there
-/// are images) say where each image's segments start.
+/// are images) say where each image's segments start. `json_files`, the ground-truth and
+/// prediction JSON files the segments came from, are named in errors when given.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (image_ids, gt_paths, pred_paths, gt_offsets, gt, pred_offsets, pred, category_ids, stats, num_threads, json_files = None))]
 fn evaluate_files<'py>(
     py: Python<'py>,
     image_ids: Vec<String>,
@@ -186,8 +189,10 @@ fn evaluate_files<'py>(
     category_ids: PyReadonlyArray1<'py, i64>,
     stats: Vec<StatRow>,
     num_threads: Option<usize>,
+    json_files: Option<(PathBuf, PathBuf)>,
 ) -> PyResult<Vec<StatRow>> {
     let images = image_ids.len();
+    let json = json_files.map(|(gt, pred)| JsonFiles { gt, pred });
     if gt_paths.len() != images || pred_paths.len() != images {
         return Err(PyValueError::new_err("image ids and paths differ in length"));
     }
@@ -201,6 +206,7 @@ fn evaluate_files<'py>(
             pred_path: &pred_paths[i],
             gt_segments: gt_per_image[i],
             pred_segments: pred_per_image[i],
+            json: json.as_ref(),
         })
         .collect();
     run_jobs(py, &jobs, &category_ids, stats, num_threads)
