@@ -40,7 +40,7 @@ fn rgb2id(bencher: Bencher, (height, width): (usize, usize)) {
 /// The histogram of a real ground truth against itself shifted by one row.
 #[divan::bench]
 fn histogram(bencher: Bencher) {
-    let map = read_id_map(&sample_pngs()[0]).expect("sample decodes");
+    let map = read_id_map(&sample_pngs()[0], &panoptiq::parallel::Cancel::new()).expect("sample decodes");
     let pred: Vec<u32> = map.ids[map.width..].iter().chain(&map.ids[..map.width]).copied().collect();
     let mut histogram = PairHistogram::new();
     bencher.counter(ItemsCount::new(map.ids.len())).bench_local(|| {

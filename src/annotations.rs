@@ -16,7 +16,9 @@ use serde_json::value::RawValue;
 
 use crate::dataset::PairJob;
 use crate::error::JsonFiles;
+use crate::parallel::Cancel;
 use crate::segments::{GtSegment, PredSegment};
+use crate::PqError;
 
 /// An `image_id` as JSON holds it. panopticapi matches predictions to images by Python equality,
 /// under which `1` and `"1"` differ, as they do here.
@@ -44,6 +46,48 @@ struct Annotation<S> {
     segments_info: Vec<S>,
 }
 
+thread_local! {
+    /// The cancel flag of the parse under way on this thread, looked at between annotations.
+    static PARSE_CANCEL: std::cell::RefCell<Option<Cancel>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Parses `text` as `T` on this thread, stopping between two annotations once `cancel` is set.
+fn parse_cancellable<'a, T: Deserialize<'a>>(text: &'a [u8], cancel: &Cancel) -> Option<T> {
+    PARSE_CANCEL.set(Some(cancel.clone()));
+    let parsed = serde_json::from_slice::<T>(text).ok();
+    PARSE_CANCEL.set(None);
+    parsed
+}
+
+/// The `annotations` list: a JSON array read element by element, so that a cancelled parse of
+/// a large file stops within one annotation.
+struct AnnotationList<S>(Vec<Annotation<S>>);
+
+impl<'de, S: Deserialize<'de>> Deserialize<'de> for AnnotationList<S> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Elements<S>(std::marker::PhantomData<S>);
+        impl<'de, S: Deserialize<'de>> serde::de::Visitor<'de> for Elements<S> {
+            type Value = AnnotationList<S>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of annotations")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut annotations = Vec::new();
+                while let Some(annotation) = seq.next_element()? {
+                    if PARSE_CANCEL.with_borrow(|cancel| cancel.as_ref().is_some_and(Cancel::is_cancelled)) {
+                        return Err(serde::de::Error::custom("interrupted"));
+                    }
+                    annotations.push(annotation);
+                }
+                Ok(AnnotationList(annotations))
+            }
+        }
+        deserializer.deserialize_seq(Elements(std::marker::PhantomData))
+    }
+}
+
 #[derive(Deserialize)]
 struct GtRecord {
     id: u32,
@@ -60,14 +104,14 @@ struct PredRecord {
 
 #[derive(Deserialize)]
 struct GtFile<'a> {
-    annotations: Vec<Annotation<GtRecord>>,
+    annotations: AnnotationList<GtRecord>,
     #[serde(borrow)]
     categories: &'a RawValue,
 }
 
 #[derive(Deserialize)]
 struct PredFile {
-    annotations: Vec<Annotation<PredRecord>>,
+    annotations: AnnotationList<PredRecord>,
 }
 
 /// Matched (ground truth, prediction) image pairs with their files and segments, in
@@ -124,29 +168,42 @@ impl Annotations {
 /// Reads both JSON files (at once, on two threads) and matches every ground-truth image with its
 /// prediction, as panopticapi does: a later prediction of the same image replaces an earlier one.
 ///
-/// `None` when a file cannot be read or is not in the strict form described in the module
-/// documentation, including when an image has no prediction.
-#[must_use]
+/// `Ok(None)` when a file cannot be read or is not in the strict form described in the module
+/// documentation, including when an image has no prediction; `Err(Interrupted)` once `cancel`
+/// is set.
 pub fn read_annotations(
     gt_json: &Path,
     pred_json: &Path,
     gt_folder: &Path,
     pred_folder: &Path,
-) -> Option<Annotations> {
+    cancel: &Cancel,
+) -> Result<Option<Annotations>, PqError> {
     let (gt_text, pred_text) = rayon::join(|| std::fs::read(gt_json).ok(), || std::fs::read(pred_json).ok());
-    let (gt_text, pred_text) = (gt_text?, pred_text?);
+    let (Some(gt_text), Some(pred_text)) = (gt_text, pred_text) else { return Ok(None) };
     let (gt, pred) = rayon::join(
-        || serde_json::from_slice::<GtFile<'_>>(&gt_text).ok(),
-        || serde_json::from_slice::<PredFile>(&pred_text).ok(),
+        || parse_cancellable::<GtFile<'_>>(&gt_text, cancel),
+        || parse_cancellable::<PredFile>(&pred_text, cancel),
     );
-    let (gt, pred) = (gt?, pred?);
+    cancel.check()?;
+    let (Some(gt), Some(pred)) = (gt, pred) else { return Ok(None) };
+    Ok(match_pairs(&gt, &pred, gt_json, pred_json, gt_folder, pred_folder))
+}
+
+fn match_pairs(
+    gt: &GtFile<'_>,
+    pred: &PredFile,
+    gt_json: &Path,
+    pred_json: &Path,
+    gt_folder: &Path,
+    pred_folder: &Path,
+) -> Option<Annotations> {
     if !gt.categories.get().starts_with('[') {
         return None;
     }
     let predictions: HashMap<&ImageId, &Annotation<PredRecord>> =
-        pred.annotations.iter().map(|annotation| (&annotation.image_id, annotation)).collect();
+        pred.annotations.0.iter().map(|annotation| (&annotation.image_id, annotation)).collect();
 
-    let images = gt.annotations.len();
+    let images = gt.annotations.0.len();
     let mut out = Annotations {
         image_ids: Vec::with_capacity(images),
         gt_paths: Vec::with_capacity(images),
@@ -159,7 +216,7 @@ pub fn read_annotations(
     };
     out.gt_offsets.push(0);
     out.pred_offsets.push(0);
-    for gt_annotation in &gt.annotations {
+    for gt_annotation in &gt.annotations.0 {
         let pred_annotation = predictions.get(&gt_annotation.image_id)?;
         out.image_ids.push(gt_annotation.image_id.to_text());
         out.gt_paths.push(gt_folder.join(&gt_annotation.file_name));
@@ -207,7 +264,9 @@ mod tests {
                 &self.dir.join("pred.json"),
                 Path::new("gt"),
                 Path::new("/abs/pred"),
+                &Cancel::new(),
             )
+            .unwrap()
         }
     }
 

@@ -8,8 +8,11 @@ use rayon::prelude::*;
 use crate::decode::RunReader;
 use crate::error::JsonFiles;
 use crate::fastpng::{Buffers, Row};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
 use crate::histogram::PairHistogram;
 use crate::matching::{evaluate_image, ImageResult};
+use crate::parallel::{panic_error, Cancel};
 use crate::runs::PairRows;
 use crate::segments::{Categories, GtSegment, PredSegment};
 use crate::stats::PqStats;
@@ -42,12 +45,16 @@ struct Scratch {
     pred: Buffers,
 }
 
+/// Rows decoded between two looks at the cancel flag: a fraction of a millisecond of work.
+const ROWS_PER_CHECK: usize = 256;
+
 /// Evaluates one pair, decoding both PNGs row by row straight into the histogram as runs: no
-/// full-image id map is ever built.
+/// full-image id map is ever built. A panic is caught here and reported with the image.
 fn evaluate_pair_with(
     job: &PairJob<'_>,
     categories: &Categories,
     scratch: &mut Scratch,
+    cancel: &Cancel,
 ) -> Result<ImageResult, PqError> {
     let run = |scratch: &mut Scratch| -> Result<ImageResult, PqError> {
         let mut gt = RunReader::open(job.gt_path, std::mem::take(&mut scratch.gt))?;
@@ -65,6 +72,9 @@ fn evaluate_pair_with(
         let Scratch { histogram, pair_rows, .. } = scratch;
         histogram.clear();
         for y in 0..gt_height {
+            if y % ROWS_PER_CHECK == 0 {
+                cancel.check()?;
+            }
             let gt_row = gt.next_row(job.gt_path)?;
             let pred_row = pred.next_row(job.pred_path)?;
             if y > 0 && gt_row == Row::Same && pred_row == Row::Same {
@@ -78,27 +88,41 @@ fn evaluate_pair_with(
         scratch.pred = pred.into_buffers();
         evaluate_image(job.image_id, &scratch.histogram, job.gt_segments, job.pred_segments, categories)
     };
-    run(scratch).map_err(|source| PqError::InImage {
-        image_id: job.image_id.to_owned(),
-        gt_path: job.gt_path.to_owned(),
-        pred_path: job.pred_path.to_owned(),
-        json: job.json.map(|json| Box::new(json.clone())),
-        source: Box::new(source),
+    let outcome = catch_unwind(AssertUnwindSafe(|| run(scratch))).unwrap_or_else(|payload| {
+        // The buffers may be half-updated: start the next image with fresh ones.
+        *scratch = Scratch::default();
+        Err(panic_error(&*payload))
+    });
+    outcome.map_err(|source| match source {
+        PqError::Interrupted => PqError::Interrupted,
+        source => PqError::InImage {
+            image_id: job.image_id.to_owned(),
+            gt_path: job.gt_path.to_owned(),
+            pred_path: job.pred_path.to_owned(),
+            json: job.json.map(|json| Box::new(json.clone())),
+            source: Box::new(source),
+        },
     })
 }
 
 /// Evaluates `jobs` in parallel on the current rayon pool and adds their results to `stats` in
 /// job order, so the totals are bit-identical whatever the number of threads. On failure, the
 /// error of the first failing job (in job order) is returned and `stats` is left unchanged.
+/// Once `cancel` is set, no new pair starts and pairs under way stop within a few hundred rows.
 pub fn evaluate_pairs(
     jobs: &[PairJob<'_>],
     categories: &Categories,
     stats: &mut PqStats,
+    cancel: &Cancel,
 ) -> Result<(), PqError> {
     let results: Vec<Result<ImageResult, PqError>> = jobs
         .par_iter()
-        .map(|job| SCRATCH.with_borrow_mut(|scratch| evaluate_pair_with(job, categories, scratch)))
+        .map(|job| {
+            cancel.check()?;
+            SCRATCH.with_borrow_mut(|scratch| evaluate_pair_with(job, categories, scratch, cancel))
+        })
         .collect();
+    cancel.check()?;
     let mut updated = stats.clone();
     for result in results {
         updated.add_image(&result?);
@@ -111,14 +135,17 @@ pub fn evaluate_pairs(
 ///
 /// This is the floor of any evaluation (benchmarks compare against it): the same reading and
 /// decoding, without histogram, matching or accumulation.
-pub fn decode_only(paths: &[&Path]) -> Result<u64, PqError> {
+pub fn decode_only(paths: &[&Path], cancel: &Cancel) -> Result<u64, PqError> {
     paths
         .par_iter()
         .map(|path| {
             SCRATCH.with_borrow_mut(|scratch| {
                 let mut rows = RunReader::open(path, std::mem::take(&mut scratch.gt))?;
                 let (height, width) = rows.shape();
-                for _ in 0..height {
+                for y in 0..height {
+                    if y % ROWS_PER_CHECK == 0 {
+                        cancel.check()?;
+                    }
                     rows.next_row(path)?;
                 }
                 scratch.gt = rows.into_buffers();
@@ -181,7 +208,9 @@ mod tests {
             })
             .collect();
         let mut stats = PqStats::new();
-        with_threads(Some(threads), || evaluate_pairs(&jobs, &Categories::new([1]), &mut stats))??;
+        with_threads(Some(threads), || {
+            evaluate_pairs(&jobs, &Categories::new([1]), &mut stats, &Cancel::new())
+        })??;
         Ok(stats)
     }
 

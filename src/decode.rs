@@ -1,13 +1,14 @@
 //! Reading panoptic PNGs into segment ids, whole or one row at a time.
 
-use std::fs::File;
-use std::io::BufReader;
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use png::{BitDepth, ColorType, Transformations};
 
-use crate::fastpng::{malformed, Buffers, FastRows, Row};
+use crate::fastpng::{malformed, scan_chunks, Buffers, FastRows, Row};
 use crate::ids::rgb_to_ids;
+use crate::memory::{filled_vec, grow};
+use crate::parallel::Cancel;
 use crate::runs::RowRuns;
 use crate::PqError;
 
@@ -30,7 +31,7 @@ const MAX_DECODED_BYTES: usize = 1 << 31;
 /// on them or silently drops the low byte.
 pub struct IdRows {
     path: PathBuf,
-    reader: png::Reader<BufReader<File>>,
+    reader: png::Reader<Cursor<Vec<u8>>>,
     channels: usize,
     width: usize,
     height: usize,
@@ -42,9 +43,12 @@ pub struct IdRows {
 impl IdRows {
     /// Opens `path` and reads its header.
     pub fn open(path: &Path) -> Result<Self, PqError> {
-        let file = File::open(path).map_err(|source| PqError::Io { path: path.to_owned(), source })?;
+        let file = std::fs::read(path).map_err(|source| PqError::Io { path: path.to_owned(), source })?;
+        // Refuses a header that claims more pixels than the data can hold, before the png crate
+        // allocates for it.
+        scan_chunks(path, &file, None)?;
         let mut decoder =
-            png::Decoder::new_with_limits(BufReader::new(file), png::Limits { bytes: MAX_DECODED_BYTES });
+            png::Decoder::new_with_limits(Cursor::new(file), png::Limits { bytes: MAX_DECODED_BYTES });
         decoder.set_transformations(Transformations::EXPAND);
         let reader = decoder.read_info().map_err(|e| decode_error(path, e))?;
         let channels = match reader.output_color_type() {
@@ -82,7 +86,7 @@ impl IdRows {
                     .reader
                     .output_buffer_size()
                     .ok_or_else(|| malformed(&self.path, "image dimensions overflow"))?;
-                frame.resize(size, 0);
+                grow(frame, size, 0, "an interlaced image")?;
                 self.reader.next_frame(frame).map_err(|e| decode_error(&self.path, e))?;
             }
             let row = frame
@@ -91,7 +95,7 @@ impl IdRows {
             *next += 1;
             return rgb_to_ids(row, self.channels, out);
         }
-        self.row_bytes.resize(row_len, 0);
+        grow(&mut self.row_bytes, row_len, 0, "a row of pixels")?;
         match self.reader.read_row(&mut self.row_bytes) {
             Ok(Some(_)) => rgb_to_ids(&self.row_bytes, self.channels, out),
             Ok(None) => Err(malformed(&self.path, ENDED)),
@@ -101,7 +105,7 @@ impl IdRows {
 
     /// Decodes every remaining row.
     pub fn read_all(mut self) -> Result<IdMap, PqError> {
-        let mut ids = vec![0u32; self.width * self.height];
+        let mut ids = filled_vec(self.width * self.height, 0u32, "the id map")?;
         if self.width > 0 {
             for row in ids.chunks_exact_mut(self.width) {
                 self.next_row(row)?;
@@ -126,7 +130,8 @@ impl RunReader {
             return Ok(RunReader::Fast(fast));
         }
         let rows = Box::new(IdRows::open(path)?);
-        Ok(RunReader::Fallback { ids: vec![0; rows.width()], runs: RowRuns::default(), rows })
+        let ids = filled_vec(rows.width(), 0, "a row of ids")?;
+        Ok(RunReader::Fallback { ids, runs: RowRuns::default(), rows })
     }
 
     /// `(height, width)`.
@@ -169,12 +174,15 @@ impl RunReader {
 }
 
 /// Reads a whole panoptic PNG into ids (see [`IdRows`] for the layouts accepted), with panoptiq's
-/// own decoder where the layout allows.
-pub fn read_id_map(path: &Path) -> Result<IdMap, PqError> {
+/// own decoder where the layout allows; stops early once `cancel` is set.
+pub fn read_id_map(path: &Path, cancel: &Cancel) -> Result<IdMap, PqError> {
     let mut reader = RunReader::open(path, Buffers::default())?;
     let (height, width) = reader.shape();
-    let mut ids = vec![0u32; width * height];
+    let mut ids = filled_vec(width * height, 0u32, "the id map")?;
     for y in 0..height {
+        if y % 256 == 0 {
+            cancel.check()?;
+        }
         let change = reader.next_row(path)?;
         let (done, row) = ids.split_at_mut(y * width);
         let row = &mut row[..width];
@@ -217,6 +225,8 @@ fn color_name(color: ColorType) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::File;
+
     use super::*;
 
     fn write_png(
@@ -251,7 +261,7 @@ mod tests {
         write_png(&b, 2, 2, ColorType::Rgba, &rgba, None);
         write_png(&c, 2, 2, ColorType::Indexed, &[0, 1, 2, 3], Some(rgb.to_vec()));
         for path in [&a, &b, &c] {
-            let map = read_id_map(path).unwrap();
+            let map = read_id_map(path, &Cancel::new()).unwrap();
             assert_eq!((map.height, map.width, &map.ids), (2, 2, &expected));
             std::fs::remove_file(path).unwrap();
         }
@@ -261,10 +271,10 @@ mod tests {
     fn grayscale_missing_and_garbage_are_errors() {
         let g = temp("gray.png");
         write_png(&g, 1, 1, ColorType::Grayscale, &[0], None);
-        assert!(matches!(read_id_map(&g), Err(PqError::UnsupportedPng { .. })));
+        assert!(matches!(read_id_map(&g, &Cancel::new()), Err(PqError::UnsupportedPng { .. })));
         std::fs::write(&g, b"not a png").unwrap();
-        assert!(matches!(read_id_map(&g), Err(PqError::Decode { .. })));
+        assert!(matches!(read_id_map(&g, &Cancel::new()), Err(PqError::Decode { .. })));
         std::fs::remove_file(&g).unwrap();
-        assert!(matches!(read_id_map(&g), Err(PqError::Io { .. })));
+        assert!(matches!(read_id_map(&g, &Cancel::new()), Err(PqError::Io { .. })));
     }
 }

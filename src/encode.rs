@@ -53,7 +53,7 @@ mod tests {
             let path =
                 std::env::temp_dir().join(format!("panoptiq-encode-{}-{alpha}.png", std::process::id()));
             write_id_map(&path, &ids, 3, 4, alpha).unwrap();
-            let map = read_id_map(&path).unwrap();
+            let map = read_id_map(&path, &crate::parallel::Cancel::new()).unwrap();
             assert_eq!((map.height, map.width, map.ids), (3, 4, ids.clone()));
             std::fs::remove_file(&path).unwrap();
         }

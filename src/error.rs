@@ -67,6 +67,18 @@ pub enum PqError {
     #[error("cannot start {threads} threads: {message}")]
     ThreadPool { threads: usize, message: String },
 
+    /// The caller asked the work to stop (Ctrl-C).
+    #[error("interrupted")]
+    Interrupted,
+
+    /// A bug: a panic caught before it could take the process down.
+    #[error("internal error in panoptiq (please report it): {message}")]
+    Panic { message: String },
+
+    /// A buffer of the size the input asks for cannot be allocated.
+    #[error("cannot allocate {bytes} bytes for {what}")]
+    OutOfMemory { what: String, bytes: u128 },
+
     /// An error met while evaluating one image pair of a dataset, with the files it came from:
     /// the PNGs and, where known, the JSON files that listed their segments.
     #[error("{}", in_image_message(image_id, gt_path, pred_path, json.as_deref(), source))]

@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use crate::memory::grow;
 use crate::runs::RowRuns;
 use crate::PqError;
 
@@ -58,6 +59,95 @@ struct Header {
     channels: usize,
 }
 
+/// What a PNG's chunks say about its image, checked for consistency.
+pub(crate) struct Layout {
+    pub width: usize,
+    pub height: usize,
+    pub bit_depth: u8,
+    pub color_type: u8,
+    pub interlaced: bool,
+}
+
+/// Deflate expands at most 1032-fold (a 258-byte match coded in two bits), so image data of
+/// `n` compressed bytes inflates to at most this many bytes (plus a little for the zlib frame).
+fn max_inflated(compressed: usize) -> u128 {
+    compressed as u128 * 1032 + 1024
+}
+
+/// Walks a PNG's chunks: checks the signature and header, and gathers the IDAT data into
+/// `compressed` when given. A header declaring more pixels than the image data can inflate to
+/// is refused here, before anything of that size is allocated.
+pub(crate) fn scan_chunks(
+    path: &Path,
+    file: &[u8],
+    mut compressed: Option<&mut Vec<u8>>,
+) -> Result<Layout, PqError> {
+    if file.len() < 8 || &file[..8] != SIGNATURE {
+        return Err(malformed(path, "not a PNG file (bad signature)"));
+    }
+    if let Some(compressed) = compressed.as_deref_mut() {
+        compressed.clear();
+    }
+    let mut layout = None;
+    let mut idat_bytes = 0usize;
+    let mut at = 8usize;
+    loop {
+        let Some(head) = file.get(at..at.saturating_add(8)) else {
+            return Err(malformed(path, "file ends before the IEND chunk"));
+        };
+        let (len, kind) = (be32(head) as usize, &head[4..8]);
+        let Some(body) = file.get(at + 8..(at + 8).saturating_add(len)) else {
+            return Err(malformed(path, "a chunk runs past the end of the file"));
+        };
+        // CRCs are not checked: a corrupt image stream still fails to inflate.
+        at = at.saturating_add(12).saturating_add(len);
+        match kind {
+            b"IHDR" => {
+                if len != 13 || layout.is_some() {
+                    return Err(malformed(path, "bad IHDR chunk"));
+                }
+                let (width, height) = (be32(body) as usize, be32(&body[4..]) as usize);
+                let (bit_depth, color_type, compression, filter, interlace) =
+                    (body[8], body[9], body[10], body[11], body[12]);
+                if width == 0 || height == 0 || compression != 0 || filter != 0 || interlace > 1 {
+                    return Err(malformed(path, "bad IHDR chunk"));
+                }
+                layout = Some(Layout { width, height, bit_depth, color_type, interlaced: interlace == 1 });
+            }
+            b"IDAT" => {
+                idat_bytes += len;
+                if let Some(compressed) = compressed.as_deref_mut() {
+                    compressed.try_reserve(len).map_err(|_| malformed(path, "image data too large"))?;
+                    compressed.extend_from_slice(body);
+                }
+            }
+            b"IEND" => break,
+            _ => {}
+        }
+    }
+    let layout = layout.ok_or_else(|| malformed(path, "no IHDR chunk"))?;
+    let samples = match layout.color_type {
+        0 | 3 => 1,
+        4 => 2,
+        2 => 3,
+        6 => 4,
+        _ => return Err(malformed(path, format!("unknown colour type {}", layout.color_type))),
+    };
+    let row_bits = layout.width as u128 * samples * u128::from(layout.bit_depth);
+    let needed = layout.height as u128 * row_bits.div_ceil(8);
+    if needed > max_inflated(idat_bytes) {
+        return Err(malformed(
+            path,
+            format!(
+                "its header declares {}x{} pixels ({needed} bytes of image data), more than its {idat_bytes} \
+                 compressed bytes can hold",
+                layout.width, layout.height
+            ),
+        ));
+    }
+    Ok(layout)
+}
+
 /// A decoding error naming the file.
 pub(crate) fn malformed(path: &Path, message: impl Into<String>) -> PqError {
     PqError::Decode { path: path.to_owned(), message: message.into() }
@@ -83,13 +173,11 @@ impl FastRows {
         header.height.checked_mul(stride + 1).ok_or_else(|| malformed(path, "image too large"))?;
         // Grown only, never cleared: the inflater overwrites what it reports as written.
         let raw_len = WINDOW + CHUNK.max(2 * (stride + 1));
-        if buffers.raw.len() < raw_len {
-            buffers.raw.resize(raw_len, 0);
-        }
+        grow(&mut buffers.raw, raw_len, 0, "the inflated image data")?;
         let mut inflater = Box::new(fdeflate::Decompressor::new());
         inflater.ignore_adler32();
         buffers.row.clear();
-        buffers.row.resize(stride, 0);
+        grow(&mut buffers.row, stride, 0, "a row of pixels")?;
         let runs = RowRuns::void(header.width);
         Ok(Ok(Self {
             buffers,
@@ -106,62 +194,23 @@ impl FastRows {
         }))
     }
 
-    /// Walks the chunks: checks the header, gathers IDAT data into `compressed`. `None` when the
-    /// layout is not 8-bit RGB/RGBA without interlacing.
+    /// Walks the chunks (see [`scan_chunks`]); `None` when the layout is not 8-bit RGB/RGBA
+    /// without interlacing.
     fn collect_image_data(
         path: &Path,
         file: &[u8],
         compressed: &mut Vec<u8>,
     ) -> Result<Option<Header>, PqError> {
-        if file.len() < 8 || &file[..8] != SIGNATURE {
-            return Err(malformed(path, "not a PNG file (bad signature)"));
+        let layout = scan_chunks(path, file, Some(compressed))?;
+        let channels = match layout.color_type {
+            2 => 3,
+            6 => 4,
+            _ => return Ok(None),
+        };
+        if layout.bit_depth != 8 || layout.interlaced {
+            return Ok(None);
         }
-        compressed.clear();
-        let mut header = None;
-        let mut at = 8;
-        loop {
-            let Some(head) = file.get(at..at + 8) else {
-                return Err(malformed(path, "file ends before the IEND chunk"));
-            };
-            let (len, kind) = (be32(head) as usize, &head[4..8]);
-            let Some(body) = file.get(at + 8..at + 8 + len) else {
-                return Err(malformed(path, "a chunk runs past the end of the file"));
-            };
-            // CRCs are not checked: a corrupt image stream still fails to inflate.
-            at += 12 + len;
-            match kind {
-                b"IHDR" => {
-                    if len != 13 {
-                        return Err(malformed(path, "bad IHDR chunk"));
-                    }
-                    let (width, height) = (be32(body) as usize, be32(&body[4..]) as usize);
-                    let (depth, color, compression, filter, interlace) =
-                        (body[8], body[9], body[10], body[11], body[12]);
-                    let channels = match color {
-                        2 => 3,
-                        6 => 4,
-                        _ => return Ok(None),
-                    };
-                    if depth != 8
-                        || compression != 0
-                        || filter != 0
-                        || interlace != 0
-                        || width == 0
-                        || height == 0
-                    {
-                        return Ok(None);
-                    }
-                    header = Some(Header { width, height, channels });
-                }
-                b"IDAT" => compressed.extend_from_slice(body),
-                b"IEND" => break,
-                _ => {}
-            }
-        }
-        if header.is_none() {
-            return Err(malformed(path, "no IHDR chunk"));
-        }
-        Ok(header)
+        Ok(Some(Header { width: layout.width, height: layout.height, channels }))
     }
 
     #[must_use]

@@ -7,7 +7,7 @@ use crate::PqError;
 
 /// Below this many pixels the work is done on the calling thread: splitting a small image
 /// across rayon's pool costs more than it saves.
-const PARALLEL_MIN_PIXELS: usize = 1 << 18;
+pub const PARALLEL_MIN_PIXELS: usize = 1 << 18;
 /// Pixels per parallel task: large enough to amortise scheduling, small enough to balance.
 const CHUNK_PIXELS: usize = 1 << 16;
 

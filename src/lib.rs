@@ -18,6 +18,7 @@ pub mod fastpng;
 pub mod histogram;
 pub mod ids;
 pub mod matching;
+pub mod memory;
 pub mod parallel;
 pub mod runs;
 pub mod segments;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::error::Side;
 use crate::histogram::PairHistogram;
+use crate::parallel::Cancel;
 use crate::segments::{index_ids, Categories, GtSegment, PredSegment};
 use crate::stats::PqStats;
 use crate::{PqError, VOID};
@@ -34,7 +35,10 @@ pub struct MapView<'a> {
     pub width: usize,
 }
 
-/// Evaluates one image from its two id maps.
+/// Pixels counted between two looks at the cancel flag: about a millisecond of work.
+const PIXELS_PER_CHECK: usize = 1 << 20;
+
+/// Evaluates one image from its two id maps; stops early once `cancel` is set.
 pub fn evaluate_maps(
     image_id: &str,
     gt_map: MapView<'_>,
@@ -42,6 +46,7 @@ pub fn evaluate_maps(
     gt: &[GtSegment],
     pred: &[PredSegment],
     categories: &Categories,
+    cancel: &Cancel,
 ) -> Result<ImageResult, PqError> {
     if (gt_map.height, gt_map.width) != (pred_map.height, pred_map.width) {
         return Err(PqError::SizeMismatch {
@@ -62,7 +67,11 @@ pub fn evaluate_maps(
         }
     }
     let mut histogram = PairHistogram::new();
-    histogram.add_maps(gt_map.ids, pred_map.ids)?;
+    // A run cut at a chunk border is counted in two parts: the same totals.
+    for (gt_ids, pred_ids) in gt_map.ids.chunks(PIXELS_PER_CHECK).zip(pred_map.ids.chunks(PIXELS_PER_CHECK)) {
+        cancel.check()?;
+        histogram.add_maps(gt_ids, pred_ids)?;
+    }
     evaluate_image(image_id, &histogram, gt, pred, categories)
 }
 
@@ -217,7 +226,7 @@ mod tests {
     ) -> Result<ImageResult, PqError> {
         let gt_view = MapView { ids: gt_map, height: 1, width: gt_map.len() };
         let pred_view = MapView { ids: pred_map, height: 1, width: pred_map.len() };
-        evaluate_maps("1", gt_view, pred_view, g, p, &Categories::new([1, 2]))
+        evaluate_maps("1", gt_view, pred_view, g, p, &Categories::new([1, 2]), &Cancel::new())
     }
 
     #[test]
@@ -279,7 +288,7 @@ mod tests {
     fn mismatched_shapes_and_bad_areas_are_errors() {
         let (a, b) =
             (MapView { ids: &[1, 1], height: 1, width: 2 }, MapView { ids: &[1, 1], height: 2, width: 1 });
-        let e = evaluate_maps("3", a, b, &[], &[], &Categories::default()).unwrap_err();
+        let e = evaluate_maps("3", a, b, &[], &[], &Categories::default(), &Cancel::new()).unwrap_err();
         assert!(e.to_string().contains("1x2") && e.to_string().contains("2x1"));
         let e = run(&[1, 1], &[7, 7], &[gt(1, 1, false, 0)], &[pred(7, 1)]).unwrap_err();
         assert!(matches!(e, PqError::EmptyUnion { .. }));

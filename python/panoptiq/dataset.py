@@ -108,12 +108,9 @@ def _check_threads(num_threads: int | None) -> None:
 
 
 def default_threads() -> int:
-    """Threads used when ``num_threads`` is None: ``RAYON_NUM_THREADS`` if set, else all cores."""
-    try:
-        threads = int(os.environ.get("RAYON_NUM_THREADS", "0"))
-    except ValueError:
-        threads = 0
-    return threads if threads > 0 else (os.cpu_count() or 1)
+    """Threads used when ``num_threads`` is None: ``RAYON_NUM_THREADS`` if set, else the CPUs this
+    process may use (its CPU affinity and cgroup quota honoured, as in a container)."""
+    return _core.default_threads()
 
 
 def load_json(path: str | os.PathLike[str], what: str) -> dict[str, Any]:

@@ -1,6 +1,9 @@
 //! The one place where core errors become Python exceptions.
 
-use pyo3::exceptions::{PyFileNotFoundError, PyKeyError, PyOSError, PyValueError};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyKeyError, PyKeyboardInterrupt, PyMemoryError, PyOSError, PyRuntimeError,
+    PyValueError,
+};
 use pyo3::PyErr;
 
 use crate::PqError;
@@ -17,6 +20,10 @@ impl From<PqError> for PyErr {
                 PyFileNotFoundError::new_err(message)
             }
             PqError::Io { .. } => PyOSError::new_err(message),
+            PqError::OutOfMemory { .. } => PyMemoryError::new_err(message),
+            PqError::Panic { .. } => PyRuntimeError::new_err(message),
+            // Raised here only when no KeyboardInterrupt from Python's own handler is at hand.
+            PqError::Interrupted => PyKeyboardInterrupt::new_err(message),
             PqError::SizeMismatch { .. }
             | PqError::DuplicateSegment { .. }
             | PqError::VoidSegment { .. }

@@ -22,11 +22,13 @@ use crate::dataset::{decode_only, evaluate_pairs, PairJob};
 use crate::decode::{read_id_map, read_id_map_reference};
 use crate::encode::write_id_map;
 use crate::error::JsonFiles;
-use crate::ids::{ids_to_rgb, rgb_to_ids, Channel};
+use crate::ids::{ids_to_rgb, rgb_to_ids, Channel, PARALLEL_MIN_PIXELS};
 use crate::matching::{evaluate_maps, MapView};
-use crate::parallel::with_threads;
+use crate::memory::filled_vec;
+use crate::parallel::{default_threads, run_interruptible, Cancel};
 use crate::segments::{Categories, GtSegment, PredSegment};
 use crate::stats::{CategoryInfo, CategoryStats, PqStats};
+use crate::PqError;
 
 /// Borrows a C-contiguous array's data; any other layout is refused rather than copied silently.
 fn contiguous<'a, T: Element, D: numpy::ndarray::Dimension>(
@@ -38,14 +40,54 @@ fn contiguous<'a, T: Element, D: numpy::ndarray::Dimension>(
     })
 }
 
+/// Runs `work` with the GIL released on a pool of `threads` threads (all cores by default),
+/// stopping it when Python receives a signal meanwhile: Ctrl-C then raises `KeyboardInterrupt`
+/// within a fraction of a second, after the work has stopped.
+// The closure is needed: `Python::check_signals` is not general over the GIL lifetime.
+#[allow(clippy::redundant_closure_for_method_calls)]
+fn run<R: Send>(
+    py: Python<'_>,
+    threads: Option<usize>,
+    work: impl FnOnce(&Cancel) -> Result<R, PqError> + Send,
+) -> PyResult<R> {
+    let mut signal: Option<PyErr> = None;
+    let result = py.detach(|| {
+        run_interruptible(threads, work, || match Python::attach(|py| py.check_signals()) {
+            Ok(()) => false,
+            Err(error) => {
+                signal = Some(error);
+                true
+            }
+        })
+    });
+    match (result, signal) {
+        (Err(PqError::Interrupted), Some(signal)) => Err(signal),
+        (result, _) => Ok(result?),
+    }
+}
+
+/// Like [`run`], but small work (below `parallel_from` units) runs on the calling thread: it
+/// ends sooner than a hand-off to the pool would take, and needs no interrupting.
+fn run_sized<R: Send>(
+    py: Python<'_>,
+    size: usize,
+    parallel_from: usize,
+    work: impl FnOnce(&Cancel) -> Result<R, PqError> + Send,
+) -> PyResult<R> {
+    if size < parallel_from {
+        return Ok(py.detach(|| work(&Cancel::new()))?);
+    }
+    run(py, None, work)
+}
+
 fn rgb2id_impl<'py, C: Channel + Element>(
     py: Python<'py>,
     rgb: &PyReadonlyArray3<'py, C>,
 ) -> PyResult<Bound<'py, PyArray2<u32>>> {
     let &[height, width, channels] = rgb.shape() else { unreachable!("a 3-D array has 3 dimensions") };
     let pixels = contiguous(rgb, "color")?;
-    let ids = py.detach(|| -> Result<Vec<u32>, crate::PqError> {
-        let mut ids = vec![0u32; height * width];
+    let ids = run_sized(py, height * width, PARALLEL_MIN_PIXELS, |_| {
+        let mut ids = filled_vec(height * width, 0u32, "the id map")?;
         rgb_to_ids(pixels, channels, &mut ids)?;
         Ok(ids)
     })?;
@@ -72,8 +114,8 @@ fn id2rgb<'py>(py: Python<'py>, ids: PyReadonlyArrayDyn<'py, u32>) -> PyResult<B
     let mut shape = ids.shape().to_vec();
     shape.push(3);
     let flat = contiguous(&ids, "id_map")?;
-    let rgb = py.detach(|| -> Result<Vec<u8>, crate::PqError> {
-        let mut rgb = vec![0u8; flat.len() * 3];
+    let rgb = run_sized(py, flat.len(), PARALLEL_MIN_PIXELS, |_| {
+        let mut rgb = filled_vec(flat.len() * 3, 0u8, "the colours")?;
         ids_to_rgb(flat, &mut rgb)?;
         Ok(rgb)
     })?;
@@ -86,7 +128,12 @@ fn id2rgb<'py>(py: Python<'py>, ids: PyReadonlyArrayDyn<'py, u32>) -> PyResult<B
 #[pyfunction]
 #[pyo3(signature = (path, reference = false))]
 fn read_id_map_png(py: Python<'_>, path: PathBuf, reference: bool) -> PyResult<Bound<'_, PyArray2<u32>>> {
-    let map = py.detach(|| if reference { read_id_map_reference(&path) } else { read_id_map(&path) })?;
+    let map =
+        run(
+            py,
+            None,
+            |cancel| if reference { read_id_map_reference(&path) } else { read_id_map(&path, cancel) },
+        )?;
     let ids = Array2::from_shape_vec((map.height, map.width), map.ids)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(ids.into_pyarray(py))
@@ -165,7 +212,9 @@ fn evaluate_image<'py>(
     let (gt_map, pred_map) = (view(&gt_ids, "gt_ids")?, view(&pred_ids, "pred_ids")?);
     let (gt, pred) = (gt_segments(&gt)?, pred_segments(&pred)?);
     let categories = Categories::new(category_ids.as_array().iter().copied());
-    let result = py.detach(|| evaluate_maps(image_id, gt_map, pred_map, &gt, &pred, &categories))?;
+    let result = run_sized(py, gt_map.ids.len(), 1 << 20, |cancel| {
+        evaluate_maps(image_id, gt_map, pred_map, &gt, &pred, &categories, cancel)
+    })?;
     Ok(rows_from_stats(&result.stats))
 }
 
@@ -222,7 +271,7 @@ fn run_jobs(
 ) -> PyResult<Vec<StatRow>> {
     let categories = Categories::new(category_ids.as_array().iter().copied());
     let mut stats = stats_from_rows(stats);
-    py.detach(|| with_threads(num_threads, || evaluate_pairs(jobs, &categories, &mut stats)))??;
+    run(py, num_threads, |cancel| evaluate_pairs(jobs, &categories, &mut stats, cancel))?;
     Ok(rows_from_stats(&stats))
 }
 
@@ -268,8 +317,8 @@ fn load_annotations(
     pred_folder: PathBuf,
     num_threads: Option<usize>,
 ) -> PyResult<Option<PyAnnotations>> {
-    let read = py.detach(|| {
-        with_threads(num_threads, || read_annotations(&gt_json, &pred_json, &gt_folder, &pred_folder))
+    let read = run(py, num_threads, |cancel| {
+        read_annotations(&gt_json, &pred_json, &gt_folder, &pred_folder, cancel)
     })?;
     Ok(read.map(PyAnnotations))
 }
@@ -278,7 +327,7 @@ fn load_annotations(
 #[pyfunction]
 fn decode_files(py: Python<'_>, paths: Vec<PathBuf>, num_threads: Option<usize>) -> PyResult<u64> {
     let paths: Vec<&std::path::Path> = paths.iter().map(PathBuf::as_path).collect();
-    Ok(py.detach(|| with_threads(num_threads, || decode_only(&paths)))??)
+    run(py, num_threads, |cancel| decode_only(&paths, cancel))
 }
 
 /// Writes an H×W id map as an 8-bit RGB (or RGBA) PNG.
@@ -313,8 +362,16 @@ fn pq_average(
     (avg.pq, avg.sq, avg.rq, avg.n, rows)
 }
 
+/// Threads used when none is asked for: `RAYON_NUM_THREADS`, else the CPUs this process may use
+/// (affinity mask and cgroup quota honoured).
+#[pyfunction(name = "default_threads")]
+fn py_default_threads() -> usize {
+    default_threads()
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(py_default_threads, m)?)?;
     m.add_function(wrap_pyfunction!(rgb2id_u8, m)?)?;
     m.add_function(wrap_pyfunction!(rgb2id_u32, m)?)?;
     m.add_function(wrap_pyfunction!(id2rgb, m)?)?;
