@@ -71,6 +71,7 @@ fn evaluate_pair_with(
         }
         let Scratch { histogram, pair_rows, .. } = scratch;
         histogram.clear();
+        pair_rows.reset();
         for y in 0..gt_height {
             if y % ROWS_PER_CHECK == 0 {
                 cancel.check()?;
@@ -88,11 +89,13 @@ fn evaluate_pair_with(
         scratch.pred = pred.into_buffers();
         evaluate_image(job.image_id, &scratch.histogram, job.gt_segments, job.pred_segments, categories)
     };
-    let outcome = catch_unwind(AssertUnwindSafe(|| run(scratch))).unwrap_or_else(|payload| {
-        // The buffers may be half-updated: start the next image with fresh ones.
+    let outcome =
+        catch_unwind(AssertUnwindSafe(|| run(scratch))).unwrap_or_else(|payload| Err(panic_error(&*payload)));
+    if outcome.is_err() {
+        // Stopped mid-image (bad data, an interrupt, a panic): the buffers may hold half an
+        // image, which must not leak into the next one this thread evaluates.
         *scratch = Scratch::default();
-        Err(panic_error(&*payload))
-    });
+    }
     outcome.map_err(|source| match source {
         PqError::Interrupted => PqError::Interrupted,
         source => PqError::InImage {
@@ -228,6 +231,28 @@ mod tests {
             assert_eq!(run(&f, 7, threads).unwrap(), one);
         }
         std::fs::remove_dir_all(&f.dir).unwrap();
+    }
+
+    #[test]
+    fn an_image_that_fails_midway_leaves_nothing_behind_for_the_next() {
+        let f = fixture("midway", 2);
+        let expected = run(&f, 2, 1).unwrap();
+        // An image larger than one inflate chunk whose compressed data turns to garbage halfway:
+        // decoding fails after some rows were already counted.
+        let (h, w) = (300usize, 1000usize);
+        let ids: Vec<u32> = (0..h * w).map(|p| u32::try_from((p / w + p % w) % 7 + 1).unwrap()).collect();
+        write_id_map(&f.dir.join("gt0.png"), &ids, h, w, false).unwrap();
+        let mut bytes = std::fs::read(f.dir.join("gt0.png")).unwrap();
+        let idat = bytes.windows(4).position(|w| w == b"IDAT").unwrap();
+        let len = usize::try_from(u32::from_be_bytes(bytes[idat - 4..idat].try_into().unwrap())).unwrap();
+        bytes[idat + 4 + len / 2..idat + 4 + len].fill(0xff);
+        std::fs::write(f.dir.join("gt0.png"), &bytes).unwrap();
+        std::fs::write(f.dir.join("pred0.png"), std::fs::read(f.dir.join("gt0.png")).unwrap()).unwrap();
+        assert!(matches!(run(&f, 1, 1).unwrap_err().root(), PqError::Decode { .. }));
+        let fresh = fixture("midway-again", 2);
+        assert_eq!(run(&fresh, 2, 1).unwrap(), expected);
+        std::fs::remove_dir_all(&f.dir).unwrap();
+        std::fs::remove_dir_all(&fresh.dir).unwrap();
     }
 
     #[test]

@@ -267,6 +267,12 @@ impl PairRows {
         }
     }
 
+    /// Forgets any pending row pair, as at the start of an image.
+    pub fn reset(&mut self) {
+        self.runs.clear();
+        self.repeat = 0;
+    }
+
     /// The current row pair occurs once more.
     pub fn repeat(&mut self) {
         self.repeat += 1;

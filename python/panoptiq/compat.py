@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 
+#: Set by :func:`install_as_panopticapi`; Python processes started with it set (spawned and
+#: forkserver workers, subprocesses) install the shim at start-up, through the
+#: ``panoptiq-as-panopticapi.pth`` file that panoptiq's wheel puts in ``site-packages``.
+ENVIRONMENT_VARIABLE = "PANOPTIQ_AS_PANOPTICAPI"
 
-def install_as_panopticapi() -> None:
+
+def install_as_panopticapi(*, subprocesses: bool = True) -> None:
     """Make ``panopticapi``, ``panopticapi.evaluation`` and ``panopticapi.utils`` be panoptiq's.
 
     Call it once, before the code that imports panopticapi runs (detectron2's and
     mmdetection's evaluators, for instance); any panopticapi already imported is replaced.
+    Forked worker processes inherit it; with ``subprocesses=True`` (the default) so do worker
+    processes started by ``spawn`` or ``forkserver`` (macOS's and, from Python 3.14, Linux's
+    default) and other Python subprocesses, through the environment variable
+    ``PANOPTIQ_AS_PANOPTICAPI=1``, which this sets.
 
     Examples
     --------
@@ -27,3 +37,5 @@ def install_as_panopticapi() -> None:
     sys.modules["panopticapi"] = package
     sys.modules["panopticapi.evaluation"] = evaluation
     sys.modules["panopticapi.utils"] = utils
+    if subprocesses:
+        os.environ[ENVIRONMENT_VARIABLE] = "1"

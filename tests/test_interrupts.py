@@ -1,0 +1,128 @@
+"""Ctrl-C stops every long call: a real SIGINT sent to a child process running it.
+
+Each child starts a call that would run for tens of seconds, the test sends SIGINT once it is
+under way, and the child reports where the KeyboardInterrupt came from, whether anything still
+burns CPU afterwards, and whether the next call gives the right result. The delay between the
+signal and the exception is printed with the outcome; no test asserts a wall-clock limit.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from panoptiq.synthetic import make_dataset
+
+#: Copies of two 1024 x 2048 pairs: tens of seconds of work on this machine kind.
+LONG_PAIRS = 20_000
+
+CHILD = textwrap.dedent(
+    """
+    import json, os, sys, time, traceback
+    import numpy as np
+    import panoptiq
+    from panoptiq import evaluation
+
+    gt_json, pred_json, small_gt, small_pred, mode = sys.argv[1:]
+    expected = panoptiq.pq_compute(small_gt, small_pred, verbose=False)
+
+    def pairs(gt_path, pred_path):
+        gt, pred = json.load(open(gt_path)), json.load(open(pred_path))
+        predictions = {a["image_id"]: a for a in pred["annotations"]}
+        categories = {c["id"]: c for c in gt["categories"]}
+        return [(a, predictions[a["image_id"]]) for a in gt["annotations"]], categories
+
+    folders = (gt_json[: -len(".json")], pred_json[: -len(".json")])
+    if mode == "evaluate_image":
+        rng = np.random.default_rng(0)
+        gt_ids = rng.integers(1, 1500, size=(8000, 8000), dtype=np.uint32)
+        pred_ids = rng.integers(1, 1500, size=(8000, 8000), dtype=np.uint32)
+        gt_segments = [{"id": i, "category_id": 1, "iscrowd": 0, "area": 1} for i in range(1, 1500)]
+        pred_segments = [{"id": i, "category_id": 1} for i in range(1, 1500)]
+        call = lambda: panoptiq.evaluate_image(gt_ids, gt_segments, pred_ids, pred_segments, [1])
+    elif mode in ("single_core", "multi_core"):
+        matched, categories = pairs(gt_json, pred_json)
+        if mode == "single_core":
+            call = lambda: evaluation.pq_compute_single_core(0, matched, *folders, categories)
+        else:
+            call = lambda: evaluation.pq_compute_multi_core(matched, *folders, categories, verbose=False)
+    else:
+        kwargs = {
+            "default": {"verbose": False},
+            "one_thread": {"verbose": False, "num_threads": 1},
+            "progress": {"progress": lambda done, total: None},
+        }[mode]
+        call = lambda: panoptiq.pq_compute(gt_json, pred_json, **kwargs)
+
+    print("ready", flush=True)
+    report = {"interrupted": False}
+    try:
+        call()
+    except KeyboardInterrupt:
+        report["caught_at"] = time.monotonic()
+        report["interrupted"] = True
+        report["where"] = traceback.extract_tb(sys.exc_info()[2])[-1].filename
+        cpu = time.process_time()
+        time.sleep(1.0)
+        report["cpu_after"] = time.process_time() - cpu
+    report["next_call_correct"] = panoptiq.pq_compute(small_gt, small_pred, verbose=False) == expected
+    print(json.dumps(report), flush=True)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, Path]:
+    folder = tmp_path_factory.mktemp("interrupt")
+    gt_json, pred_json = make_dataset(folder / "long", 2, seed=0, size=(1024, 2048))
+    for path in (gt_json, pred_json):
+        body = json.loads(path.read_text())
+        two = body["annotations"]
+        body["annotations"] = [{**two[i % 2], "image_id": i} for i in range(LONG_PAIRS)]
+        path.write_text(json.dumps(body))
+    small_gt, small_pred = make_dataset(folder / "small", 6, seed=4)
+    return gt_json, pred_json, small_gt, small_pred
+
+
+@pytest.mark.parametrize(
+    ("mode", "raised_in"),
+    [
+        ("default", "dataset.py"),
+        ("one_thread", "dataset.py"),
+        ("progress", "dataset.py"),
+        ("single_core", "dataset.py"),
+        ("multi_core", "dataset.py"),
+        ("evaluate_image", "image.py"),
+    ],
+)
+def test_sigint_stops_the_call_and_the_next_call_works(datasets, mode: str, raised_in: str) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, *map(str, datasets), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(2.0)  # the call is now reading JSON or evaluating
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=600)
+    finally:
+        child.kill()
+    assert child.returncode == 0, err
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["interrupted"], f"{mode}: the call ran to its end instead of stopping ({report})"
+    delay = report["caught_at"] - sent
+    print(f"{mode}: KeyboardInterrupt {1000 * delay:.0f} ms after SIGINT")
+    # Raised from inside the Rust call (the Python frame calling it), not between two calls.
+    assert report["where"].endswith(raised_in), report
+    assert report["cpu_after"] < 0.5, f"{mode}: work went on after the interrupt ({report})"
+    assert report["next_call_correct"]
