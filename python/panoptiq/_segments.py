@@ -72,10 +72,13 @@ def _integers(values: Sequence[Any], field: str, side: str, at: str, where: Any)
         if index < 0:
             return np.array([int(v) for v in values], dtype=np.int64)
     image, segment = where(index)
-    raise ValueError(
-        f"In the image with ID {image} {side} segment with ID {segment}{at} has a non-integral {field} "
-        f"{values[index]!r}"
+    value = values[index]
+    integral = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    integral = integral and math.isfinite(value) and value == math.floor(value)
+    problem = (
+        f"{field} {value!r}, outside the 64-bit integer range" if integral else f"a non-integral {field} {value!r}"
     )
+    raise ValueError(f"In the image with ID {image} {side} segment with ID {segment}{at} has {problem}")
 
 
 def _is_int64(value: Any) -> bool:

@@ -126,8 +126,11 @@ def load_json(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
             f"{what} JSON file {path} is a folder; pass the JSON file as {side}_json_file and the folder "
             f"of its PNGs as {side}_folder (--{side}-folder on the command line)"
         ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{what} JSON file {path} is not valid JSON: {error}") from None
+    except (ValueError, RecursionError) as error:
+        # ValueError: malformed JSON, bad UTF-8, integers past Python's digit limit;
+        # RecursionError: nesting deeper than the interpreter's stack allows.
+        reason = "it nests too deeply" if isinstance(error, RecursionError) else error
+        raise ValueError(f"{what} JSON file {path} is not valid JSON: {reason}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{what} JSON file {path} holds a {_json_type(data)}, not an object with 'annotations'")
     require_list(data, "annotations", f"{what} JSON file {path}")
@@ -214,7 +217,7 @@ def load_dataset(
         pred_json = load_json(pred_json_file, "prediction")
         require_list(gt_json, "categories", f"ground truth JSON file {gt_json_file}")
         category_list = gt_json["categories"]
-    categories = {el["id"]: el for el in category_list}
+    categories = _category_table(category_list, gt_json_file)
 
     say("Evaluation panoptic segmentation metrics:")
     say("Ground truth:")
@@ -278,12 +281,29 @@ def _archive_kind(path: Path) -> str | None:
         return None
 
 
+def _category_table(category_list: Sequence[Any], source: str) -> dict[Any, dict[str, Any]]:
+    """Category id to record, as panopticapi keys them; records are checked, errors name the file."""
+    table = {}
+    for position, category in enumerate(category_list):
+        if not isinstance(category, dict):
+            raise ValueError(f"category #{position} in {source} is a {_json_type(category)}, not a JSON object")
+        if "id" not in category:
+            raise KeyError(f"category #{position} in {source} is missing 'id'")
+        if not isinstance(category["id"], int) or isinstance(category["id"], bool):
+            raise ValueError(f"category #{position} in {source} has an id that is not an integer: {category['id']!r}")
+        table[category["id"]] = category
+    return table
+
+
 def _image_id(annotation: Any, position: int, side: str, source: str) -> Any:
     if not isinstance(annotation, Mapping):
-        raise TypeError(f"{side} annotation #{position} in {source} is a {type(annotation).__name__}, not a dict")
+        raise ValueError(f"{side} annotation #{position} in {source} is a {_json_type(annotation)}, not a JSON object")
     if "image_id" not in annotation:
         raise KeyError(f"{side} annotation #{position} in {source} is missing 'image_id'")
-    return annotation["image_id"]
+    image_id = annotation["image_id"]
+    if not isinstance(image_id, (int, str, float)):
+        raise ValueError(f"{side} annotation #{position} in {source} has an image_id that is a {_json_type(image_id)}")
+    return image_id
 
 
 def _missing_message(
