@@ -180,20 +180,38 @@ pub fn read_annotations(
 ) -> Result<Option<Annotations>, PqError> {
     let (gt_text, pred_text) = rayon::join(|| std::fs::read(gt_json).ok(), || std::fs::read(pred_json).ok());
     let (Some(gt_text), Some(pred_text)) = (gt_text, pred_text) else { return Ok(None) };
+    parse_annotations(
+        &gt_text,
+        &pred_text,
+        JsonFiles { gt: gt_json.to_owned(), pred: pred_json.to_owned() },
+        gt_folder,
+        pred_folder,
+        cancel,
+    )
+}
+
+/// [`read_annotations`] of the two files' contents; `files` only names them in errors.
+pub fn parse_annotations(
+    gt_text: &[u8],
+    pred_text: &[u8],
+    files: JsonFiles,
+    gt_folder: &Path,
+    pred_folder: &Path,
+    cancel: &Cancel,
+) -> Result<Option<Annotations>, PqError> {
     let (gt, pred) = rayon::join(
-        || parse_cancellable::<GtFile<'_>>(&gt_text, cancel),
-        || parse_cancellable::<PredFile>(&pred_text, cancel),
+        || parse_cancellable::<GtFile<'_>>(gt_text, cancel),
+        || parse_cancellable::<PredFile>(pred_text, cancel),
     );
     cancel.check()?;
     let (Some(gt), Some(pred)) = (gt, pred) else { return Ok(None) };
-    Ok(match_pairs(&gt, &pred, gt_json, pred_json, gt_folder, pred_folder))
+    Ok(match_pairs(&gt, &pred, files, gt_folder, pred_folder))
 }
 
 fn match_pairs(
     gt: &GtFile<'_>,
     pred: &PredFile,
-    gt_json: &Path,
-    pred_json: &Path,
+    files: JsonFiles,
     gt_folder: &Path,
     pred_folder: &Path,
 ) -> Option<Annotations> {
@@ -211,7 +229,7 @@ fn match_pairs(
         gt_offsets: Vec::with_capacity(images + 1),
         pred_offsets: Vec::with_capacity(images + 1),
         categories_json: gt.categories.get().to_owned(),
-        files: JsonFiles { gt: gt_json.to_owned(), pred: pred_json.to_owned() },
+        files,
         ..Annotations::default()
     };
     out.gt_offsets.push(0);

@@ -44,12 +44,32 @@ impl IdRows {
     /// Opens `path` and reads its header.
     pub fn open(path: &Path) -> Result<Self, PqError> {
         let file = std::fs::read(path).map_err(|source| PqError::Io { path: path.to_owned(), source })?;
+        Self::from_bytes(path, file)
+    }
+
+    /// Reads the header of `file`, a whole PNG file in memory; `path` only names it in errors.
+    pub fn from_bytes(path: &Path, file: Vec<u8>) -> Result<Self, PqError> {
         // Refuses a header that claims more pixels than the data can hold, before the png crate
-        // allocates for it.
-        scan_chunks(path, &file, None)?;
+        // allocates for it, and hands the png crate the file as panoptiq's decoder reads it: cut
+        // after the last chunk there is, CRCs ignored, closed with IEND.
+        let mut clean = Vec::new();
+        clean.try_reserve(file.len() + 12).map_err(|_| malformed(path, "file too large"))?;
+        clean.extend_from_slice(&file[..8.min(file.len())]);
+        scan_chunks(path, &file, |kind, body| {
+            let len = u32::try_from(body.len()).map_err(|_| malformed(path, "chunk too large"))?;
+            clean.extend_from_slice(&len.to_be_bytes());
+            clean.extend_from_slice(kind);
+            clean.extend_from_slice(body);
+            clean.extend_from_slice(&[0; 4]);
+            Ok(())
+        })?;
+        clean.extend_from_slice(b"\0\0\0\0IEND\xaeB`\x82");
         let mut decoder =
-            png::Decoder::new_with_limits(Cursor::new(file), png::Limits { bytes: MAX_DECODED_BYTES });
+            png::Decoder::new_with_limits(Cursor::new(clean), png::Limits { bytes: MAX_DECODED_BYTES });
         decoder.set_transformations(Transformations::EXPAND);
+        // As panoptiq's own decoder: CRCs and the Adler-32 sum are not checked, so both paths
+        // accept the same files (a corrupt image stream still fails to inflate).
+        decoder.ignore_checksums(true);
         let reader = decoder.read_info().map_err(|e| decode_error(path, e))?;
         let channels = match reader.output_color_type() {
             (ColorType::Rgb, BitDepth::Eight) => 3,
@@ -126,10 +146,22 @@ pub enum RunReader {
 
 impl RunReader {
     pub fn open(path: &Path, buffers: Buffers) -> Result<Self, PqError> {
-        if let Ok(fast) = FastRows::open(path, buffers)? {
-            return Ok(RunReader::Fast(fast));
+        match FastRows::open(path, buffers)? {
+            Ok(fast) => Ok(RunReader::Fast(fast)),
+            Err(buffers) => Self::fallback(IdRows::from_bytes(path, buffers.into_file())?),
         }
-        let rows = Box::new(IdRows::open(path)?);
+    }
+
+    /// [`RunReader::open`] on a whole PNG file in memory; `path` only names it in errors.
+    pub fn from_bytes(path: &Path, file: Vec<u8>) -> Result<Self, PqError> {
+        match FastRows::from_file_bytes(path, Buffers::with_file(file))? {
+            Ok(fast) => Ok(RunReader::Fast(fast)),
+            Err(buffers) => Self::fallback(IdRows::from_bytes(path, buffers.into_file())?),
+        }
+    }
+
+    fn fallback(rows: IdRows) -> Result<Self, PqError> {
+        let rows = Box::new(rows);
         let ids = filled_vec(rows.width(), 0, "a row of ids")?;
         Ok(RunReader::Fallback { ids, runs: RowRuns::default(), rows })
     }
@@ -176,7 +208,20 @@ impl RunReader {
 /// Reads a whole panoptic PNG into ids (see [`IdRows`] for the layouts accepted), with panoptiq's
 /// own decoder where the layout allows; stops early once `cancel` is set.
 pub fn read_id_map(path: &Path, cancel: &Cancel) -> Result<IdMap, PqError> {
-    let mut reader = RunReader::open(path, Buffers::default())?;
+    read_all_rows(path, RunReader::open(path, Buffers::default())?, cancel)
+}
+
+/// [`read_id_map`] of a whole PNG file in memory; `name` only names it in errors.
+pub fn read_id_map_from_bytes(name: &Path, file: Vec<u8>, cancel: &Cancel) -> Result<IdMap, PqError> {
+    read_all_rows(name, RunReader::from_bytes(name, file)?, cancel)
+}
+
+/// [`read_id_map_reference`] of a whole PNG file in memory.
+pub fn read_id_map_reference_from_bytes(name: &Path, file: Vec<u8>) -> Result<IdMap, PqError> {
+    IdRows::from_bytes(name, file)?.read_all()
+}
+
+fn read_all_rows(path: &Path, mut reader: RunReader, cancel: &Cancel) -> Result<IdMap, PqError> {
     let (height, width) = reader.shape();
     let mut ids = filled_vec(width * height, 0u32, "the id map")?;
     for y in 0..height {

@@ -23,6 +23,20 @@ pub struct Buffers {
     row: Vec<u8>,
 }
 
+impl Buffers {
+    /// Buffers holding `file`, a whole PNG file, for [`FastRows::from_file_bytes`].
+    #[must_use]
+    pub fn with_file(file: Vec<u8>) -> Self {
+        Self { file, ..Self::default() }
+    }
+
+    /// The file bytes these buffers hold.
+    #[must_use]
+    pub fn into_file(self) -> Vec<u8> {
+        self.file
+    }
+}
+
 /// Whether a row is the same as the row above.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Row {
@@ -74,36 +88,40 @@ fn max_inflated(compressed: usize) -> u128 {
     compressed as u128 * 1032 + 1024
 }
 
-/// Walks a PNG's chunks: checks the signature and header, and gathers the IDAT data into
-/// `compressed` when given. A header declaring more pixels than the image data can inflate to
-/// is refused here, before anything of that size is allocated.
+/// Walks a PNG's chunks: checks the signature and header, and shows `visit` every chunk before
+/// IEND (type and body; a body cut short by the end of the file as far as it goes). A header
+/// declaring more pixels than the image data can inflate to is refused here, before anything
+/// of that size is allocated.
 pub(crate) fn scan_chunks(
     path: &Path,
     file: &[u8],
-    mut compressed: Option<&mut Vec<u8>>,
+    mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), PqError>,
 ) -> Result<Layout, PqError> {
     if file.len() < 8 || &file[..8] != SIGNATURE {
         return Err(malformed(path, "not a PNG file (bad signature)"));
     }
-    if let Some(compressed) = compressed.as_deref_mut() {
-        compressed.clear();
-    }
     let mut layout = None;
     let mut idat_bytes = 0usize;
     let mut at = 8usize;
-    loop {
-        let Some(head) = file.get(at..at.saturating_add(8)) else {
-            return Err(malformed(path, "file ends before the IEND chunk"));
-        };
+    // A file cut short is read as far as it goes, as Pillow reads it: if the image data that is
+    // there holds every row, the image is fine; if not, inflating it fails.
+    while let Some(head) = file.get(at..at.saturating_add(8)) {
         let (len, kind) = (be32(head) as usize, &head[4..8]);
-        let Some(body) = file.get(at + 8..(at + 8).saturating_add(len)) else {
-            return Err(malformed(path, "a chunk runs past the end of the file"));
-        };
+        let body_end = (at + 8).saturating_add(len);
+        if idat_bytes > 0 && kind != b"IDAT" {
+            // The image data is over (its chunks must follow one another): what comes after it
+            // cannot change the pixels and is not read, as the png crate and Pillow do not.
+            break;
+        }
+        if !kind.iter().all(u8::is_ascii_alphabetic) {
+            return Err(malformed(path, format!("bad chunk type {kind:?} at byte {at}")));
+        }
+        let body = &file[at + 8..body_end.min(file.len())];
         // CRCs are not checked: a corrupt image stream still fails to inflate.
-        at = at.saturating_add(12).saturating_add(len);
+        at = body_end.saturating_add(4);
         match kind {
             b"IHDR" => {
-                if len != 13 || layout.is_some() {
+                if body.len() != 13 || layout.is_some() {
                     return Err(malformed(path, "bad IHDR chunk"));
                 }
                 let (width, height) = (be32(body) as usize, be32(&body[4..]) as usize);
@@ -114,16 +132,11 @@ pub(crate) fn scan_chunks(
                 }
                 layout = Some(Layout { width, height, bit_depth, color_type, interlaced: interlace == 1 });
             }
-            b"IDAT" => {
-                idat_bytes += len;
-                if let Some(compressed) = compressed.as_deref_mut() {
-                    compressed.try_reserve(len).map_err(|_| malformed(path, "image data too large"))?;
-                    compressed.extend_from_slice(body);
-                }
-            }
+            b"IDAT" => idat_bytes += body.len(),
             b"IEND" => break,
             _ => {}
         }
+        visit(kind, body)?;
     }
     let layout = layout.ok_or_else(|| malformed(path, "no IHDR chunk"))?;
     let samples = match layout.color_type {
@@ -166,6 +179,12 @@ impl FastRows {
             std::fs::File::open(path).map_err(|source| PqError::Io { path: path.to_owned(), source })?;
         std::io::Read::read_to_end(&mut file, &mut buffers.file)
             .map_err(|source| PqError::Io { path: path.to_owned(), source })?;
+        Self::from_file_bytes(path, buffers)
+    }
+
+    /// [`FastRows::open`] on a file already read into `buffers` (by [`Buffers::with_file`]);
+    /// `path` only names it in errors.
+    pub fn from_file_bytes(path: &Path, mut buffers: Buffers) -> Result<Result<Self, Buffers>, PqError> {
         let Some(header) = Self::collect_image_data(path, &buffers.file, &mut buffers.compressed)? else {
             return Ok(Err(buffers));
         };
@@ -201,7 +220,14 @@ impl FastRows {
         file: &[u8],
         compressed: &mut Vec<u8>,
     ) -> Result<Option<Header>, PqError> {
-        let layout = scan_chunks(path, file, Some(compressed))?;
+        compressed.clear();
+        let layout = scan_chunks(path, file, |kind, body| {
+            if kind == b"IDAT" {
+                compressed.try_reserve(body.len()).map_err(|_| malformed(path, "image data too large"))?;
+                compressed.extend_from_slice(body);
+            }
+            Ok(())
+        })?;
         let channels = match layout.color_type {
             2 => 3,
             6 => 4,
@@ -251,10 +277,18 @@ impl FastRows {
         // With ignore_adler32, fdeflate still sums the checksum of the final call's output: a
         // chunk here, not the whole image. Corrupt streams still fail structurally, as with the
         // png crate, which ignores the checksum by default too.
-        let (read, written) = self
-            .inflater
-            .read(&self.buffers.compressed[self.consumed..], raw, self.filled, true)
-            .map_err(|e| malformed(path, format!("corrupt image data: {e:?}")))?;
+        // The input is not declared complete: a stream cut short after its last row still gives
+        // every row, as the png crate and Pillow decode it. Only when that makes no progress is
+        // the end declared, so that the final bits are decoded (or the stream found short).
+        let input = &self.buffers.compressed[self.consumed..];
+        let mut step = self.inflater.read(input, raw, self.filled, false);
+        if matches!(step, Ok((0, 0))) && !self.inflater.is_done() {
+            step = self.inflater.read(input, raw, self.filled, true);
+        }
+        let (read, written) = step.map_err(|e| match e {
+            fdeflate::DecompressionError::InsufficientInput => malformed(path, "image data ends early"),
+            e => malformed(path, format!("corrupt image data: {e:?}")),
+        })?;
         self.consumed += read;
         self.filled += written;
         if read == 0 && written == 0 && !self.inflater.is_done() {
