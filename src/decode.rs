@@ -44,18 +44,18 @@ impl IdRows {
     /// Opens `path` and reads its header.
     pub fn open(path: &Path) -> Result<Self, PqError> {
         let file = std::fs::read(path).map_err(|source| PqError::Io { path: path.to_owned(), source })?;
-        Self::from_bytes(path, file)
+        Self::from_bytes(path, &file)
     }
 
     /// Reads the header of `file`, a whole PNG file in memory; `path` only names it in errors.
-    pub fn from_bytes(path: &Path, file: Vec<u8>) -> Result<Self, PqError> {
+    pub fn from_bytes(path: &Path, file: &[u8]) -> Result<Self, PqError> {
         // Refuses a header that claims more pixels than the data can hold, before the png crate
         // allocates for it, and hands the png crate the file as panoptiq's decoder reads it: cut
         // after the last chunk there is, CRCs ignored, closed with IEND.
         let mut clean = Vec::new();
         clean.try_reserve(file.len() + 12).map_err(|_| malformed(path, "file too large"))?;
         clean.extend_from_slice(&file[..8.min(file.len())]);
-        scan_chunks(path, &file, |kind, body| {
+        scan_chunks(path, file, |kind, body| {
             let len = u32::try_from(body.len()).map_err(|_| malformed(path, "chunk too large"))?;
             clean.extend_from_slice(&len.to_be_bytes());
             clean.extend_from_slice(kind);
@@ -148,7 +148,7 @@ impl RunReader {
     pub fn open(path: &Path, buffers: Buffers) -> Result<Self, PqError> {
         match FastRows::open(path, buffers)? {
             Ok(fast) => Ok(RunReader::Fast(fast)),
-            Err(buffers) => Self::fallback(IdRows::from_bytes(path, buffers.into_file())?),
+            Err(buffers) => Self::fallback(IdRows::from_bytes(path, &buffers.into_file())?),
         }
     }
 
@@ -156,7 +156,7 @@ impl RunReader {
     pub fn from_bytes(path: &Path, file: Vec<u8>) -> Result<Self, PqError> {
         match FastRows::from_file_bytes(path, Buffers::with_file(file))? {
             Ok(fast) => Ok(RunReader::Fast(fast)),
-            Err(buffers) => Self::fallback(IdRows::from_bytes(path, buffers.into_file())?),
+            Err(buffers) => Self::fallback(IdRows::from_bytes(path, &buffers.into_file())?),
         }
     }
 
@@ -217,7 +217,7 @@ pub fn read_id_map_from_bytes(name: &Path, file: Vec<u8>, cancel: &Cancel) -> Re
 }
 
 /// [`read_id_map_reference`] of a whole PNG file in memory.
-pub fn read_id_map_reference_from_bytes(name: &Path, file: Vec<u8>) -> Result<IdMap, PqError> {
+pub fn read_id_map_reference_from_bytes(name: &Path, file: &[u8]) -> Result<IdMap, PqError> {
     IdRows::from_bytes(name, file)?.read_all()
 }
 
