@@ -103,10 +103,9 @@ struct PredRecord {
 }
 
 #[derive(Deserialize)]
-struct GtFile<'a> {
+struct GtFile {
     annotations: AnnotationList<GtRecord>,
-    #[serde(borrow)]
-    categories: &'a RawValue,
+    categories: Box<RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -178,16 +177,16 @@ pub fn read_annotations(
     pred_folder: &Path,
     cancel: &Cancel,
 ) -> Result<Option<Annotations>, PqError> {
-    let (gt_text, pred_text) = rayon::join(|| std::fs::read(gt_json).ok(), || std::fs::read(pred_json).ok());
-    let (Some(gt_text), Some(pred_text)) = (gt_text, pred_text) else { return Ok(None) };
-    parse_annotations(
-        &gt_text,
-        &pred_text,
-        JsonFiles { gt: gt_json.to_owned(), pred: pred_json.to_owned() },
-        gt_folder,
-        pred_folder,
-        cancel,
-    )
+    // Each file's text is dropped as soon as it is parsed: the peak holds one file's text and
+    // the parsed tables, not both texts besides.
+    let (gt, pred) = rayon::join(
+        || std::fs::read(gt_json).ok().and_then(|text| parse_cancellable::<GtFile>(&text, cancel)),
+        || std::fs::read(pred_json).ok().and_then(|text| parse_cancellable::<PredFile>(&text, cancel)),
+    );
+    cancel.check()?;
+    let (Some(gt), Some(pred)) = (gt, pred) else { return Ok(None) };
+    let files = JsonFiles { gt: gt_json.to_owned(), pred: pred_json.to_owned() };
+    Ok(match_pairs(&gt, &pred, files, gt_folder, pred_folder))
 }
 
 /// [`read_annotations`] of the two files' contents; `files` only names them in errors.
@@ -200,7 +199,7 @@ pub fn parse_annotations(
     cancel: &Cancel,
 ) -> Result<Option<Annotations>, PqError> {
     let (gt, pred) = rayon::join(
-        || parse_cancellable::<GtFile<'_>>(gt_text, cancel),
+        || parse_cancellable::<GtFile>(gt_text, cancel),
         || parse_cancellable::<PredFile>(pred_text, cancel),
     );
     cancel.check()?;
@@ -209,7 +208,7 @@ pub fn parse_annotations(
 }
 
 fn match_pairs(
-    gt: &GtFile<'_>,
+    gt: &GtFile,
     pred: &PredFile,
     files: JsonFiles,
     gt_folder: &Path,

@@ -45,6 +45,9 @@ struct Scratch {
     pred: Buffers,
 }
 
+/// Pairs evaluated in parallel before their results are folded into the totals.
+const JOBS_PER_BLOCK: usize = 512;
+
 /// Rows decoded between two looks at the cancel flag: a fraction of a millisecond of work.
 const ROWS_PER_CHECK: usize = 256;
 
@@ -118,17 +121,21 @@ pub fn evaluate_pairs(
     stats: &mut PqStats,
     cancel: &Cancel,
 ) -> Result<(), PqError> {
-    let results: Vec<Result<ImageResult, PqError>> = jobs
-        .par_iter()
-        .map(|job| {
-            cancel.check()?;
-            SCRATCH.with_borrow_mut(|scratch| evaluate_pair_with(job, categories, scratch, cancel))
-        })
-        .collect();
-    cancel.check()?;
     let mut updated = stats.clone();
-    for result in results {
-        updated.add_image(&result?);
+    // Pairs are evaluated a block at a time and folded in, so that the per-image results held at
+    // once do not grow with the dataset.
+    for block in jobs.chunks(JOBS_PER_BLOCK) {
+        let results: Vec<Result<ImageResult, PqError>> = block
+            .par_iter()
+            .map(|job| {
+                cancel.check()?;
+                SCRATCH.with_borrow_mut(|scratch| evaluate_pair_with(job, categories, scratch, cancel))
+            })
+            .collect();
+        cancel.check()?;
+        for result in results {
+            updated.add_image(&result?);
+        }
     }
     *stats = updated;
     Ok(())
