@@ -134,6 +134,15 @@ pub(crate) fn scan_chunks(
             }
             b"IDAT" => idat_bytes += body.len(),
             b"IEND" => break,
+            b"PLTE" => {}
+            // An unknown chunk that the PNG specification marks critical (upper-case first
+            // letter) may change how pixels are read: refused, as the png crate refuses it.
+            _ if kind[0].is_ascii_uppercase() => {
+                return Err(malformed(
+                    path,
+                    format!("unknown critical chunk {}", String::from_utf8_lossy(kind)),
+                ));
+            }
             _ => {}
         }
         visit(kind, body)?;

@@ -5,9 +5,9 @@
 //! segment ids, [`histogram`] counts (ground truth, prediction) pixel pairs run by run,
 //! [`segments`] checks and indexes `segments_info`, [`matching`] applies panopticapi's per-image
 //! rules and [`stats`] accumulates and averages per category. [`dataset`] runs that pipeline over
-//! many image pairs in parallel ([`parallel`] sizes the thread pool), [`annotations`] reads their
-//! COCO panoptic JSON; [`encode`] writes id maps as
-//! PNGs. [`error`] holds the one error type.
+//! many image pairs in parallel ([`parallel`] keeps fork-safe thread pools and makes long work
+//! interruptible), [`annotations`] reads their COCO panoptic JSON; [`encode`] writes id maps as
+//! PNGs. [`memory`] allocates input-sized buffers fallibly; [`error`] holds the one error type.
 
 pub mod annotations;
 pub mod dataset;
