@@ -8,11 +8,9 @@ use rayon::prelude::*;
 use crate::decode::RunReader;
 use crate::error::JsonFiles;
 use crate::fastpng::{Buffers, Row};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use crate::histogram::PairHistogram;
 use crate::matching::{evaluate_image, ImageResult};
-use crate::parallel::{panic_error, Cancel};
+use crate::parallel::{catch_panic, Cancel};
 use crate::runs::PairRows;
 use crate::segments::{Categories, GtSegment, PredSegment};
 use crate::stats::PqStats;
@@ -92,8 +90,7 @@ fn evaluate_pair_with(
         scratch.pred = pred.into_buffers();
         evaluate_image(job.image_id, &scratch.histogram, job.gt_segments, job.pred_segments, categories)
     };
-    let outcome =
-        catch_unwind(AssertUnwindSafe(|| run(scratch))).unwrap_or_else(|payload| Err(panic_error(&*payload)));
+    let outcome = catch_panic(|| run(scratch));
     if outcome.is_err() {
         // Stopped mid-image (bad data, an interrupt, a panic): the buffers may hold half an
         // image, which must not leak into the next one this thread evaluates.

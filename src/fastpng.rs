@@ -59,6 +59,8 @@ pub struct FastRows {
     next: usize,
     inflater: Box<fdeflate::Decompressor>,
     consumed: usize,
+    /// Inflated bytes the image still needs: the stream is never inflated past them.
+    remaining: usize,
     /// `raw[start..filled]` holds inflated bytes not yet un-filtered.
     start: usize,
     filled: usize,
@@ -198,7 +200,8 @@ impl FastRows {
             return Ok(Err(buffers));
         };
         let stride = header.width * header.channels;
-        header.height.checked_mul(stride + 1).ok_or_else(|| malformed(path, "image too large"))?;
+        let image_bytes =
+            header.height.checked_mul(stride + 1).ok_or_else(|| malformed(path, "image too large"))?;
         // Grown only, never cleared: the inflater overwrites what it reports as written.
         let raw_len = WINDOW + CHUNK.max(2 * (stride + 1));
         grow(&mut buffers.raw, raw_len, 0, "the inflated image data")?;
@@ -215,6 +218,7 @@ impl FastRows {
             next: 0,
             inflater,
             consumed: 0,
+            remaining: image_bytes,
             start: 0,
             filled: 0,
             runs,
@@ -289,10 +293,14 @@ impl FastRows {
         // The input is not declared complete: a stream cut short after its last row still gives
         // every row, as the png crate and Pillow decode it. Only when that makes no progress is
         // the end declared, so that the final bits are decoded (or the stream found short).
+        // Whatever the stream holds past the image's last row is never inflated, as the png
+        // crate never reads it: it may be garbage.
         let input = &self.buffers.compressed[self.consumed..];
-        let mut step = self.inflater.read(input, raw, self.filled, false);
+        let end = (self.filled + self.remaining).min(raw.len());
+        let out = &mut raw[..end];
+        let mut step = self.inflater.read(input, out, self.filled, false);
         if matches!(step, Ok((0, 0))) && !self.inflater.is_done() {
-            step = self.inflater.read(input, raw, self.filled, true);
+            step = self.inflater.read(input, out, self.filled, true);
         }
         let (read, written) = step.map_err(|e| match e {
             fdeflate::DecompressionError::InsufficientInput => malformed(path, "image data ends early"),
@@ -300,6 +308,7 @@ impl FastRows {
         })?;
         self.consumed += read;
         self.filled += written;
+        self.remaining -= written;
         if read == 0 && written == 0 && !self.inflater.is_done() {
             return Err(malformed(path, "image data ends early"));
         }

@@ -112,6 +112,11 @@ pub fn run_interruptible<R: Send>(
     })
 }
 
+/// Runs `work`, turning a panic into [`PqError::Panic`] instead of unwinding into the caller.
+pub fn catch_panic<R>(work: impl FnOnce() -> Result<R, PqError>) -> Result<R, PqError> {
+    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| Err(panic_error(&*payload)))
+}
+
 /// A caught panic as an error: its message when it has one.
 #[must_use]
 pub fn panic_error(payload: &(dyn std::any::Any + Send)) -> PqError {

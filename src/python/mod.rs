@@ -25,7 +25,7 @@ use crate::error::JsonFiles;
 use crate::ids::{ids_to_rgb, rgb_to_ids, Channel, PARALLEL_MIN_PIXELS};
 use crate::matching::{evaluate_maps, MapView};
 use crate::memory::filled_vec;
-use crate::parallel::{default_threads, run_interruptible, Cancel};
+use crate::parallel::{catch_panic, default_threads, run_interruptible, Cancel};
 use crate::segments::{Categories, GtSegment, PredSegment};
 use crate::stats::{CategoryInfo, CategoryStats, PqStats};
 use crate::PqError;
@@ -75,7 +75,7 @@ fn run_sized<R: Send>(
     work: impl FnOnce(&Cancel) -> Result<R, PqError> + Send,
 ) -> PyResult<R> {
     if size < parallel_from {
-        return Ok(py.detach(|| work(&Cancel::new()))?);
+        return Ok(py.detach(|| catch_panic(|| work(&Cancel::new())))?);
     }
     run(py, None, work)
 }
