@@ -136,6 +136,39 @@ def test_default_threads_follow_the_cpus_the_process_may_use() -> None:
     assert done.stdout.split() == ["3", "3"]
 
 
+CPU_CGROUP = Path("/sys/fs/cgroup/cpu")  # cgroup v1's cpu controller, as on this project's machines
+
+
+def _make_cpu_cgroup() -> Path | None:
+    folder = CPU_CGROUP / f"panoptiq-test-{os.getpid()}"
+    try:
+        folder.mkdir()
+        (folder / "cpu.cfs_period_us").write_text("100000")
+        (folder / "cpu.cfs_quota_us").write_text("100000")  # one CPU's worth of time
+    except OSError:
+        return None
+    return folder
+
+
+def test_default_threads_follow_a_cgroup_cpu_quota() -> None:
+    folder = _make_cpu_cgroup()
+    if folder is None:
+        pytest.skip("cannot create a cgroup v1 cpu group here (needs root and /sys/fs/cgroup/cpu)")
+    try:
+        code = (
+            "import os, sys; open(sys.argv[1], 'w').write(str(os.getpid())); "
+            "import panoptiq._core as c, panoptiq.dataset as d; print(c.default_threads(), d.default_threads())"
+        )
+        env = {k: v for k, v in os.environ.items() if k != "RAYON_NUM_THREADS"}
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(folder / "cgroup.procs")], capture_output=True, text=True, env=env
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["1", "1"]  # a one-CPU quota on a multi-core machine
+    finally:
+        folder.rmdir()
+
+
 def test_repeated_calls_do_not_grow_memory(data) -> None:
     out = run_python(
         """
