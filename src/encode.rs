@@ -7,6 +7,7 @@ use std::path::Path;
 use png::{BitDepth, ColorType};
 
 use crate::ids::ids_to_rgb;
+use crate::memory::filled_vec;
 use crate::PqError;
 
 /// Writes `ids` (row-major, `height` x `width`) as an 8-bit RGB PNG, or RGBA with opaque alpha
@@ -22,9 +23,17 @@ pub fn write_id_map(
     if ids.len() != height * width {
         return Err(PqError::LengthMismatch { what: "ids", expected: height * width, got: ids.len() });
     }
-    let mut rgb = vec![0u8; ids.len() * 3];
+    let mut rgb = filled_vec(ids.len() * 3, 0u8, "the colours")?;
     ids_to_rgb(ids, &mut rgb)?;
-    let data = if alpha { rgb.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect() } else { rgb };
+    let data = if alpha {
+        let mut rgba = filled_vec(ids.len() * 4, 255u8, "the colours")?;
+        for (out, pixel) in rgba.chunks_exact_mut(4).zip(rgb.chunks_exact(3)) {
+            out[..3].copy_from_slice(pixel);
+        }
+        rgba
+    } else {
+        rgb
+    };
     let (w, h) = (u32::try_from(width), u32::try_from(height));
     let (Ok(w), Ok(h)) = (w, h) else {
         return Err(error(format!("{height}x{width} is too large for a PNG")));

@@ -340,7 +340,7 @@ fn write_id_map_png(
 ) -> PyResult<()> {
     let (height, width) = (ids.shape()[0], ids.shape()[1]);
     let flat = contiguous(&ids, "ids")?;
-    py.detach(|| write_id_map(&path, flat, height, width, alpha))?;
+    run_sized(py, flat.len(), PARALLEL_MIN_PIXELS, |_| write_id_map(&path, flat, height, width, alpha))?;
     Ok(())
 }
 
