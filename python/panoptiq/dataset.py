@@ -89,8 +89,9 @@ def _in_batches(
 ) -> PQStat:
     """Evaluate pairs ``0..total`` with ``run(start, stop, totals so far)``.
 
-    One call when nobody watches; otherwise batches, so progress shows and Ctrl-C is honoured
-    between them. The running totals go back in, so batching does not change the sums.
+    One call when nobody watches; otherwise batches, so that progress shows. (Ctrl-C stops a
+    call under way either way.) The running totals go back in, so batching does not change the
+    sums.
     """
     rows: list[StatRow] = []
     step = total if progress is None else max(64, total // 200)
