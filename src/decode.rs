@@ -216,11 +216,6 @@ pub fn read_id_map_from_bytes(name: &Path, file: Vec<u8>, cancel: &Cancel) -> Re
     read_all_rows(name, RunReader::from_bytes(name, file)?, cancel)
 }
 
-/// [`read_id_map_reference`] of a whole PNG file in memory.
-pub fn read_id_map_reference_from_bytes(name: &Path, file: &[u8]) -> Result<IdMap, PqError> {
-    IdRows::from_bytes(name, file)?.read_all()
-}
-
 fn read_all_rows(path: &Path, mut reader: RunReader, cancel: &Cancel) -> Result<IdMap, PqError> {
     let (height, width) = reader.shape();
     let mut ids = filled_vec(width * height, 0u32, "the id map")?;
