@@ -183,10 +183,8 @@ pub fn read_annotations(
         || std::fs::read(gt_json).ok().and_then(|text| parse_cancellable::<GtFile>(&text, cancel)),
         || std::fs::read(pred_json).ok().and_then(|text| parse_cancellable::<PredFile>(&text, cancel)),
     );
-    cancel.check()?;
-    let (Some(gt), Some(pred)) = (gt, pred) else { return Ok(None) };
     let files = JsonFiles { gt: gt_json.to_owned(), pred: pred_json.to_owned() };
-    Ok(match_pairs(&gt, &pred, files, gt_folder, pred_folder))
+    match_parsed(gt, pred, files, gt_folder, pred_folder, cancel)
 }
 
 /// [`read_annotations`] of the two files' contents; `files` only names them in errors.
@@ -202,6 +200,19 @@ pub fn parse_annotations(
         || parse_cancellable::<GtFile>(gt_text, cancel),
         || parse_cancellable::<PredFile>(pred_text, cancel),
     );
+    match_parsed(gt, pred, files, gt_folder, pred_folder, cancel)
+}
+
+/// The pairs of two parsed files; `None` where either was not in the strict form.
+fn match_parsed(
+    gt: Option<GtFile>,
+    pred: Option<PredFile>,
+    files: JsonFiles,
+    gt_folder: &Path,
+    pred_folder: &Path,
+    cancel: &Cancel,
+) -> Result<Option<Annotations>, PqError> {
+    // An interrupted parse also gives `None`: the interrupt is what to report.
     cancel.check()?;
     let (Some(gt), Some(pred)) = (gt, pred) else { return Ok(None) };
     Ok(match_pairs(&gt, &pred, files, gt_folder, pred_folder))
