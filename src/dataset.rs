@@ -229,7 +229,7 @@ mod tests {
         // IoU (8 - i) / 8, a match for i < 4. Of the rest, only the prediction shifted by 4 has
         // no more than half of its pixels on VOID, so it alone is a false positive.
         assert_eq!(one.get(1).tp, 4);
-        assert_eq!(one.get(1).iou, 1.0 + 7.0 / 8.0 + 6.0 / 8.0 + 5.0 / 8.0);
+        assert_eq!(one.get(1).iou.to_f64(), 1.0 + 7.0 / 8.0 + 6.0 / 8.0 + 5.0 / 8.0);
         assert_eq!((one.get(1).fp, one.get(1).fn_), (1, 3));
         for threads in 2..=4 {
             assert_eq!(run(&f, 7, threads).unwrap(), one);

@@ -49,6 +49,23 @@ pub enum PqError {
     )]
     EmptyUnion { image_id: String, gt_id: u32, gt_area: i64, pred_id: u32, union: i64 },
 
+    #[error(
+        "In the image with ID {image_id} the {side} has pixels of category {category_id}, which is neither a thing nor a stuff category{hint}."
+    )]
+    UnknownLabel { image_id: String, side: Side, category_id: i64, hint: &'static str },
+
+    #[error(
+        "In the image with ID {image_id} the {side} gives instance id {instance_id} to stuff category {category_id}; stuff has one segment per category (instance 0) under panopticapi's rules (rules=\"torchmetrics\" ignores stuff instance ids)."
+    )]
+    StuffInstance { image_id: String, side: Side, category_id: i64, instance_id: i64 },
+
+    #[error("In the image with ID {image_id} the {side} holds the label {value}; labels must be non-negative.")]
+    NegativeLabel { image_id: String, side: Side, value: i64 },
+
+    /// An error in one item of a batch passed to the in-memory metric.
+    #[error("{source} (batch index {batch_index})")]
+    InBatch { batch_index: usize, source: Box<PqError> },
+
     #[error("{what}: expected {expected} values, got {got}")]
     LengthMismatch { what: &'static str, expected: usize, got: usize },
 
@@ -96,7 +113,7 @@ impl PqError {
     #[must_use]
     pub fn root(&self) -> &PqError {
         match self {
-            PqError::InImage { source, .. } => source.root(),
+            PqError::InImage { source, .. } | PqError::InBatch { source, .. } => source.root(),
             other => other,
         }
     }

@@ -14,15 +14,19 @@ pub mod dataset;
 pub mod decode;
 pub mod encode;
 pub mod error;
+pub mod exact;
 pub mod fastpng;
 pub mod histogram;
 pub mod ids;
+pub mod labels;
 pub mod matching;
 pub mod memory;
+pub mod metric;
 pub mod parallel;
 pub mod runs;
 pub mod segments;
 pub mod stats;
+pub mod torchmetrics;
 
 #[cfg(feature = "python")]
 mod python;

@@ -67,13 +67,22 @@ pub fn evaluate_maps(
             });
         }
     }
+    let histogram = histogram_of(gt_map.ids, pred_map.ids, cancel)?;
+    evaluate_image(image_id, &histogram, gt, pred, categories)
+}
+
+/// The intersection histogram of two id maps of equal length; stops early once `cancel` is set.
+pub fn histogram_of(gt: &[u32], pred: &[u32], cancel: &Cancel) -> Result<PairHistogram, PqError> {
+    if gt.len() != pred.len() {
+        return Err(PqError::LengthMismatch { what: "predicted pixels", expected: gt.len(), got: pred.len() });
+    }
     let mut histogram = PairHistogram::new();
     // A run cut at a chunk border is counted in two parts: the same totals.
-    for (gt_ids, pred_ids) in gt_map.ids.chunks(PIXELS_PER_CHECK).zip(pred_map.ids.chunks(PIXELS_PER_CHECK)) {
+    for (gt_ids, pred_ids) in gt.chunks(PIXELS_PER_CHECK).zip(pred.chunks(PIXELS_PER_CHECK)) {
         cancel.check()?;
         histogram.add_maps(gt_ids, pred_ids)?;
     }
-    evaluate_image(image_id, &histogram, gt, pred, categories)
+    Ok(histogram)
 }
 
 /// Applies panopticapi's per-image rules to an intersection histogram.
@@ -118,8 +127,10 @@ pub fn evaluate_image(
             });
         }
         let iou = intersection as f64 / union as f64;
-        // IoU > 0.5 makes every match unique on both sides, so no assignment search is needed.
-        if iou > 0.5 {
+        if categories.is_modified_stuff(gs.category_id) {
+            result.stats.entry(gs.category_id).iou.add_f64(iou);
+        } else if iou > 0.5 {
+            // IoU > 0.5 makes every match unique on both sides: no assignment search is needed.
             result.matches.push(Match { gt_id, pred_id, category_id: gs.category_id, iou });
             gt_matched[g] = true;
             pred_matched[p] = true;
@@ -129,7 +140,7 @@ pub fn evaluate_image(
     for m in &result.matches {
         let s = result.stats.entry(m.category_id);
         s.tp += 1;
-        s.iou += m.iou;
+        s.iou.add_f64(m.iou);
     }
 
     // Only the last crowd segment of each category is remembered, as panopticapi's dict does.
@@ -137,12 +148,15 @@ pub fn evaluate_image(
     for (s, _) in gt.iter().zip(&gt_matched).filter(|(_, &matched)| !matched) {
         if s.iscrowd {
             crowd_of_category.insert(s.category_id, s.id);
+        } else if categories.is_modified_stuff(s.category_id) {
+            result.stats.entry(s.category_id).tp += 1;
         } else {
             result.stats.entry(s.category_id).fn_ += 1;
         }
     }
 
-    for (p, s) in pred.iter().enumerate().filter(|&(p, _)| !pred_matched[p]) {
+    let unmatched = |&(p, s): &(usize, &PredSegment)| !pred_matched[p] && !categories.is_modified_stuff(s.category_id);
+    for (p, s) in pred.iter().enumerate().filter(unmatched) {
         let crowd = crowd_of_category.get(&s.category_id).map_or(0, |&c| histogram.get(c, s.id));
         // A prediction lying mostly on VOID or on a crowd region of its class is not penalised.
         if (void_overlap[p] + crowd) as f64 / pred_area[p] as f64 > 0.5 {
@@ -236,7 +250,7 @@ mod tests {
         let r = run(&m, &m, &[gt(1, 1, false, 2), gt(2, 2, false, 3)], &[pred(1, 1), pred(2, 2)]).unwrap();
         assert_eq!(r.matches.len(), 2);
         assert_eq!(r.stats.get(1).tp, 1);
-        assert_eq!(r.stats.get(2).iou, 1.0);
+        assert_eq!(r.stats.get(2).iou.to_f64(), 1.0);
     }
 
     #[test]

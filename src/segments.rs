@@ -23,24 +23,42 @@ pub struct PredSegment {
     pub category_id: i64,
 }
 
-/// The category ids a dataset defines.
+/// The category ids a dataset defines, and those scored as PQ† scores stuff.
 #[derive(Debug, Clone, Default)]
 pub struct Categories {
     sorted_ids: Vec<i64>,
+    modified_stuff: Vec<i64>,
+}
+
+fn sorted(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 impl Categories {
     #[must_use]
     pub fn new(ids: impl IntoIterator<Item = i64>) -> Self {
-        let mut sorted_ids: Vec<i64> = ids.into_iter().collect();
-        sorted_ids.sort_unstable();
-        sorted_ids.dedup();
-        Self { sorted_ids }
+        Self { sorted_ids: sorted(ids), modified_stuff: Vec::new() }
+    }
+
+    /// Scores `stuff` as PQ† does (Porzi et al., 2019): every overlapping same-category pair adds
+    /// its IoU, every ground-truth segment counts once, no FP or FN.
+    #[must_use]
+    pub fn with_modified_stuff(mut self, stuff: impl IntoIterator<Item = i64>) -> Self {
+        self.modified_stuff = sorted(stuff);
+        self
     }
 
     #[must_use]
     pub fn contains(&self, category_id: i64) -> bool {
         self.sorted_ids.binary_search(&category_id).is_ok()
+    }
+
+    #[must_use]
+    pub fn is_modified_stuff(&self, category_id: i64) -> bool {
+        !self.modified_stuff.is_empty() && self.modified_stuff.binary_search(&category_id).is_ok()
     }
 }
 

@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::exact::ExactSum;
 use crate::matching::ImageResult;
 
-/// Sum of matched IoUs and true/false positive/negative counts of one category.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// Sum of matched IoUs (exact) and true/false positive/negative counts of one category.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CategoryStats {
-    pub iou: f64,
+    pub iou: ExactSum,
     pub tp: u64,
     pub fp: u64,
     pub fn_: u64,
@@ -46,18 +47,32 @@ impl PqStats {
         self.per_category.iter().map(|(&id, s)| (id, s))
     }
 
-    /// Adds one image's result. IoUs are added match by match, in the image's match order, so
-    /// folding images in dataset order reproduces panopticapi's single-process sums bit for bit.
+    /// Adds one image's result.
     pub fn add_image(&mut self, image: &ImageResult) {
-        for m in &image.matches {
-            self.entry(m.category_id).iou += m.iou;
-        }
-        for (category_id, s) in image.stats.iter() {
+        self.merge(&image.stats);
+    }
+
+    /// Adds another table. IoU sums are exact, so tables merge into the same bits whatever the
+    /// order or grouping of the images they hold.
+    pub fn merge(&mut self, other: &PqStats) {
+        for (category_id, s) in other.iter() {
             let total = self.entry(category_id);
+            total.iou.add(&s.iou);
             total.tp += s.tp;
             total.fp += s.fp;
             total.fn_ += s.fn_;
         }
+    }
+
+    /// Number of categories held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.per_category.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.per_category.is_empty()
     }
 
     /// Averages over `categories` (in the given order: it fixes the order of the float sums),
@@ -79,8 +94,9 @@ impl PqStats {
             let (tp, fp, fn_) = (s.tp as f64, s.fp as f64, s.fn_ as f64);
             // Same operations in the same order as panopticapi, so the same rounding.
             let denominator = tp + 0.5 * fp + 0.5 * fn_;
-            let pq = s.iou / denominator;
-            let sq = if s.tp == 0 { 0.0 } else { s.iou / tp };
+            let iou = s.iou.to_f64();
+            let pq = iou / denominator;
+            let sq = if s.tp == 0 { 0.0 } else { iou / tp };
             let rq = tp / denominator;
             per_class.push(ClassScore { category_id: cat.id, pq, sq, rq, counted: true });
             sums[0] += pq;
@@ -126,6 +142,12 @@ pub struct Average {
 mod tests {
     use super::*;
 
+    fn exact(x: f64) -> ExactSum {
+        let mut s = ExactSum::ZERO;
+        s.add_f64(x);
+        s
+    }
+
     fn stats(entries: &[(i64, CategoryStats)]) -> PqStats {
         let mut s = PqStats::new();
         for &(id, c) in entries {
@@ -137,8 +159,8 @@ mod tests {
     #[test]
     fn averages_like_panopticapi() {
         let s = stats(&[
-            (1, CategoryStats { iou: 1.5, tp: 2, fp: 1, fn_: 1 }),
-            (2, CategoryStats { iou: 0.0, tp: 0, fp: 3, fn_: 0 }),
+            (1, CategoryStats { iou: exact(1.5), tp: 2, fp: 1, fn_: 1 }),
+            (2, CategoryStats { iou: ExactSum::ZERO, tp: 0, fp: 3, fn_: 0 }),
         ]);
         let cats = [
             CategoryInfo { id: 1, isthing: true },

@@ -7,6 +7,7 @@ of on an intersection histogram. It is slow and only meant for small images.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -64,10 +65,13 @@ def evaluate(
             iou = intersection / union
             if iou > 0.5:
                 matches.append((int(gt["id"]), p, gt["category_id"], iou))
-    # IoUs are summed in ascending (gt id, pred id) order, the order panopticapi visits pairs in.
-    for _, _, category, iou in sorted(matches):
-        stats[category][0] += iou
+    # panoptiq sums IoUs exactly and rounds once: math.fsum is that correctly rounded sum.
+    ious: defaultdict[int, list[float]] = defaultdict(list)
+    for _, _, category, iou in matches:
+        ious[category].append(iou)
         stats[category][1] += 1
+    for category, values in ious.items():
+        stats[category][0] = math.fsum(values)
     matched_gt = {m[0] for m in matches}
     matched_pred = {m[1] for m in matches}
 

@@ -18,7 +18,6 @@ from panoptiq.stats import PQStat
 #: Called after each batch with (images done, images in all).
 ProgressCallback = Callable[[int, int], None]
 #: One category's totals as the core returns them: (category_id, iou, tp, fp, fn).
-StatRow = tuple[int, float, int, int, int]
 
 
 def evaluate_pairs(
@@ -65,9 +64,9 @@ def evaluate_pairs(
     pred_offsets, pred_columns = flatten(pred_segments, image_ids, "predicted", pred_json)
     known = category_array(categories)
 
-    def run(start: int, stop: int, rows: list[StatRow]) -> list[StatRow]:
+    def run(start: int, stop: int, totals: _core.Totals) -> None:
         g0, g1, p0, p1 = gt_offsets[start], gt_offsets[stop], pred_offsets[start], pred_offsets[stop]
-        return _core.evaluate_files(
+        _core.evaluate_files(
             image_ids[start:stop],
             gt_paths[start:stop],
             pred_paths[start:stop],
@@ -76,7 +75,7 @@ def evaluate_pairs(
             (pred_offsets[start : stop + 1] - p0).tolist(),
             tuple(column[p0:p1] for column in pred_columns),
             known,
-            rows,
+            totals,
             num_threads,
             json_files,
         )
@@ -85,22 +84,22 @@ def evaluate_pairs(
 
 
 def _in_batches(
-    total: int, run: Callable[[int, int, list[StatRow]], list[StatRow]], progress: ProgressCallback | None
+    total: int, run: Callable[[int, int, _core.Totals], None], progress: ProgressCallback | None
 ) -> PQStat:
-    """Evaluate pairs ``0..total`` with ``run(start, stop, totals so far)``.
+    """Evaluate pairs ``0..total`` with ``run(start, stop, totals)``, which adds to ``totals``.
 
     One call when nobody watches; otherwise batches, so that progress shows. (Ctrl-C stops a
-    call under way either way.) The running totals go back in, so batching does not change the
-    sums.
+    call under way either way.) IoU sums are exact until the end, so batching and thread
+    counts do not change a bit of the result.
     """
-    rows: list[StatRow] = []
+    totals = _core.Totals()
     step = total if progress is None else max(64, total // 200)
     for start in range(0, max(total, 1), max(step, 1)):
         stop = min(start + step, total)
-        rows = run(start, stop, rows)
+        run(start, stop, totals)
         if progress is not None:
             progress(stop, total)
-    return stat_from_rows(rows)
+    return stat_from_rows(totals.rows())
 
 
 def _check_threads(num_threads: int | None) -> None:
@@ -185,7 +184,7 @@ class Dataset:
         annotations, known = self.annotations, category_array(self.categories)
         return _in_batches(
             len(annotations),
-            lambda start, stop, rows: annotations.evaluate(start, stop, known, rows, num_threads),
+            lambda start, stop, totals: annotations.evaluate(start, stop, known, totals, num_threads),
             progress,
         )
 

@@ -33,6 +33,10 @@ impl From<PqError> for PyErr {
             | PqError::UnsupportedPng { .. }
             | PqError::Encode { .. }
             | PqError::ThreadPool { .. }
+            | PqError::UnknownLabel { .. }
+            | PqError::StuffInstance { .. }
+            | PqError::NegativeLabel { .. }
+            | PqError::InBatch { .. }
             | PqError::InImage { .. } => PyValueError::new_err(message),
         }
     }

@@ -5,6 +5,9 @@
 #![allow(clippy::needless_pass_by_value)]
 
 mod errors;
+mod metric;
+
+use metric::PyTotals;
 
 use numpy::ndarray::{Array2, ArrayD, IxDyn};
 use numpy::{Element, PyUntypedArrayMethods};
@@ -22,6 +25,7 @@ use crate::dataset::{decode_only, evaluate_pairs, PairJob};
 use crate::decode::{read_id_map, read_id_map_reference};
 use crate::encode::write_id_map;
 use crate::error::JsonFiles;
+use crate::exact::ExactSum;
 use crate::ids::{ids_to_rgb, rgb_to_ids, Channel, PARALLEL_MIN_PIXELS};
 use crate::matching::{evaluate_maps, MapView};
 use crate::memory::filled_vec;
@@ -31,7 +35,7 @@ use crate::stats::{CategoryInfo, CategoryStats, PqStats};
 use crate::PqError;
 
 /// Borrows a C-contiguous array's data; any other layout is refused rather than copied silently.
-fn contiguous<'a, T: Element, D: numpy::ndarray::Dimension>(
+pub(crate) fn contiguous<'a, T: Element, D: numpy::ndarray::Dimension>(
     array: &'a numpy::PyReadonlyArray<'_, T, D>,
     name: &str,
 ) -> PyResult<&'a [T]> {
@@ -68,7 +72,7 @@ fn run<R: Send>(
 
 /// Like [`run`], but small work (below `parallel_from` units) runs on the calling thread: it
 /// ends sooner than a hand-off to the pool would take, and needs no interrupting.
-fn run_sized<R: Send>(
+pub(crate) fn run_sized<R: Send>(
     py: Python<'_>,
     size: usize,
     parallel_from: usize,
@@ -140,19 +144,19 @@ fn read_id_map_png(py: Python<'_>, path: PathBuf, reference: bool) -> PyResult<B
 }
 
 /// One category's statistics as `(category_id, iou, tp, fp, fn)`.
-type StatRow = (i64, f64, u64, u64, u64);
+pub(crate) type StatRow = (i64, f64, u64, u64, u64);
 
 /// Ground-truth `segments_info` as columns: ids, category ids, iscrowd, JSON areas.
-type GtColumns<'py> = (
+pub(crate) type GtColumns<'py> = (
     PyReadonlyArray1<'py, u32>,
     PyReadonlyArray1<'py, i64>,
     PyReadonlyArray1<'py, bool>,
     PyReadonlyArray1<'py, i64>,
 );
 /// Predicted `segments_info` as columns: ids, category ids.
-type PredColumns<'py> = (PyReadonlyArray1<'py, u32>, PyReadonlyArray1<'py, i64>);
+pub(crate) type PredColumns<'py> = (PyReadonlyArray1<'py, u32>, PyReadonlyArray1<'py, i64>);
 
-fn gt_segments(columns: &GtColumns<'_>) -> PyResult<Vec<GtSegment>> {
+pub(crate) fn gt_segments(columns: &GtColumns<'_>) -> PyResult<Vec<GtSegment>> {
     let (ids, categories, crowd, areas) =
         (columns.0.as_array(), columns.1.as_array(), columns.2.as_array(), columns.3.as_array());
     if [categories.len(), crowd.len(), areas.len()].iter().any(|&n| n != ids.len()) {
@@ -163,7 +167,7 @@ fn gt_segments(columns: &GtColumns<'_>) -> PyResult<Vec<GtSegment>> {
         .collect())
 }
 
-fn pred_segments(columns: &PredColumns<'_>) -> PyResult<Vec<PredSegment>> {
+pub(crate) fn pred_segments(columns: &PredColumns<'_>) -> PyResult<Vec<PredSegment>> {
     let (ids, categories) = (columns.0.as_array(), columns.1.as_array());
     if ids.len() != categories.len() {
         return Err(PyValueError::new_err("predicted segment columns differ in length"));
@@ -172,7 +176,7 @@ fn pred_segments(columns: &PredColumns<'_>) -> PyResult<Vec<PredSegment>> {
 }
 
 /// Splits `items` into one slice per image at `offsets` (`images + 1` ascending positions).
-fn split_at_offsets<'a, T>(items: &'a [T], offsets: &[usize], images: usize) -> PyResult<Vec<&'a [T]>> {
+pub(crate) fn split_at_offsets<'a, T>(items: &'a [T], offsets: &[usize], images: usize) -> PyResult<Vec<&'a [T]>> {
     let valid = offsets.len() == images + 1
         && offsets.first() == Some(&0)
         && offsets.last() == Some(&items.len())
@@ -185,14 +189,17 @@ fn split_at_offsets<'a, T>(items: &'a [T], offsets: &[usize], images: usize) -> 
 
 fn stats_from_rows(rows: Vec<StatRow>) -> PqStats {
     let mut stats = PqStats::new();
-    for (id, iou, tp, fp, fn_) in rows {
+    for (id, iou_sum, tp, fp, fn_) in rows {
+        let mut iou = ExactSum::ZERO;
+        iou.add_f64(iou_sum);
         stats.insert(id, CategoryStats { iou, tp, fp, fn_ });
     }
     stats
 }
 
-fn rows_from_stats(stats: &PqStats) -> Vec<StatRow> {
-    stats.iter().map(|(id, s)| (id, s.iou, s.tp, s.fp, s.fn_)).collect()
+/// Per-category rows with each IoU sum rounded once to the nearest `f64`.
+pub(crate) fn rows_from_stats(stats: &PqStats) -> Vec<StatRow> {
+    stats.iter().map(|(id, s)| (id, s.iou.to_f64(), s.tp, s.fp, s.fn_)).collect()
 }
 
 /// Evaluates one image pair from id maps; returns its per-category statistics.
@@ -218,14 +225,14 @@ fn evaluate_image<'py>(
     Ok(rows_from_stats(&result.stats))
 }
 
-/// Evaluates image pairs from PNG files in parallel, adding them in order to `stats`.
+/// Evaluates image pairs from PNG files in parallel, adding them to `totals`.
 ///
 /// Segments of all images are concatenated; `gt_offsets` / `pred_offsets` (one more than there
 /// are images) say where each image's segments start. `json_files`, the ground-truth and
 /// prediction JSON files the segments came from, are named in errors when given.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (image_ids, gt_paths, pred_paths, gt_offsets, gt, pred_offsets, pred, category_ids, stats, num_threads, json_files = None))]
+#[pyo3(signature = (image_ids, gt_paths, pred_paths, gt_offsets, gt, pred_offsets, pred, category_ids, totals, num_threads, json_files = None))]
 fn evaluate_files<'py>(
     py: Python<'py>,
     image_ids: Vec<String>,
@@ -236,10 +243,10 @@ fn evaluate_files<'py>(
     pred_offsets: Vec<usize>,
     pred: PredColumns<'py>,
     category_ids: PyReadonlyArray1<'py, i64>,
-    stats: Vec<StatRow>,
+    totals: PyRefMut<'py, PyTotals>,
     num_threads: Option<usize>,
     json_files: Option<(PathBuf, PathBuf)>,
-) -> PyResult<Vec<StatRow>> {
+) -> PyResult<()> {
     let images = image_ids.len();
     let json = json_files.map(|(gt, pred)| JsonFiles { gt, pred });
     if gt_paths.len() != images || pred_paths.len() != images {
@@ -258,21 +265,22 @@ fn evaluate_files<'py>(
             json: json.as_ref(),
         })
         .collect();
-    run_jobs(py, &jobs, &category_ids, stats, num_threads)
+    run_jobs(py, &jobs, &category_ids, totals, num_threads)
 }
 
-/// Evaluates `jobs` with the GIL released and adds them, in order, to the running `stats`.
+/// Evaluates `jobs` with the GIL released and adds them to the running `totals` (all or none).
 fn run_jobs(
     py: Python<'_>,
     jobs: &[PairJob<'_>],
     category_ids: &PyReadonlyArray1<'_, i64>,
-    stats: Vec<StatRow>,
+    mut totals: PyRefMut<'_, PyTotals>,
     num_threads: Option<usize>,
-) -> PyResult<Vec<StatRow>> {
+) -> PyResult<()> {
     let categories = Categories::new(category_ids.as_array().iter().copied());
-    let mut stats = stats_from_rows(stats);
+    let mut stats = PqStats::new();
     run(py, num_threads, |cancel| evaluate_pairs(jobs, &categories, &mut stats, cancel))?;
-    Ok(rows_from_stats(&stats))
+    totals.stats.merge(&stats);
+    Ok(())
 }
 
 /// Image pairs read from COCO panoptic JSON files in Rust (see `src/annotations.rs`).
@@ -291,18 +299,18 @@ impl PyAnnotations {
         self.0.categories_json()
     }
 
-    /// Evaluates pairs `start..stop` in parallel, adding them in order to `stats`.
-    #[pyo3(signature = (start, stop, category_ids, stats, num_threads))]
+    /// Evaluates pairs `start..stop` in parallel, adding them to `totals`.
+    #[pyo3(signature = (start, stop, category_ids, totals, num_threads))]
     fn evaluate<'py>(
         &self,
         py: Python<'py>,
         start: usize,
         stop: usize,
         category_ids: PyReadonlyArray1<'py, i64>,
-        stats: Vec<StatRow>,
+        totals: PyRefMut<'py, PyTotals>,
         num_threads: Option<usize>,
-    ) -> PyResult<Vec<StatRow>> {
-        run_jobs(py, &self.0.jobs(start..stop), &category_ids, stats, num_threads)
+    ) -> PyResult<()> {
+        run_jobs(py, &self.0.jobs(start..stop), &category_ids, totals, num_threads)
     }
 }
 
@@ -383,5 +391,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(write_id_map_png, m)?)?;
     m.add_function(wrap_pyfunction!(decode_files, m)?)?;
     m.add_function(wrap_pyfunction!(pq_average, m)?)?;
+    metric::register(m)?;
     Ok(())
 }

@@ -1,0 +1,287 @@
+//! The in-memory metric: one image pair given as label maps in memory — (category, instance)
+//! pairs, encoded integers or id maps with their segments — evaluated under panopticapi's or
+//! torchmetrics' rules, PQ or PQ†.
+
+use std::collections::HashMap;
+
+use crate::error::Side;
+use crate::labels::{label_map, listed_label, CategoryKinds, Label, LabelPolicy, Labelled};
+use crate::matching::{self, histogram_of, ImageResult};
+use crate::parallel::Cancel;
+use crate::segments::{Categories, GtSegment, PredSegment};
+use crate::stats::{CategoryInfo, PqStats};
+use crate::{torchmetrics, PqError};
+
+/// Whose per-image rules decide matches, VOID and crowd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    /// cocodataset/panopticapi's: the numbers of `pq_compute`.
+    Panopticapi,
+    /// torchmetrics 1.9's `PanopticQuality`.
+    Torchmetrics,
+}
+
+/// A ground-truth segment listed with an id map; `area: None` means "count it in the map".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListedSegment {
+    pub id: u32,
+    pub category_id: i64,
+    pub iscrowd: bool,
+    pub area: Option<i64>,
+}
+
+/// How a metric evaluates one image pair.
+#[derive(Debug, Clone)]
+pub struct MetricConfig {
+    kinds: CategoryKinds,
+    infos: Vec<CategoryInfo>,
+    categories: Categories,
+    rules: Rules,
+    modified: bool,
+    void_category: Option<i64>,
+    allow_unknown_preds: bool,
+}
+
+/// One image's summary: PQ, SQ, RQ averaged over the categories it holds, and its counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImageRow {
+    pub pq: f64,
+    pub sq: f64,
+    pub rq: f64,
+    pub n: usize,
+    pub tp: u64,
+    pub fp: u64,
+    pub fn_: u64,
+}
+
+impl MetricConfig {
+    /// `categories` are `(id, isthing)`; `modified` scores stuff as PQ† does; pixels of
+    /// `void_category` are VOID on both sides; `allow_unknown_preds` makes predicted pixels of an
+    /// unknown category VOID instead of an error.
+    #[must_use]
+    pub fn new(
+        categories: &[(i64, bool)],
+        rules: Rules,
+        modified: bool,
+        void_category: Option<i64>,
+        allow_unknown_preds: bool,
+    ) -> Self {
+        let kinds = CategoryKinds::new(categories.iter().copied());
+        let infos: Vec<CategoryInfo> = categories.iter().map(|&(id, isthing)| CategoryInfo { id, isthing }).collect();
+        let stuff = categories.iter().filter(|&&(_, isthing)| modified && !isthing).map(|&(id, _)| id);
+        let categories = Categories::new(kinds.ids()).with_modified_stuff(stuff);
+        Self { kinds, infos, categories, rules, modified, void_category, allow_unknown_preds }
+    }
+
+    fn policy(&self, side: Side) -> LabelPolicy {
+        let lenient = self.rules == Rules::Torchmetrics;
+        match side {
+            Side::GroundTruth => LabelPolicy {
+                void_category: self.void_category,
+                unknown_is_void: lenient,
+                merge_stuff_instances: lenient,
+                unknown_hint: " (name an ignore label with void=..., or use rules=\"torchmetrics\", under which unknown target categories are VOID)",
+            },
+            Side::Prediction => LabelPolicy {
+                void_category: self.void_category,
+                unknown_is_void: self.allow_unknown_preds,
+                merge_stuff_instances: lenient,
+                unknown_hint: " (allow_unknown_preds_category=True makes such pixels VOID)",
+            },
+        }
+    }
+
+    /// Evaluates a pair given as one raw label per pixel, each side's decoder turning a label
+    /// into a (category, instance) pair or VOID.
+    pub fn evaluate_labels<K: Copy + Eq>(
+        &self,
+        image_id: &str,
+        gt: impl ExactSizeIterator<Item = K>,
+        pred: impl ExactSizeIterator<Item = K>,
+        gt_decode: impl Fn(K) -> Result<Label, PqError>,
+        pred_decode: impl Fn(K) -> Result<Label, PqError>,
+        cancel: &Cancel,
+    ) -> Result<ImageResult, PqError> {
+        let gt = label_map(image_id, Side::GroundTruth, gt, gt_decode, &self.kinds, &self.policy(Side::GroundTruth))?;
+        cancel.check()?;
+        let pred =
+            label_map(image_id, Side::Prediction, pred, pred_decode, &self.kinds, &self.policy(Side::Prediction))?;
+        self.evaluate_labelled(image_id, &gt, &pred, cancel)
+    }
+
+    fn evaluate_labelled(
+        &self,
+        image_id: &str,
+        gt: &Labelled,
+        pred: &Labelled,
+        cancel: &Cancel,
+    ) -> Result<ImageResult, PqError> {
+        let histogram = histogram_of(&gt.ids, &pred.ids, cancel)?;
+        Ok(match self.rules {
+            Rules::Torchmetrics => torchmetrics::evaluate_image(&histogram, &gt.segments, &pred.segments, |c| {
+                self.categories.is_modified_stuff(c)
+            }),
+            Rules::Panopticapi => {
+                let as_gt = |s: &crate::labels::Segment| GtSegment {
+                    id: s.id,
+                    category_id: s.category_id,
+                    iscrowd: false,
+                    area: i64::try_from(s.area).unwrap_or(i64::MAX),
+                };
+                let gt_segments: Vec<GtSegment> = gt.segments.iter().map(as_gt).collect();
+                let pred_segments: Vec<PredSegment> =
+                    pred.segments.iter().map(|s| PredSegment { id: s.id, category_id: s.category_id }).collect();
+                matching::evaluate_image(image_id, &histogram, &gt_segments, &pred_segments, &self.categories)?
+            }
+        })
+    }
+
+    /// Evaluates a pair of id maps with their `segments_info`.
+    pub fn evaluate_id_maps(
+        &self,
+        image_id: &str,
+        gt_ids: &[u32],
+        pred_ids: &[u32],
+        gt: &[ListedSegment],
+        pred: &[PredSegment],
+        cancel: &Cancel,
+    ) -> Result<ImageResult, PqError> {
+        if gt_ids.len() != pred_ids.len() {
+            return Err(PqError::LengthMismatch {
+                what: "predicted pixels",
+                expected: gt_ids.len(),
+                got: pred_ids.len(),
+            });
+        }
+        match self.rules {
+            Rules::Panopticapi => {
+                let histogram = histogram_of(gt_ids, pred_ids, cancel)?;
+                let counted = |id: u32| histogram.iter().filter(|&(g, _, _)| g == id).map(|(_, _, n)| n).sum::<u64>();
+                let gt: Vec<GtSegment> = gt
+                    .iter()
+                    .map(|s| GtSegment {
+                        id: s.id,
+                        category_id: s.category_id,
+                        iscrowd: s.iscrowd,
+                        area: s.area.unwrap_or_else(|| i64::try_from(counted(s.id)).unwrap_or(i64::MAX)),
+                    })
+                    .collect();
+                matching::evaluate_image(image_id, &histogram, &gt, pred, &self.categories)
+            }
+            Rules::Torchmetrics => {
+                let gt_listed: HashMap<u32, (i64, bool)> =
+                    gt.iter().map(|s| (s.id, (s.category_id, s.iscrowd))).collect();
+                let pred_listed: HashMap<u32, (i64, bool)> =
+                    pred.iter().map(|s| (s.id, (s.category_id, false))).collect();
+                let gt = label_map(
+                    image_id,
+                    Side::GroundTruth,
+                    gt_ids.iter().copied(),
+                    listed_label(image_id, Side::GroundTruth, &gt_listed),
+                    &self.kinds,
+                    &self.policy(Side::GroundTruth),
+                )?;
+                cancel.check()?;
+                let pred = label_map(
+                    image_id,
+                    Side::Prediction,
+                    pred_ids.iter().copied(),
+                    listed_label(image_id, Side::Prediction, &pred_listed),
+                    &self.kinds,
+                    &self.policy(Side::Prediction),
+                )?;
+                self.evaluate_labelled(image_id, &gt, &pred, cancel)
+            }
+        }
+    }
+
+    /// One image's row: its PQ, SQ and RQ averaged over the categories it holds.
+    #[must_use]
+    pub fn image_row(&self, result: &ImageResult) -> ImageRow {
+        let average = result.stats.average(&self.infos, None);
+        let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+        for (_, s) in result.stats.iter() {
+            (tp, fp, fn_) = (tp + s.tp, fp + s.fp, fn_ + s.fn_);
+        }
+        ImageRow { pq: average.pq, sq: average.sq, rq: average.rq, n: average.n, tp, fp, fn_ }
+    }
+
+    /// The averaging table: every category with its kind.
+    #[must_use]
+    pub fn category_infos(&self) -> &[CategoryInfo] {
+        &self.infos
+    }
+
+    #[must_use]
+    pub fn is_modified(&self) -> bool {
+        self.modified
+    }
+}
+
+/// Adds `results` (one per image, in order) to `totals`; the first error, by position, wins.
+pub fn fold_results(
+    totals: &mut PqStats,
+    results: Vec<Result<ImageResult, PqError>>,
+    mut on_image: impl FnMut(usize, &ImageResult),
+) -> Result<(), PqError> {
+    // A batch is added whole or not at all, so a caller can fix the input and retry it.
+    let mut batch = PqStats::new();
+    for (index, result) in results.into_iter().enumerate() {
+        let result = result.map_err(|e| PqError::InBatch { batch_index: index, source: Box::new(e) })?;
+        batch.add_image(&result);
+        on_image(index, &result);
+    }
+    totals.merge(&batch);
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp)]
+mod tests {
+    use super::*;
+
+    fn pairs(values: &[(i64, i64)]) -> impl ExactSizeIterator<Item = (i64, i64)> + '_ {
+        values.iter().copied()
+    }
+
+    fn decode((category_id, instance_id): (i64, i64)) -> Result<Label, PqError> {
+        Ok(Label::Segment { category_id, instance_id })
+    }
+
+    #[test]
+    fn panopticapi_rules_on_pairs_equal_id_maps() {
+        let config = MetricConfig::new(&[(1, true), (2, false)], Rules::Panopticapi, false, Some(255), false);
+        let gt = [(1, 1), (1, 1), (1, 1), (2, 0), (255, 0)];
+        let pred = [(1, 5), (1, 5), (2, 0), (2, 0), (2, 0)];
+        let r = config.evaluate_labels("1", pairs(&gt), pairs(&pred), decode, decode, &Cancel::new()).unwrap();
+        // thing: 2/3 IoU; stuff: gt 1 px, pred 3 px (1 on VOID): union 3 + 1 - 1 - 1 = 2 -> 1/2.
+        assert_eq!(r.stats.get(1).iou.to_f64(), 2.0 / 3.0);
+        assert_eq!((r.stats.get(2).tp, r.stats.get(2).fp, r.stats.get(2).fn_), (0, 1, 1));
+        let same = config
+            .evaluate_id_maps(
+                "1",
+                &[1, 1, 1, 2, 0],
+                &[7, 7, 8, 8, 8],
+                &[
+                    ListedSegment { id: 1, category_id: 1, iscrowd: false, area: None },
+                    ListedSegment { id: 2, category_id: 2, iscrowd: false, area: Some(1) },
+                ],
+                &[PredSegment { id: 7, category_id: 1 }, PredSegment { id: 8, category_id: 2 }],
+                &Cancel::new(),
+            )
+            .unwrap();
+        assert_eq!(same.stats, r.stats);
+        let row = config.image_row(&r);
+        assert_eq!((row.n, row.tp, row.fp, row.fn_), (2, 1, 1, 1));
+    }
+
+    #[test]
+    fn errors_name_the_side_and_batch_position() {
+        let config = MetricConfig::new(&[(1, true)], Rules::Panopticapi, false, None, false);
+        let e = config.evaluate_labels("4", pairs(&[(1, 0)]), pairs(&[(9, 0)]), decode, decode, &Cancel::new()).unwrap_err();
+        assert!(e.to_string().contains("prediction has pixels of category 9"), "{e}");
+        let mut totals = PqStats::new();
+        let e = fold_results(&mut totals, vec![Ok(ImageResult::default()), Err(e)], |_, _| {}).unwrap_err();
+        assert!(e.to_string().ends_with("(batch index 1)"), "{e}");
+    }
+}

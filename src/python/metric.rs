@@ -1,0 +1,372 @@
+//! Bindings of the in-memory metric: exact running totals, and batches of label maps evaluated
+//! into them with the GIL released.
+
+use numpy::ndarray::{ArrayView2, ArrayView3, Axis};
+use numpy::{Element, PyArrayMethods, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use rayon::prelude::*;
+
+use super::{gt_segments, pred_segments, rows_from_stats, run_sized, split_at_offsets, GtColumns, PredColumns, StatRow};
+use crate::error::Side;
+use crate::exact::ExactSum;
+use crate::ids::rgb_to_ids;
+use crate::labels::{encoded_label, Label};
+use crate::matching::ImageResult;
+use crate::metric::{fold_results, ImageRow, ListedSegment, MetricConfig, Rules};
+use crate::parallel::Cancel;
+use crate::stats::{CategoryStats, PqStats};
+use crate::PqError;
+
+/// Pixels of a batch below which it is evaluated on the calling thread: a hand-off to the pool
+/// would cost more than it saves.
+const PARALLEL_MIN_PIXELS: usize = 1 << 20;
+
+/// Per-category running totals with exact IoU sums: merging them is exact and order-free.
+#[pyclass(name = "Totals", module = "panoptiq._core")]
+#[derive(Clone, Default)]
+pub struct PyTotals {
+    pub stats: PqStats,
+}
+
+/// One category's exact row: `(category_id, iou_sum_hex, tp, fp, fn)`, the IoU sum a hex count
+/// of 2^-128 units.
+type ExactRow = (i64, String, u64, u64, u64);
+
+#[pymethods]
+impl PyTotals {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// `(category_id, iou_sum, tp, fp, fn)` with each IoU sum rounded once to the nearest float.
+    fn rows(&self) -> Vec<StatRow> {
+        rows_from_stats(&self.stats)
+    }
+
+    /// The exact state: `(category_id, iou_sum as hex units of 2**-128, tp, fp, fn)`.
+    fn exact_rows(&self) -> Vec<ExactRow> {
+        self.stats.iter().map(|(id, s)| (id, s.iou.to_hex(), s.tp, s.fp, s.fn_)).collect()
+    }
+
+    /// Totals from [`exact_rows`](Self::exact_rows)' form.
+    #[staticmethod]
+    fn from_exact_rows(rows: Vec<ExactRow>) -> PyResult<Self> {
+        let mut stats = PqStats::new();
+        for (id, hex, tp, fp, fn_) in rows {
+            let iou = ExactSum::from_hex(&hex).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "category {id}: iou_sum {hex:?} is not a hexadecimal count of 2**-128 units"
+                ))
+            })?;
+            stats.insert(id, CategoryStats { iou, tp, fp, fn_ });
+        }
+        Ok(Self { stats })
+    }
+
+    /// Adds `other` into these totals.
+    fn merge(&mut self, other: &PyTotals) {
+        self.stats.merge(&other.stats);
+    }
+
+    fn copy(&self) -> Self {
+        self.clone()
+    }
+
+    fn __len__(&self) -> usize {
+        self.stats.len()
+    }
+
+    fn __eq__(&self, other: &PyTotals) -> bool {
+        self.stats == other.stats
+    }
+}
+
+/// One image's row for Python: `(pq, sq, rq, n, tp, fp, fn)`.
+type PyImageRow = (f64, f64, f64, usize, u64, u64, u64);
+
+fn py_row(row: ImageRow) -> PyImageRow {
+    (row.pq, row.sq, row.rq, row.n, row.tp, row.fp, row.fn_)
+}
+
+/// A metric's evaluation settings; it holds no state, the running totals are a [`PyTotals`].
+#[pyclass(frozen, name = "Evaluator", module = "panoptiq._core")]
+pub struct PyEvaluator {
+    config: MetricConfig,
+}
+
+/// Evaluates `count` images with `evaluate(i, cancel)`, in parallel when they are large, adds
+/// them to `totals` (the whole batch or nothing) and returns their rows when `rows` is set.
+fn evaluate_batch(
+    py: Python<'_>,
+    config: &MetricConfig,
+    totals: &mut PyTotals,
+    count: usize,
+    pixels: usize,
+    rows: bool,
+    evaluate: impl Fn(usize, &Cancel) -> Result<ImageResult, PqError> + Sync,
+) -> PyResult<Option<Vec<PyImageRow>>> {
+    let results = run_sized(py, pixels, PARALLEL_MIN_PIXELS, |cancel| {
+        Ok((0..count).into_par_iter().map(|i| evaluate(i, cancel)).collect::<Vec<_>>())
+    })?;
+    let mut image_rows = Vec::new();
+    fold_results(&mut totals.stats, results, |_, result| {
+        if rows {
+            image_rows.push(py_row(config.image_row(result)));
+        }
+    })?;
+    Ok(rows.then_some(image_rows))
+}
+
+fn key<'a>(keys: &'a [String], i: usize) -> &'a str {
+    keys.get(i).map_or("?", String::as_str)
+}
+
+fn check_batch(keys: &[String], preds: &[usize], targets: &[usize]) -> PyResult<()> {
+    if preds != targets {
+        return Err(PyValueError::new_err(format!(
+            "preds and target must have the same shape, got {preds:?} and {targets:?}"
+        )));
+    }
+    if keys.len() != preds[0] {
+        return Err(PyValueError::new_err(format!("{} image keys for a batch of {}", keys.len(), preds[0])));
+    }
+    Ok(())
+}
+
+/// Dispatches on the integer dtype of `$array`: `$body` runs with `$view` bound to a typed
+/// readonly array of the dims `$dims`.
+macro_rules! with_int_array {
+    ($array:expr, $arr_ty:ident, |$view:ident| $body:expr) => {{
+        if let Ok(a) = $array.extract::<$arr_ty<'_, i64>>() {
+            let $view = a;
+            $body
+        } else if let Ok(a) = $array.extract::<$arr_ty<'_, i32>>() {
+            let $view = a;
+            $body
+        } else if let Ok(a) = $array.extract::<$arr_ty<'_, u8>>() {
+            let $view = a;
+            $body
+        } else if let Ok(a) = $array.extract::<$arr_ty<'_, u16>>() {
+            let $view = a;
+            $body
+        } else if let Ok(a) = $array.extract::<$arr_ty<'_, u32>>() {
+            let $view = a;
+            $body
+        } else {
+            Err(PyTypeError::new_err("label arrays must be C-contiguous int64, int32, uint8, uint16 or uint32"))
+        }
+    }};
+}
+
+fn pairs_of<T: Element + Copy + Into<i64>>(
+    py: Python<'_>,
+    config: &MetricConfig,
+    totals: &mut PyTotals,
+    preds: &PyReadonlyArray3<'_, T>,
+    targets: &PyReadonlyArray3<'_, T>,
+    keys: &[String],
+    rows: bool,
+) -> PyResult<Option<Vec<PyImageRow>>> {
+    check_batch(keys, preds.shape(), targets.shape())?;
+    let (p, t): (ArrayView3<'_, T>, ArrayView3<'_, T>) = (preds.as_array(), targets.as_array());
+    if !p.is_standard_layout() || !t.is_standard_layout() {
+        return Err(PyValueError::new_err("label arrays must be C-contiguous"));
+    }
+    let decode = |(c, i): (i64, i64)| Ok(Label::Segment { category_id: c, instance_id: i });
+    evaluate_batch(py, config, totals, p.shape()[0], p.len() / 2, rows, |i, cancel| {
+        let (gt, pred) = (t.index_axis(Axis(0), i), p.index_axis(Axis(0), i));
+        config.evaluate_labels(key(keys, i), pair_iter(gt), pair_iter(pred), decode, decode, cancel)
+    })
+}
+
+/// The (category, instance) pairs of one image's `(pixels, 2)` view, without a copy.
+fn pair_iter<T: Copy + Into<i64>>(image: ArrayView2<'_, T>) -> impl ExactSizeIterator<Item = (i64, i64)> + '_ {
+    let flat = image.to_slice().unwrap_or(&[]);
+    flat.chunks_exact(2).map(|c| (c[0].into(), c[1].into()))
+}
+
+fn encoded_of<T: Element + Copy + Into<i64>>(
+    py: Python<'_>,
+    config: &MetricConfig,
+    totals: &mut PyTotals,
+    preds: &PyReadonlyArray2<'_, T>,
+    targets: &PyReadonlyArray2<'_, T>,
+    label_divisor: i64,
+    keys: &[String],
+    rows: bool,
+) -> PyResult<Option<Vec<PyImageRow>>> {
+    check_batch(keys, preds.shape(), targets.shape())?;
+    let (p, t) = (preds.as_array(), targets.as_array());
+    if !p.is_standard_layout() || !t.is_standard_layout() {
+        return Err(PyValueError::new_err("label arrays must be C-contiguous"));
+    }
+    evaluate_batch(py, config, totals, p.shape()[0], p.len(), rows, |i, cancel| {
+        let image = key(keys, i);
+        let values = |a: &ArrayView2<'_, T>| {
+            let row = a.index_axis(Axis(0), i);
+            row.to_slice().unwrap_or(&[]).iter().map(|&v| v.into()).collect::<Vec<i64>>()
+        };
+        let (gt, pred) = (values(&t), values(&p));
+        config.evaluate_labels(
+            image,
+            gt.into_iter(),
+            pred.into_iter(),
+            encoded_label(image, Side::GroundTruth, label_divisor),
+            encoded_label(image, Side::Prediction, label_divisor),
+            cancel,
+        )
+    })
+}
+
+#[pymethods]
+impl PyEvaluator {
+    #[new]
+    #[pyo3(signature = (categories, rules, modified, void_category, allow_unknown_preds))]
+    fn new(
+        categories: Vec<(i64, bool)>,
+        rules: &str,
+        modified: bool,
+        void_category: Option<i64>,
+        allow_unknown_preds: bool,
+    ) -> PyResult<Self> {
+        let rules = match rules {
+            "panopticapi" => Rules::Panopticapi,
+            "torchmetrics" => Rules::Torchmetrics,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "rules must be 'panopticapi' or 'torchmetrics', got {other:?}"
+                )))
+            }
+        };
+        Ok(Self { config: MetricConfig::new(&categories, rules, modified, void_category, allow_unknown_preds) })
+    }
+
+    /// Adds a batch of `(B, pixels, 2)` (category, instance) arrays to `totals`.
+    #[pyo3(signature = (preds, targets, keys, totals, rows))]
+    fn update_pairs(
+        &self,
+        py: Python<'_>,
+        preds: &Bound<'_, PyAny>,
+        targets: &Bound<'_, PyAny>,
+        keys: Vec<String>,
+        mut totals: PyRefMut<'_, PyTotals>,
+        rows: bool,
+    ) -> PyResult<Option<Vec<PyImageRow>>> {
+        with_int_array!(preds, PyReadonlyArray3, |p| {
+            let t = targets.extract().map_err(|_| PyTypeError::new_err("preds and target must share one dtype"))?;
+            pairs_of(py, &self.config, &mut totals, &p, &t, &keys, rows)
+        })
+    }
+
+    /// Adds a batch of `(B, pixels)` `category * label_divisor + instance` arrays to `totals`.
+    #[pyo3(signature = (preds, targets, label_divisor, keys, totals, rows))]
+    #[allow(clippy::too_many_arguments)]
+    fn update_encoded(
+        &self,
+        py: Python<'_>,
+        preds: &Bound<'_, PyAny>,
+        targets: &Bound<'_, PyAny>,
+        label_divisor: i64,
+        keys: Vec<String>,
+        mut totals: PyRefMut<'_, PyTotals>,
+        rows: bool,
+    ) -> PyResult<Option<Vec<PyImageRow>>> {
+        if label_divisor < 1 {
+            return Err(PyValueError::new_err(format!("label_divisor must be a positive integer, got {label_divisor}")));
+        }
+        with_int_array!(preds, PyReadonlyArray2, |p| {
+            let t = targets.extract().map_err(|_| PyTypeError::new_err("preds and target must share one dtype"))?;
+            encoded_of(py, &self.config, &mut totals, &p, &t, label_divisor, &keys, rows)
+        })
+    }
+
+    /// Adds a batch of `(B, pixels)` id maps with their segments (concatenated, split at the
+    /// offsets) to `totals`; ground-truth areas below 0 are counted in the map.
+    #[pyo3(signature = (preds, targets, pred_offsets, pred, gt_offsets, gt, keys, totals, rows))]
+    #[allow(clippy::too_many_arguments)]
+    fn update_id_maps<'py>(
+        &self,
+        py: Python<'py>,
+        preds: PyReadonlyArray2<'py, u32>,
+        targets: PyReadonlyArray2<'py, u32>,
+        pred_offsets: Vec<usize>,
+        pred: PredColumns<'py>,
+        gt_offsets: Vec<usize>,
+        gt: GtColumns<'py>,
+        keys: Vec<String>,
+        mut totals: PyRefMut<'py, PyTotals>,
+        rows: bool,
+    ) -> PyResult<Option<Vec<PyImageRow>>> {
+        check_batch(&keys, preds.shape(), targets.shape())?;
+        let images = keys.len();
+        let listed: Vec<ListedSegment> = gt_segments(&gt)?
+            .into_iter()
+            .map(|s| ListedSegment {
+                id: s.id,
+                category_id: s.category_id,
+                iscrowd: s.iscrowd,
+                area: (s.area >= 0).then_some(s.area),
+            })
+            .collect();
+        let pred = pred_segments(&pred)?;
+        let (gt_per_image, pred_per_image) =
+            (split_at_offsets(&listed, &gt_offsets, images)?, split_at_offsets(&pred, &pred_offsets, images)?);
+        let (p, t) = (preds.as_array(), targets.as_array());
+        evaluate_batch(py, &self.config, &mut totals, images, p.len(), rows, |i, cancel| {
+            let (gt_ids, pred_ids) = (t.index_axis(Axis(0), i), p.index_axis(Axis(0), i));
+            let (gt_ids, pred_ids) = (gt_ids.to_slice().unwrap_or(&[]), pred_ids.to_slice().unwrap_or(&[]));
+            self.config.evaluate_id_maps(key(&keys, i), gt_ids, pred_ids, gt_per_image[i], pred_per_image[i], cancel)
+        })
+    }
+
+    /// Like [`update_id_maps`](Self::update_id_maps) for `(B, pixels, C)` `uint8` colour maps
+    /// (C ≥ 3), turned into ids with `rgb2id` first.
+    #[pyo3(signature = (preds, targets, pred_offsets, pred, gt_offsets, gt, keys, totals, rows))]
+    #[allow(clippy::too_many_arguments)]
+    fn update_rgb<'py>(
+        &self,
+        py: Python<'py>,
+        preds: PyReadonlyArray3<'py, u8>,
+        targets: PyReadonlyArray3<'py, u8>,
+        pred_offsets: Vec<usize>,
+        pred: PredColumns<'py>,
+        gt_offsets: Vec<usize>,
+        gt: GtColumns<'py>,
+        keys: Vec<String>,
+        totals: PyRefMut<'py, PyTotals>,
+        rows: bool,
+    ) -> PyResult<Option<Vec<PyImageRow>>> {
+        check_batch(&keys, preds.shape(), targets.shape())?;
+        let [images, pixels, channels] = [preds.shape()[0], preds.shape()[1], preds.shape()[2]];
+        let to_ids = |rgb: &PyReadonlyArray3<'py, u8>| -> PyResult<Bound<'py, numpy::PyArray2<u32>>> {
+            let flat = super::contiguous(rgb, "colour maps")?;
+            let ids = run_sized(py, flat.len(), PARALLEL_MIN_PIXELS, |_| {
+                let mut ids = crate::memory::filled_vec(images * pixels, 0u32, "the id maps")?;
+                rgb_to_ids(flat, channels, &mut ids)?;
+                Ok(ids)
+            })?;
+            let array = numpy::ndarray::Array2::from_shape_vec((images, pixels), ids)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            Ok(numpy::IntoPyArray::into_pyarray(array, py))
+        };
+        let (p, t) = (to_ids(&preds)?, to_ids(&targets)?);
+        self.update_id_maps(py, p.readonly(), t.readonly(), pred_offsets, pred, gt_offsets, gt, keys, totals, rows)
+    }
+
+    /// PQ, SQ, RQ and `n` of `totals` over the categories whose `isthing` equals `isthing` (all
+    /// when `None`), and every category's `(id, pq, sq, rq, counted)`.
+    #[pyo3(signature = (totals, isthing))]
+    fn average(&self, totals: &PyTotals, isthing: Option<bool>) -> (f64, f64, f64, usize, Vec<(i64, f64, f64, f64, bool)>) {
+        let avg = totals.stats.average(self.config.category_infos(), isthing);
+        let classes = avg.per_class.iter().map(|c| (c.category_id, c.pq, c.sq, c.rq, c.counted)).collect();
+        (avg.pq, avg.sq, avg.rq, avg.n, classes)
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyTotals>()?;
+    m.add_class::<PyEvaluator>()?;
+    Ok(())
+}
