@@ -77,36 +77,49 @@ impl PqStats {
 
     /// Averages over `categories` (in the given order: it fixes the order of the float sums),
     /// keeping those whose `isthing` equals `isthing`, or all of them when it is `None`.
-    ///
-    /// A category with no TP, FP or FN is left out of the mean and scored 0.0. When no category is
-    /// counted, panopticapi divides by zero; here the means are 0.0 with `n == 0`, and the caller
-    /// decides how to warn.
     #[must_use]
     pub fn average(&self, categories: &[CategoryInfo], isthing: Option<bool>) -> Average {
-        let mut sums = [0.0f64; 3];
-        let mut per_class = Vec::new();
-        for cat in categories.iter().filter(|c| isthing.is_none_or(|t| t == c.isthing)) {
-            let s = self.get(cat.id);
-            if s.tp + s.fp + s.fn_ == 0 {
-                per_class.push(ClassScore { category_id: cat.id, pq: 0.0, sq: 0.0, rq: 0.0, counted: false });
-                continue;
-            }
-            let (tp, fp, fn_) = (s.tp as f64, s.fp as f64, s.fn_ as f64);
-            // Same operations in the same order as panopticapi, so the same rounding.
-            let denominator = tp + 0.5 * fp + 0.5 * fn_;
-            let iou = s.iou.to_f64();
-            let pq = iou / denominator;
-            let sq = if s.tp == 0 { 0.0 } else { iou / tp };
-            let rq = tp / denominator;
-            per_class.push(ClassScore { category_id: cat.id, pq, sq, rq, counted: true });
-            sums[0] += pq;
-            sums[1] += sq;
-            sums[2] += rq;
-        }
-        let n = per_class.iter().filter(|c| c.counted).count();
-        let mean = |sum: f64| if n == 0 { 0.0 } else { sum / n as f64 };
-        Average { pq: mean(sums[0]), sq: mean(sums[1]), rq: mean(sums[2]), n, per_class }
+        average(categories, isthing, |id| {
+            let s = self.get(id);
+            (s.iou.to_f64(), s.tp, s.fp, s.fn_)
+        })
     }
+}
+
+/// Averages the per-category `(iou_sum, tp, fp, fn)` that `stats_of` gives over `categories`
+/// (in the given order: it fixes the order of the float sums), keeping those whose `isthing`
+/// equals `isthing`, or all of them when it is `None`.
+///
+/// A category with no TP, FP or FN is left out of the mean and scored 0.0. When no category is
+/// counted, panopticapi divides by zero; here the means are 0.0 with `n == 0`, and the caller
+/// decides how to warn.
+pub fn average(
+    categories: &[CategoryInfo],
+    isthing: Option<bool>,
+    stats_of: impl Fn(i64) -> (f64, u64, u64, u64),
+) -> Average {
+    let mut sums = [0.0f64; 3];
+    let mut per_class = Vec::new();
+    for cat in categories.iter().filter(|c| isthing.is_none_or(|t| t == c.isthing)) {
+        let (iou, tp, fp, fn_) = stats_of(cat.id);
+        if tp + fp + fn_ == 0 {
+            per_class.push(ClassScore { category_id: cat.id, pq: 0.0, sq: 0.0, rq: 0.0, counted: false });
+            continue;
+        }
+        let (tp_f, fp_f, fn_f) = (tp as f64, fp as f64, fn_ as f64);
+        // Same operations in the same order as panopticapi, so the same rounding.
+        let denominator = tp_f + 0.5 * fp_f + 0.5 * fn_f;
+        let pq = iou / denominator;
+        let sq = if tp == 0 { 0.0 } else { iou / tp_f };
+        let rq = tp_f / denominator;
+        per_class.push(ClassScore { category_id: cat.id, pq, sq, rq, counted: true });
+        sums[0] += pq;
+        sums[1] += sq;
+        sums[2] += rq;
+    }
+    let n = per_class.iter().filter(|c| c.counted).count();
+    let mean = |sum: f64| if n == 0 { 0.0 } else { sum / n as f64 };
+    Average { pq: mean(sums[0]), sq: mean(sums[1]), rq: mean(sums[2]), n, per_class }
 }
 
 /// What averaging needs to know of a category.

@@ -24,8 +24,14 @@ def evaluate(
     pred_segments: Sequence[Mapping[str, Any]],
     category_ids: Iterable[int],
     image_id: Any = "?",
+    modified_stuff: Iterable[int] = (),
 ) -> dict[int, list[float | int]]:
-    """Per-category ``[iou_sum, tp, fp, fn]`` of one image; raises KeyError like panopticapi."""
+    """Per-category ``[iou_sum, tp, fp, fn]`` of one image; raises KeyError like panopticapi.
+
+    Categories in ``modified_stuff`` are scored as PQ† scores stuff: every overlapping pair adds
+    its IoU, each non-crowd ground-truth segment counts one TP, there are no FP or FN.
+    """
+    modified = set(modified_stuff)
     known = set(category_ids)
     listed = {int(s["id"]): s for s in pred_segments}
     present, counts = np.unique(pred_ids[pred_ids != VOID], return_counts=True)
@@ -50,6 +56,7 @@ def evaluate(
     on_void = gt_ids == VOID
     stats: defaultdict[int, list[float | int]] = defaultdict(lambda: [0.0, 0, 0, 0])
     matches = []
+    overlaps = []
     for gt in gt_segments:
         if gt["iscrowd"] == 1:
             continue
@@ -63,13 +70,17 @@ def evaluate(
                 continue
             union = pred_area[p] + gt["area"] - intersection - int(np.count_nonzero(pred_mask & on_void))
             iou = intersection / union
-            if iou > 0.5:
+            if gt["category_id"] in modified:
+                overlaps.append((gt["category_id"], iou))
+            elif iou > 0.5:
                 matches.append((int(gt["id"]), p, gt["category_id"], iou))
     # panoptiq sums IoUs exactly and rounds once: math.fsum is that correctly rounded sum.
     ious: defaultdict[int, list[float]] = defaultdict(list)
     for _, _, category, iou in matches:
         ious[category].append(iou)
         stats[category][1] += 1
+    for category, iou in overlaps:
+        ious[category].append(iou)
     for category, values in ious.items():
         stats[category][0] = math.fsum(values)
     matched_gt = {m[0] for m in matches}
@@ -81,11 +92,13 @@ def evaluate(
             continue
         if gt["iscrowd"] == 1:
             crowd_of[gt["category_id"]] = gt["id"]  # a later crowd segment replaces an earlier one
+        elif gt["category_id"] in modified:
+            stats[gt["category_id"]][1] += 1
         else:
             stats[gt["category_id"]][3] += 1
 
     for p, pred in listed.items():
-        if p in matched_pred:
+        if p in matched_pred or pred["category_id"] in modified:
             continue
         pred_mask = pred_ids == p
         ignored = np.count_nonzero(pred_mask & on_void)

@@ -3,7 +3,8 @@
 ``panoptiq.evaluation`` and ``panoptiq.utils`` mirror ``panopticapi.evaluation`` and
 ``panopticapi.utils`` (``pq_compute``, ``PQStat``, ``rgb2id``, ...);
 :func:`install_as_panopticapi` makes ``import panopticapi`` resolve to them. panoptiq adds
-:func:`evaluate_image` for in-memory id maps and :func:`read_id_map` / :func:`write_id_map`
+:class:`PanopticQuality`, a streaming metric for label maps in memory (PQ and PQ†, under
+panopticapi's or torchmetrics' rules), :func:`evaluate_image` for one in-memory pair and :func:`read_id_map` / :func:`write_id_map`
 for panoptic PNGs.
 """
 
@@ -16,7 +17,9 @@ from panoptiq.compat import install_as_panopticapi
 from panoptiq.errors import MissingPredictionError
 from panoptiq.ids import id2rgb, rgb2id
 from panoptiq.image import evaluate_image
+from panoptiq.metric import PanopticQuality
 from panoptiq.png import read_id_map, write_id_map
+from panoptiq.results import PQResult
 from panoptiq.stats import PQStat, PQStatCat
 
 #: Segment ids are below OFFSET, so ``gt_id * OFFSET + pred_id`` identifies a pair (panopticapi's).
@@ -47,6 +50,8 @@ __all__ = [
     "OFFSET",
     "VOID",
     "MissingPredictionError",
+    "PQResult",
+    "PanopticQuality",
     "PQStat",
     "PQStatCat",
     "__version__",

@@ -83,9 +83,7 @@ def evaluate_pairs(
     return _in_batches(len(pairs), run, progress)
 
 
-def _in_batches(
-    total: int, run: Callable[[int, int, _core.Totals], None], progress: ProgressCallback | None
-) -> PQStat:
+def _in_batches(total: int, run: Callable[[int, int, _core.Totals], None], progress: ProgressCallback | None) -> PQStat:
     """Evaluate pairs ``0..total`` with ``run(start, stop, totals)``, which adds to ``totals``.
 
     One call when nobody watches; otherwise batches, so that progress shows. (Ctrl-C stops a

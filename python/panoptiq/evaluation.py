@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from panoptiq.dataset import ProgressCallback, default_threads, evaluate_pairs, load_dataset
-from panoptiq.stats import PQStat, PQStatCat, empty_split_message
+from panoptiq.stats import METRICS, PQStat, PQStatCat, empty_split_message, summary
 
 OFFSET = 256 * 256 * 256
 VOID = 0
@@ -29,8 +29,6 @@ __all__ = [
     "pq_compute_multi_core",
     "pq_compute_single_core",
 ]
-
-METRICS = (("All", None), ("Things", True), ("Stuff", False))
 
 
 def pq_compute_single_core(
@@ -163,11 +161,7 @@ def summarize(pq_stat: PQStat, categories: Mapping[int, Any]) -> dict[str, Any]:
     Splits in which no category was seen average to zeros with ``n = 0`` (panopticapi divides by
     zero there); one ``RuntimeWarning`` names them all.
     """
-    results: dict[str, Any] = {}
-    for name, isthing in METRICS:
-        results[name], per_class_results = pq_stat.average(categories, isthing=isthing)
-        if name == "All":
-            results["per_class"] = per_class_results
+    results = summary(pq_stat, categories)
     empty = [isthing for name, isthing in METRICS if results[name]["n"] == 0]
     if empty:
         warnings.warn(empty_split_message(empty), RuntimeWarning, stacklevel=3)

@@ -10,6 +10,21 @@ from typing import Any
 from panoptiq import _core
 
 
+#: The result dict's splits, in panopticapi's order, with the ``isthing`` each averages over.
+METRICS = (("All", None), ("Things", True), ("Stuff", False))
+
+
+def summary(pq_stat: PQStat, categories: Mapping[int, Any] | Iterable[Any]) -> dict[str, Any]:
+    """panopticapi's result dict: All, per_class, Things, Stuff, in that key order, with zeros
+    and ``n = 0`` for a split in which no category was seen (the caller decides how to warn)."""
+    results: dict[str, Any] = {}
+    for name, isthing in METRICS:
+        results[name], per_class_results = pq_stat.average(categories, isthing=isthing)
+        if name == "All":
+            results["per_class"] = per_class_results
+    return results
+
+
 class PQStatCat:
     """Statistics of one category: summed IoU of matches and TP / FP / FN counts.
 

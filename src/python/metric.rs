@@ -83,11 +83,11 @@ impl PyTotals {
     }
 }
 
-/// One image's row for Python: `(pq, sq, rq, n, tp, fp, fn)`.
-type PyImageRow = (f64, f64, f64, usize, u64, u64, u64);
+/// One image's row for Python: `(image key, pq, sq, rq, n, tp, fp, fn)`.
+type PyImageRow = (String, f64, f64, f64, usize, u64, u64, u64);
 
-fn py_row(row: ImageRow) -> PyImageRow {
-    (row.pq, row.sq, row.rq, row.n, row.tp, row.fp, row.fn_)
+fn py_row(key: &str, row: ImageRow) -> PyImageRow {
+    (key.to_owned(), row.pq, row.sq, row.rq, row.n, row.tp, row.fp, row.fn_)
 }
 
 /// A metric's evaluation settings; it holds no state, the running totals are a [`PyTotals`].
@@ -102,6 +102,7 @@ fn evaluate_batch(
     py: Python<'_>,
     config: &MetricConfig,
     totals: &mut PyTotals,
+    keys: &[String],
     count: usize,
     pixels: usize,
     rows: bool,
@@ -111,9 +112,9 @@ fn evaluate_batch(
         Ok((0..count).into_par_iter().map(|i| evaluate(i, cancel)).collect::<Vec<_>>())
     })?;
     let mut image_rows = Vec::new();
-    fold_results(&mut totals.stats, results, |_, result| {
+    fold_results(&mut totals.stats, results, |i, result| {
         if rows {
-            image_rows.push(py_row(config.image_row(result)));
+            image_rows.push(py_row(key(keys, i), config.image_row(result)));
         }
     })?;
     Ok(rows.then_some(image_rows))
@@ -175,7 +176,7 @@ fn pairs_of<T: Element + Copy + Into<i64>>(
         return Err(PyValueError::new_err("label arrays must be C-contiguous"));
     }
     let decode = |(c, i): (i64, i64)| Ok(Label::Segment { category_id: c, instance_id: i });
-    evaluate_batch(py, config, totals, p.shape()[0], p.len() / 2, rows, |i, cancel| {
+    evaluate_batch(py, config, totals, keys, p.shape()[0], p.len() / 2, rows, |i, cancel| {
         let (gt, pred) = (t.index_axis(Axis(0), i), p.index_axis(Axis(0), i));
         config.evaluate_labels(key(keys, i), pair_iter(gt), pair_iter(pred), decode, decode, cancel)
     })
@@ -202,7 +203,7 @@ fn encoded_of<T: Element + Copy + Into<i64>>(
     if !p.is_standard_layout() || !t.is_standard_layout() {
         return Err(PyValueError::new_err("label arrays must be C-contiguous"));
     }
-    evaluate_batch(py, config, totals, p.shape()[0], p.len(), rows, |i, cancel| {
+    evaluate_batch(py, config, totals, keys, p.shape()[0], p.len(), rows, |i, cancel| {
         let image = key(keys, i);
         let values = |a: &ArrayView2<'_, T>| {
             let row = a.index_axis(Axis(0), i);
@@ -314,7 +315,7 @@ impl PyEvaluator {
         let (gt_per_image, pred_per_image) =
             (split_at_offsets(&listed, &gt_offsets, images)?, split_at_offsets(&pred, &pred_offsets, images)?);
         let (p, t) = (preds.as_array(), targets.as_array());
-        evaluate_batch(py, &self.config, &mut totals, images, p.len(), rows, |i, cancel| {
+        evaluate_batch(py, &self.config, &mut totals, &keys, images, p.len(), rows, |i, cancel| {
             let (gt_ids, pred_ids) = (t.index_axis(Axis(0), i), p.index_axis(Axis(0), i));
             let (gt_ids, pred_ids) = (gt_ids.to_slice().unwrap_or(&[]), pred_ids.to_slice().unwrap_or(&[]));
             self.config.evaluate_id_maps(key(&keys, i), gt_ids, pred_ids, gt_per_image[i], pred_per_image[i], cancel)

@@ -18,6 +18,7 @@ use numpy::{
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::annotations::{read_annotations, Annotations};
@@ -25,13 +26,12 @@ use crate::dataset::{decode_only, evaluate_pairs, PairJob};
 use crate::decode::{read_id_map, read_id_map_reference};
 use crate::encode::write_id_map;
 use crate::error::JsonFiles;
-use crate::exact::ExactSum;
 use crate::ids::{ids_to_rgb, rgb_to_ids, Channel, PARALLEL_MIN_PIXELS};
 use crate::matching::{evaluate_maps, MapView};
 use crate::memory::filled_vec;
 use crate::parallel::{catch_panic, default_threads, run_interruptible, Cancel};
 use crate::segments::{Categories, GtSegment, PredSegment};
-use crate::stats::{CategoryInfo, CategoryStats, PqStats};
+use crate::stats::{average, CategoryInfo, PqStats};
 use crate::PqError;
 
 /// Borrows a C-contiguous array's data; any other layout is refused rather than copied silently.
@@ -185,16 +185,6 @@ pub(crate) fn split_at_offsets<'a, T>(items: &'a [T], offsets: &[usize], images:
         return Err(PyValueError::new_err("segment offsets do not partition the segments"));
     }
     Ok(offsets.windows(2).map(|w| &items[w[0]..w[1]]).collect())
-}
-
-fn stats_from_rows(rows: Vec<StatRow>) -> PqStats {
-    let mut stats = PqStats::new();
-    for (id, iou_sum, tp, fp, fn_) in rows {
-        let mut iou = ExactSum::ZERO;
-        iou.add_f64(iou_sum);
-        stats.insert(id, CategoryStats { iou, tp, fp, fn_ });
-    }
-    stats
 }
 
 /// Per-category rows with each IoU sum rounded once to the nearest `f64`.
@@ -362,10 +352,12 @@ fn pq_average(
     categories: Vec<(i64, bool)>,
     isthing: Option<bool>,
 ) -> (f64, f64, f64, usize, Vec<ClassRow>) {
-    let table = stats_from_rows(stats);
+    // Float sums as PQStat holds them, whatever they are: no exact accumulator here.
+    let table: HashMap<i64, (f64, u64, u64, u64)> =
+        stats.into_iter().map(|(id, iou, tp, fp, fn_)| (id, (iou, tp, fp, fn_))).collect();
     let categories: Vec<CategoryInfo> =
         categories.into_iter().map(|(id, isthing)| CategoryInfo { id, isthing }).collect();
-    let avg = table.average(&categories, isthing);
+    let avg = average(&categories, isthing, |id| table.get(&id).copied().unwrap_or_default());
     let rows = avg.per_class.iter().map(|c| (c.category_id, c.pq, c.sq, c.rq, c.counted)).collect();
     (avg.pq, avg.sq, avg.rq, avg.n, rows)
 }

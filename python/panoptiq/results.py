@@ -1,0 +1,117 @@
+"""What :meth:`PanopticQuality.compute` returns: PQ, SQ, RQ overall, per split, per class and
+per image."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Scores:
+    """PQ, SQ and RQ averaged over the ``n`` categories of a split that were seen."""
+
+    pq: float
+    sq: float
+    rq: float
+    n: int
+
+
+@dataclass(frozen=True)
+class ClassResult:
+    """One category's scores and the totals they come from."""
+
+    category_id: int
+    isthing: bool
+    pq: float
+    sq: float
+    rq: float
+    tp: int
+    fp: int
+    fn: int
+    iou_sum: float
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """One image's scores, averaged over the categories it holds, and its counts."""
+
+    image_id: str
+    pq: float
+    sq: float
+    rq: float
+    n: int
+    tp: int
+    fp: int
+    fn: int
+
+
+@dataclass(frozen=True)
+class PQResult:
+    """The result of a :class:`~panoptiq.PanopticQuality` metric.
+
+    Attributes
+    ----------
+    all, things, stuff : Scores
+        Means over all, thing and stuff categories that had a TP, FP or FN (``n`` of them); a
+        split with none scores 0.0 with ``n == 0``.
+    per_class : dict
+        Category id to :class:`ClassResult`, every known category in the metric's order.
+    per_image : list of ImageResult or None
+        One row per image in update order, when the metric was made with ``per_image=True``.
+    """
+
+    all: Scores
+    things: Scores
+    stuff: Scores
+    per_class: dict[int, ClassResult]
+    per_image: list[ImageResult] | None = None
+    _dict: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def pq(self) -> float:
+        return self.all.pq
+
+    @property
+    def sq(self) -> float:
+        return self.all.sq
+
+    @property
+    def rq(self) -> float:
+        return self.all.rq
+
+    def to_dict(self) -> dict[str, Any]:
+        """``pq_compute``'s dict: ``{'All', 'per_class', 'Things', 'Stuff'}``, the same values."""
+        return {
+            key: ({k: dict(v) for k, v in value.items()} if key == "per_class" else dict(value))
+            for key, value in self._dict.items()
+        }
+
+    def per_image_records(self) -> list[dict[str, Any]]:
+        """The per-image rows as plain dicts (empty when they were not kept)."""
+        return [dict(vars(row)) for row in self.per_image or []]
+
+    def to_pandas(self) -> Any:
+        """The per-class table as a ``pandas.DataFrame`` (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame([vars(c) for c in self.per_class.values()]).set_index("category_id")
+
+
+def build_result(
+    summary: Mapping[str, Any],
+    rows: Mapping[int, tuple[float, int, int, int]],
+    kinds: Mapping[int, bool],
+    per_image: list[tuple[Any, ...]] | None,
+) -> PQResult:
+    """A :class:`PQResult` from ``pq_compute``'s dict and the per-category totals."""
+    split = {name: Scores(**summary[name]) for name in ("All", "Things", "Stuff")}
+    per_class = {}
+    for category_id, scores in summary["per_class"].items():
+        iou, tp, fp, fn = rows.get(category_id, (0.0, 0, 0, 0))
+        per_class[category_id] = ClassResult(
+            category_id, kinds[category_id], scores["pq"], scores["sq"], scores["rq"], tp, fp, fn, iou
+        )
+    images = None if per_image is None else [ImageResult(*row) for row in per_image]
+    return PQResult(split["All"], split["Things"], split["Stuff"], per_class, images, dict(summary))
