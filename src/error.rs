@@ -59,7 +59,9 @@ pub enum PqError {
     )]
     StuffInstance { image_id: String, side: Side, category_id: i64, instance_id: i64 },
 
-    #[error("In the image with ID {image_id} the {side} holds the label {value}; labels must be non-negative.")]
+    #[error(
+        "In the image with ID {image_id} the {side} holds the label {value}; labels must be non-negative."
+    )]
     NegativeLabel { image_id: String, side: Side, value: i64 },
 
     /// An error in one item of a batch passed to the in-memory metric.

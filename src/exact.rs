@@ -27,7 +27,7 @@ impl ExactSum {
     /// Adds `x`, a finite `x ≥ 0` below 2^64. Bits of `x` worth less than 2^-128 — none for an
     /// IoU, see the module comment — would be dropped.
     pub fn add_f64(&mut self, x: f64) {
-        debug_assert!(x.is_finite() && x >= 0.0 && x < 18_446_744_073_709_551_616.0, "{x}");
+        debug_assert!((0.0..18_446_744_073_709_551_616.0).contains(&x), "{x}");
         if x == 0.0 || !x.is_finite() || x < 0.0 {
             return;
         }
@@ -108,7 +108,8 @@ impl ExactSum {
 
     fn any_bit_below(&self, position: usize) -> bool {
         let (limb, offset) = (position / 64, position % 64);
-        self.limbs[..limb].iter().any(|&l| l != 0) || (offset > 0 && self.limbs[limb] & ((1 << offset) - 1) != 0)
+        self.limbs[..limb].iter().any(|&l| l != 0)
+            || (offset > 0 && self.limbs[limb] & ((1 << offset) - 1) != 0)
     }
 
     /// The count of 2^-128 units as lowercase hexadecimal, without a prefix: a portable,

@@ -3,6 +3,7 @@
 //! maps and segment lists that the intersection histogram and the matching rules work on.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use crate::error::Side;
 use crate::memory::filled_vec;
@@ -148,7 +149,11 @@ pub fn label_map<K: Copy + Eq>(
 }
 
 /// Decodes `category × label_divisor + instance`; negative values are refused.
-pub fn encoded_label(image_id: &str, side: Side, label_divisor: i64) -> impl Fn(i64) -> Result<Label, PqError> + '_ {
+pub fn encoded_label(
+    image_id: &str,
+    side: Side,
+    label_divisor: i64,
+) -> impl Fn(i64) -> Result<Label, PqError> + '_ {
     move |value| {
         if value < 0 {
             return Err(PqError::NegativeLabel { image_id: image_id.to_owned(), side, value });
@@ -159,10 +164,10 @@ pub fn encoded_label(image_id: &str, side: Side, label_divisor: i64) -> impl Fn(
 
 /// An id map's ids as labels: VOID stays VOID, a listed id is its segment; an unlisted id is
 /// VOID in the ground truth (as panopticapi ignores it) and an error in a prediction.
-pub fn listed_label<'a>(
+pub fn listed_label<'a, S: BuildHasher>(
     image_id: &'a str,
     side: Side,
-    listed: &'a HashMap<u32, (i64, bool)>,
+    listed: &'a HashMap<u32, (i64, bool), S>,
 ) -> impl Fn(u32) -> Result<Label, PqError> + 'a {
     move |id| {
         if id == VOID {
@@ -171,7 +176,9 @@ pub fn listed_label<'a>(
         match (listed.get(&id), side) {
             // Crowd regions are ignored regions: VOID under rules that have no crowd.
             (Some(&(_, true)), _) | (None, Side::GroundTruth) => Ok(Label::Void),
-            (Some(&(category_id, false)), _) => Ok(Label::Segment { category_id, instance_id: i64::from(id) }),
+            (Some(&(category_id, false)), _) => {
+                Ok(Label::Segment { category_id, instance_id: i64::from(id) })
+            }
             (None, Side::Prediction) => {
                 Err(PqError::SegmentNotInJson { image_id: image_id.to_owned(), segment_id: id })
             }

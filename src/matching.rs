@@ -74,7 +74,11 @@ pub fn evaluate_maps(
 /// The intersection histogram of two id maps of equal length; stops early once `cancel` is set.
 pub fn histogram_of(gt: &[u32], pred: &[u32], cancel: &Cancel) -> Result<PairHistogram, PqError> {
     if gt.len() != pred.len() {
-        return Err(PqError::LengthMismatch { what: "predicted pixels", expected: gt.len(), got: pred.len() });
+        return Err(PqError::LengthMismatch {
+            what: "predicted pixels",
+            expected: gt.len(),
+            got: pred.len(),
+        });
     }
     let mut histogram = PairHistogram::new();
     // A run cut at a chunk border is counted in two parts: the same totals.
@@ -155,7 +159,8 @@ pub fn evaluate_image(
         }
     }
 
-    let unmatched = |&(p, s): &(usize, &PredSegment)| !pred_matched[p] && !categories.is_modified_stuff(s.category_id);
+    let unmatched =
+        |&(p, s): &(usize, &PredSegment)| !pred_matched[p] && !categories.is_modified_stuff(s.category_id);
     for (p, s) in pred.iter().enumerate().filter(unmatched) {
         let crowd = crowd_of_category.get(&s.category_id).map_or(0, |&c| histogram.get(c, s.id));
         // A prediction lying mostly on VOID or on a crowd region of its class is not penalised.

@@ -67,7 +67,8 @@ impl MetricConfig {
         allow_unknown_preds: bool,
     ) -> Self {
         let kinds = CategoryKinds::new(categories.iter().copied());
-        let infos: Vec<CategoryInfo> = categories.iter().map(|&(id, isthing)| CategoryInfo { id, isthing }).collect();
+        let infos: Vec<CategoryInfo> =
+            categories.iter().map(|&(id, isthing)| CategoryInfo { id, isthing }).collect();
         let stuff = categories.iter().filter(|&&(_, isthing)| modified && !isthing).map(|&(id, _)| id);
         let categories = Categories::new(kinds.ids()).with_modified_stuff(stuff);
         Self { kinds, infos, categories, rules, modified, void_category, allow_unknown_preds }
@@ -102,10 +103,23 @@ impl MetricConfig {
         pred_decode: impl Fn(K) -> Result<Label, PqError>,
         cancel: &Cancel,
     ) -> Result<ImageResult, PqError> {
-        let gt = label_map(image_id, Side::GroundTruth, gt, gt_decode, &self.kinds, &self.policy(Side::GroundTruth))?;
+        let gt = label_map(
+            image_id,
+            Side::GroundTruth,
+            gt,
+            gt_decode,
+            &self.kinds,
+            &self.policy(Side::GroundTruth),
+        )?;
         cancel.check()?;
-        let pred =
-            label_map(image_id, Side::Prediction, pred, pred_decode, &self.kinds, &self.policy(Side::Prediction))?;
+        let pred = label_map(
+            image_id,
+            Side::Prediction,
+            pred,
+            pred_decode,
+            &self.kinds,
+            &self.policy(Side::Prediction),
+        )?;
         self.evaluate_labelled(image_id, &gt, &pred, cancel)
     }
 
@@ -118,9 +132,11 @@ impl MetricConfig {
     ) -> Result<ImageResult, PqError> {
         let histogram = histogram_of(&gt.ids, &pred.ids, cancel)?;
         Ok(match self.rules {
-            Rules::Torchmetrics => torchmetrics::evaluate_image(&histogram, &gt.segments, &pred.segments, |c| {
-                self.categories.is_modified_stuff(c)
-            }),
+            Rules::Torchmetrics => {
+                torchmetrics::evaluate_image(&histogram, &gt.segments, &pred.segments, |c| {
+                    self.categories.is_modified_stuff(c)
+                })
+            }
             Rules::Panopticapi => {
                 let as_gt = |s: &crate::labels::Segment| GtSegment {
                     id: s.id,
@@ -129,9 +145,18 @@ impl MetricConfig {
                     area: i64::try_from(s.area).unwrap_or(i64::MAX),
                 };
                 let gt_segments: Vec<GtSegment> = gt.segments.iter().map(as_gt).collect();
-                let pred_segments: Vec<PredSegment> =
-                    pred.segments.iter().map(|s| PredSegment { id: s.id, category_id: s.category_id }).collect();
-                matching::evaluate_image(image_id, &histogram, &gt_segments, &pred_segments, &self.categories)?
+                let pred_segments: Vec<PredSegment> = pred
+                    .segments
+                    .iter()
+                    .map(|s| PredSegment { id: s.id, category_id: s.category_id })
+                    .collect();
+                matching::evaluate_image(
+                    image_id,
+                    &histogram,
+                    &gt_segments,
+                    &pred_segments,
+                    &self.categories,
+                )?
             }
         })
     }
@@ -156,7 +181,8 @@ impl MetricConfig {
         match self.rules {
             Rules::Panopticapi => {
                 let histogram = histogram_of(gt_ids, pred_ids, cancel)?;
-                let counted = |id: u32| histogram.iter().filter(|&(g, _, _)| g == id).map(|(_, _, n)| n).sum::<u64>();
+                let counted =
+                    |id: u32| histogram.iter().filter(|&(g, _, _)| g == id).map(|(_, _, n)| n).sum::<u64>();
                 let gt: Vec<GtSegment> = gt
                     .iter()
                     .map(|s| GtSegment {
@@ -244,6 +270,7 @@ mod tests {
         values.iter().copied()
     }
 
+    #[allow(clippy::unnecessary_wraps)] // the decoder signature label_map takes
     fn decode((category_id, instance_id): (i64, i64)) -> Result<Label, PqError> {
         Ok(Label::Segment { category_id, instance_id })
     }
@@ -253,7 +280,8 @@ mod tests {
         let config = MetricConfig::new(&[(1, true), (2, false)], Rules::Panopticapi, false, Some(255), false);
         let gt = [(1, 1), (1, 1), (1, 1), (2, 0), (255, 0)];
         let pred = [(1, 5), (1, 5), (2, 0), (2, 0), (2, 0)];
-        let r = config.evaluate_labels("1", pairs(&gt), pairs(&pred), decode, decode, &Cancel::new()).unwrap();
+        let r =
+            config.evaluate_labels("1", pairs(&gt), pairs(&pred), decode, decode, &Cancel::new()).unwrap();
         // thing: 2/3 IoU; stuff: gt 1 px, pred 3 px (1 on VOID): union 3 + 1 - 1 - 1 = 2 -> 1/2.
         assert_eq!(r.stats.get(1).iou.to_f64(), 2.0 / 3.0);
         assert_eq!((r.stats.get(2).tp, r.stats.get(2).fp, r.stats.get(2).fn_), (0, 1, 1));
@@ -278,7 +306,9 @@ mod tests {
     #[test]
     fn errors_name_the_side_and_batch_position() {
         let config = MetricConfig::new(&[(1, true)], Rules::Panopticapi, false, None, false);
-        let e = config.evaluate_labels("4", pairs(&[(1, 0)]), pairs(&[(9, 0)]), decode, decode, &Cancel::new()).unwrap_err();
+        let e = config
+            .evaluate_labels("4", pairs(&[(1, 0)]), pairs(&[(9, 0)]), decode, decode, &Cancel::new())
+            .unwrap_err();
         assert!(e.to_string().contains("prediction has pixels of category 9"), "{e}");
         let mut totals = PqStats::new();
         let e = fold_results(&mut totals, vec![Ok(ImageResult::default()), Err(e)], |_, _| {}).unwrap_err();

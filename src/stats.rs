@@ -106,12 +106,12 @@ pub fn average(
             per_class.push(ClassScore { category_id: cat.id, pq: 0.0, sq: 0.0, rq: 0.0, counted: false });
             continue;
         }
-        let (tp_f, fp_f, fn_f) = (tp as f64, fp as f64, fn_ as f64);
+        let [tps, fps, fns] = [tp, fp, fn_].map(|count| count as f64);
         // Same operations in the same order as panopticapi, so the same rounding.
-        let denominator = tp_f + 0.5 * fp_f + 0.5 * fn_f;
+        let denominator = tps + 0.5 * fps + 0.5 * fns;
         let pq = iou / denominator;
-        let sq = if tp == 0 { 0.0 } else { iou / tp_f };
-        let rq = tp_f / denominator;
+        let sq = if tp == 0 { 0.0 } else { iou / tps };
+        let rq = tps / denominator;
         per_class.push(ClassScore { category_id: cat.id, pq, sq, rq, counted: true });
         sums[0] += pq;
         sums[1] += sq;

@@ -117,7 +117,13 @@ mod tests {
     #[test]
     fn modified_stuff_sums_every_overlap_and_counts_targets() {
         // Stuff 6: target 1 (4 px), prediction 1 covers 1 px of it and 3 other px.
-        let r = run(&[1, 1, 1, 1, 2, 2, 2], &[1, 2, 2, 2, 1, 1, 1], &[seg(1, 6, 4), seg(2, 9, 3)], &[seg(1, 6, 4), seg(2, 9, 3)], 6);
+        let r = run(
+            &[1, 1, 1, 1, 2, 2, 2],
+            &[1, 2, 2, 2, 1, 1, 1],
+            &[seg(1, 6, 4), seg(2, 9, 3)],
+            &[seg(1, 6, 4), seg(2, 9, 3)],
+            6,
+        );
         let s = r.stats.get(6);
         assert_eq!((s.tp, s.fp, s.fn_), (1, 0, 0));
         assert_eq!(s.iou.to_f64(), f64::from(1f32 / 7f32));

@@ -17,7 +17,9 @@ DIVISOR = 1000
 
 
 @st.composite
-def pair_batches(draw: st.DrawFn, unknown: bool = False, max_batch: int = 3, ndim: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def pair_batches(
+    draw: st.DrawFn, unknown: bool = False, max_batch: int = 3, ndim: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
     """``(B, *spatial, 2)`` predictions and targets; stuff instances are 0, ``void`` pixels
     appear on both sides and, when ``unknown``, an unknown category in the target."""
     batch = draw(st.integers(1, max_batch))

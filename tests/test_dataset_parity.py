@@ -106,8 +106,7 @@ def test_sums_are_the_correctly_rounded_sums_of_panopticapis_ious(dataset) -> No
     pairs, categories = matched_pairs(gt_json, pred_json)
     gt_folder, pred_folder = str(gt_json)[:-5], str(pred_json)[:-5]
     per_image = [
-        quiet(panopticapi.pq_compute_single_core, 0, [pair], gt_folder, pred_folder, categories)[0]
-        for pair in pairs
+        quiet(panopticapi.pq_compute_single_core, 0, [pair], gt_folder, pred_folder, categories)[0] for pair in pairs
     ]
     pairs, _ = matched_pairs(gt_json, pred_json)
     ours = evaluation.pq_compute_single_core(0, pairs, gt_folder, pred_folder, categories, verbose=False)

@@ -9,14 +9,13 @@ import math
 import pickle
 
 import numpy as np
-import pytest
+import reference_torchmetrics
 from hypothesis import given
 from hypothesis import strategies as st
+from metric_data import DIVISOR, STUFFS, THINGS, VOID, encoded, id_maps, id_segments, pair_batches
 
 import panoptiq
 import reference
-import reference_torchmetrics
-from metric_data import DIVISOR, STUFFS, THINGS, VOID, encoded, id_maps, id_segments, pair_batches
 
 CATEGORIES = [{"id": c, "isthing": 1} for c in THINGS] + [{"id": c, "isthing": 0} for c in STUFFS]
 

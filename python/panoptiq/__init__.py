@@ -4,8 +4,9 @@
 ``panopticapi.utils`` (``pq_compute``, ``PQStat``, ``rgb2id``, ...);
 :func:`install_as_panopticapi` makes ``import panopticapi`` resolve to them. panoptiq adds
 :class:`PanopticQuality`, a streaming metric for label maps in memory (PQ and PQ†, under
-panopticapi's or torchmetrics' rules), :func:`evaluate_image` for one in-memory pair and :func:`read_id_map` / :func:`write_id_map`
-for panoptic PNGs.
+panopticapi's or torchmetrics' rules; ``panoptiq.torchmetrics`` wraps it as torchmetrics'
+metrics), :func:`evaluate_image` for one in-memory pair and :func:`read_id_map` /
+:func:`write_id_map` for panoptic PNGs.
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ __all__ = [
     "VOID",
     "MissingPredictionError",
     "PQResult",
-    "PanopticQuality",
     "PQStat",
     "PQStatCat",
+    "PanopticQuality",
     "__version__",
     "evaluate_image",
     "id2rgb",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -162,18 +162,17 @@ def check_divisor(label_divisor: Any) -> int | None:
     return int(label_divisor)
 
 
-def run_id_maps(
+def prepare_id_maps(
     evaluator: _core.Evaluator,
     preds: Any,
     target: Any,
     preds_segments_info: Any,
     target_segments_info: Any,
-    keys_for: Any,
-    totals: _core.Totals,
-    rows: bool,
-) -> tuple[int, list[tuple[Any, ...]] | None]:
-    """Evaluates id maps (or colour maps) with their ``segments_info``; returns the image count
-    and, when asked, their rows."""
+    keys_for: Callable[[int], list[str]],
+    copy: bool,
+) -> tuple[int, Callable[[_core.Totals, bool], list[tuple[Any, ...]] | None]]:
+    """Checks id maps (or colour maps) with their ``segments_info`` now; returns the image count
+    and the evaluation to run, which adds to the totals it is given and returns rows if asked."""
     if preds_segments_info is None or target_segments_info is None:
         raise ValueError("id maps need both preds_segments_info and target_segments_info")
     batched = is_batch_of_segments(preds_segments_info) or is_batch_of_segments(target_segments_info)
@@ -191,5 +190,9 @@ def run_id_maps(
     keys = keys_for(len(p))
     pred_offsets, pred_columns = segment_columns(pred_infos, keys, "predicted")
     gt_offsets, gt_columns = segment_columns(target_infos, keys, "ground-truth")
+    if copy:
+        p, t = p.copy(), t.copy()
     update = evaluator.update_rgb if rgb else evaluator.update_id_maps
-    return len(p), update(p, t, pred_offsets, pred_columns, gt_offsets, gt_columns, keys, totals, rows)
+    return len(p), lambda totals, rows: update(
+        p, t, pred_offsets, pred_columns, gt_offsets, gt_columns, keys, totals, rows
+    )

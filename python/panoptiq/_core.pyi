@@ -6,6 +6,8 @@ import numpy.typing as npt
 
 __all__ = [
     "Annotations",
+    "Evaluator",
+    "Totals",
     "decode_files",
     "default_threads",
     "evaluate_files",
@@ -45,10 +47,10 @@ def evaluate_files(
     pred_offsets: list[int],
     pred: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]],
     category_ids: npt.NDArray[np.int64],
-    stats: list[tuple[int, float, int, int, int]],
+    totals: Totals,
     num_threads: int | None,
     json_files: tuple[str, str] | None = None,
-) -> list[tuple[int, float, int, int, int]]: ...
+) -> None: ...
 
 @final
 class Annotations:
@@ -62,9 +64,9 @@ class Annotations:
         start: int,
         stop: int,
         category_ids: npt.NDArray[np.int64],
-        stats: list[tuple[int, float, int, int, int]],
+        totals: Totals,
         num_threads: int | None,
-    ) -> list[tuple[int, float, int, int, int]]: ...
+    ) -> None: ...
 
 def load_annotations(
     gt_json: str, pred_json: str, gt_folder: str, pred_folder: str, num_threads: int | None
@@ -72,3 +74,75 @@ def load_annotations(
 def write_id_map_png(path: str, ids: npt.NDArray[np.uint32], alpha: bool) -> None: ...
 def decode_files(paths: list[str], num_threads: int | None) -> int: ...
 def default_threads() -> int: ...
+
+@final
+class Totals:
+    """Per-category running totals with exact IoU sums."""
+
+    def __init__(self) -> None: ...
+    def rows(self) -> list[tuple[int, float, int, int, int]]: ...
+    def exact_rows(self) -> list[tuple[int, str, int, int, int]]: ...
+    @staticmethod
+    def from_exact_rows(rows: list[tuple[int, str, int, int, int]]) -> Totals: ...
+    def merge(self, other: Totals) -> None: ...
+    def copy(self) -> Totals: ...
+    def __len__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+_ImageRow = tuple[str, float, float, float, int, int, int, int]
+_GtColumns = tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]
+_PredColumns = tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]
+
+@final
+class Evaluator:
+    """A metric's evaluation settings."""
+
+    def __new__(
+        cls,
+        categories: list[tuple[int, bool]],
+        rules: str,
+        modified: bool,
+        void_category: int | None,
+        allow_unknown_preds: bool,
+    ) -> Evaluator: ...
+    def update_pairs(
+        self,
+        preds: npt.NDArray[np.integer],
+        targets: npt.NDArray[np.integer],
+        keys: list[str],
+        totals: Totals,
+        rows: bool,
+    ) -> list[_ImageRow] | None: ...
+    def update_encoded(
+        self,
+        preds: npt.NDArray[np.integer],
+        targets: npt.NDArray[np.integer],
+        label_divisor: int,
+        keys: list[str],
+        totals: Totals,
+        rows: bool,
+    ) -> list[_ImageRow] | None: ...
+    def update_id_maps(
+        self,
+        preds: npt.NDArray[np.uint32],
+        targets: npt.NDArray[np.uint32],
+        pred_offsets: list[int],
+        pred: _PredColumns,
+        gt_offsets: list[int],
+        gt: _GtColumns,
+        keys: list[str],
+        totals: Totals,
+        rows: bool,
+    ) -> list[_ImageRow] | None: ...
+    def update_rgb(
+        self,
+        preds: npt.NDArray[np.uint8],
+        targets: npt.NDArray[np.uint8],
+        pred_offsets: list[int],
+        pred: _PredColumns,
+        gt_offsets: list[int],
+        gt: _GtColumns,
+        keys: list[str],
+        totals: Totals,
+        rows: bool,
+    ) -> list[_ImageRow] | None: ...

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import queue
 import threading
@@ -17,6 +16,8 @@ from panoptiq.stats import summary
 STATE_FORMAT = "panoptiq.PanopticQuality"
 STATE_VERSION = 1
 _RULES = ("panopticapi", "torchmetrics")
+#: An update checked and ready to run: its image count and the evaluation itself.
+_Job = tuple[int, Callable[[_core.Totals, bool], "list[tuple[Any, ...]] | None"]]
 
 
 def category_kinds(
@@ -52,7 +53,7 @@ def category_kinds(
 
 
 def _category_id(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) and not hasattr(value, "__index__"):
+    if isinstance(value, bool) or (not isinstance(value, int) and not hasattr(value, "__index__")):
         raise TypeError(f"{name} must hold integer category ids, got {value!r}")
     return int(value)
 
@@ -158,7 +159,7 @@ class PanopticQuality:
             [tuple(k) for k in c["categories"]], c["rules"], c["modified"], c["void"], c["allow_unknown_preds_category"]
         )
         self._totals = _core.Totals()
-        self._images = 0
+        self._images = self._next_key = 0
         self._rows: list[tuple[Any, ...]] | None = [] if c["per_image"] else None
         self._worker: _Worker | None = None
 
@@ -202,16 +203,17 @@ class PanopticQuality:
         worker = self._worker_or_none()
         if worker is not None:
             worker.raise_error()
-        job = self._job(preds, target, preds_segments_info, target_segments_info, image_ids, copy_inputs=worker)
+        job = self._job(preds, target, preds_segments_info, target_segments_info, image_ids, worker is not None)
         if worker is None:
             self._run(job)
         else:
             worker.submit(job)
 
     def _keys(self, image_ids: Any) -> Callable[[int], list[str]]:
-        start = self._images
+        start = self._next_key
 
         def keys(count: int) -> list[str]:
+            self._next_key = start + count  # a failed update's keys are not reused
             if image_ids is None:
                 return [str(start + i) for i in range(count)]
             ids = image_ids if isinstance(image_ids, (list, tuple)) else [image_ids]
@@ -228,32 +230,29 @@ class PanopticQuality:
         preds_segments_info: Any,
         target_segments_info: Any,
         image_ids: Any,
-        copy_inputs: Any,
-    ) -> Callable[[_core.Totals, bool], tuple[int, list[tuple[Any, ...]] | None]]:
+        copy_inputs: bool,
+    ) -> _Job:
         """Checks the input now and returns the evaluation to run (now, or on the worker)."""
         ev, keys_for = self._evaluator, self._keys(image_ids)
         divisor = self._config["label_divisor"]
         if preds_segments_info is not None or target_segments_info is not None:
-            # Segments are read now, so later changes to the caller's lists do not matter.
-            p_info, t_info = copy.deepcopy(preds_segments_info), copy.deepcopy(target_segments_info)
-            p, t = (_copy(preds), _copy(target)) if copy_inputs else (preds, target)
-            count = _batch_len(preds, p_info, t_info)
-            self._images += count
-            return lambda totals, rows: _batches.run_id_maps(ev, p, t, p_info, t_info, keys_for, totals, rows)
+            return _batches.prepare_id_maps(
+                ev, preds, target, preds_segments_info, target_segments_info, keys_for, copy=copy_inputs
+            )
         if divisor is not None:
             p, t = _batches.encoded_batch(preds, target)
             p, t = (p.copy(), t.copy()) if copy_inputs else (p, t)
             keys = keys_for(len(p))
-            self._images += len(p)
-            return lambda totals, rows: (len(p), ev.update_encoded(p, t, divisor, keys, totals, rows))
+            return len(p), lambda totals, rows: ev.update_encoded(p, t, divisor, keys, totals, rows)
         p, t = _batches.pairs_batch(preds, target)
         p, t = (p.copy(), t.copy()) if copy_inputs else (p, t)
         keys = keys_for(len(p))
-        self._images += len(p)
-        return lambda totals, rows: (len(p), ev.update_pairs(p, t, keys, totals, rows))
+        return len(p), lambda totals, rows: ev.update_pairs(p, t, keys, totals, rows)
 
-    def _run(self, job: Callable[[_core.Totals, bool], tuple[int, list[tuple[Any, ...]] | None]]) -> None:
-        _, rows = job(self._totals, self._rows is not None)
+    def _run(self, job: _Job) -> None:
+        count, run = job
+        rows = run(self._totals, self._rows is not None)
+        self._images += count
         if self._rows is not None and rows is not None:
             self._rows.extend(rows)
 
@@ -298,7 +297,7 @@ class PanopticQuality:
         """Forget everything added (waiting for background updates first)."""
         self.wait()
         self._totals = _core.Totals()
-        self._images = 0
+        self._images = self._next_key = 0
         self._rows = [] if self._config["per_image"] else None
 
     @property
@@ -320,6 +319,7 @@ class PanopticQuality:
             other.wait()
             self._totals.merge(other._totals)
             self._images += other._images
+            self._next_key += other._next_key
             if self._rows is not None and other._rows is not None:
                 self._rows.extend(other._rows)
         return self
@@ -371,7 +371,7 @@ class PanopticQuality:
         metric._totals = _core.Totals.from_exact_rows(
             [(int(c), str(h), tp, fp, fn) for c, h, tp, fp, fn in state["totals"]]
         )
-        metric._images = int(state["images"])
+        metric._images = metric._next_key = int(state["images"])
         if metric._rows is not None:
             metric._rows = [tuple(row) for row in state["per_image"] or []]
         return metric
@@ -392,20 +392,6 @@ class PanopticQuality:
         )
 
 
-def _copy(value: Any) -> Any:
-    """A private copy of an array-like argument, so the caller may reuse its buffer."""
-    import numpy as np
-
-    from panoptiq._arrays import as_numpy
-
-    return np.array(as_numpy(value, "labels"), copy=True)
-
-
-def _batch_len(preds: Any, p_info: Any, t_info: Any) -> int:
-    batched = _batches.is_batch_of_segments(p_info) or _batches.is_batch_of_segments(t_info)
-    return len(p_info) if batched else 1
-
-
 class _Worker:
     """One thread running queued evaluations in order; the queue is bounded."""
 
@@ -423,7 +409,7 @@ class _Worker:
             try:
                 if job is not None:
                     self._run(job)
-            except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+            except BaseException as error:
                 if self._error is None:
                     self._error = error
             finally:

@@ -9,7 +9,6 @@ from typing import Any
 
 from panoptiq import _core
 
-
 #: The result dict's splits, in panopticapi's order, with the ``isthing`` each averages over.
 METRICS = (("All", None), ("Things", True), ("Stuff", False))
 

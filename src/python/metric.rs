@@ -7,7 +7,9 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use rayon::prelude::*;
 
-use super::{gt_segments, pred_segments, rows_from_stats, run_sized, split_at_offsets, GtColumns, PredColumns, StatRow};
+use super::{
+    gt_segments, pred_segments, rows_from_stats, run_sized, split_at_offsets, GtColumns, PredColumns, StatRow,
+};
 use crate::error::Side;
 use crate::exact::ExactSum;
 use crate::ids::rgb_to_ids;
@@ -96,18 +98,24 @@ pub struct PyEvaluator {
     config: MetricConfig,
 }
 
+/// What every batch evaluation needs: the settings, the images' keys, whether rows are kept.
+struct Batch<'a> {
+    config: &'a MetricConfig,
+    keys: &'a [String],
+    rows: bool,
+}
+
 /// Evaluates `count` images with `evaluate(i, cancel)`, in parallel when they are large, adds
-/// them to `totals` (the whole batch or nothing) and returns their rows when `rows` is set.
+/// them to `totals` (the whole batch or nothing) and returns their rows when asked.
 fn evaluate_batch(
     py: Python<'_>,
-    config: &MetricConfig,
+    batch: &Batch<'_>,
     totals: &mut PyTotals,
-    keys: &[String],
     count: usize,
     pixels: usize,
-    rows: bool,
     evaluate: impl Fn(usize, &Cancel) -> Result<ImageResult, PqError> + Sync,
 ) -> PyResult<Option<Vec<PyImageRow>>> {
+    let Batch { config, keys, rows } = *batch;
     let results = run_sized(py, pixels, PARALLEL_MIN_PIXELS, |cancel| {
         Ok((0..count).into_par_iter().map(|i| evaluate(i, cancel)).collect::<Vec<_>>())
     })?;
@@ -120,7 +128,7 @@ fn evaluate_batch(
     Ok(rows.then_some(image_rows))
 }
 
-fn key<'a>(keys: &'a [String], i: usize) -> &'a str {
+fn key(keys: &[String], i: usize) -> &str {
     keys.get(i).map_or("?", String::as_str)
 }
 
@@ -156,54 +164,56 @@ macro_rules! with_int_array {
             let $view = a;
             $body
         } else {
-            Err(PyTypeError::new_err("label arrays must be C-contiguous int64, int32, uint8, uint16 or uint32"))
+            Err(PyTypeError::new_err(
+                "label arrays must be C-contiguous int64, int32, uint8, uint16 or uint32",
+            ))
         }
     }};
 }
 
 fn pairs_of<T: Element + Copy + Into<i64>>(
     py: Python<'_>,
-    config: &MetricConfig,
+    batch: &Batch<'_>,
     totals: &mut PyTotals,
     preds: &PyReadonlyArray3<'_, T>,
     targets: &PyReadonlyArray3<'_, T>,
-    keys: &[String],
-    rows: bool,
 ) -> PyResult<Option<Vec<PyImageRow>>> {
+    let Batch { config, keys, .. } = *batch;
     check_batch(keys, preds.shape(), targets.shape())?;
     let (p, t): (ArrayView3<'_, T>, ArrayView3<'_, T>) = (preds.as_array(), targets.as_array());
     if !p.is_standard_layout() || !t.is_standard_layout() {
         return Err(PyValueError::new_err("label arrays must be C-contiguous"));
     }
     let decode = |(c, i): (i64, i64)| Ok(Label::Segment { category_id: c, instance_id: i });
-    evaluate_batch(py, config, totals, keys, p.shape()[0], p.len() / 2, rows, |i, cancel| {
+    evaluate_batch(py, batch, totals, p.shape()[0], p.len() / 2, |i, cancel| {
         let (gt, pred) = (t.index_axis(Axis(0), i), p.index_axis(Axis(0), i));
         config.evaluate_labels(key(keys, i), pair_iter(gt), pair_iter(pred), decode, decode, cancel)
     })
 }
 
 /// The (category, instance) pairs of one image's `(pixels, 2)` view, without a copy.
-fn pair_iter<T: Copy + Into<i64>>(image: ArrayView2<'_, T>) -> impl ExactSizeIterator<Item = (i64, i64)> + '_ {
+fn pair_iter<T: Copy + Into<i64>>(
+    image: ArrayView2<'_, T>,
+) -> impl ExactSizeIterator<Item = (i64, i64)> + '_ {
     let flat = image.to_slice().unwrap_or(&[]);
     flat.chunks_exact(2).map(|c| (c[0].into(), c[1].into()))
 }
 
 fn encoded_of<T: Element + Copy + Into<i64>>(
     py: Python<'_>,
-    config: &MetricConfig,
+    batch: &Batch<'_>,
     totals: &mut PyTotals,
     preds: &PyReadonlyArray2<'_, T>,
     targets: &PyReadonlyArray2<'_, T>,
     label_divisor: i64,
-    keys: &[String],
-    rows: bool,
 ) -> PyResult<Option<Vec<PyImageRow>>> {
+    let Batch { config, keys, .. } = *batch;
     check_batch(keys, preds.shape(), targets.shape())?;
     let (p, t) = (preds.as_array(), targets.as_array());
     if !p.is_standard_layout() || !t.is_standard_layout() {
         return Err(PyValueError::new_err("label arrays must be C-contiguous"));
     }
-    evaluate_batch(py, config, totals, keys, p.shape()[0], p.len(), rows, |i, cancel| {
+    evaluate_batch(py, batch, totals, p.shape()[0], p.len(), |i, cancel| {
         let image = key(keys, i);
         let values = |a: &ArrayView2<'_, T>| {
             let row = a.index_axis(Axis(0), i);
@@ -241,7 +251,9 @@ impl PyEvaluator {
                 )))
             }
         };
-        Ok(Self { config: MetricConfig::new(&categories, rules, modified, void_category, allow_unknown_preds) })
+        Ok(Self {
+            config: MetricConfig::new(&categories, rules, modified, void_category, allow_unknown_preds),
+        })
     }
 
     /// Adds a batch of `(B, pixels, 2)` (category, instance) arrays to `totals`.
@@ -256,8 +268,10 @@ impl PyEvaluator {
         rows: bool,
     ) -> PyResult<Option<Vec<PyImageRow>>> {
         with_int_array!(preds, PyReadonlyArray3, |p| {
-            let t = targets.extract().map_err(|_| PyTypeError::new_err("preds and target must share one dtype"))?;
-            pairs_of(py, &self.config, &mut totals, &p, &t, &keys, rows)
+            let t = targets
+                .extract()
+                .map_err(|_| PyTypeError::new_err("preds and target must share one dtype"))?;
+            pairs_of(py, &Batch { config: &self.config, keys: &keys, rows }, &mut totals, &p, &t)
         })
     }
 
@@ -275,11 +289,22 @@ impl PyEvaluator {
         rows: bool,
     ) -> PyResult<Option<Vec<PyImageRow>>> {
         if label_divisor < 1 {
-            return Err(PyValueError::new_err(format!("label_divisor must be a positive integer, got {label_divisor}")));
+            return Err(PyValueError::new_err(format!(
+                "label_divisor must be a positive integer, got {label_divisor}"
+            )));
         }
         with_int_array!(preds, PyReadonlyArray2, |p| {
-            let t = targets.extract().map_err(|_| PyTypeError::new_err("preds and target must share one dtype"))?;
-            encoded_of(py, &self.config, &mut totals, &p, &t, label_divisor, &keys, rows)
+            let t = targets
+                .extract()
+                .map_err(|_| PyTypeError::new_err("preds and target must share one dtype"))?;
+            encoded_of(
+                py,
+                &Batch { config: &self.config, keys: &keys, rows },
+                &mut totals,
+                &p,
+                &t,
+                label_divisor,
+            )
         })
     }
 
@@ -312,13 +337,23 @@ impl PyEvaluator {
             })
             .collect();
         let pred = pred_segments(&pred)?;
-        let (gt_per_image, pred_per_image) =
-            (split_at_offsets(&listed, &gt_offsets, images)?, split_at_offsets(&pred, &pred_offsets, images)?);
+        let (gt_per_image, pred_per_image) = (
+            split_at_offsets(&listed, &gt_offsets, images)?,
+            split_at_offsets(&pred, &pred_offsets, images)?,
+        );
         let (p, t) = (preds.as_array(), targets.as_array());
-        evaluate_batch(py, &self.config, &mut totals, &keys, images, p.len(), rows, |i, cancel| {
+        let batch = Batch { config: &self.config, keys: &keys, rows };
+        evaluate_batch(py, &batch, &mut totals, images, p.len(), |i, cancel| {
             let (gt_ids, pred_ids) = (t.index_axis(Axis(0), i), p.index_axis(Axis(0), i));
             let (gt_ids, pred_ids) = (gt_ids.to_slice().unwrap_or(&[]), pred_ids.to_slice().unwrap_or(&[]));
-            self.config.evaluate_id_maps(key(&keys, i), gt_ids, pred_ids, gt_per_image[i], pred_per_image[i], cancel)
+            self.config.evaluate_id_maps(
+                key(&keys, i),
+                gt_ids,
+                pred_ids,
+                gt_per_image[i],
+                pred_per_image[i],
+                cancel,
+            )
         })
     }
 
@@ -353,16 +388,18 @@ impl PyEvaluator {
             Ok(numpy::IntoPyArray::into_pyarray(array, py))
         };
         let (p, t) = (to_ids(&preds)?, to_ids(&targets)?);
-        self.update_id_maps(py, p.readonly(), t.readonly(), pred_offsets, pred, gt_offsets, gt, keys, totals, rows)
-    }
-
-    /// PQ, SQ, RQ and `n` of `totals` over the categories whose `isthing` equals `isthing` (all
-    /// when `None`), and every category's `(id, pq, sq, rq, counted)`.
-    #[pyo3(signature = (totals, isthing))]
-    fn average(&self, totals: &PyTotals, isthing: Option<bool>) -> (f64, f64, f64, usize, Vec<(i64, f64, f64, f64, bool)>) {
-        let avg = totals.stats.average(self.config.category_infos(), isthing);
-        let classes = avg.per_class.iter().map(|c| (c.category_id, c.pq, c.sq, c.rq, c.counted)).collect();
-        (avg.pq, avg.sq, avg.rq, avg.n, classes)
+        self.update_id_maps(
+            py,
+            p.readonly(),
+            t.readonly(),
+            pred_offsets,
+            pred,
+            gt_offsets,
+            gt,
+            keys,
+            totals,
+            rows,
+        )
     }
 }
 

@@ -31,7 +31,7 @@ use crate::matching::{evaluate_maps, MapView};
 use crate::memory::filled_vec;
 use crate::parallel::{catch_panic, default_threads, run_interruptible, Cancel};
 use crate::segments::{Categories, GtSegment, PredSegment};
-use crate::stats::{average, CategoryInfo, PqStats};
+use crate::stats::{average, Average, CategoryInfo, PqStats};
 use crate::PqError;
 
 /// Borrows a C-contiguous array's data; any other layout is refused rather than copied silently.
@@ -176,7 +176,11 @@ pub(crate) fn pred_segments(columns: &PredColumns<'_>) -> PyResult<Vec<PredSegme
 }
 
 /// Splits `items` into one slice per image at `offsets` (`images + 1` ascending positions).
-pub(crate) fn split_at_offsets<'a, T>(items: &'a [T], offsets: &[usize], images: usize) -> PyResult<Vec<&'a [T]>> {
+pub(crate) fn split_at_offsets<'a, T>(
+    items: &'a [T],
+    offsets: &[usize],
+    images: usize,
+) -> PyResult<Vec<&'a [T]>> {
     let valid = offsets.len() == images + 1
         && offsets.first() == Some(&0)
         && offsets.last() == Some(&items.len())
@@ -344,22 +348,23 @@ fn write_id_map_png(
 
 /// One category's scores as `(category_id, pq, sq, rq, counted)`.
 type ClassRow = (i64, f64, f64, f64, bool);
+/// A split's `(pq, sq, rq, n)` and its categories' scores.
+type AverageRows = (f64, f64, f64, usize, Vec<ClassRow>);
+
+fn average_rows(avg: &Average) -> AverageRows {
+    let rows = avg.per_class.iter().map(|c| (c.category_id, c.pq, c.sq, c.rq, c.counted)).collect();
+    (avg.pq, avg.sq, avg.rq, avg.n, rows)
+}
 
 /// `PQStat.pq_average`: means over the categories of a split and every category's scores.
 #[pyfunction]
-fn pq_average(
-    stats: Vec<StatRow>,
-    categories: Vec<(i64, bool)>,
-    isthing: Option<bool>,
-) -> (f64, f64, f64, usize, Vec<ClassRow>) {
+fn pq_average(stats: Vec<StatRow>, categories: Vec<(i64, bool)>, isthing: Option<bool>) -> AverageRows {
     // Float sums as PQStat holds them, whatever they are: no exact accumulator here.
     let table: HashMap<i64, (f64, u64, u64, u64)> =
         stats.into_iter().map(|(id, iou, tp, fp, fn_)| (id, (iou, tp, fp, fn_))).collect();
     let categories: Vec<CategoryInfo> =
         categories.into_iter().map(|(id, isthing)| CategoryInfo { id, isthing }).collect();
-    let avg = average(&categories, isthing, |id| table.get(&id).copied().unwrap_or_default());
-    let rows = avg.per_class.iter().map(|c| (c.category_id, c.pq, c.sq, c.rq, c.counted)).collect();
-    (avg.pq, avg.sq, avg.rq, avg.n, rows)
+    average_rows(&average(&categories, isthing, |id| table.get(&id).copied().unwrap_or_default()))
 }
 
 /// Threads used when none is asked for: `RAYON_NUM_THREADS`, else the CPUs this process may use
