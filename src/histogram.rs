@@ -17,6 +17,18 @@ impl Hasher for PairHasher {
         self.0 = (self.0.rotate_left(5) ^ key).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 
+    #[inline]
+    fn write_i64(&mut self, key: i64) {
+        // Reinterpreting the bits is the point: any injective map to u64 hashes as well.
+        #[allow(clippy::cast_sign_loss)]
+        self.write_u64(key as u64);
+    }
+
+    #[inline]
+    fn write_u32(&mut self, key: u32) {
+        self.write_u64(u64::from(key));
+    }
+
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
             self.write_u64(u64::from(b));
@@ -30,6 +42,9 @@ impl Hasher for PairHasher {
 }
 
 type PairMap = HashMap<u64, u64, BuildHasherDefault<PairHasher>>;
+
+/// A hash map keyed by small integer tuples (ids, labels), hashed with [`PairHasher`].
+pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<PairHasher>>;
 
 #[inline]
 fn key(gt: u32, pred: u32) -> u64 {

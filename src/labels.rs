@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use crate::error::Side;
-use crate::memory::filled_vec;
+use crate::histogram::{IdMap, PairHistogram};
+use crate::memory::push;
+use crate::parallel::Cancel;
 use crate::{PqError, VOID};
 
 /// Every category the metric knows, each a thing or a stuff.
@@ -51,7 +53,8 @@ pub struct LabelPolicy {
     pub unknown_hint: &'static str,
 }
 
-/// A segment of a [`Labelled`] map: its dense id, category and pixel count.
+/// A labelled segment: its dense id (segment `i` of a list has id `i + 1`), category and pixel
+/// count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment {
     pub id: u32,
@@ -59,57 +62,208 @@ pub struct Segment {
     pub area: u64,
 }
 
-/// An id map whose non-VOID ids are `1..=segments.len()`, segment `i` having id `i + 1`.
+/// An image pair labelled: the intersection histogram of its dense ids and both segment lists.
 #[derive(Debug, Clone, Default)]
-pub struct Labelled {
-    pub ids: Vec<u32>,
-    pub segments: Vec<Segment>,
+pub struct LabelledPair {
+    pub histogram: PairHistogram,
+    pub gt: Vec<Segment>,
+    pub pred: Vec<Segment>,
 }
 
 /// What a raw label stands for, before the policy applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Label {
     Void,
     Segment { category_id: i64, instance_id: i64 },
 }
 
-/// Labels `keys` (one per pixel) through `decode`, which turns a raw key into a [`Label`].
+/// How one side's raw labels are read: its decoder and policy.
+pub struct SideLabels<'a, D> {
+    pub decode: D,
+    pub policy: &'a LabelPolicy,
+}
+
+/// Labels a pair given as `W` raw values per pixel on each side (`gt` and `pred` hold
+/// `pixels × W` values), each side's decoder turning a pixel's values into a [`Label`], and
+/// counts the intersection histogram.
 ///
-/// Panoptic maps are long runs of one key, so `decode` and the segment lookup run once per run.
-pub fn label_map<K: Copy + Eq>(
+/// Panoptic maps are long runs of one label, so each side is scanned for where its runs end
+/// (blocks of pixels compared at once), and a decode and a segment lookup happen once per run,
+/// not per pixel; no id map is ever written. The two sides are scanned on two threads when this
+/// runs on a panoptiq pool and the image is large; their runs are then paired into the histogram.
+pub fn label_pair<T: Copy + PartialEq + Sync, const W: usize, G, P>(
+    image_id: &str,
+    gt: &[T],
+    pred: &[T],
+    gt_side: &SideLabels<'_, G>,
+    pred_side: &SideLabels<'_, P>,
+    kinds: &CategoryKinds,
+    cancel: &Cancel,
+) -> Result<LabelledPair, PqError>
+where
+    G: Fn([T; W]) -> Result<Label, PqError> + Sync,
+    P: Fn([T; W]) -> Result<Label, PqError> + Sync,
+{
+    if gt.len() != pred.len() || gt.len() % W != 0 {
+        return Err(PqError::LengthMismatch {
+            what: "predicted pixels",
+            expected: gt.len(),
+            got: pred.len(),
+        });
+    }
+    let scan_gt = || scan_side::<T, W, G>(image_id, Side::GroundTruth, gt, gt_side, kinds, cancel);
+    let scan_pred = || scan_side::<T, W, P>(image_id, Side::Prediction, pred, pred_side, kinds, cancel);
+    // Only inside a pool of panoptiq's: rayon's global pool is never started (fork safety).
+    let (g, p) = if rayon::current_thread_index().is_some() && gt.len() / W >= PARALLEL_SIDES_FROM {
+        rayon::join(scan_gt, scan_pred)
+    } else {
+        (scan_gt(), scan_pred())
+    };
+    let (g, p) = (g?, p?);
+    let mut histogram = PairHistogram::new();
+    let (mut gi, mut pi, mut start) = (0, 0, 0);
+    while let (Some(&(g_end, g_id)), Some(&(p_end, p_id))) = (g.runs.get(gi), p.runs.get(pi)) {
+        let end = g_end.min(p_end);
+        histogram.add_run(g_id, p_id, (end - start) as u64);
+        gi += usize::from(g_end == end);
+        pi += usize::from(p_end == end);
+        start = end;
+    }
+    Ok(LabelledPair { histogram, gt: g.segments, pred: p.segments })
+}
+
+/// Pixels from which the two sides of one image are scanned on two threads.
+const PARALLEL_SIDES_FROM: usize = 1 << 17;
+
+/// Runs between looks at the cancel flag: well under a millisecond of work.
+const RUNS_PER_CHECK: usize = 1 << 14;
+
+/// One side of an image labelled: where each run ends and its segment id, and the segments.
+struct SideRuns {
+    runs: Vec<(usize, u32)>,
+    segments: Vec<Segment>,
+}
+
+fn scan_side<T: Copy + PartialEq, const W: usize, D: Fn([T; W]) -> Result<Label, PqError>>(
     image_id: &str,
     side: Side,
-    keys: impl ExactSizeIterator<Item = K>,
-    decode: impl Fn(K) -> Result<Label, PqError>,
+    values: &[T],
+    labels: &SideLabels<'_, D>,
     kinds: &CategoryKinds,
-    policy: &LabelPolicy,
-) -> Result<Labelled, PqError> {
-    let mut ids = filled_vec(keys.len(), VOID, "an id map")?;
-    let mut segments: Vec<Segment> = Vec::new();
-    let mut index: HashMap<(i64, i64), u32> = HashMap::new();
-    let mut last: Option<(K, u32)> = None;
-    let mut assign = |label: Label| -> Result<u32, PqError> {
+    cancel: &Cancel,
+) -> Result<SideRuns, PqError> {
+    let pixels = values.len() / W;
+    let mut segmenter = Segmenter::new(image_id, side, kinds, labels.policy);
+    let mut runs = Vec::new();
+    // The two most recent runs and their ids: runs often return to the label they left.
+    let mut recent: [Option<(usize, u32)>; 2] = [None; 2];
+    let mut start = 0;
+    while start < pixels {
+        if runs.len() % RUNS_PER_CHECK == RUNS_PER_CHECK - 1 {
+            cancel.check()?;
+        }
+        let key = pixel::<T, W>(values, start);
+        let cached = recent.iter().flatten().find(|&&(at, _)| pixel::<T, W>(values, at) == key);
+        let id = match cached {
+            Some(&(_, id)) => id,
+            None => segmenter.assign((labels.decode)(key)?)?,
+        };
+        recent = [Some((start, id)), recent[0]];
+        let end = run_end::<T, W>(values, start, key);
+        segmenter.count(id, (end - start) as u64);
+        push(&mut runs, (end, id), "the runs of a label map")?;
+        start = end;
+    }
+    Ok(SideRuns { runs, segments: segmenter.segments })
+}
+
+fn pixel<T: Copy, const W: usize>(values: &[T], at: usize) -> [T; W] {
+    std::array::from_fn(|k| values[at * W + k])
+}
+
+/// The first pixel after `from` whose values differ from `key`, pixel `from`'s (or the pixel
+/// count). Pixels have one or two values (`W` is 1 or 2).
+fn run_end<T: Copy + PartialEq, const W: usize>(values: &[T], from: usize, key: [T; W]) -> usize {
+    const BLOCK: usize = 8;
+    const { assert!(W == 1 || W == 2) };
+    let pixels = values.len() / W;
+    let (first, last) = (key[0], key[W - 1]);
+    let mut at = from + 1;
+    // Blocks of pixels tested without a branch per pixel (`|`, not `||`), then the block where
+    // the run ends pixel by pixel.
+    while at + BLOCK <= pixels {
+        let block = &values[at * W..(at + BLOCK) * W];
+        #[allow(clippy::needless_bitwise_bool)]
+        let differs =
+            (0..BLOCK).fold(false, |d, k| d | (block[k * W] != first) | (block[k * W + W - 1] != last));
+        if differs {
+            break;
+        }
+        at += BLOCK;
+    }
+    while at < pixels && values[at * W] == first && values[at * W + W - 1] == last {
+        at += 1;
+    }
+    at
+}
+
+/// Gives each distinct (category, instance) its dense segment id, the policy applied first.
+struct Segmenter<'a> {
+    image_id: &'a str,
+    side: Side,
+    kinds: &'a CategoryKinds,
+    policy: &'a LabelPolicy,
+    segments: Vec<Segment>,
+    index: IdMap<(i64, i64), u32>,
+    /// Every raw label met, with the id it was given.
+    seen: IdMap<Label, u32>,
+}
+
+impl<'a> Segmenter<'a> {
+    fn new(image_id: &'a str, side: Side, kinds: &'a CategoryKinds, policy: &'a LabelPolicy) -> Self {
+        Self {
+            image_id,
+            side,
+            kinds,
+            policy,
+            segments: Vec::new(),
+            index: IdMap::default(),
+            seen: IdMap::default(),
+        }
+    }
+
+    /// The id of `label`'s segment, VOID included; the policy is applied once per label.
+    fn assign(&mut self, label: Label) -> Result<u32, PqError> {
+        if let Some(&id) = self.seen.get(&label) {
+            return Ok(id);
+        }
+        let id = self.assign_new(label)?;
+        self.seen.insert(label, id);
+        Ok(id)
+    }
+
+    fn assign_new(&mut self, label: Label) -> Result<u32, PqError> {
         let Label::Segment { category_id, mut instance_id } = label else {
             return Ok(VOID);
         };
-        if policy.void_category == Some(category_id) {
+        if self.policy.void_category == Some(category_id) {
             return Ok(VOID);
         }
-        match kinds.isthing(category_id) {
-            None if policy.unknown_is_void => return Ok(VOID),
+        match self.kinds.isthing(category_id) {
+            None if self.policy.unknown_is_void => return Ok(VOID),
             None => {
                 return Err(PqError::UnknownLabel {
-                    image_id: image_id.to_owned(),
-                    side,
+                    image_id: self.image_id.to_owned(),
+                    side: self.side,
                     category_id,
-                    hint: policy.unknown_hint,
+                    hint: self.policy.unknown_hint,
                 })
             }
             Some(false) if instance_id != 0 => {
-                if !policy.merge_stuff_instances {
+                if !self.policy.merge_stuff_instances {
                     return Err(PqError::StuffInstance {
-                        image_id: image_id.to_owned(),
-                        side,
+                        image_id: self.image_id.to_owned(),
+                        side: self.side,
                         category_id,
                         instance_id,
                     });
@@ -118,34 +272,24 @@ pub fn label_map<K: Copy + Eq>(
             }
             Some(_) => {}
         }
-        let next = u32::try_from(segments.len() + 1).map_err(|_| PqError::LengthMismatch {
+        let next = u32::try_from(self.segments.len() + 1).map_err(|_| PqError::LengthMismatch {
             what: "segments in one image (at most 2^32 - 1)",
             expected: u32::MAX as usize,
-            got: segments.len() + 1,
+            got: self.segments.len() + 1,
         })?;
-        let id = *index.entry((category_id, instance_id)).or_insert(next);
+        let id = *self.index.entry((category_id, instance_id)).or_insert(next);
         if id == next {
-            segments.push(Segment { id, category_id, area: 0 });
+            self.segments.push(Segment { id, category_id, area: 0 });
         }
         Ok(id)
-    };
-    for (slot, key) in ids.iter_mut().zip(keys) {
-        let id = match last {
-            Some((k, id)) if k == key => id,
-            _ => {
-                let id = assign(decode(key)?)?;
-                last = Some((key, id));
-                id
-            }
-        };
-        *slot = id;
     }
-    for &id in &ids {
+
+    /// Counts `pixels` into the area of segment `id`.
+    fn count(&mut self, id: u32, pixels: u64) {
         if id != VOID {
-            segments[id as usize - 1].area += 1;
+            self.segments[id as usize - 1].area += pixels;
         }
     }
-    Ok(Labelled { ids, segments })
 }
 
 /// Decodes `category × label_divisor + instance`; negative values are refused.
@@ -164,11 +308,11 @@ pub fn encoded_label(
 
 /// An id map's ids as labels: VOID stays VOID, a listed id is its segment; an unlisted id is
 /// VOID in the ground truth (as panopticapi ignores it) and an error in a prediction.
-pub fn listed_label<'a, S: BuildHasher>(
+pub fn listed_label<'a, S: BuildHasher + Sync>(
     image_id: &'a str,
     side: Side,
     listed: &'a HashMap<u32, (i64, bool), S>,
-) -> impl Fn(u32) -> Result<Label, PqError> + 'a {
+) -> impl Fn(u32) -> Result<Label, PqError> + Sync + 'a {
     move |id| {
         if id == VOID {
             return Ok(Label::Void);
@@ -194,29 +338,58 @@ mod tests {
         CategoryKinds::new([(1, true), (7, false)])
     }
 
-    fn pairs(values: &[(i64, i64)], policy: &LabelPolicy) -> Result<Labelled, PqError> {
-        let decode = |(c, i)| Ok(Label::Segment { category_id: c, instance_id: i });
-        label_map("9", Side::GroundTruth, values.iter().copied(), decode, &kinds(), policy)
+    #[allow(clippy::unnecessary_wraps)] // the decoder signature label_pair takes
+    fn decode([category_id, instance_id]: [i64; 2]) -> Result<Label, PqError> {
+        Ok(Label::Segment { category_id, instance_id })
+    }
+
+    fn pair(gt: &[(i64, i64)], pred: &[(i64, i64)], policy: &LabelPolicy) -> Result<LabelledPair, PqError> {
+        let side = || SideLabels { decode, policy };
+        let flat = |v: &[(i64, i64)]| v.iter().flat_map(|&(c, i)| [c, i]).collect::<Vec<i64>>();
+        label_pair::<i64, 2, _, _>("9", &flat(gt), &flat(pred), &side(), &side(), &kinds(), &Cancel::new())
+    }
+
+    fn sorted(h: &PairHistogram) -> Vec<(u32, u32, u64)> {
+        let mut v: Vec<_> = h.iter().collect();
+        v.sort_unstable();
+        v
     }
 
     #[test]
-    fn pairs_become_dense_segments() {
-        let l = pairs(&[(1, 4), (1, 4), (7, 0), (1, 2), (1, 4)], &LabelPolicy::default()).unwrap();
-        assert_eq!(l.ids, vec![1, 1, 2, 3, 1]);
-        assert_eq!(l.segments[0], Segment { id: 1, category_id: 1, area: 3 });
-        assert_eq!(l.segments[1].area, 1);
+    fn pairs_become_dense_segments_and_a_histogram() {
+        let gt = [(1, 4), (1, 4), (7, 0), (1, 2), (1, 4)];
+        let pred = [(1, 9), (1, 9), (1, 9), (7, 0), (7, 0)];
+        let l = pair(&gt, &pred, &LabelPolicy::default()).unwrap();
+        assert_eq!(l.gt[0], Segment { id: 1, category_id: 1, area: 3 });
+        assert_eq!((l.gt[1].area, l.gt[2].area, l.pred[0].area, l.pred[1].area), (1, 1, 3, 2));
+        assert_eq!(sorted(&l.histogram), vec![(1, 1, 2), (1, 2, 1), (2, 1, 1), (3, 2, 1)]);
     }
 
     #[test]
     fn void_unknown_and_stuff_instances_follow_the_policy() {
         let strict = LabelPolicy { void_category: Some(255), ..LabelPolicy::default() };
-        let l = pairs(&[(255, 3), (7, 0)], &strict).unwrap();
-        assert_eq!(l.ids, vec![VOID, 1]);
-        assert!(matches!(pairs(&[(5, 0)], &strict), Err(PqError::UnknownLabel { category_id: 5, .. })));
-        assert!(matches!(pairs(&[(7, 2)], &strict), Err(PqError::StuffInstance { instance_id: 2, .. })));
+        let l = pair(&[(255, 3), (7, 0)], &[(7, 0), (7, 0)], &strict).unwrap();
+        assert_eq!(sorted(&l.histogram), vec![(0, 1, 1), (1, 1, 1)]);
+        assert!(matches!(
+            pair(&[(5, 0)], &[(7, 0)], &strict),
+            Err(PqError::UnknownLabel { category_id: 5, .. })
+        ));
+        let e = pair(&[(7, 0)], &[(7, 2)], &strict).unwrap_err();
+        assert!(matches!(e, PqError::StuffInstance { instance_id: 2, side: Side::Prediction, .. }));
         let lenient = LabelPolicy { unknown_is_void: true, merge_stuff_instances: true, ..strict };
-        let l = pairs(&[(5, 0), (7, 2), (7, 3)], &lenient).unwrap();
-        assert_eq!(l.ids, vec![VOID, 1, 1]);
+        let l = pair(&[(5, 0), (7, 2), (7, 3)], &[(7, 0); 3], &lenient).unwrap();
+        assert_eq!(l.gt.len(), 1);
+        assert_eq!(sorted(&l.histogram), vec![(0, 1, 1), (1, 1, 2)]);
+    }
+
+    #[test]
+    fn long_runs_cross_block_borders() {
+        let mut gt = vec![(1, 1); 40];
+        gt[17] = (7, 0);
+        let pred = vec![(1, 2); 40];
+        let l = pair(&gt, &pred, &LabelPolicy::default()).unwrap();
+        assert_eq!(sorted(&l.histogram), vec![(1, 1, 39), (2, 1, 1)]);
+        assert_eq!((l.gt[0].area, l.gt[1].area, l.pred[0].area), (39, 1, 40));
     }
 
     #[test]

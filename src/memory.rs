@@ -19,6 +19,16 @@ pub fn grow<T: Clone>(vec: &mut Vec<T>, len: usize, value: T, what: &str) -> Res
     Ok(())
 }
 
+/// Appends `value`, growing the vector fallibly (doubling) when it is full.
+pub fn push<T>(vec: &mut Vec<T>, value: T, what: &str) -> Result<(), PqError> {
+    if vec.len() == vec.capacity() {
+        let more = vec.len().max(64);
+        vec.try_reserve(more).map_err(|_| out_of_memory::<T>(vec.len() + more, what))?;
+    }
+    vec.push(value);
+    Ok(())
+}
+
 fn out_of_memory<T>(len: usize, what: &str) -> PqError {
     // u128: the byte count of an absurd length must not overflow while it is being reported.
     PqError::OutOfMemory { what: what.to_owned(), bytes: len as u128 * std::mem::size_of::<T>() as u128 }

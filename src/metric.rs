@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::error::Side;
-use crate::labels::{label_map, listed_label, CategoryKinds, Label, LabelPolicy, Labelled};
+use crate::labels::{label_pair, listed_label, CategoryKinds, Label, LabelPolicy, LabelledPair, SideLabels};
 use crate::matching::{self, histogram_of, ImageResult};
 use crate::parallel::Cancel;
 use crate::segments::{Categories, GtSegment, PredSegment};
@@ -92,50 +92,35 @@ impl MetricConfig {
         }
     }
 
-    /// Evaluates a pair given as one raw label per pixel, each side's decoder turning a label
-    /// into a (category, instance) pair or VOID.
-    pub fn evaluate_labels<K: Copy + Eq>(
+    /// Evaluates a pair given as `W` raw values per pixel, each side's decoder turning a
+    /// pixel's values into a (category, instance) pair or VOID.
+    pub fn evaluate_labels<T: Copy + PartialEq + Sync, const W: usize>(
         &self,
         image_id: &str,
-        gt: impl ExactSizeIterator<Item = K>,
-        pred: impl ExactSizeIterator<Item = K>,
-        gt_decode: impl Fn(K) -> Result<Label, PqError>,
-        pred_decode: impl Fn(K) -> Result<Label, PqError>,
+        gt: &[T],
+        pred: &[T],
+        gt_decode: impl Fn([T; W]) -> Result<Label, PqError> + Sync,
+        pred_decode: impl Fn([T; W]) -> Result<Label, PqError> + Sync,
         cancel: &Cancel,
     ) -> Result<ImageResult, PqError> {
-        let gt = label_map(
+        let (gt_policy, pred_policy) = (self.policy(Side::GroundTruth), self.policy(Side::Prediction));
+        let labelled = label_pair(
             image_id,
-            Side::GroundTruth,
             gt,
-            gt_decode,
-            &self.kinds,
-            &self.policy(Side::GroundTruth),
-        )?;
-        cancel.check()?;
-        let pred = label_map(
-            image_id,
-            Side::Prediction,
             pred,
-            pred_decode,
+            &SideLabels { decode: gt_decode, policy: &gt_policy },
+            &SideLabels { decode: pred_decode, policy: &pred_policy },
             &self.kinds,
-            &self.policy(Side::Prediction),
+            cancel,
         )?;
-        self.evaluate_labelled(image_id, &gt, &pred, cancel)
+        self.evaluate_labelled(image_id, &labelled)
     }
 
-    fn evaluate_labelled(
-        &self,
-        image_id: &str,
-        gt: &Labelled,
-        pred: &Labelled,
-        cancel: &Cancel,
-    ) -> Result<ImageResult, PqError> {
-        let histogram = histogram_of(&gt.ids, &pred.ids, cancel)?;
+    fn evaluate_labelled(&self, image_id: &str, labelled: &LabelledPair) -> Result<ImageResult, PqError> {
+        let LabelledPair { histogram, gt, pred } = labelled;
         Ok(match self.rules {
             Rules::Torchmetrics => {
-                torchmetrics::evaluate_image(&histogram, &gt.segments, &pred.segments, |c| {
-                    self.categories.is_modified_stuff(c)
-                })
+                torchmetrics::evaluate_image(histogram, gt, pred, |c| self.categories.is_modified_stuff(c))
             }
             Rules::Panopticapi => {
                 let as_gt = |s: &crate::labels::Segment| GtSegment {
@@ -144,19 +129,10 @@ impl MetricConfig {
                     iscrowd: false,
                     area: i64::try_from(s.area).unwrap_or(i64::MAX),
                 };
-                let gt_segments: Vec<GtSegment> = gt.segments.iter().map(as_gt).collect();
-                let pred_segments: Vec<PredSegment> = pred
-                    .segments
-                    .iter()
-                    .map(|s| PredSegment { id: s.id, category_id: s.category_id })
-                    .collect();
-                matching::evaluate_image(
-                    image_id,
-                    &histogram,
-                    &gt_segments,
-                    &pred_segments,
-                    &self.categories,
-                )?
+                let gt_segments: Vec<GtSegment> = gt.iter().map(as_gt).collect();
+                let pred_segments: Vec<PredSegment> =
+                    pred.iter().map(|s| PredSegment { id: s.id, category_id: s.category_id }).collect();
+                matching::evaluate_image(image_id, histogram, &gt_segments, &pred_segments, &self.categories)?
             }
         })
     }
@@ -199,24 +175,18 @@ impl MetricConfig {
                     gt.iter().map(|s| (s.id, (s.category_id, s.iscrowd))).collect();
                 let pred_listed: HashMap<u32, (i64, bool)> =
                     pred.iter().map(|s| (s.id, (s.category_id, false))).collect();
-                let gt = label_map(
-                    image_id,
-                    Side::GroundTruth,
-                    gt_ids.iter().copied(),
+                let (gt_label, pred_label) = (
                     listed_label(image_id, Side::GroundTruth, &gt_listed),
-                    &self.kinds,
-                    &self.policy(Side::GroundTruth),
-                )?;
-                cancel.check()?;
-                let pred = label_map(
-                    image_id,
-                    Side::Prediction,
-                    pred_ids.iter().copied(),
                     listed_label(image_id, Side::Prediction, &pred_listed),
-                    &self.kinds,
-                    &self.policy(Side::Prediction),
-                )?;
-                self.evaluate_labelled(image_id, &gt, &pred, cancel)
+                );
+                self.evaluate_labels(
+                    image_id,
+                    gt_ids,
+                    pred_ids,
+                    |[id]: [u32; 1]| gt_label(id),
+                    |[id]: [u32; 1]| pred_label(id),
+                    cancel,
+                )
             }
         }
     }
@@ -266,12 +236,12 @@ pub fn fold_results(
 mod tests {
     use super::*;
 
-    fn pairs(values: &[(i64, i64)]) -> impl ExactSizeIterator<Item = (i64, i64)> + '_ {
-        values.iter().copied()
+    fn pairs(values: &[(i64, i64)]) -> Vec<i64> {
+        values.iter().flat_map(|&(c, i)| [c, i]).collect()
     }
 
-    #[allow(clippy::unnecessary_wraps)] // the decoder signature label_map takes
-    fn decode((category_id, instance_id): (i64, i64)) -> Result<Label, PqError> {
+    #[allow(clippy::unnecessary_wraps)] // the decoder signature label_pair takes
+    fn decode([category_id, instance_id]: [i64; 2]) -> Result<Label, PqError> {
         Ok(Label::Segment { category_id, instance_id })
     }
 
@@ -281,7 +251,7 @@ mod tests {
         let gt = [(1, 1), (1, 1), (1, 1), (2, 0), (255, 0)];
         let pred = [(1, 5), (1, 5), (2, 0), (2, 0), (2, 0)];
         let r =
-            config.evaluate_labels("1", pairs(&gt), pairs(&pred), decode, decode, &Cancel::new()).unwrap();
+            config.evaluate_labels("1", &pairs(&gt), &pairs(&pred), decode, decode, &Cancel::new()).unwrap();
         // thing: 2/3 IoU; stuff: gt 1 px, pred 3 px (1 on VOID): union 3 + 1 - 1 - 1 = 2 -> 1/2.
         assert_eq!(r.stats.get(1).iou.to_f64(), 2.0 / 3.0);
         assert_eq!((r.stats.get(2).tp, r.stats.get(2).fp, r.stats.get(2).fn_), (0, 1, 1));
@@ -307,7 +277,7 @@ mod tests {
     fn errors_name_the_side_and_batch_position() {
         let config = MetricConfig::new(&[(1, true)], Rules::Panopticapi, false, None, false);
         let e = config
-            .evaluate_labels("4", pairs(&[(1, 0)]), pairs(&[(9, 0)]), decode, decode, &Cancel::new())
+            .evaluate_labels("4", &pairs(&[(1, 0)]), &pairs(&[(9, 0)]), decode, decode, &Cancel::new())
             .unwrap_err();
         assert!(e.to_string().contains("prediction has pixels of category 9"), "{e}");
         let mut totals = PqStats::new();

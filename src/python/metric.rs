@@ -1,7 +1,7 @@
 //! Bindings of the in-memory metric: exact running totals, and batches of label maps evaluated
 //! into them with the GIL released.
 
-use numpy::ndarray::{ArrayView2, ArrayView3, Axis};
+use numpy::ndarray::{ArrayView3, Axis};
 use numpy::{Element, PyArrayMethods, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -22,7 +22,7 @@ use crate::PqError;
 
 /// Pixels of a batch below which it is evaluated on the calling thread: a hand-off to the pool
 /// would cost more than it saves.
-const PARALLEL_MIN_PIXELS: usize = 1 << 20;
+const PARALLEL_MIN_PIXELS: usize = 1 << 17;
 
 /// Per-category running totals with exact IoU sums: merging them is exact and order-free.
 #[pyclass(name = "Totals", module = "panoptiq._core")]
@@ -171,7 +171,7 @@ macro_rules! with_int_array {
     }};
 }
 
-fn pairs_of<T: Element + Copy + Into<i64>>(
+fn pairs_of<T: Element + Copy + PartialEq + Sync + Into<i64>>(
     py: Python<'_>,
     batch: &Batch<'_>,
     totals: &mut PyTotals,
@@ -184,22 +184,15 @@ fn pairs_of<T: Element + Copy + Into<i64>>(
     if !p.is_standard_layout() || !t.is_standard_layout() {
         return Err(PyValueError::new_err("label arrays must be C-contiguous"));
     }
-    let decode = |(c, i): (i64, i64)| Ok(Label::Segment { category_id: c, instance_id: i });
+    let decode = |[c, i]: [T; 2]| Ok(Label::Segment { category_id: c.into(), instance_id: i.into() });
     evaluate_batch(py, batch, totals, p.shape()[0], p.len() / 2, |i, cancel| {
         let (gt, pred) = (t.index_axis(Axis(0), i), p.index_axis(Axis(0), i));
-        config.evaluate_labels(key(keys, i), pair_iter(gt), pair_iter(pred), decode, decode, cancel)
+        let (gt, pred) = (gt.to_slice().unwrap_or(&[]), pred.to_slice().unwrap_or(&[]));
+        config.evaluate_labels(key(keys, i), gt, pred, decode, decode, cancel)
     })
 }
 
-/// The (category, instance) pairs of one image's `(pixels, 2)` view, without a copy.
-fn pair_iter<T: Copy + Into<i64>>(
-    image: ArrayView2<'_, T>,
-) -> impl ExactSizeIterator<Item = (i64, i64)> + '_ {
-    let flat = image.to_slice().unwrap_or(&[]);
-    flat.chunks_exact(2).map(|c| (c[0].into(), c[1].into()))
-}
-
-fn encoded_of<T: Element + Copy + Into<i64>>(
+fn encoded_of<T: Element + Copy + PartialEq + Sync + Into<i64>>(
     py: Python<'_>,
     batch: &Batch<'_>,
     totals: &mut PyTotals,
@@ -215,17 +208,18 @@ fn encoded_of<T: Element + Copy + Into<i64>>(
     }
     evaluate_batch(py, batch, totals, p.shape()[0], p.len(), |i, cancel| {
         let image = key(keys, i);
-        let values = |a: &ArrayView2<'_, T>| {
-            let row = a.index_axis(Axis(0), i);
-            row.to_slice().unwrap_or(&[]).iter().map(|&v| v.into()).collect::<Vec<i64>>()
-        };
-        let (gt, pred) = (values(&t), values(&p));
-        config.evaluate_labels(
-            image,
-            gt.into_iter(),
-            pred.into_iter(),
+        let (gt, pred) = (t.index_axis(Axis(0), i), p.index_axis(Axis(0), i));
+        let (gt, pred) = (gt.to_slice().unwrap_or(&[]), pred.to_slice().unwrap_or(&[]));
+        let (gt_label, pred_label) = (
             encoded_label(image, Side::GroundTruth, label_divisor),
             encoded_label(image, Side::Prediction, label_divisor),
+        );
+        config.evaluate_labels(
+            image,
+            gt,
+            pred,
+            |[v]: [T; 1]| gt_label(v.into()),
+            |[v]: [T; 1]| pred_label(v.into()),
             cancel,
         )
     })
