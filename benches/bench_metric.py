@@ -39,7 +39,12 @@ def load(cache: Path, name: str, pairs: int) -> tuple[list[dict[str, Any]], list
     if not pred_json.exists():
         print(f"generating {pairs} COCO-like pairs of {name} in {folder}", flush=True)
         make_dataset(
-            folder, pairs, seed=3, size=SIZES[name], gt_kinds=[k for k in REALISTIC_GT_KINDS if k != "crop"], pred_kinds=REALISTIC_PRED_KINDS
+            folder,
+            pairs,
+            seed=3,
+            size=SIZES[name],
+            gt_kinds=[k for k in REALISTIC_GT_KINDS if k != "crop"],
+            pred_kinds=REALISTIC_PRED_KINDS,
         )
     gt, pred = json.loads(gt_json.read_text()), json.loads(pred_json.read_text())
     by_id = {a["image_id"]: a for a in pred["annotations"]}
@@ -124,7 +129,9 @@ def bench_size(name: str, data: list[dict[str, Any]], categories: list[dict[str,
     table = dict(rows)
     base = table["evaluate_image (id maps + segments_info)"]
     single = table["update, panopticapi rules, (B, H, W, 2) pairs, B = 1"]
-    print(f"  update (id maps) / evaluate_image: {table['update, panopticapi rules, id maps + segments_info'] / base:.2f}x")
+    print(
+        f"  update (id maps) / evaluate_image: {table['update, panopticapi rules, id maps + segments_info'] / base:.2f}x"
+    )
     print(f"  16 single updates / one batch of 16: {single / batch:.2f}x")
 
     try:
@@ -144,7 +151,9 @@ def bench_size(name: str, data: list[dict[str, Any]], categories: list[dict[str,
     add("torchmetrics PanopticQuality.update", theirs_ms)
     dropin_ms = per_pair_ms(lambda t: ours.update(*t), tensors, rounds)
     add("panoptiq.torchmetrics.PanopticQuality.update (drop-in)", dropin_ms)
-    print(f"  torchmetrics / update (torchmetrics rules, pairs): {theirs_ms / table['update, torchmetrics rules, (B, H, W, 2) pairs, B = 1']:,.0f}x")
+    print(
+        f"  torchmetrics / update (torchmetrics rules, pairs): {theirs_ms / table['update, torchmetrics rules, (B, H, W, 2) pairs, B = 1']:,.0f}x"
+    )
     print(f"  torchmetrics / drop-in: {theirs_ms / dropin_ms:,.0f}x")
     agree = abs(float(theirs.compute()) - float(ours.compute()))
     print(f"  |torchmetrics PQ - drop-in PQ| on these pairs: {agree:.1e}")
@@ -168,7 +177,12 @@ def rss_child(updates: int) -> None:
         m.update(p, g, preds_segments_info=pi, target_segments_info=gi)
         if i in marks:
             status = Path("/proc/self/status").read_text()
-            rss = {k: int(line.split()[1]) / 1024 for line in status.splitlines() for k in ("VmRSS", "VmHWM") if line.startswith(k + ":")}
+            rss = {
+                k: int(line.split()[1]) / 1024
+                for line in status.splitlines()
+                for k in ("VmRSS", "VmHWM")
+                if line.startswith(k + ":")
+            }
             samples[i] = rss
     print(json.dumps(samples))
 

@@ -182,26 +182,26 @@ fn pixel<T: Copy, const W: usize>(values: &[T], at: usize) -> [T; W] {
 }
 
 /// The first pixel after `from` whose values differ from `key`, pixel `from`'s (or the pixel
-/// count). Pixels have one or two values (`W` is 1 or 2).
+/// count).
 fn run_end<T: Copy + PartialEq, const W: usize>(values: &[T], from: usize, key: [T; W]) -> usize {
-    const BLOCK: usize = 8;
-    const { assert!(W == 1 || W == 2) };
+    // Blocks of a fixed number of values, compared with `key` repeated over a block: fixed-size
+    // arrays and `|` (not `||`) let the compiler compare a block with a few vector instructions.
+    const VALUES: usize = 16;
+    let pattern: [T; VALUES] = std::array::from_fn(|i| key[i % W]);
     let pixels = values.len() / W;
-    let (first, last) = (key[0], key[W - 1]);
+    // A block starts on a pixel boundary: VALUES is a multiple of W for W in 1, 2, 4, 8, 16.
+    let step = if VALUES % W == 0 { VALUES / W } else { 0 };
     let mut at = from + 1;
-    // Blocks of pixels tested without a branch per pixel (`|`, not `||`), then the block where
-    // the run ends pixel by pixel.
-    while at + BLOCK <= pixels {
-        let block = &values[at * W..(at + BLOCK) * W];
+    while step > 0 && at + step <= pixels {
+        let Ok(block) = <&[T; VALUES]>::try_from(&values[at * W..at * W + VALUES]) else { break };
         #[allow(clippy::needless_bitwise_bool)]
-        let differs =
-            (0..BLOCK).fold(false, |d, k| d | (block[k * W] != first) | (block[k * W + W - 1] != last));
+        let differs = block.iter().zip(&pattern).fold(false, |d, (v, p)| d | (v != p));
         if differs {
             break;
         }
-        at += BLOCK;
+        at += step;
     }
-    while at < pixels && values[at * W] == first && values[at * W + W - 1] == last {
+    while at < pixels && (0..W).all(|k| values[at * W + k] == key[k]) {
         at += 1;
     }
     at

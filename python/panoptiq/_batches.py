@@ -129,6 +129,10 @@ def segment_columns(
                     f"In the image with ID {key} {side} segment #{position} is a {type(segment).__name__}, "
                     f"not a dict (batch index {image})"
                 )
+            complete = "category_id" in segment and (not is_gt or ("iscrowd" in segment and "area" in segment))
+            if complete and not (is_gt and _negative(segment["area"])):
+                rows.append(segment)  # the common case: no copy
+                continue
             record = dict(segment)
             if "category_id" not in record and "label_id" in record:
                 record["category_id"] = record["label_id"]
