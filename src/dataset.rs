@@ -108,8 +108,8 @@ fn evaluate_pair_with(
     })
 }
 
-/// Evaluates `jobs` in parallel on the current rayon pool and adds their results to `stats` in
-/// job order, so the totals are bit-identical whatever the number of threads. On failure, the
+/// Evaluates `jobs` in parallel on the current rayon pool and adds their results to `stats`; IoU
+/// sums are exact, so the totals are bit-identical whatever the number of threads. On failure, the
 /// error of the first failing job (in job order) is returned and `stats` is left unchanged.
 /// Once `cancel` is set, no new pair starts and pairs under way stop within a few hundred rows.
 pub fn evaluate_pairs(

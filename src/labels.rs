@@ -111,6 +111,7 @@ where
             got: pred.len(),
         });
     }
+    cancel.check()?;
     let scan_gt = || scan_side::<T, W, G>(image_id, Side::GroundTruth, gt, gt_side, kinds, cancel);
     let scan_pred = || scan_side::<T, W, P>(image_id, Side::Prediction, pred, pred_side, kinds, cancel);
     // Only inside a pool of panoptiq's: rayon's global pool is never started (fork safety).
@@ -120,6 +121,7 @@ where
         (scan_gt(), scan_pred())
     };
     let (g, p) = (g?, p?);
+    cancel.check()?;
     let mut histogram = PairHistogram::new();
     let (mut gi, mut pi, mut start) = (0, 0, 0);
     while let (Some(&(g_end, g_id)), Some(&(p_end, p_id))) = (g.runs.get(gi), p.runs.get(pi)) {

@@ -37,7 +37,6 @@ pub struct MetricConfig {
     infos: Vec<CategoryInfo>,
     categories: Categories,
     rules: Rules,
-    modified: bool,
     void_category: Option<i64>,
     allow_unknown_preds: bool,
 }
@@ -71,7 +70,7 @@ impl MetricConfig {
             categories.iter().map(|&(id, isthing)| CategoryInfo { id, isthing }).collect();
         let stuff = categories.iter().filter(|&&(_, isthing)| modified && !isthing).map(|&(id, _)| id);
         let categories = Categories::new(kinds.ids()).with_modified_stuff(stuff);
-        Self { kinds, infos, categories, rules, modified, void_category, allow_unknown_preds }
+        Self { kinds, infos, categories, rules, void_category, allow_unknown_preds }
     }
 
     fn policy(&self, side: Side) -> LabelPolicy {
@@ -206,11 +205,6 @@ impl MetricConfig {
     #[must_use]
     pub fn category_infos(&self) -> &[CategoryInfo] {
         &self.infos
-    }
-
-    #[must_use]
-    pub fn is_modified(&self) -> bool {
-        self.modified
     }
 }
 

@@ -63,6 +63,38 @@ def test_forked_children_work_after_the_parent_used_every_parallel_path(data) ->
     assert json.loads(out.splitlines()[-1]) is True
 
 
+def test_background_metrics_work_in_forked_children() -> None:
+    """A forked child has none of its parent's threads: its background metric starts its own
+    worker, and metrics from several children merge into the parent's result."""
+    out = run_python(
+        """
+        import json, multiprocessing, pickle
+        import numpy as np
+        import panoptiq
+
+        rng = np.random.default_rng(1)
+        batches = [rng.integers(1, 4, size=(2, 400, 400, 2)) for _ in range(4)]
+        def fresh():
+            return panoptiq.PanopticQuality(things={1, 2}, stuffs={3}, background=True, rules="torchmetrics")
+        parent = fresh()
+        parent.update(batches[0], batches[1])     # the parent's worker thread now exists
+        one = fresh()
+        for b in batches[:2]:
+            one.update(b, b[::-1].copy())
+        def work(i):
+            m = parent if i == 0 else fresh()      # the inherited metric, and a new one
+            m.reset()
+            m.update(batches[i], batches[i][::-1].copy())
+            return pickle.dumps(m)
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            parts = [pickle.loads(p) for p in pool.map_async(work, [0, 1]).get(timeout=300)]
+        merged = parts[0] + parts[1]
+        print(json.dumps(merged.compute() == one.compute() and merged.images == 4))
+        """
+    )
+    assert json.loads(out.splitlines()[-1]) is True
+
+
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
 def test_install_as_panopticapi_reaches_spawned_workers(tmp_path: Path, data, method: str) -> None:
     # A worker module that imports panopticapi at its top, as mmdetection's evaluation code does.

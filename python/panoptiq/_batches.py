@@ -174,7 +174,7 @@ def prepare_id_maps(
     target_segments_info: Any,
     keys_for: Callable[[int], list[str]],
     copy: bool,
-) -> tuple[int, Callable[[_core.Totals, bool], list[tuple[Any, ...]] | None]]:
+) -> tuple[int, Callable[[_core.Totals, bool, _core.CancelToken | None], list[tuple[Any, ...]] | None]]:
     """Checks id maps (or colour maps) with their ``segments_info`` now; returns the image count
     and the evaluation to run, which adds to the totals it is given and returns rows if asked."""
     if preds_segments_info is None or target_segments_info is None:
@@ -197,6 +197,6 @@ def prepare_id_maps(
     if copy:
         p, t = p.copy(), t.copy()
     update = evaluator.update_rgb if rgb else evaluator.update_id_maps
-    return len(p), lambda totals, rows: update(
-        p, t, pred_offsets, pred_columns, gt_offsets, gt_columns, keys, totals, rows
+    return len(p), lambda totals, rows, cancel: update(
+        p, t, pred_offsets, pred_columns, gt_offsets, gt_columns, keys, totals, rows, cancel
     )

@@ -6,6 +6,7 @@ import numpy.typing as npt
 
 __all__ = [
     "Annotations",
+    "CancelToken",
     "Evaluator",
     "Totals",
     "decode_files",
@@ -112,6 +113,7 @@ class Evaluator:
         keys: list[str],
         totals: Totals,
         rows: bool,
+        cancel: CancelToken | None = None,
     ) -> list[_ImageRow] | None: ...
     def update_encoded(
         self,
@@ -121,6 +123,7 @@ class Evaluator:
         keys: list[str],
         totals: Totals,
         rows: bool,
+        cancel: CancelToken | None = None,
     ) -> list[_ImageRow] | None: ...
     def update_id_maps(
         self,
@@ -133,6 +136,7 @@ class Evaluator:
         keys: list[str],
         totals: Totals,
         rows: bool,
+        cancel: CancelToken | None = None,
     ) -> list[_ImageRow] | None: ...
     def update_rgb(
         self,
@@ -145,4 +149,13 @@ class Evaluator:
         keys: list[str],
         totals: Totals,
         rows: bool,
+        cancel: CancelToken | None = None,
     ) -> list[_ImageRow] | None: ...
+
+@final
+class CancelToken:
+    """Stops a metric's work running off Python's main thread."""
+
+    def __init__(self) -> None: ...
+    def cancel(self) -> None: ...
+    def is_cancelled(self) -> bool: ...

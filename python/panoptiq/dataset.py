@@ -50,8 +50,8 @@ def evaluate_pairs(
     Returns
     -------
     PQStat
-        Per-category totals, bit-identical whatever ``num_threads`` is: images are added in
-        order, as panopticapi's single-process evaluation adds them.
+        Per-category totals, bit-identical whatever ``num_threads`` is: IoU sums are exact
+        until rounded once, so each is the correctly rounded sum of the images' IoUs.
     """
     _check_threads(num_threads)
     gt_json, pred_json = json_files if json_files is not None else (None, None)

@@ -16,8 +16,9 @@ from panoptiq.stats import summary
 STATE_FORMAT = "panoptiq.PanopticQuality"
 STATE_VERSION = 1
 _RULES = ("panopticapi", "torchmetrics")
-#: An update checked and ready to run: its image count and the evaluation itself.
-_Job = tuple[int, Callable[[_core.Totals, bool], "list[tuple[Any, ...]] | None"]]
+#: An update checked and ready to run: its image count and the evaluation itself, which takes the
+#: totals to add to, whether to return per-image rows, and a token that can stop it.
+_Job = tuple[int, Callable[[_core.Totals, bool, "_core.CancelToken | None"], "list[tuple[Any, ...]] | None"]]
 
 
 def category_kinds(
@@ -243,15 +244,15 @@ class PanopticQuality:
             p, t = _batches.encoded_batch(preds, target)
             p, t = (p.copy(), t.copy()) if copy_inputs else (p, t)
             keys = keys_for(len(p))
-            return len(p), lambda totals, rows: ev.update_encoded(p, t, divisor, keys, totals, rows)
+            return len(p), lambda totals, rows, cancel: ev.update_encoded(p, t, divisor, keys, totals, rows, cancel)
         p, t = _batches.pairs_batch(preds, target)
         p, t = (p.copy(), t.copy()) if copy_inputs else (p, t)
         keys = keys_for(len(p))
-        return len(p), lambda totals, rows: ev.update_pairs(p, t, keys, totals, rows)
+        return len(p), lambda totals, rows, cancel: ev.update_pairs(p, t, keys, totals, rows, cancel)
 
-    def _run(self, job: _Job) -> None:
+    def _run(self, job: _Job, cancel: _core.CancelToken | None = None) -> None:
         count, run = job
-        rows = run(self._totals, self._rows is not None)
+        rows = run(self._totals, self._rows is not None, cancel)
         self._images += count
         if self._rows is not None and rows is not None:
             self._rows.extend(rows)
@@ -393,24 +394,30 @@ class PanopticQuality:
 
 
 class _Worker:
-    """One thread running queued evaluations in order; the queue is bounded."""
+    """One thread running queued evaluations in order; the queue is bounded.
 
-    def __init__(self, run: Callable[[Any], None], max_pending: int) -> None:
+    Ctrl-C reaches only Python's main thread: when it interrupts a wait for the worker, the
+    queued updates are dropped and the one under way is stopped through a cancel token.
+    """
+
+    def __init__(self, run: Callable[[Any, _core.CancelToken], None], max_pending: int) -> None:
         self.pid = os.getpid()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
         self._error: BaseException | None = None
         self._run = run
+        self._cancel = _core.CancelToken()
         self._thread = threading.Thread(target=self._loop, name="panoptiq-metric", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
         while True:
             job = self._queue.get()
+            cancel = self._cancel
             try:
-                if job is not None:
-                    self._run(job)
-            except BaseException as error:
-                if self._error is None:
+                if not cancel.is_cancelled():
+                    self._run(job, cancel)
+            except BaseException as error:  # handed to the caller's thread
+                if self._error is None and not cancel.is_cancelled():
                     self._error = error
             finally:
                 self._queue.task_done()
@@ -419,6 +426,21 @@ class _Worker:
         self._queue.put(job)
 
     def join(self) -> None:
+        try:
+            self._wait()
+        except KeyboardInterrupt:
+            self._cancel.cancel()  # the update under way stops at its next check
+            while True:
+                try:
+                    self._queue.get_nowait()
+                    self._queue.task_done()
+                except queue.Empty:
+                    break
+            self._wait()
+            self._cancel = _core.CancelToken()
+            raise
+
+    def _wait(self) -> None:
         # Queue.join cannot be interrupted; polling keeps Ctrl-C working while waiting.
         while self._queue.unfinished_tasks:
             with self._queue.all_tasks_done:

@@ -107,18 +107,21 @@ class _PanopticBase(Metric):
         totals = _core.Totals()
         keys = [str(i) for i in range(len(p))]
         self._evaluator.update_pairs(p.numpy(), t.numpy(), keys, totals, False)
-        n = len(self.cat_id_to_continuous_id)
-        tp, fp, fn = (torch.zeros(n, dtype=torch.int) for _ in range(3))
-        exact = torch.zeros((n, _LIMBS), dtype=torch.int64)
-        for (category, hex_units, t_p, f_p, f_n), (_, iou, *_) in zip(totals.exact_rows(), totals.rows(), strict=True):
-            i = self.cat_id_to_continuous_id[category]
-            tp[i], fp[i], fn[i] = t_p, f_p, f_n
-            exact[i] = torch.tensor(_limbs(hex_units), dtype=torch.int64)
-            self.iou_sum[i] += iou
-        self.true_positives += tp.to(self.true_positives.device)
-        self.false_positives += fp.to(self.false_positives.device)
-        self.false_negatives += fn.to(self.false_negatives.device)
-        self.iou_exact += exact.to(self.iou_exact.device)
+        rows = totals.exact_rows()
+        if not rows:
+            return
+        index = torch.tensor([self.cat_id_to_continuous_id[row[0]] for row in rows])
+        counts = torch.tensor([row[2:] for row in rows], dtype=torch.int)
+        limbs = torch.tensor([_limbs(row[1]) for row in rows], dtype=torch.int64)
+        floats = torch.tensor([row[1] for row in totals.rows()], dtype=torch.double)
+        for state, values in (
+            (self.true_positives, counts[:, 0]),
+            (self.false_positives, counts[:, 1]),
+            (self.false_negatives, counts[:, 2]),
+            (self.iou_exact, limbs),
+            (self.iou_sum, floats),
+        ):
+            state.index_add_(0, index.to(state.device), values.to(state.device))
 
     def _exact_iou_sum(self) -> torch.Tensor:
         """The IoU sums, each the exact total rounded once to float64."""

@@ -8,7 +8,8 @@ use pyo3::prelude::*;
 use rayon::prelude::*;
 
 use super::{
-    gt_segments, pred_segments, rows_from_stats, run_sized, split_at_offsets, GtColumns, PredColumns, StatRow,
+    gt_segments, pred_segments, rows_from_stats, run_sized, run_sized_watched, split_at_offsets, GtColumns,
+    PredColumns, StatRow,
 };
 use crate::error::Side;
 use crate::exact::ExactSum;
@@ -98,11 +99,36 @@ pub struct PyEvaluator {
     config: MetricConfig,
 }
 
-/// What every batch evaluation needs: the settings, the images' keys, whether rows are kept.
+/// What every batch evaluation needs: the settings, the images' keys, whether rows are kept,
+/// and the token that stops it from another thread.
 struct Batch<'a> {
     config: &'a MetricConfig,
     keys: &'a [String],
     rows: bool,
+    token: Option<&'a Cancel>,
+}
+
+/// Stops a metric's work running off Python's main thread (a background update), where Ctrl-C
+/// cannot reach it: the waiting main thread cancels the token instead.
+#[pyclass(frozen, name = "CancelToken", module = "panoptiq._core")]
+#[derive(Default)]
+pub struct PyCancelToken(Cancel);
+
+#[pymethods]
+impl PyCancelToken {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stops the work watching this token at its next check (an `Interrupted` error there).
+    fn cancel(&self) {
+        self.0.cancel();
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
 }
 
 /// Evaluates `count` images with `evaluate(i, cancel)`, in parallel when they are large, adds
@@ -115,8 +141,8 @@ fn evaluate_batch(
     pixels: usize,
     evaluate: impl Fn(usize, &Cancel) -> Result<ImageResult, PqError> + Sync,
 ) -> PyResult<Option<Vec<PyImageRow>>> {
-    let Batch { config, keys, rows } = *batch;
-    let results = run_sized(py, pixels, PARALLEL_MIN_PIXELS, |cancel| {
+    let Batch { config, keys, rows, token } = *batch;
+    let results = run_sized_watched(py, pixels, PARALLEL_MIN_PIXELS, token, |cancel| {
         Ok((0..count).into_par_iter().map(|i| evaluate(i, cancel)).collect::<Vec<_>>())
     })?;
     let mut image_rows = Vec::new();
@@ -251,7 +277,8 @@ impl PyEvaluator {
     }
 
     /// Adds a batch of `(B, pixels, 2)` (category, instance) arrays to `totals`.
-    #[pyo3(signature = (preds, targets, keys, totals, rows))]
+    #[pyo3(signature = (preds, targets, keys, totals, rows, cancel = None))]
+    #[allow(clippy::too_many_arguments)]
     fn update_pairs(
         &self,
         py: Python<'_>,
@@ -260,17 +287,19 @@ impl PyEvaluator {
         keys: Vec<String>,
         mut totals: PyRefMut<'_, PyTotals>,
         rows: bool,
+        cancel: Option<PyRef<'_, PyCancelToken>>,
     ) -> PyResult<Option<Vec<PyImageRow>>> {
+        let token = cancel.as_ref().map(|c| &c.0);
         with_int_array!(preds, PyReadonlyArray3, |p| {
             let t = targets
                 .extract()
                 .map_err(|_| PyTypeError::new_err("preds and target must share one dtype"))?;
-            pairs_of(py, &Batch { config: &self.config, keys: &keys, rows }, &mut totals, &p, &t)
+            pairs_of(py, &Batch { config: &self.config, keys: &keys, rows, token }, &mut totals, &p, &t)
         })
     }
 
     /// Adds a batch of `(B, pixels)` `category * label_divisor + instance` arrays to `totals`.
-    #[pyo3(signature = (preds, targets, label_divisor, keys, totals, rows))]
+    #[pyo3(signature = (preds, targets, label_divisor, keys, totals, rows, cancel = None))]
     #[allow(clippy::too_many_arguments)]
     fn update_encoded(
         &self,
@@ -281,7 +310,9 @@ impl PyEvaluator {
         keys: Vec<String>,
         mut totals: PyRefMut<'_, PyTotals>,
         rows: bool,
+        cancel: Option<PyRef<'_, PyCancelToken>>,
     ) -> PyResult<Option<Vec<PyImageRow>>> {
+        let token = cancel.as_ref().map(|c| &c.0);
         if label_divisor < 1 {
             return Err(PyValueError::new_err(format!(
                 "label_divisor must be a positive integer, got {label_divisor}"
@@ -293,7 +324,7 @@ impl PyEvaluator {
                 .map_err(|_| PyTypeError::new_err("preds and target must share one dtype"))?;
             encoded_of(
                 py,
-                &Batch { config: &self.config, keys: &keys, rows },
+                &Batch { config: &self.config, keys: &keys, rows, token },
                 &mut totals,
                 &p,
                 &t,
@@ -304,7 +335,7 @@ impl PyEvaluator {
 
     /// Adds a batch of `(B, pixels)` id maps with their segments (concatenated, split at the
     /// offsets) to `totals`; ground-truth areas below 0 are counted in the map.
-    #[pyo3(signature = (preds, targets, pred_offsets, pred, gt_offsets, gt, keys, totals, rows))]
+    #[pyo3(signature = (preds, targets, pred_offsets, pred, gt_offsets, gt, keys, totals, rows, cancel = None))]
     #[allow(clippy::too_many_arguments)]
     fn update_id_maps<'py>(
         &self,
@@ -318,7 +349,9 @@ impl PyEvaluator {
         keys: Vec<String>,
         mut totals: PyRefMut<'py, PyTotals>,
         rows: bool,
+        cancel: Option<PyRef<'py, PyCancelToken>>,
     ) -> PyResult<Option<Vec<PyImageRow>>> {
+        let token = cancel.as_ref().map(|c| &c.0);
         check_batch(&keys, preds.shape(), targets.shape())?;
         let images = keys.len();
         let listed: Vec<ListedSegment> = gt_segments(&gt)?
@@ -336,7 +369,7 @@ impl PyEvaluator {
             split_at_offsets(&pred, &pred_offsets, images)?,
         );
         let (p, t) = (preds.as_array(), targets.as_array());
-        let batch = Batch { config: &self.config, keys: &keys, rows };
+        let batch = Batch { config: &self.config, keys: &keys, rows, token };
         evaluate_batch(py, &batch, &mut totals, images, p.len(), |i, cancel| {
             let (gt_ids, pred_ids) = (t.index_axis(Axis(0), i), p.index_axis(Axis(0), i));
             let (gt_ids, pred_ids) = (gt_ids.to_slice().unwrap_or(&[]), pred_ids.to_slice().unwrap_or(&[]));
@@ -353,7 +386,7 @@ impl PyEvaluator {
 
     /// Like [`update_id_maps`](Self::update_id_maps) for `(B, pixels, C)` `uint8` colour maps
     /// (C ≥ 3), turned into ids with `rgb2id` first.
-    #[pyo3(signature = (preds, targets, pred_offsets, pred, gt_offsets, gt, keys, totals, rows))]
+    #[pyo3(signature = (preds, targets, pred_offsets, pred, gt_offsets, gt, keys, totals, rows, cancel = None))]
     #[allow(clippy::too_many_arguments)]
     fn update_rgb<'py>(
         &self,
@@ -367,6 +400,7 @@ impl PyEvaluator {
         keys: Vec<String>,
         totals: PyRefMut<'py, PyTotals>,
         rows: bool,
+        cancel: Option<PyRef<'py, PyCancelToken>>,
     ) -> PyResult<Option<Vec<PyImageRow>>> {
         check_batch(&keys, preds.shape(), targets.shape())?;
         let [images, pixels, channels] = [preds.shape()[0], preds.shape()[1], preds.shape()[2]];
@@ -393,6 +427,7 @@ impl PyEvaluator {
             keys,
             totals,
             rows,
+            cancel,
         )
     }
 }
@@ -400,5 +435,6 @@ impl PyEvaluator {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyTotals>()?;
     m.add_class::<PyEvaluator>()?;
+    m.add_class::<PyCancelToken>()?;
     Ok(())
 }

@@ -47,20 +47,36 @@ pub(crate) fn contiguous<'a, T: Element, D: numpy::ndarray::Dimension>(
 /// Runs `work` with the GIL released on a pool of `threads` threads (all cores by default),
 /// stopping it when Python receives a signal meanwhile: Ctrl-C then raises `KeyboardInterrupt`
 /// within a fraction of a second, after the work has stopped.
-// The closure is needed: `Python::check_signals` is not general over the GIL lifetime.
-#[allow(clippy::redundant_closure_for_method_calls)]
 fn run<R: Send>(
     py: Python<'_>,
     threads: Option<usize>,
     work: impl FnOnce(&Cancel) -> Result<R, PqError> + Send,
 ) -> PyResult<R> {
+    run_watched(py, threads, None, work)
+}
+
+/// Like [`run`], also stopping when `token` is cancelled: the way to stop work running on a
+/// thread other than Python's main thread, where signals are never seen.
+// The closure is needed: `Python::check_signals` is not general over the GIL lifetime.
+#[allow(clippy::redundant_closure_for_method_calls)]
+fn run_watched<R: Send>(
+    py: Python<'_>,
+    threads: Option<usize>,
+    token: Option<&Cancel>,
+    work: impl FnOnce(&Cancel) -> Result<R, PqError> + Send,
+) -> PyResult<R> {
     let mut signal: Option<PyErr> = None;
     let result = py.detach(|| {
-        run_interruptible(threads, work, || match Python::attach(|py| py.check_signals()) {
-            Ok(()) => false,
-            Err(error) => {
-                signal = Some(error);
-                true
+        run_interruptible(threads, work, || {
+            if token.is_some_and(Cancel::is_cancelled) {
+                return true;
+            }
+            match Python::attach(|py| py.check_signals()) {
+                Ok(()) => false,
+                Err(error) => {
+                    signal = Some(error);
+                    true
+                }
             }
         })
     });
@@ -78,10 +94,22 @@ pub(crate) fn run_sized<R: Send>(
     parallel_from: usize,
     work: impl FnOnce(&Cancel) -> Result<R, PqError> + Send,
 ) -> PyResult<R> {
+    run_sized_watched(py, size, parallel_from, None, work)
+}
+
+/// [`run_sized`] that also stops when `token` is cancelled (see [`run_watched`]).
+pub(crate) fn run_sized_watched<R: Send>(
+    py: Python<'_>,
+    size: usize,
+    parallel_from: usize,
+    token: Option<&Cancel>,
+    work: impl FnOnce(&Cancel) -> Result<R, PqError> + Send,
+) -> PyResult<R> {
     if size < parallel_from {
-        return Ok(py.detach(|| catch_panic(|| work(&Cancel::new())))?);
+        let cancel = token.cloned().unwrap_or_default();
+        return Ok(py.detach(|| catch_panic(|| work(&cancel)))?);
     }
-    run(py, None, work)
+    run_watched(py, None, token, work)
 }
 
 fn rgb2id_impl<'py, C: Channel + Element>(
