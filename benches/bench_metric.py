@@ -34,7 +34,7 @@ SIZES = {"640x480": (480, 640), "2048x1024": (1024, 2048)}
 
 def load(cache: Path, name: str, pairs: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``pairs`` image pairs as id maps with segments, and the categories."""
-    folder = cache / f"{name}-{pairs}"
+    folder = cache / f"{name}-{pairs}-v2"
     gt_json, pred_json = folder / "gt.json", folder / "pred.json"
     if not pred_json.exists():
         print(f"generating {pairs} COCO-like pairs of {name} in {folder}", flush=True)

@@ -153,6 +153,8 @@ def test_per_image_rows_only_when_asked() -> None:
     m.update(preds, targets, image_ids=["a", "b"])
     rows = m.compute().per_image
     assert [(r.image_id, r.pq, r.tp, r.fp, r.fn) for r in rows] == [("a", 1.0, 2, 0, 0), ("b", 0.0, 0, 1, 1)]
+    records = m.compute().per_image_records()
+    assert records[1] == {"image_id": "b", "pq": 0.0, "sq": 0.0, "rq": 0.0, "n": 2, "tp": 0, "fp": 1, "fn": 1}
     plain = metric()
     plain.update(preds, targets)
     assert plain.compute().per_image is None

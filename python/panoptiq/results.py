@@ -92,12 +92,6 @@ class PQResult:
         """The per-image rows as plain dicts (empty when they were not kept)."""
         return [dict(vars(row)) for row in self.per_image or []]
 
-    def to_pandas(self) -> Any:
-        """The per-class table as a ``pandas.DataFrame`` (needs pandas)."""
-        import pandas as pd
-
-        return pd.DataFrame([vars(c) for c in self.per_class.values()]).set_index("category_id")
-
 
 def build_result(
     summary: Mapping[str, Any],
