@@ -34,18 +34,13 @@ SIZES = {"640x480": (480, 640), "2048x1024": (1024, 2048)}
 
 def load(cache: Path, name: str, pairs: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``pairs`` image pairs as id maps with segments, and the categories."""
-    folder = cache / f"{name}-{pairs}-v2"
+    folder = cache / f"{name}-{pairs}-v3"
     gt_json, pred_json = folder / "gt.json", folder / "pred.json"
     if not pred_json.exists():
         print(f"generating {pairs} COCO-like pairs of {name} in {folder}", flush=True)
-        make_dataset(
-            folder,
-            pairs,
-            seed=3,
-            size=SIZES[name],
-            gt_kinds=[k for k in REALISTIC_GT_KINDS if k != "crop"],
-            pred_kinds=REALISTIC_PRED_KINDS,
-        )
+        # Not "crop" nor "upscaled": every pair has the size named, and batches stack them.
+        gt_kinds = [k for k in REALISTIC_GT_KINDS if k not in ("crop", "upscaled")]
+        make_dataset(folder, pairs, seed=3, size=SIZES[name], gt_kinds=gt_kinds, pred_kinds=REALISTIC_PRED_KINDS)
     gt, pred = json.loads(gt_json.read_text()), json.loads(pred_json.read_text())
     by_id = {a["image_id"]: a for a in pred["annotations"]}
     out = []

@@ -137,6 +137,9 @@ where
 /// Pixels from which the two sides of one image are scanned on two threads.
 const PARALLEL_SIDES_FROM: usize = 1 << 17;
 
+/// How many recent runs' labels a side remembers before asking the segment table.
+const RECENT: usize = 4;
+
 /// Runs between looks at the cancel flag: well under a millisecond of work.
 const RUNS_PER_CHECK: usize = 1 << 14;
 
@@ -156,9 +159,14 @@ fn scan_side<T: Copy + PartialEq, const W: usize, D: Fn([T; W]) -> Result<Label,
 ) -> Result<SideRuns, PqError> {
     let pixels = values.len() / W;
     let mut segmenter = Segmenter::new(image_id, side, kinds, labels.policy);
+    // Runs are a few dozen pixels long in real maps: room for that up front, grown if needed.
     let mut runs = Vec::new();
-    // The two most recent runs and their ids: runs often return to the label they left.
-    let mut recent: [Option<(usize, u32)>; 2] = [None; 2];
+    runs.try_reserve(pixels / 32 + 1).map_err(|_| PqError::OutOfMemory {
+        what: "the runs of a label map".to_owned(),
+        bytes: (pixels / 32 + 1) as u128 * 16,
+    })?;
+    // The most recent runs and their ids: runs often return to a label they just left.
+    let mut recent: [Option<(usize, u32)>; RECENT] = [None; RECENT];
     let mut start = 0;
     while start < pixels {
         if runs.len() % RUNS_PER_CHECK == RUNS_PER_CHECK - 1 {
@@ -170,7 +178,8 @@ fn scan_side<T: Copy + PartialEq, const W: usize, D: Fn([T; W]) -> Result<Label,
             Some(&(_, id)) => id,
             None => segmenter.assign((labels.decode)(key)?)?,
         };
-        recent = [Some((start, id)), recent[0]];
+        recent.rotate_right(1);
+        recent[0] = Some((start, id));
         let end = run_end::<T, W>(values, start, key);
         segmenter.count(id, (end - start) as u64);
         push(&mut runs, (end, id), "the runs of a label map")?;

@@ -23,7 +23,7 @@ use crate::PqError;
 
 /// Pixels of a batch below which it is evaluated on the calling thread: a hand-off to the pool
 /// would cost more than it saves.
-const PARALLEL_MIN_PIXELS: usize = 1 << 17;
+const PARALLEL_MIN_PIXELS: usize = 1 << 20;
 
 /// Per-category running totals with exact IoU sums: merging them is exact and order-free.
 #[pyclass(name = "Totals", module = "panoptiq._core")]
