@@ -39,6 +39,12 @@ fn pack<C: Channel>(px: &[C]) -> u32 {
         .wrapping_add(px[2].widen().wrapping_mul(65_536))
 }
 
+/// Whether to split `pixels` over threads: only when large, and only on a pool of panoptiq's
+/// (rayon's global pool is never started: a forked child would not have its threads).
+fn parallel(pixels: usize) -> bool {
+    pixels >= PARALLEL_MIN_PIXELS && rayon::current_thread_index().is_some()
+}
+
 fn pack_all<C: Channel, const N: usize>(pixels: &[C], out: &mut [u32]) {
     for (id, px) in out.iter_mut().zip(pixels.chunks_exact(N)) {
         let px: &[C; N] = px.try_into().unwrap_or_else(|_| unreachable!("chunks_exact yields N values"));
@@ -70,12 +76,12 @@ pub fn rgb_to_ids<C: Channel>(pixels: &[C], channels: usize, out: &mut [u32]) ->
         4 => pack_all::<C, 4>(pixels, out),
         _ => out.iter_mut().zip(pixels.chunks_exact(channels)).for_each(|(id, px)| *id = pack(px)),
     };
-    if out.len() < PARALLEL_MIN_PIXELS {
-        serial(pixels, out);
-    } else {
+    if parallel(out.len()) {
         out.par_chunks_mut(CHUNK_PIXELS)
             .zip(pixels.par_chunks(CHUNK_PIXELS * channels))
             .for_each(|(out, pixels)| serial(pixels, out));
+    } else {
+        serial(pixels, out);
     }
     Ok(())
 }
@@ -91,12 +97,12 @@ pub fn ids_to_rgb(ids: &[u32], out: &mut [u8]) -> Result<(), PqError> {
             rgb.copy_from_slice(&id.to_le_bytes()[..3]);
         }
     };
-    if ids.len() < PARALLEL_MIN_PIXELS {
-        serial(ids, out);
-    } else {
+    if parallel(ids.len()) {
         out.par_chunks_mut(CHUNK_PIXELS * 3)
             .zip(ids.par_chunks(CHUNK_PIXELS))
             .for_each(|(out, ids)| serial(ids, out));
+    } else {
+        serial(ids, out);
     }
     Ok(())
 }

@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::Side;
 use crate::histogram::{IdMap, PairHistogram};
 use crate::memory::push;
-use crate::parallel::Cancel;
+use crate::parallel::{panic_error, Cancel};
 use crate::{PqError, VOID};
 
 /// Every category the metric knows, each a thing or a stuff.
@@ -114,9 +115,18 @@ where
     cancel.check()?;
     let scan_gt = || scan_side::<T, W, G>(image_id, Side::GroundTruth, gt, gt_side, kinds, cancel);
     let scan_pred = || scan_side::<T, W, P>(image_id, Side::Prediction, pred, pred_side, kinds, cancel);
-    // Only inside a pool of panoptiq's: rayon's global pool is never started (fork safety).
-    let (g, p) = if rayon::current_thread_index().is_some() && gt.len() / W >= PARALLEL_SIDES_FROM {
+    let large = gt.len() / W >= PARALLEL_SIDES_FROM;
+    let (g, p) = if large && rayon::current_thread_index().is_some() {
+        // On a pool of panoptiq's (rayon's global pool is never started: fork safety).
         rayon::join(scan_gt, scan_pred)
+    } else if large && two_cores() {
+        // A single image on the caller's thread: a short-lived thread scans the prediction
+        // meanwhile; that costs tens of microseconds, a wake of a sleeping pool a few hundred.
+        std::thread::scope(|scope| {
+            let pred = scope.spawn(scan_pred);
+            let gt = scan_gt();
+            (gt, pred.join().unwrap_or_else(|panic| Err(panic_error(&*panic))))
+        })
     } else {
         (scan_gt(), scan_pred())
     };
@@ -132,6 +142,20 @@ where
         start = end;
     }
     Ok(LabelledPair { histogram, gt: g.segments, pred: p.segments })
+}
+
+/// Whether this process may use two or more CPUs, read once (it costs a few file reads).
+///
+/// An atomic, not a `OnceLock`: a process forked while another thread was filling a `OnceLock`
+/// would wait for it forever. Two threads racing here both store the same answer.
+fn two_cores() -> bool {
+    static CORES: AtomicUsize = AtomicUsize::new(0);
+    let mut cores = CORES.load(Ordering::Relaxed);
+    if cores == 0 {
+        cores = crate::parallel::default_threads();
+        CORES.store(cores, Ordering::Relaxed);
+    }
+    cores > 1
 }
 
 /// Pixels from which the two sides of one image are scanned on two threads.

@@ -143,7 +143,13 @@ fn evaluate_batch(
 ) -> PyResult<Option<Vec<PyImageRow>>> {
     let Batch { config, keys, rows, token } = *batch;
     let results = run_sized_watched(py, pixels, PARALLEL_MIN_PIXELS, token, |cancel| {
-        Ok((0..count).into_par_iter().map(|i| evaluate(i, cancel)).collect::<Vec<_>>())
+        // In parallel only on panoptiq's own pool: on the caller's thread a parallel iterator
+        // would start rayon's global pool, whose threads a forked child does not have.
+        Ok(if rayon::current_thread_index().is_some() {
+            (0..count).into_par_iter().map(|i| evaluate(i, cancel)).collect::<Vec<_>>()
+        } else {
+            (0..count).map(|i| evaluate(i, cancel)).collect::<Vec<_>>()
+        })
     })?;
     let mut image_rows = Vec::new();
     fold_results(&mut totals.stats, results, |i, result| {
