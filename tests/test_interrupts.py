@@ -112,7 +112,7 @@ def datasets(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path
         ("multi_core", "dataset.py"),
         ("evaluate_image", "image.py"),
         ("metric", "metric.py"),
-        ("metric_background", "metric.py"),
+        ("metric_background", "_background.py"),
     ],
 )
 def test_sigint_stops_the_call_and_the_next_call_works(datasets, mode: str, raised_in: str) -> None:
