@@ -203,3 +203,29 @@ def test_modified_pq_of_stuff_is_mean_iou_over_occurrences() -> None:
     assert (r.tp, r.fp, r.fn) == (2, 0, 0)
     assert r.iou_sum == math.fsum([3 / 4, 1 / 2])
     assert r.pq == r.sq == (3 / 4 + 1 / 2) / 2
+
+
+def test_hugging_face_and_detectron2_segments_info() -> None:
+    """HF post-processing names the category ``label_id``; detectron2 adds ``isthing``; in-memory
+    ground truth often has no ``area`` or ``iscrowd``: the same result as panopticapi's records."""
+    target = np.array([[1, 1, 2, 2], [1, 1, 2, 0]], dtype=np.int32)
+    pred = np.array([[5, 5, 5, 6], [5, 5, 6, 6]], dtype=np.int32)
+    full_gt = [
+        {"id": 1, "category_id": 1, "iscrowd": 0, "area": 4},
+        {"id": 2, "category_id": 3, "iscrowd": 0, "area": 3},
+    ]
+    full_pred = [{"id": 5, "category_id": 1}, {"id": 6, "category_id": 3}]
+    hf_gt = [{"id": 1, "label_id": 1}, {"id": 2, "label_id": 3}]
+    hf_pred = [
+        {"id": 5, "label_id": 1, "was_fused": False, "score": 0.9},
+        {"id": 6, "category_id": 3, "isthing": False},
+    ]
+    results = []
+    for gt_info, pred_info in ((full_gt, full_pred), (hf_gt, hf_pred)):
+        m = metric()
+        m.update(pred, target, preds_segments_info=pred_info, target_segments_info=gt_info)
+        results.append(m.compute())
+    assert results[0] == results[1]
+    assert results[0].per_class[1].tp == 1
+    # Stuff 3: gt 3 px, pred 3 px (1 on VOID), 2 shared: union 3 + 3 - 2 - 1 = 3.
+    assert results[0].per_class[3].iou_sum == 2 / 3
