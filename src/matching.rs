@@ -27,6 +27,19 @@ pub struct ImageResult {
     pub stats: PqStats,
 }
 
+impl ImageResult {
+    /// Puts the matches in (gt id, pred id) order and counts each as a true positive of its
+    /// category, with its IoU.
+    pub(crate) fn count_matches(&mut self) {
+        self.matches.sort_unstable_by_key(|m| (m.gt_id, m.pred_id));
+        for m in &self.matches {
+            let s = self.stats.entry(m.category_id);
+            s.tp += 1;
+            s.iou.add_f64(m.iou);
+        }
+    }
+}
+
 /// A borrowed row-major id map.
 #[derive(Debug, Clone, Copy)]
 pub struct MapView<'a> {
@@ -140,12 +153,7 @@ pub fn evaluate_image(
             pred_matched[p] = true;
         }
     }
-    result.matches.sort_unstable_by_key(|m| (m.gt_id, m.pred_id));
-    for m in &result.matches {
-        let s = result.stats.entry(m.category_id);
-        s.tp += 1;
-        s.iou.add_f64(m.iou);
-    }
+    result.count_matches();
 
     // Only the last crowd segment of each category is remembered, as panopticapi's dict does.
     let mut crowd_of_category: HashMap<i64, u32> = HashMap::new();

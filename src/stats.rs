@@ -64,17 +64,6 @@ impl PqStats {
         }
     }
 
-    /// Number of categories held.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.per_category.len()
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.per_category.is_empty()
-    }
-
     /// Averages over `categories` (in the given order: it fixes the order of the float sums),
     /// keeping those whose `isthing` equals `isthing`, or all of them when it is `None`.
     #[must_use]

@@ -61,12 +61,7 @@ pub fn evaluate_image(
             pred_matched[pi] = true;
         }
     }
-    result.matches.sort_unstable_by_key(|m| (m.gt_id, m.pred_id));
-    for m in &result.matches {
-        let s = result.stats.entry(m.category_id);
-        s.tp += 1;
-        s.iou.add_f64(m.iou);
-    }
+    result.count_matches();
     for (gi, s) in gt.iter().enumerate() {
         if modified_stuff(s.category_id) {
             result.stats.entry(s.category_id).tp += 1;

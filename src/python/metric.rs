@@ -27,7 +27,7 @@ const PARALLEL_MIN_PIXELS: usize = 1 << 20;
 
 /// Per-category running totals with exact IoU sums: merging them is exact and order-free.
 #[pyclass(name = "Totals", module = "panoptiq._core")]
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct PyTotals {
     pub stats: PqStats,
 }
@@ -71,18 +71,6 @@ impl PyTotals {
     /// Adds `other` into these totals.
     fn merge(&mut self, other: &PyTotals) {
         self.stats.merge(&other.stats);
-    }
-
-    fn copy(&self) -> Self {
-        self.clone()
-    }
-
-    fn __len__(&self) -> usize {
-        self.stats.len()
-    }
-
-    fn __eq__(&self, other: &PyTotals) -> bool {
-        self.stats == other.stats
     }
 }
 
