@@ -16,6 +16,7 @@ use serde_json::value::RawValue;
 
 use crate::dataset::PairJob;
 use crate::error::JsonFiles;
+use crate::io::Origin;
 use crate::parallel::Cancel;
 use crate::segments::{GtSegment, PredSegment};
 use crate::PqError;
@@ -147,9 +148,15 @@ impl Annotations {
         &self.categories_json
     }
 
-    /// The evaluation jobs of pairs `range` (clamped to the pairs there are).
+    /// The evaluation jobs of pairs `range` (clamped to the pairs there are), whose PNGs are
+    /// read from `gt_from` and `pred_from`.
     #[must_use]
-    pub fn jobs(&self, range: Range<usize>) -> Vec<PairJob<'_>> {
+    pub fn jobs<'a>(
+        &'a self,
+        range: Range<usize>,
+        gt_from: Origin<'a>,
+        pred_from: Origin<'a>,
+    ) -> Vec<PairJob<'a>> {
         let end = range.end.min(self.len());
         (range.start.min(end)..end)
             .map(|i| PairJob {
@@ -159,6 +166,8 @@ impl Annotations {
                 gt_segments: &self.gt_segments[self.gt_offsets[i]..self.gt_offsets[i + 1]],
                 pred_segments: &self.pred_segments[self.pred_offsets[i]..self.pred_offsets[i + 1]],
                 json: Some(&self.files),
+                gt_from,
+                pred_from,
             })
             .collect()
     }
@@ -271,6 +280,7 @@ fn match_pairs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::DISK;
 
     struct Files {
         dir: PathBuf,
@@ -321,7 +331,7 @@ mod tests {
         let a = files.read().expect("strict input is read");
         assert_eq!(a.len(), 2);
         assert!(a.categories_json().starts_with("[{\"id\": 1"));
-        let jobs = a.jobs(0..5);
+        let jobs = a.jobs(0..5, Origin::Folder(&DISK), Origin::Folder(&DISK));
         assert_eq!((jobs[0].image_id, jobs[1].image_id), ("7", "x"));
         assert_eq!(jobs[0].gt_path, Path::new("gt/a.png"));
         assert_eq!(jobs[0].pred_path, Path::new("/abs/pred/a.png"));
@@ -335,7 +345,7 @@ mod tests {
         assert_eq!(jobs[0].pred_segments, [PredSegment { id: 4, category_id: 1 }]);
         assert!(jobs[1].gt_segments.is_empty());
         assert_eq!(jobs[1].pred_segments, [PredSegment { id: 9, category_id: 2 }]);
-        assert_eq!(a.jobs(1..2).len(), 1);
+        assert_eq!(a.jobs(1..2, Origin::Bytes(b""), Origin::Bytes(b"")).len(), 1);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::decode::RunReader;
 use crate::error::JsonFiles;
 use crate::fastpng::{Buffers, Row};
 use crate::histogram::PairHistogram;
+use crate::io::Origin;
 use crate::matching::{evaluate_image, ImageResult};
 use crate::parallel::{catch_panic, Cancel};
 use crate::runs::PairRows;
@@ -26,6 +27,9 @@ pub struct PairJob<'a> {
     pub pred_segments: &'a [PredSegment],
     /// The JSON files the segments were read from, named in errors when known.
     pub json: Option<&'a JsonFiles>,
+    /// Where the PNGs at `gt_path` and `pred_path` are read from.
+    pub gt_from: Origin<'a>,
+    pub pred_from: Origin<'a>,
 }
 
 thread_local! {
@@ -58,8 +62,8 @@ fn evaluate_pair_with(
     cancel: &Cancel,
 ) -> Result<ImageResult, PqError> {
     let run = |scratch: &mut Scratch| -> Result<ImageResult, PqError> {
-        let mut gt = RunReader::open(job.gt_path, std::mem::take(&mut scratch.gt))?;
-        let mut pred = RunReader::open(job.pred_path, std::mem::take(&mut scratch.pred))?;
+        let mut gt = open(job.gt_from, job.gt_path, std::mem::take(&mut scratch.gt))?;
+        let mut pred = open(job.pred_from, job.pred_path, std::mem::take(&mut scratch.pred))?;
         let ((gt_height, gt_width), (pred_height, pred_width)) = (gt.shape(), pred.shape());
         if (gt_height, gt_width) != (pred_height, pred_width) {
             return Err(PqError::SizeMismatch {
@@ -106,6 +110,12 @@ fn evaluate_pair_with(
             source: Box::new(source),
         },
     })
+}
+
+/// Reads the PNG at `path` from `origin` into `buffers` and starts decoding it.
+fn open(origin: Origin<'_>, path: &Path, mut buffers: Buffers) -> Result<RunReader, PqError> {
+    origin.read(path, buffers.file_mut())?;
+    RunReader::from_buffers(path, buffers)
 }
 
 /// Evaluates `jobs` in parallel on the current rayon pool and adds their results to `stats`; IoU
@@ -170,6 +180,7 @@ mod tests {
 
     use super::*;
     use crate::encode::write_id_map;
+    use crate::io::DISK;
     use crate::parallel::with_threads;
 
     struct Fixture {
@@ -212,6 +223,8 @@ mod tests {
                 gt_segments: &f.gt,
                 pred_segments: &f.pred,
                 json: None,
+                gt_from: Origin::Folder(&DISK),
+                pred_from: Origin::Folder(&DISK),
             })
             .collect();
         let mut stats = PqStats::new();

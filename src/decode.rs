@@ -154,7 +154,13 @@ impl RunReader {
 
     /// [`RunReader::open`] on a whole PNG file in memory; `path` only names it in errors.
     pub fn from_bytes(path: &Path, file: Vec<u8>) -> Result<Self, PqError> {
-        match FastRows::from_file_bytes(path, Buffers::with_file(file))? {
+        Self::from_buffers(path, Buffers::with_file(file))
+    }
+
+    /// [`RunReader::open`] on a whole PNG file already read into `buffers` (by
+    /// [`Buffers::file_mut`]); `path` only names it in errors.
+    pub fn from_buffers(path: &Path, buffers: Buffers) -> Result<Self, PqError> {
+        match FastRows::from_file_bytes(path, buffers)? {
             Ok(fast) => Ok(RunReader::Fast(fast)),
             Err(buffers) => Self::fallback(IdRows::from_bytes(path, &buffers.into_file())?),
         }

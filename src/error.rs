@@ -74,6 +74,9 @@ pub enum PqError {
     #[error("cannot read {}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
 
+    #[error("cannot read the archive {}: {message}", path.display())]
+    BadArchive { path: PathBuf, message: String },
+
     #[error("{} is not a valid PNG file: {message}", path.display())]
     Decode { path: PathBuf, message: String },
 
@@ -137,7 +140,13 @@ fn in_image_message(
 ) -> String {
     match (source.root(), json) {
         // These already name their file; add the image.
-        (PqError::Io { .. } | PqError::Decode { .. } | PqError::UnsupportedPng { .. }, _) => {
+        (
+            PqError::Io { .. }
+            | PqError::BadArchive { .. }
+            | PqError::Decode { .. }
+            | PqError::UnsupportedPng { .. },
+            _,
+        ) => {
             format!("In the image with ID {image_id}: {source}")
         }
         // These already name the image (panopticapi's wording); add its files.

@@ -35,6 +35,11 @@ impl Buffers {
     pub fn into_file(self) -> Vec<u8> {
         self.file
     }
+
+    /// The buffer the next file is read into, for [`FastRows::from_file_bytes`].
+    pub fn file_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.file
+    }
 }
 
 /// Whether a row is the same as the row above.

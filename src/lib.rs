@@ -6,7 +6,7 @@
 //! [`segments`] checks and indexes `segments_info`, [`matching`] applies panopticapi's per-image
 //! rules and [`stats`] accumulates and averages per category. [`dataset`] runs that pipeline over
 //! many image pairs in parallel ([`parallel`] keeps fork-safe thread pools and makes long work
-//! interruptible), [`annotations`] reads their COCO panoptic JSON; [`encode`] writes id maps as
+//! interruptible), [`annotations`] reads their COCO panoptic JSON, [`io`] their PNGs from disk, archives or memory; [`encode`] writes id maps as
 //! PNGs. [`memory`] allocates input-sized buffers fallibly; [`error`] holds the one error type.
 
 pub mod annotations;
@@ -18,6 +18,7 @@ pub mod exact;
 pub mod fastpng;
 pub mod histogram;
 pub mod ids;
+pub mod io;
 pub mod labels;
 pub mod matching;
 pub mod memory;

@@ -8,6 +8,13 @@ use pyo3::PyErr;
 
 use crate::PqError;
 
+pyo3::create_exception!(
+    panoptiq._core,
+    ArchiveError,
+    PyValueError,
+    "A zip or tar archive that cannot be read: corrupt, cut short, encrypted or compressed in a way panoptiq does not read."
+);
+
 impl From<PqError> for PyErr {
     fn from(e: PqError) -> Self {
         let message = e.to_string();
@@ -21,6 +28,7 @@ impl From<PqError> for PyErr {
             }
             PqError::Io { .. } => PyOSError::new_err(message),
             PqError::OutOfMemory { .. } => PyMemoryError::new_err(message),
+            PqError::BadArchive { .. } => ArchiveError::new_err(message),
             PqError::Panic { .. } => PyRuntimeError::new_err(message),
             // Raised here only when no KeyboardInterrupt from Python's own handler is at hand.
             PqError::Interrupted => PyKeyboardInterrupt::new_err(message),

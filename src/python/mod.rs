@@ -5,8 +5,10 @@
 #![allow(clippy::needless_pass_by_value)]
 
 mod errors;
+mod io;
 mod metric;
 
+use io::{origins, PyArchiveFolder, Source};
 use metric::PyTotals;
 
 use numpy::ndarray::{Array2, ArrayD, IxDyn};
@@ -19,7 +21,10 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::PyTuple;
 
 use crate::annotations::{read_annotations, Annotations};
 use crate::dataset::{decode_only, evaluate_pairs, PairJob};
@@ -27,6 +32,7 @@ use crate::decode::{read_id_map, read_id_map_reference};
 use crate::encode::write_id_map;
 use crate::error::JsonFiles;
 use crate::ids::{ids_to_rgb, rgb_to_ids, Channel, PARALLEL_MIN_PIXELS};
+use crate::io::{Origin, DISK};
 use crate::matching::{evaluate_maps, MapView};
 use crate::memory::filled_vec;
 use crate::parallel::{catch_panic, default_threads, run_interruptible, Cancel};
@@ -251,10 +257,12 @@ fn evaluate_image<'py>(
 ///
 /// Segments of all images are concatenated; `gt_offsets` / `pred_offsets` (one more than there
 /// are images) say where each image's segments start. `json_files`, the ground-truth and
-/// prediction JSON files the segments came from, are named in errors when given.
+/// prediction JSON files the segments came from, are named in errors when given. `gt_from` and
+/// `pred_from` say where the PNGs are: on disk (None), in an `ArchiveFolder`, or given as one
+/// `bytes` per image (the paths then only name them).
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (image_ids, gt_paths, pred_paths, gt_offsets, gt, pred_offsets, pred, category_ids, totals, num_threads, json_files = None))]
+#[pyo3(signature = (image_ids, gt_paths, pred_paths, gt_offsets, gt, pred_offsets, pred, category_ids, totals, num_threads, json_files = None, gt_from = None, pred_from = None))]
 fn evaluate_files<'py>(
     py: Python<'py>,
     image_ids: Vec<String>,
@@ -268,8 +276,12 @@ fn evaluate_files<'py>(
     totals: PyRefMut<'py, PyTotals>,
     num_threads: Option<usize>,
     json_files: Option<(PathBuf, PathBuf)>,
+    gt_from: Option<Source<'py>>,
+    pred_from: Option<Source<'py>>,
 ) -> PyResult<()> {
     let images = image_ids.len();
+    let gt_origins = origins(gt_from.as_ref(), images, "ground-truth")?;
+    let pred_origins = origins(pred_from.as_ref(), images, "predicted")?;
     let json = json_files.map(|(gt, pred)| JsonFiles { gt, pred });
     if gt_paths.len() != images || pred_paths.len() != images {
         return Err(PyValueError::new_err("image ids and paths differ in length"));
@@ -285,6 +297,8 @@ fn evaluate_files<'py>(
             gt_segments: gt_per_image[i],
             pred_segments: pred_per_image[i],
             json: json.as_ref(),
+            gt_from: gt_origins[i],
+            pred_from: pred_origins[i],
         })
         .collect();
     run_jobs(py, &jobs, &category_ids, totals, num_threads)
@@ -321,8 +335,10 @@ impl PyAnnotations {
         self.0.categories_json()
     }
 
-    /// Evaluates pairs `start..stop` in parallel, adding them to `totals`.
-    #[pyo3(signature = (start, stop, category_ids, totals, num_threads))]
+    /// Evaluates pairs `start..stop` in parallel, adding them to `totals`; `gt_from` and
+    /// `pred_from` as in `evaluate_files`.
+    #[pyo3(signature = (start, stop, category_ids, totals, num_threads, gt_from = None, pred_from = None))]
+    #[allow(clippy::too_many_arguments)]
     fn evaluate<'py>(
         &self,
         py: Python<'py>,
@@ -331,9 +347,84 @@ impl PyAnnotations {
         category_ids: PyReadonlyArray1<'py, i64>,
         totals: PyRefMut<'py, PyTotals>,
         num_threads: Option<usize>,
+        gt_from: Option<Source<'py>>,
+        pred_from: Option<Source<'py>>,
     ) -> PyResult<()> {
-        run_jobs(py, &self.0.jobs(start..stop), &category_ids, totals, num_threads)
+        let (stop, start) = (stop.min(self.0.len()), start.min(stop.min(self.0.len())));
+        let gt_origins = origins(gt_from.as_ref(), stop - start, "ground-truth")?;
+        let pred_origins = origins(pred_from.as_ref(), stop - start, "predicted")?;
+        let mut jobs = self.0.jobs(start..stop, Origin::Folder(&DISK), Origin::Folder(&DISK));
+        for (job, (gt, pred)) in jobs.iter_mut().zip(gt_origins.into_iter().zip(pred_origins)) {
+            (job.gt_from, job.pred_from) = (gt, pred);
+        }
+        run_jobs(py, &jobs, &category_ids, totals, num_threads)
     }
+
+    /// The PNG paths of pairs `start..stop`: `(ground truth, prediction)` lists.
+    fn paths(&self, start: usize, stop: usize) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        let jobs = self.0.jobs(start..stop, Origin::Folder(&DISK), Origin::Folder(&DISK));
+        jobs.iter().map(|job| (job.gt_path.to_owned(), job.pred_path.to_owned())).unzip()
+    }
+
+    /// Pairs `start..stop` as `evaluate_files` takes them: image ids, PNG paths, and each side's
+    /// segment offsets and columns.
+    fn columns<'py>(&self, py: Python<'py>, start: usize, stop: usize) -> PyResult<Bound<'py, PyTuple>> {
+        let jobs = self.0.jobs(start..stop, Origin::Folder(&DISK), Origin::Folder(&DISK));
+        let image_ids: Vec<&str> = jobs.iter().map(|job| job.image_id).collect();
+        let gt_paths: Vec<&Path> = jobs.iter().map(|job| job.gt_path).collect();
+        let pred_paths: Vec<&Path> = jobs.iter().map(|job| job.pred_path).collect();
+        let offsets = |count: &dyn Fn(&PairJob<'_>) -> usize| -> Vec<usize> {
+            std::iter::once(0)
+                .chain(jobs.iter().scan(0, |at, job| {
+                    *at += count(job);
+                    Some(*at)
+                }))
+                .collect()
+        };
+        let gt: Vec<GtSegment> = jobs.iter().flat_map(|job| job.gt_segments.iter().copied()).collect();
+        let pred: Vec<PredSegment> = jobs.iter().flat_map(|job| job.pred_segments.iter().copied()).collect();
+        let gt_columns = (
+            gt.iter().map(|s| s.id).collect::<Vec<_>>().into_pyarray(py),
+            gt.iter().map(|s| s.category_id).collect::<Vec<_>>().into_pyarray(py),
+            gt.iter().map(|s| s.iscrowd).collect::<Vec<_>>().into_pyarray(py),
+            gt.iter().map(|s| s.area).collect::<Vec<_>>().into_pyarray(py),
+        );
+        let pred_columns = (
+            pred.iter().map(|s| s.id).collect::<Vec<_>>().into_pyarray(py),
+            pred.iter().map(|s| s.category_id).collect::<Vec<_>>().into_pyarray(py),
+        );
+        (
+            image_ids,
+            gt_paths,
+            pred_paths,
+            offsets(&|job| job.gt_segments.len()),
+            gt_columns,
+            offsets(&|job| job.pred_segments.len()),
+            pred_columns,
+        )
+            .into_pyobject(py)
+    }
+}
+
+/// [`load_annotations`] of the two files' contents (read from an archive or object storage);
+/// `gt_json` and `pred_json` name them.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn parse_annotations(
+    py: Python<'_>,
+    gt_text: PyBackedBytes,
+    pred_text: PyBackedBytes,
+    gt_json: PathBuf,
+    pred_json: PathBuf,
+    gt_folder: PathBuf,
+    pred_folder: PathBuf,
+    num_threads: Option<usize>,
+) -> PyResult<Option<PyAnnotations>> {
+    let files = JsonFiles { gt: gt_json, pred: pred_json };
+    let read = run(py, num_threads, |cancel| {
+        crate::annotations::parse_annotations(&gt_text, &pred_text, files, &gt_folder, &pred_folder, cancel)
+    })?;
+    Ok(read.map(PyAnnotations))
 }
 
 /// Reads both JSON files and matches their images, or `None` when they are not in the strict
@@ -413,6 +504,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(evaluate_files, m)?)?;
     m.add_function(wrap_pyfunction!(load_annotations, m)?)?;
     m.add_class::<PyAnnotations>()?;
+    m.add_class::<PyArchiveFolder>()?;
+    m.add_function(wrap_pyfunction!(parse_annotations, m)?)?;
+    m.add("ArchiveError", m.py().get_type::<errors::ArchiveError>())?;
     m.add_function(wrap_pyfunction!(write_id_map_png, m)?)?;
     m.add_function(wrap_pyfunction!(decode_files, m)?)?;
     m.add_function(wrap_pyfunction!(pq_average, m)?)?;
