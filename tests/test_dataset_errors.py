@@ -282,15 +282,15 @@ def test_a_folder_given_as_the_json_file_says_which_argument(data, side: str) ->
 
 
 @pytest.mark.parametrize("kind", ["zip", "tar"])
-def test_an_archive_given_as_the_folder_says_it_is_one(data, kind: str) -> None:
+def test_a_missing_folder_with_an_archive_beside_it_names_the_archive(data, kind: str) -> None:
     gt_json, pred_json = data
     folder = pred_json.with_suffix("")
+    expected = evaluate(gt_json, pred_json)
     archive = Path(shutil.make_archive(str(folder), kind, folder.parent, folder.name))
-    with pytest.raises(NotADirectoryError, match=rf"is a {kind} archive: .*extract the archive"):
-        evaluate(gt_json, pred_json, pred_folder=str(archive))
     shutil.rmtree(folder)
-    with pytest.raises(FileNotFoundError, match=rf"doesn't exist \({archive.name} is beside it"):
+    with pytest.raises(FileNotFoundError, match=rf"doesn't exist \({archive.name} is beside it: pass that archive"):
         evaluate(gt_json, pred_json)
+    assert evaluate(gt_json, pred_json, pred_folder=str(archive)) == expected
 
 
 def test_a_file_given_as_the_folder(data, tmp_path: Path) -> None:

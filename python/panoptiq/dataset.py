@@ -9,15 +9,123 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from panoptiq import _core
 from panoptiq._segments import flatten
 from panoptiq.errors import MissingPredictionError
 from panoptiq.image import category_array, stat_from_rows
 from panoptiq.stats import PQStat
+from panoptiq.storage import Folder, Location, batches, is_url, open_folder, read_file
 
 #: Called after each batch with (images done, images in all).
 ProgressCallback = Callable[[int, int], None]
 #: One category's totals as the core returns them: (category_id, iou, tp, fp, fn).
+
+
+@dataclass
+class Columns:
+    """Image pairs as the Rust core takes them: image ids, PNG paths, and each side's segments as
+    columns (``offsets[i]:offsets[i + 1]`` are image ``i``'s). Picklable: it is what a cluster's
+    workers are sent. Has the methods of ``_core.Annotations`` that evaluation uses."""
+
+    image_ids: list[str]
+    gt_paths: list[str]
+    pred_paths: list[str]
+    gt_offsets: np.ndarray
+    gt: tuple[np.ndarray, ...]
+    pred_offsets: np.ndarray
+    pred: tuple[np.ndarray, ...]
+    json_files: tuple[str, str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.image_ids)
+
+    def paths(self, start: int, stop: int) -> tuple[list[str], list[str]]:
+        return self.gt_paths[start:stop], self.pred_paths[start:stop]
+
+    def ids(self, start: int, stop: int) -> list[str]:
+        return self.image_ids[start:stop]
+
+    def columns(self, start: int, stop: int) -> Columns:
+        """Pairs ``start:stop``, their segment offsets starting at 0."""
+        stop = min(stop, len(self))
+        start = min(start, stop)
+        g0, g1, p0, p1 = (
+            self.gt_offsets[start],
+            self.gt_offsets[stop],
+            self.pred_offsets[start],
+            self.pred_offsets[stop],
+        )
+        return Columns(
+            self.image_ids[start:stop],
+            self.gt_paths[start:stop],
+            self.pred_paths[start:stop],
+            self.gt_offsets[start : stop + 1] - g0,
+            tuple(column[g0:g1] for column in self.gt),
+            self.pred_offsets[start : stop + 1] - p0,
+            tuple(column[p0:p1] for column in self.pred),
+            self.json_files,
+        )
+
+    def evaluate(
+        self,
+        start: int,
+        stop: int,
+        known: np.ndarray,
+        totals: _core.Totals,
+        num_threads: int | None,
+        gt_from: Any = None,
+        pred_from: Any = None,
+    ) -> None:
+        """Evaluate pairs ``start:stop`` into ``totals``; PNGs from ``gt_from`` / ``pred_from``."""
+        part = self.columns(start, stop)
+        _core.evaluate_files(
+            part.image_ids,
+            part.gt_paths,
+            part.pred_paths,
+            part.gt_offsets.tolist(),
+            part.gt,
+            part.pred_offsets.tolist(),
+            part.pred,
+            known,
+            totals,
+            num_threads,
+            self.json_files,
+            gt_from,
+            pred_from,
+        )
+
+    @classmethod
+    def from_annotations(
+        cls, annotations: _core.Annotations, start: int, stop: int, json_files: tuple[str, str]
+    ) -> Columns:
+        ids, gt_paths, pred_paths, gt_offsets, gt, pred_offsets, pred = annotations.columns(start, stop)
+        return cls(ids, gt_paths, pred_paths, np.asarray(gt_offsets), gt, np.asarray(pred_offsets), pred, json_files)
+
+    @classmethod
+    def from_pairs(
+        cls,
+        pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+        gt_folder: str,
+        pred_folder: str,
+        json_files: tuple[str, str] | None = None,
+    ) -> Columns:
+        """Columns of matched annotation dicts, checked; errors name the image, segment and file."""
+        gt_json, pred_json = json_files if json_files is not None else (None, None)
+        image_ids = [str(gt["image_id"]) for gt, _ in pairs]
+        gt_paths = [_join(gt_folder, _file_name(gt, i, "ground-truth", gt_json)) for i, (gt, _) in enumerate(pairs)]
+        pred_paths = [_join(pred_folder, _file_name(p, i, "predicted", pred_json)) for i, (_, p) in enumerate(pairs)]
+        gt_segments = [_segments(gt, "ground-truth", gt_json) for gt, _ in pairs]
+        pred_segments = [_segments(p, "predicted", pred_json) for _, p in pairs]
+        gt_offsets, gt_columns = flatten(gt_segments, image_ids, "ground-truth", gt_json)
+        pred_offsets, pred_columns = flatten(pred_segments, image_ids, "predicted", pred_json)
+        return cls(image_ids, gt_paths, pred_paths, gt_offsets, gt_columns, pred_offsets, pred_columns, json_files)
+
+
+def _join(folder: str, name: str) -> str:
+    # URLs keep their slashes; local paths join as the OS joins them.
+    return f"{folder.rstrip('/')}/{name}" if is_url(folder) else os.path.join(folder, name)
 
 
 def evaluate_pairs(
@@ -29,6 +137,7 @@ def evaluate_pairs(
     num_threads: int | None = None,
     progress: ProgressCallback | None = None,
     json_files: tuple[str, str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> PQStat:
     """Evaluate (ground truth, prediction) annotation pairs whose PNGs lie in two folders.
 
@@ -36,8 +145,9 @@ def evaluate_pairs(
     ----------
     pairs : sequence of (dict, dict)
         COCO panoptic annotations (``image_id``, ``file_name``, ``segments_info``), matched.
-    gt_folder, pred_folder : path
-        Folders holding the ``file_name`` PNGs.
+    gt_folder, pred_folder : path or URL
+        Folders holding the ``file_name`` PNGs: on disk, inside a zip or tar archive
+        (``val.zip/panoptic_val2017``), or an fsspec URL.
     categories : mapping
         Category id to record; predicted categories must be among them.
     num_threads : int, optional
@@ -46,6 +156,8 @@ def evaluate_pairs(
         Called with (images done, images in all) as evaluation goes on.
     json_files : (str, str), optional
         The ground-truth and prediction JSON files the annotations came from, named in errors.
+    storage_options : mapping, optional
+        fsspec options for URL folders (credentials, endpoint).
 
     Returns
     -------
@@ -54,50 +166,46 @@ def evaluate_pairs(
         until rounded once, so each is the correctly rounded sum of the images' IoUs.
     """
     _check_threads(num_threads)
-    gt_json, pred_json = json_files if json_files is not None else (None, None)
-    image_ids = [str(gt["image_id"]) for gt, _ in pairs]
-    gt_paths = [os.path.join(gt_folder, _file_name(gt, i, "ground-truth", gt_json)) for i, (gt, _) in enumerate(pairs)]
-    pred_paths = [os.path.join(pred_folder, _file_name(p, i, "predicted", pred_json)) for i, (_, p) in enumerate(pairs)]
-    gt_segments = [_segments(gt, "ground-truth", gt_json) for gt, _ in pairs]
-    pred_segments = [_segments(p, "predicted", pred_json) for _, p in pairs]
-    gt_offsets, gt_columns = flatten(gt_segments, image_ids, "ground-truth", gt_json)
-    pred_offsets, pred_columns = flatten(pred_segments, image_ids, "predicted", pred_json)
-    known = category_array(categories)
-
-    def run(start: int, stop: int, totals: _core.Totals) -> None:
-        g0, g1, p0, p1 = gt_offsets[start], gt_offsets[stop], pred_offsets[start], pred_offsets[stop]
-        _core.evaluate_files(
-            image_ids[start:stop],
-            gt_paths[start:stop],
-            pred_paths[start:stop],
-            (gt_offsets[start : stop + 1] - g0).tolist(),
-            tuple(column[g0:g1] for column in gt_columns),
-            (pred_offsets[start : stop + 1] - p0).tolist(),
-            tuple(column[p0:p1] for column in pred_columns),
-            known,
-            totals,
-            num_threads,
-            json_files,
-        )
-
-    return _in_batches(len(pairs), run, progress)
+    options = dict(storage_options or {})
+    gt_folder, pred_folder = os.fspath(gt_folder), os.fspath(pred_folder)
+    gt = open_folder(Location(gt_folder, options), "ground truth")
+    pred = open_folder(Location(pred_folder, options), "predicted")
+    columns = Columns.from_pairs(pairs, gt_folder, pred_folder, json_files)
+    totals = evaluate_all(columns, gt, pred, category_array(categories), num_threads, progress)
+    return stat_from_rows(totals.rows())
 
 
-def _in_batches(total: int, run: Callable[[int, int, _core.Totals], None], progress: ProgressCallback | None) -> PQStat:
-    """Evaluate pairs ``0..total`` with ``run(start, stop, totals)``, which adds to ``totals``.
+#: Pairs fetched from object storage per batch: enough requests in flight to hide latency, few
+#: enough that a handful of batches in memory stays small.
+REMOTE_BATCH = 256
 
-    One call when nobody watches; otherwise batches, so that progress shows. (Ctrl-C stops a
-    call under way either way.) IoU sums are exact until the end, so batching and thread
-    counts do not change a bit of the result.
+
+def evaluate_all(
+    pairs: _core.Annotations | Columns,
+    gt: Folder,
+    pred: Folder,
+    known: np.ndarray,
+    num_threads: int | None,
+    progress: ProgressCallback | None,
+) -> _core.Totals:
+    """Evaluate every pair of ``pairs`` into fresh totals.
+
+    One call when the PNGs are local and nobody watches; otherwise batches, so that progress
+    shows and remote PNGs are fetched a few batches ahead. (Ctrl-C stops a call under way
+    either way.) IoU sums are exact until the end, so batching and thread counts do not change a
+    bit of the result.
     """
+    total = len(pairs)
+    if gt.remote is not None or pred.remote is not None:
+        step = min(REMOTE_BATCH, max(total, 1))
+    else:
+        step = max(total, 1) if progress is None else max(64, total // 200)
     totals = _core.Totals()
-    step = total if progress is None else max(64, total // 200)
-    for start in range(0, max(total, 1), max(step, 1)):
-        stop = min(start + step, total)
-        run(start, stop, totals)
+    for start, stop, gt_from, pred_from in batches(total, step, gt, pred, pairs.paths, pairs.ids):
+        pairs.evaluate(start, stop, known, totals, num_threads, gt_from, pred_from)
         if progress is not None:
             progress(stop, total)
-    return stat_from_rows(totals.rows())
+    return totals
 
 
 def _check_threads(num_threads: int | None) -> None:
@@ -111,11 +219,18 @@ def default_threads() -> int:
     return _core.default_threads()
 
 
-def load_json(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
-    """Read a COCO panoptic JSON file; errors name the file and ``what`` it is."""
+def load_json(path: str | os.PathLike[str] | Location, what: str) -> dict[str, Any]:
+    """Read a COCO panoptic JSON file (on disk, in an archive or at a URL); errors name the file
+    and ``what`` it is."""
+    location = path if isinstance(path, Location) else Location(os.fspath(path))
+    return parse_json(read_json_bytes(location, what), location.path, what)
+
+
+def read_json_bytes(location: Location, what: str) -> bytes:
+    """The bytes of a JSON file; a missing file or a folder is told apart and named."""
+    path = location.path
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        return read_file(location, f"{what} JSON file")
     except FileNotFoundError:
         raise FileNotFoundError(f"{what} JSON file {path} does not exist") from None
     except IsADirectoryError:
@@ -124,6 +239,11 @@ def load_json(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
             f"{what} JSON file {path} is a folder; pass the JSON file as {side}_json_file and the folder "
             f"of its PNGs as {side}_folder (--{side}-folder on the command line)"
         ) from None
+
+
+def parse_json(text: bytes, path: str, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
     except (ValueError, RecursionError) as error:
         # ValueError: malformed JSON, bad UTF-8, integers past Python's digit limit;
         # RecursionError: nesting deeper than the interpreter's stack allows.
@@ -158,61 +278,94 @@ class Dataset:
 
     pairs: list[tuple[dict[str, Any], dict[str, Any]]] | None
     categories: dict[int, dict[str, Any]]
-    gt_folder: str
-    pred_folder: str
+    gt: Folder
+    pred: Folder
     annotations: _core.Annotations | None = None
     json_files: tuple[str, str] | None = None
+    _columns: Columns | None = None
 
     def __len__(self) -> int:
         return len(self.annotations) if self.annotations is not None else len(self.pairs or ())
 
+    @property
+    def gt_folder(self) -> str:
+        return self.gt.root
+
+    @property
+    def pred_folder(self) -> str:
+        return self.pred.root
+
+    def source(self) -> _core.Annotations | Columns:
+        """The pairs in the form evaluation takes (checked columns, built once, for dict pairs)."""
+        if self.annotations is not None:
+            return self.annotations
+        if self._columns is None:
+            self._columns = Columns.from_pairs(self.pairs or [], self.gt_folder, self.pred_folder, self.json_files)
+        return self._columns
+
+    def columns(self, start: int, stop: int) -> Columns:
+        """Pairs ``start:stop`` as picklable columns (what a cluster's workers are sent)."""
+        source = self.source()
+        if isinstance(source, Columns):
+            return source.columns(start, stop)
+        return Columns.from_annotations(source, start, stop, self.json_files or ("", ""))
+
     def evaluate(self, *, num_threads: int | None = None, progress: ProgressCallback | None = None) -> PQStat:
         """Evaluate every pair; see :func:`evaluate_pairs` for the parameters."""
-        if self.annotations is None:
-            return evaluate_pairs(
-                self.pairs or [],
-                self.gt_folder,
-                self.pred_folder,
-                self.categories,
-                num_threads=num_threads,
-                progress=progress,
-                json_files=self.json_files,
-            )
+        return stat_from_rows(self.totals(num_threads=num_threads, progress=progress).rows())
+
+    def totals(self, *, num_threads: int | None = None, progress: ProgressCallback | None = None) -> _core.Totals:
+        """Like :meth:`evaluate`, as the core's exact totals."""
         _check_threads(num_threads)
-        annotations, known = self.annotations, category_array(self.categories)
-        return _in_batches(
-            len(annotations),
-            lambda start, stop, totals: annotations.evaluate(start, stop, known, totals, num_threads),
-            progress,
-        )
+        known = category_array(self.categories)
+        return evaluate_all(self.source(), self.gt, self.pred, known, num_threads, progress)
 
 
 def load_dataset(
     gt_json_file: str | os.PathLike[str],
     pred_json_file: str | os.PathLike[str],
-    gt_folder: str | None = None,
-    pred_folder: str | None = None,
+    gt_folder: str | os.PathLike[str] | None = None,
+    pred_folder: str | os.PathLike[str] | None = None,
     say: Callable[[str], None] = lambda _: None,
     num_threads: int | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Dataset:
     """Read both JSON files and match predictions to ground-truth images, as panopticapi does.
 
-    Folders default to the JSON path without ``.json``. ``say`` receives panopticapi's
-    description of the inputs, line by line. Files in the strict form COCO and panoptic models
-    write are read in Rust; anything else is read here, which explains what it refuses.
+    Files and folders may be on disk, inside zip or tar archives, or fsspec URLs (opened with
+    ``storage_options``). Folders default to the JSON path without ``.json``. ``say`` receives
+    panopticapi's description of the inputs, line by line. Files in the strict form COCO and
+    panoptic models write are read in Rust; anything else is read here, which explains what it
+    refuses.
     """
     gt_json_file, pred_json_file = os.fspath(gt_json_file), os.fspath(pred_json_file)
-    if gt_folder is None:
-        gt_folder = gt_json_file.replace(".json", "")
-    if pred_folder is None:
-        pred_folder = pred_json_file.replace(".json", "")
+    gt_folder = gt_json_file.replace(".json", "") if gt_folder is None else os.fspath(gt_folder)
+    pred_folder = pred_json_file.replace(".json", "") if pred_folder is None else os.fspath(pred_folder)
     _check_threads(num_threads)
-    annotations = _core.load_annotations(gt_json_file, pred_json_file, gt_folder, pred_folder, num_threads)
+    options = dict(storage_options or {})
+    gt_location, pred_location = Location(gt_json_file, options), Location(pred_json_file, options)
+    gt_text = pred_text = None
+    if all(not is_url(p) and Path(p).is_file() for p in (gt_json_file, pred_json_file)):
+        annotations = _core.load_annotations(gt_json_file, pred_json_file, gt_folder, pred_folder, num_threads)
+    else:
+        gt_text = read_json_bytes(gt_location, "ground truth")
+        pred_text = read_json_bytes(pred_location, "prediction")
+        annotations = _core.parse_annotations(
+            gt_text, pred_text, gt_json_file, pred_json_file, gt_folder, pred_folder, num_threads
+        )
     if annotations is not None:
         category_list = json.loads(annotations.categories_json)
     else:
-        gt_json = load_json(gt_json_file, "ground truth")
-        pred_json = load_json(pred_json_file, "prediction")
+        gt_json = (
+            load_json(gt_location, "ground truth")
+            if gt_text is None
+            else parse_json(gt_text, gt_json_file, "ground truth")
+        )
+        pred_json = (
+            load_json(pred_location, "prediction")
+            if pred_text is None
+            else parse_json(pred_text, pred_json_file, "prediction")
+        )
         require_list(gt_json, "categories", f"ground truth JSON file {gt_json_file}")
         category_list = gt_json["categories"]
     categories = _category_table(category_list, gt_json_file)
@@ -224,11 +377,11 @@ def load_dataset(
     say("Prediction:")
     say(f"\tSegmentation folder: {pred_folder}")
     say(f"\tJSON file: {pred_json_file}")
-    for folder, what in ((gt_folder, "ground truth"), (pred_folder, "predicted")):
-        _check_folder(folder, what)
+    gt = open_folder(Location(gt_folder, options), "ground truth")
+    pred = open_folder(Location(pred_folder, options), "predicted")
     json_files = (gt_json_file, pred_json_file)
     if annotations is not None:
-        return Dataset(None, categories, gt_folder, pred_folder, annotations, json_files)
+        return Dataset(None, categories, gt, pred, annotations, json_files)
 
     # Later predictions of the same image replace earlier ones, as in panopticapi's dict.
     predictions = {}
@@ -243,40 +396,7 @@ def load_dataset(
             missing.append(gt_ann)
     if missing:
         raise MissingPredictionError(_missing_message(missing, len(pairs), predictions, gt_folder, pred_json_file))
-    return Dataset(pairs, categories, gt_folder, pred_folder, None, json_files)
-
-
-def _check_folder(folder: str, what: str) -> None:
-    """A PNG folder must be a folder: say what it is instead (an archive, a file, nothing)."""
-    path = Path(folder)
-    if path.is_dir():
-        return
-    if path.is_file():
-        archive = _archive_kind(path)
-        if archive:
-            raise NotADirectoryError(
-                f"Folder {folder} with {what} segmentations is a {archive} archive: this version of panoptiq "
-                "reads PNG folders from disk only; extract the archive and pass the extracted folder"
-            )
-        raise NotADirectoryError(f"Folder {folder} with {what} segmentations is a file, not a folder")
-    beside = [p.name for p in (path.with_name(path.name + ext) for ext in _ARCHIVE_EXTENSIONS) if p.is_file()]
-    hint = f" ({beside[0]} is beside it: extract it there)" if beside else ""
-    raise FileNotFoundError(f"Folder {folder} with {what} segmentations doesn't exist{hint}")
-
-
-_ARCHIVE_EXTENSIONS = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
-
-
-def _archive_kind(path: Path) -> str | None:
-    import tarfile
-    import zipfile
-
-    if zipfile.is_zipfile(path):
-        return "zip"
-    try:
-        return "tar" if tarfile.is_tarfile(path) else None
-    except OSError:
-        return None
+    return Dataset(pairs, categories, gt, pred, None, json_files)
 
 
 def _category_table(category_list: Sequence[Any], source: str) -> dict[Any, dict[str, Any]]:

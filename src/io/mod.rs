@@ -326,12 +326,10 @@ pub enum Folder {
 pub static DISK: Folder = Folder::Disk;
 
 impl Folder {
-    /// The folder `inner` (a path inside the archive, `""` for its root) of the archive at
-    /// `archive_path`, named `root` in messages. A member on the way that is itself an archive is
+    /// The folder `inner` (a path inside the archive, `""` for its root) of `archive`, named `root` in messages. A member on the way that is itself an archive is
     /// opened in turn (`panoptic_annotations_trainval2017.zip/annotations/panoptic_val2017.zip`);
     /// an archive whose members all lie in one folder stands for that folder.
-    pub fn in_archive(archive_path: &Path, inner: &str, root: PathBuf) -> Result<Self, PqError> {
-        let mut archive = Archive::open(archive_path)?;
+    pub fn in_archive(mut archive: Archive, inner: &str, root: PathBuf) -> Result<Self, PqError> {
         let mut parts: Vec<String> =
             normalize(inner).split('/').filter(|p| !p.is_empty()).map(str::to_owned).collect();
         loop {

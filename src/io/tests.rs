@@ -159,14 +159,16 @@ fn folders_reach_into_nested_archives_and_single_top_folders() {
     ];
     for (inner, file, expected) in cases {
         let root = path.join(inner);
-        let folder = Folder::in_archive(&path, inner, root.clone()).unwrap();
+        let folder = Folder::in_archive(Archive::open(&path).unwrap(), inner, root.clone()).unwrap();
         let mut out = Vec::new();
         folder.read(&root.join(file), &mut out).unwrap();
         assert_eq!(out, expected, "{inner}");
     }
-    let error = Folder::in_archive(&path, "nothing/here", path.join("nothing/here")).unwrap_err();
+    let error = Folder::in_archive(Archive::open(&path).unwrap(), "nothing/here", path.join("nothing/here"))
+        .unwrap_err();
     assert!(error.to_string().contains("has no folder nothing/here"), "{error}");
-    let error = Folder::in_archive(&path, "top.png/x", path.join("top.png/x")).unwrap_err();
+    let error =
+        Folder::in_archive(Archive::open(&path).unwrap(), "top.png/x", path.join("top.png/x")).unwrap_err();
     assert!(matches!(error, PqError::BadArchive { .. }), "{error}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

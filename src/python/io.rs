@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::PyBytes;
 
 use crate::io::{Archive, Folder, Origin, DISK};
 
@@ -19,7 +20,20 @@ impl PyArchiveFolder {
     /// are named `root/<name>` in jobs and messages.
     #[new]
     fn new(py: Python<'_>, archive: PathBuf, inner: &str, root: PathBuf) -> PyResult<Self> {
-        Ok(Self(py.detach(|| Folder::in_archive(&archive, inner, root))?))
+        Ok(Self(py.detach(|| Folder::in_archive(Archive::open(&archive)?, inner, root))?))
+    }
+
+    /// Like the constructor, for an archive held whole in memory (fetched from object storage)
+    /// and named `name` in messages.
+    #[staticmethod]
+    fn from_bytes(
+        py: Python<'_>,
+        data: Vec<u8>,
+        name: PathBuf,
+        inner: &str,
+        root: PathBuf,
+    ) -> PyResult<Self> {
+        Ok(Self(py.detach(|| Folder::in_archive(Archive::from_bytes(&name, data)?, inner, root))?))
     }
 
     /// `"zip"` or `"tar"`.
@@ -43,12 +57,12 @@ impl PyArchiveFolder {
     }
 
     /// The bytes of file `name` of this folder.
-    fn read(&self, py: Python<'_>, name: PathBuf) -> PyResult<Vec<u8>> {
+    fn read<'py>(&self, py: Python<'py>, name: PathBuf) -> PyResult<Bound<'py, PyBytes>> {
         let Folder::Archive { root, .. } = &self.0 else { unreachable!("always an archive") };
         let path = root.join(name);
         let mut out = Vec::new();
         py.detach(|| self.0.read(&path, &mut out))?;
-        Ok(out)
+        Ok(PyBytes::new(py, &out))
     }
 }
 

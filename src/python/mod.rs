@@ -360,10 +360,16 @@ impl PyAnnotations {
         run_jobs(py, &jobs, &category_ids, totals, num_threads)
     }
 
-    /// The PNG paths of pairs `start..stop`: `(ground truth, prediction)` lists.
-    fn paths(&self, start: usize, stop: usize) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    /// The image ids of pairs `start..stop`.
+    fn ids(&self, start: usize, stop: usize) -> Vec<String> {
         let jobs = self.0.jobs(start..stop, Origin::Folder(&DISK), Origin::Folder(&DISK));
-        jobs.iter().map(|job| (job.gt_path.to_owned(), job.pred_path.to_owned())).unzip()
+        jobs.iter().map(|job| job.image_id.to_owned()).collect()
+    }
+
+    /// The PNG paths of pairs `start..stop`: `(ground truth, prediction)` lists.
+    fn paths(&self, start: usize, stop: usize) -> (Vec<String>, Vec<String>) {
+        let jobs = self.0.jobs(start..stop, Origin::Folder(&DISK), Origin::Folder(&DISK));
+        jobs.iter().map(|job| (text(job.gt_path), text(job.pred_path))).unzip()
     }
 
     /// Pairs `start..stop` as `evaluate_files` takes them: image ids, PNG paths, and each side's
@@ -371,8 +377,8 @@ impl PyAnnotations {
     fn columns<'py>(&self, py: Python<'py>, start: usize, stop: usize) -> PyResult<Bound<'py, PyTuple>> {
         let jobs = self.0.jobs(start..stop, Origin::Folder(&DISK), Origin::Folder(&DISK));
         let image_ids: Vec<&str> = jobs.iter().map(|job| job.image_id).collect();
-        let gt_paths: Vec<&Path> = jobs.iter().map(|job| job.gt_path).collect();
-        let pred_paths: Vec<&Path> = jobs.iter().map(|job| job.pred_path).collect();
+        let gt_paths: Vec<String> = jobs.iter().map(|job| text(job.gt_path)).collect();
+        let pred_paths: Vec<String> = jobs.iter().map(|job| text(job.pred_path)).collect();
         let offsets = |count: &dyn Fn(&PairJob<'_>) -> usize| -> Vec<usize> {
             std::iter::once(0)
                 .chain(jobs.iter().scan(0, |at, job| {
@@ -404,6 +410,12 @@ impl PyAnnotations {
         )
             .into_pyobject(py)
     }
+}
+
+/// A path as text: URLs (`s3://bucket/x.png`) must not become `pathlib` paths, which would fold
+/// their double slash.
+fn text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
 }
 
 /// [`load_annotations`] of the two files' contents (read from an archive or object storage);

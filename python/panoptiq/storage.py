@@ -1,0 +1,225 @@
+"""Where a dataset's files are: folders on disk, folders inside zip and tar archives (read in
+place by the Rust core, nested archives included), and fsspec URLs (``s3://``, ``gs://``,
+``https://``, ``memory://``, ...), whose objects are fetched concurrently and handed to the Rust
+decoder as they arrive.
+
+A path that goes through an archive names the folder inside it after the archive's file:
+``panoptic_annotations_trainval2017.zip/annotations/panoptic_val2017.zip`` is the folder of PNGs
+COCO ships (an archive whose members all lie in one folder stands for that folder).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from panoptiq import _core
+
+#: Extensions of archives that are worth a hint when a folder of that name is missing.
+ARCHIVE_EXTENSIONS = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+
+#: Objects fetched at once from object storage by one evaluation.
+FETCH_CONCURRENCY = 64
+
+
+def is_url(path: str) -> bool:
+    """Whether ``path`` is an fsspec URL rather than a local path (``file://`` counts as local)."""
+    return "://" in path and not path.startswith("file://")
+
+
+def local(path: str) -> str:
+    return path[len("file://") :] if path.startswith("file://") else path
+
+
+def _fsspec() -> Any:
+    try:
+        import fsspec
+    except ImportError:
+        raise ImportError(
+            "reading from URLs needs fsspec (and the backend of the URL's protocol, such as s3fs): "
+            "pip install 'panoptiq[cloud]'"
+        ) from None
+    return fsspec
+
+
+@dataclass(frozen=True)
+class Location:
+    """A folder or file as the user named it, with its fsspec ``storage_options``: what is sent to
+    the workers of a cluster, each of which opens it where it runs."""
+
+    path: str
+    storage_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Folder:
+    """A folder of PNGs, opened: ``source`` is what the Rust core reads from (None: the disk; an
+    ``ArchiveFolder``), or ``remote`` fetches the bytes."""
+
+    location: Location
+    source: _core.ArchiveFolder | None = None
+    remote: RemoteFolder | None = None
+
+    @property
+    def root(self) -> str:
+        return self.location.path
+
+
+def open_folder(location: Location, what: str) -> Folder:
+    """Opens the PNG folder at ``location``; ``what`` ("ground truth", "predicted") names it in errors."""
+    path = location.path
+    if is_url(path):
+        return Folder(location, remote=RemoteFolder(path, location.storage_options, what))
+    path = local(path)
+    if Path(path).is_dir():
+        return Folder(location)
+    archive, inner = _split_at_archive(path)
+    if archive is None:
+        _refuse_folder(path, what)
+    if archive == path and not _is_archive(archive):
+        raise NotADirectoryError(f"Folder {path} with {what} segmentations is a file, not a folder")
+    return Folder(location, source=_core.ArchiveFolder(archive, inner, path))
+
+
+def read_file(location: Location, what: str) -> bytes:
+    """The bytes of a file on disk, inside an archive, or at a URL; errors name ``what`` it is."""
+    path = location.path
+    if is_url(path):
+        fs, fs_path = _fsspec().core.url_to_fs(path, **location.storage_options)
+        try:
+            return fs.cat_file(fs_path)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{what} {path} does not exist") from None
+        except PermissionError as error:
+            raise PermissionError(f"{what} {path}: access refused ({error}); check the storage_options") from None
+    path = local(path)
+    archive, inner = _split_at_archive(path)
+    if archive is None or not inner:
+        with open(path, "rb") as f:  # the errors of a plain open() are the ones to give
+            return f.read()
+    folder, name = PurePosixPath(inner).parent.as_posix(), PurePosixPath(inner).name
+    folder = "" if folder == "." else folder
+    return bytes(_core.ArchiveFolder(archive, folder, os.path.join(archive, folder)).read(name))
+
+
+def _split_at_archive(path: str) -> tuple[str | None, str]:
+    """The file on the way to ``path`` (its nearest existing ancestor that is a file) and the rest
+    of the path inside it; ``(None, "")`` when no ancestor is a file."""
+    candidate = Path(path)
+    rest: list[str] = []
+    while not candidate.exists():
+        if candidate.parent == candidate:
+            return None, ""
+        rest.append(candidate.name)
+        candidate = candidate.parent
+    if not candidate.is_file():
+        return None, ""
+    return str(candidate), "/".join(reversed(rest))
+
+
+def _is_archive(path: str) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(512)
+    zip_magic = head.startswith((b"PK\x03\x04", b"PK\x05\x06"))
+    return zip_magic or (len(head) == 512 and head[257:262] == b"ustar") or head.startswith(b"\x1f\x8b")
+
+
+def _refuse_folder(path: str, what: str) -> None:
+    beside = [
+        p.name for p in (Path(path).with_name(Path(path).name + ext) for ext in ARCHIVE_EXTENSIONS) if p.is_file()
+    ]
+    hint = f" ({beside[0]} is beside it: pass that archive as the folder)" if beside else ""
+    raise FileNotFoundError(f"Folder {path} with {what} segmentations doesn't exist{hint}")
+
+
+class RemoteFolder:
+    """A folder of objects behind an fsspec URL, fetched many at a time."""
+
+    def __init__(self, url: str, storage_options: Mapping[str, Any], what: str) -> None:
+        self.url = url.rstrip("/")
+        self.what = what
+        self.fs, root = _fsspec().core.url_to_fs(self.url, **storage_options)
+        self.fs_root = root.rstrip("/")
+
+    def fs_path(self, path: str) -> str:
+        if not path.startswith(self.url + "/"):
+            raise FileNotFoundError(f"{path} is not under {self.url}")
+        return f"{self.fs_root}/{path[len(self.url) + 1 :]}"
+
+    def fetch(self, paths: Sequence[str], image_ids: Sequence[str]) -> list[bytes]:
+        """The objects at ``paths`` (URLs under this folder), fetched concurrently, in order."""
+        fs_paths = [self.fs_path(p) for p in paths]
+        if getattr(self.fs, "async_impl", False):
+            found = self.fs.cat(fs_paths, on_error="return", batch_size=FETCH_CONCURRENCY)
+            results = [found.get(p, FileNotFoundError(p)) for p in fs_paths]
+        else:
+            with ThreadPoolExecutor(min(FETCH_CONCURRENCY, max(len(fs_paths), 1))) as pool:
+                results = list(pool.map(self._cat_or_error, fs_paths))
+        for url, image_id, result in zip(paths, image_ids, results, strict=True):
+            if isinstance(result, BaseException):
+                raise _fetch_error(result, url, image_id, self.what) from None
+        return results
+
+    def _cat_or_error(self, fs_path: str) -> bytes | BaseException:
+        try:
+            return self.fs.cat_file(fs_path)
+        except Exception as error:  # reported with the image by fetch()
+            return error
+
+
+def _fetch_error(error: BaseException, url: str, image_id: str, what: str) -> OSError:
+    where = f"In the image with ID {image_id}: cannot read the {what} PNG {url}"
+    if isinstance(error, FileNotFoundError):
+        return FileNotFoundError(f"{where}: no such object")
+    if isinstance(error, PermissionError):
+        return PermissionError(f"{where}: access refused ({error}); check the credentials in storage_options")
+    return OSError(f"{where}: {type(error).__name__}: {error}")
+
+
+#: One batch of pairs: (start, stop, ground-truth source, predicted source) as the core takes them.
+Batch = tuple[int, int, Any, Any]
+
+
+def batches(
+    total: int,
+    step: int,
+    gt: Folder,
+    pred: Folder,
+    paths: Callable[[int, int], tuple[Sequence[str], Sequence[str]]],
+    image_ids: Callable[[int, int], Sequence[str]],
+    lookahead: int = 2,
+) -> Iterator[Batch]:
+    """Pairs ``0..total`` in batches of ``step``, each with where its PNGs are read from.
+
+    Local sources are passed through; remote ones are fetched ``lookahead`` batches ahead on a
+    background thread, so that fetching overlaps decoding and memory holds a few batches at most.
+    """
+    ranges = [(start, min(start + step, total)) for start in range(0, max(total, 1), max(step, 1))]
+    if gt.remote is None and pred.remote is None:
+        for start, stop in ranges:
+            yield start, stop, gt.source, pred.source
+        return
+
+    def fetch(start: int, stop: int) -> tuple[Any, Any]:
+        gt_paths, pred_paths = paths(start, stop)
+        ids = image_ids(start, stop)
+        gt_from = gt.remote.fetch(gt_paths, ids) if gt.remote is not None else gt.source
+        pred_from = pred.remote.fetch(pred_paths, ids) if pred.remote is not None else pred.source
+        return gt_from, pred_from
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="panoptiq-fetch")
+    pending: list[tuple[int, int, Future[tuple[Any, Any]]]] = []
+    try:
+        for start, stop in ranges:
+            pending.append((start, stop, pool.submit(fetch, start, stop)))
+            if len(pending) > lookahead:
+                first, last, future = pending.pop(0)
+                yield first, last, *future.result()
+        for first, last, future in pending:
+            yield first, last, *future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
