@@ -105,6 +105,9 @@ def pq_compute(
     num_threads: int | None = None,
     verbose: bool = True,
     progress: ProgressCallback | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    client: Any = None,
+    partition_size: int | None = None,
 ) -> dict[str, Any]:
     """Panoptic Quality of predictions against ground truth in COCO panoptic format.
 
@@ -113,9 +116,13 @@ def pq_compute(
     Parameters
     ----------
     gt_json_file, pred_json_file : str
-        COCO panoptic JSON files (``annotations``; the ground truth also has ``categories``).
+        COCO panoptic JSON files (``annotations``; the ground truth also has ``categories``):
+        paths, paths into a zip or tar archive (``annotations.zip/annotations/gt.json``), or
+        fsspec URLs (``s3://bucket/gt.json``).
     gt_folder, pred_folder : str, optional
         PNG folders; by default the JSON path without ``.json``, as panopticapi derives them.
+        A folder may be a zip or tar archive, or a folder inside one (read in place, never
+        extracted; an archive inside an archive too), or an fsspec URL.
     num_threads : int, optional
         Worker threads; all cores by default (``RAYON_NUM_THREADS`` is respected). Results are
         bit-identical whatever the number.
@@ -123,6 +130,13 @@ def pq_compute(
         Print panopticapi's messages and table; ``False`` prints nothing.
     progress : callable, optional
         Called with (images done, images in all) as evaluation goes on.
+    storage_options : mapping, optional
+        fsspec options for URLs (credentials, ``client_kwargs={"endpoint_url": ...}``).
+    client : distributed.Client, optional
+        Evaluate on this Dask cluster: parts of ``partition_size`` pairs run on the workers, which
+        read the PNGs by the same names; the result is bit-identical to an evaluation here.
+    partition_size : int, optional
+        Pairs per part on a cluster; by default four parts per worker thread (16 to 2,000 pairs).
 
     Returns
     -------
@@ -144,11 +158,24 @@ def pq_compute(
     """
     start_time = time.time()
     dataset = load_dataset(
-        gt_json_file, pred_json_file, gt_folder, pred_folder, print if verbose else _silent, num_threads
+        gt_json_file,
+        pred_json_file,
+        gt_folder,
+        pred_folder,
+        print if verbose else _silent,
+        num_threads,
+        storage_options=storage_options,
     )
-    if verbose:
-        _announce(len(dataset), num_threads)
-    pq_stat = dataset.evaluate(num_threads=num_threads, progress=progress)
+    if client is not None:
+        from panoptiq.dask import evaluate_dataset
+
+        if verbose:
+            print(f"Number of images: {len(dataset)}, on the Dask cluster at {client.scheduler.address}")
+        pq_stat = evaluate_dataset(client, dataset, partition_size, progress)
+    else:
+        if verbose:
+            _announce(len(dataset), num_threads)
+        pq_stat = dataset.evaluate(num_threads=num_threads, progress=progress)
     results = summarize(pq_stat, dataset.categories)
     if verbose:
         print_table(results)

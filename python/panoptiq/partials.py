@@ -1,0 +1,262 @@
+"""A dataset evaluated in parts anywhere — Dask workers, a process pool, Ray tasks, separate jobs
+— and the parts' results merged exactly into what :func:`panoptiq.pq_compute` returns.
+
+::
+
+    plan = partials.plan("gt.json", "pred.json", "s3://bucket/gt", "s3://bucket/pred", partition_size=1000)
+    results = pool.map(partials.evaluate, plan.parts)  # any engine; each part is picklable
+    print(plan.combine(results)["All"])
+
+A part carries its images' segments and where their PNGs are (paths, archive folders or URLs
+with their ``storage_options``), so a worker needs neither the JSON files nor the client. Its
+result is a :class:`Partial`: per-category TP/FP/FN counts and IoU sums kept exactly (integers
+in units of 2**-128), so merging is integer addition and the merged result is bit-identical
+to a single-machine ``pq_compute`` whatever the partitioning, the order or the engine.
+
+The serialized form (``Partial.to_bytes``, UTF-8 JSON) is versioned::
+
+    {"format": "panoptiq.partial", "version": 1, "part": 3, "images": [3000, 4000],
+     "categories": [[category_id, iou_sum_hex, tp, fp, fn], ...]}
+
+where ``iou_sum_hex`` is the exact IoU sum as a hexadecimal count of 2**-128 units (so no JSON
+reader loses digits).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from panoptiq import _core
+from panoptiq.dataset import Columns, Dataset, _check_threads, evaluate_all, load_dataset
+from panoptiq.image import category_array, stat_from_rows
+from panoptiq.stats import PQStat
+from panoptiq.storage import Folder, Location, is_url, open_folder
+
+FORMAT = "panoptiq.partial"
+VERSION = 1
+
+#: Pairs per part unless asked otherwise: seconds of work each, a few hundred KB to send.
+DEFAULT_PARTITION_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Part:
+    """One partition of a dataset: everything a worker needs to evaluate it."""
+
+    index: int
+    start: int
+    stop: int
+    columns: Columns
+    gt: Location
+    pred: Location
+    categories: np.ndarray = field(repr=False)
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass(frozen=True)
+class Partial:
+    """The exact per-category totals of one part."""
+
+    part: int
+    start: int
+    stop: int
+    rows: tuple[tuple[int, str, int, int, int], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "part": self.part,
+            "images": [self.start, self.stop],
+            "categories": [list(row) for row in self.rows],
+        }
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(self.to_json(), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Partial:
+        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+            raise ValueError(f"not a {FORMAT} result")
+        if data.get("version") != VERSION:
+            raise ValueError(f"unsupported {FORMAT} version {data.get('version')!r} (this panoptiq reads {VERSION})")
+        try:
+            start, stop = (int(x) for x in data["images"])
+            rows = tuple((int(c), str(h), int(tp), int(fp), int(fn)) for c, h, tp, fp, fn in data["categories"])
+            part = int(data["part"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"malformed {FORMAT} result: {error}") from None
+        _core.Totals.from_exact_rows(list(rows))  # checks the hex sums
+        return cls(part, start, stop, rows)
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str) -> Partial:
+        try:
+            return cls.from_json(json.loads(data))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"malformed {FORMAT} result: {error}") from None
+
+    def totals(self) -> _core.Totals:
+        return _core.Totals.from_exact_rows(list(self.rows))
+
+
+@dataclass
+class Plan:
+    """A dataset split into :class:`Part` s, and how their results combine."""
+
+    dataset: Dataset
+    parts: list[Part]
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    def __iter__(self) -> Iterator[Part]:
+        return iter(self.parts)
+
+    def totals(self, partials: Iterable[Partial | bytes | str | Mapping[str, Any]]) -> _core.Totals:
+        """The exact sum of every part's result; each part must be there exactly once."""
+        seen: dict[int, Partial] = {}
+        for item in partials:
+            partial = as_partial(item)
+            if not 0 <= partial.part < len(self.parts):
+                raise ValueError(f"a result for part {partial.part}, which this plan does not have")
+            expected = self.parts[partial.part]
+            if (partial.start, partial.stop) != (expected.start, expected.stop):
+                raise ValueError(
+                    f"the result for part {partial.part} covers images {partial.start}:{partial.stop}, "
+                    f"the plan's part covers {expected.start}:{expected.stop}"
+                )
+            if partial.part in seen:
+                raise ValueError(f"two results for part {partial.part}")
+            seen[partial.part] = partial
+        missing = [i for i in range(len(self.parts)) if i not in seen]
+        if missing:
+            raise ValueError(
+                f"{len(missing)} of {len(self.parts)} parts have no result (parts {missing[:5]}"
+                f"{', ...' if len(missing) > 5 else ''}): a partial result is not the dataset's"
+            )
+        totals = _core.Totals()
+        for index in range(len(self.parts)):  # in image order; exact sums make any order equal
+            totals.merge(seen[index].totals())
+        return totals
+
+    def stat(self, partials: Iterable[Partial | bytes | str | Mapping[str, Any]]) -> PQStat:
+        """The merged results as panopticapi's :class:`PQStat`."""
+        return stat_from_rows(self.totals(partials).rows())
+
+    def combine(self, partials: Iterable[Partial | bytes | str | Mapping[str, Any]]) -> dict[str, Any]:
+        """The merged results as ``pq_compute`` returns them (All, per_class, Things, Stuff)."""
+        from panoptiq.evaluation import summarize
+
+        return summarize(self.stat(partials), self.dataset.categories)
+
+
+def as_partial(item: Partial | bytes | str | Mapping[str, Any]) -> Partial:
+    if isinstance(item, Partial):
+        return item
+    if isinstance(item, (bytes, bytearray, str)):
+        return Partial.from_bytes(item)
+    return Partial.from_json(item)
+
+
+def plan(
+    gt_json_file: str | os.PathLike[str],
+    pred_json_file: str | os.PathLike[str],
+    gt_folder: str | os.PathLike[str] | None = None,
+    pred_folder: str | os.PathLike[str] | None = None,
+    *,
+    partition_size: int = DEFAULT_PARTITION_SIZE,
+    storage_options: Mapping[str, Any] | None = None,
+    num_threads: int | None = None,
+) -> Plan:
+    """Read both JSON files and split the matched pairs into parts of ``partition_size`` pairs.
+
+    Parameters as :func:`panoptiq.pq_compute`'s (files and folders on disk, in archives or at
+    fsspec URLs). The workers must reach the folders by the same names: a shared file system or
+    object storage.
+    """
+    dataset = load_dataset(
+        gt_json_file, pred_json_file, gt_folder, pred_folder, num_threads=num_threads, storage_options=storage_options
+    )
+    return plan_dataset(dataset, partition_size)
+
+
+def plan_dataset(dataset: Dataset, partition_size: int = DEFAULT_PARTITION_SIZE) -> Plan:
+    """:func:`plan` of a dataset already loaded."""
+    if not isinstance(partition_size, int) or isinstance(partition_size, bool) or partition_size < 1:
+        raise ValueError(f"partition_size must be a positive integer, got {partition_size!r}")
+    known = category_array(dataset.categories)
+    total = len(dataset)
+    parts = [
+        Part(
+            index,
+            start,
+            min(start + partition_size, total),
+            dataset.columns(start, min(start + partition_size, total)),
+            dataset.gt.location,
+            dataset.pred.location,
+            known,
+        )
+        for index, start in enumerate(range(0, total, partition_size))
+    ]
+    return Plan(dataset, parts)
+
+
+def evaluate(part: Part, num_threads: int | None = 1) -> bytes:
+    """Evaluate one part where this runs; its :class:`Partial` as bytes.
+
+    ``num_threads`` defaults to 1: engines run one task per core. Folders are opened once per
+    process and location (an archive's directory is read once, not once per part).
+    """
+    _check_threads(num_threads)
+    gt = _opened(part.gt, "ground truth")
+    pred = _opened(part.pred, "predicted")
+    totals = evaluate_all(part.columns, gt, pred, part.categories, num_threads, None)
+    return Partial(part.index, part.start, part.stop, tuple(totals.exact_rows())).to_bytes()
+
+
+_folders: dict[str, Folder] = {}
+_folders_lock = threading.Lock()
+
+
+def _opened(location: Location, what: str) -> Folder:
+    # A local archive rewritten since it was opened is opened again.
+    stamp = None
+    if not is_url(location.path):
+        with contextlib.suppress(OSError):
+            status = os.stat(_nearest_existing(location.path))
+            stamp = (status.st_mtime_ns, status.st_size)
+    key = json.dumps([location.path, what, stamp, location.storage_options], sort_keys=True, default=repr)
+    with _folders_lock:
+        folder = _folders.get(key)
+    if folder is None:
+        folder = open_folder(location, what)
+        with _folders_lock:
+            _folders[key] = folder
+            while len(_folders) > 16:
+                _folders.pop(next(iter(_folders)))
+    return folder
+
+
+def _nearest_existing(path: str) -> str:
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    return path
+
+
+def merge(partials: Sequence[Partial | bytes | str | Mapping[str, Any]]) -> PQStat:
+    """The exact sum of results, without checking them against a plan."""
+    totals = _core.Totals()
+    for item in partials:
+        totals.merge(as_partial(item).totals())
+    return stat_from_rows(totals.rows())
