@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from panoptiq import __version__
 from panoptiq.dataset import Dataset, default_threads, load_dataset
+from panoptiq.errors import ClusterError
 from panoptiq.evaluation import print_table, summarize
 from panoptiq.progress import Progress
 from panoptiq.stats import PQStat
@@ -24,11 +25,22 @@ class UsageError(Exception):
     """A problem with the command line itself, found before any work starts."""
 
 
-def evaluate(dataset: Dataset, threads: int | None, show_progress: bool) -> tuple[PQStat, dict[str, Any], float]:
+def evaluate(
+    dataset: Dataset,
+    threads: int | None,
+    show_progress: bool,
+    client: Any = None,
+    partition_size: int | None = None,
+) -> tuple[PQStat, dict[str, Any], float]:
     progress = Progress() if show_progress else None
     start = time.perf_counter()
     try:
-        stat = dataset.evaluate(num_threads=threads, progress=progress)
+        if client is not None:
+            from panoptiq.dask import evaluate_dataset
+
+            stat = evaluate_dataset(client, dataset, partition_size, progress)
+        else:
+            stat = dataset.evaluate(num_threads=threads, progress=progress)
     finally:
         if progress is not None:
             progress.close()
@@ -112,12 +124,35 @@ def run_eval(args: argparse.Namespace) -> int:
         check_output_file(args.json, "--json")
     # With the JSON on stdout, everything meant for a person goes to stderr.
     out = sys.stderr if args.json == "-" else sys.stdout
-    dataset = load_dataset(args.gt_json, args.pred_json, args.gt_folder, args.pred_folder, num_threads=args.threads)
-    if len(dataset) == 0:
-        raise UsageError(f"the ground truth {args.gt_json} has no annotations: there is nothing to evaluate")
-    threads = args.threads or default_threads()
-    print(f"Evaluating {len(dataset)} images with {threads} threads", file=out)
-    stat, results, seconds = evaluate(dataset, args.threads, show_progress=not args.no_progress)
+    options = storage_options(getattr(args, "storage_options", None))
+    with contextlib.ExitStack() as stack:
+        client = None
+        if getattr(args, "scheduler", None):
+            from panoptiq.dask import connect
+
+            client = stack.enter_context(connect(args.scheduler))
+        dataset = load_dataset(
+            args.gt_json,
+            args.pred_json,
+            args.gt_folder,
+            args.pred_folder,
+            num_threads=args.threads,
+            storage_options=options,
+        )
+        if len(dataset) == 0:
+            raise UsageError(f"the ground truth {args.gt_json} has no annotations: there is nothing to evaluate")
+        if client is not None:
+            where = f"on the Dask cluster at {args.scheduler} ({sum(client.nthreads().values())} worker threads)"
+        else:
+            where = f"with {args.threads or default_threads()} threads"
+        print(f"Evaluating {len(dataset)} images {where}", file=out)
+        stat, results, seconds = evaluate(
+            dataset,
+            args.threads,
+            show_progress=not args.no_progress,
+            client=client,
+            partition_size=getattr(args, "partition_size", None),
+        )
     print_table(results, file=out)
     if args.per_class or args.all_classes or args.sort:
         rows = per_class_rows(stat, results, dataset.categories, all_classes=args.all_classes, sort=args.sort or "id")
@@ -133,6 +168,24 @@ def run_eval(args: argparse.Namespace) -> int:
                 json.dump(written, f, indent=2)
             print(f"Results written to {args.json}", file=out)
     return 0
+
+
+def storage_options(text: str | None) -> dict[str, Any]:
+    """``--storage-options``: a JSON object, or ``@FILE`` holding one."""
+    if text is None:
+        return {}
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"--storage-options {text}: {error.strerror}") from None
+    try:
+        options = json.loads(text)
+    except ValueError as error:
+        raise UsageError(f"--storage-options is not valid JSON: {error}") from None
+    if not isinstance(options, dict):
+        raise UsageError("--storage-options must be a JSON object")
+    return options
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -192,10 +245,14 @@ def parser() -> argparse.ArgumentParser:
         description="Evaluate panoptic predictions against ground truth, both in COCO panoptic format "
         "(a JSON file and a folder of PNGs each), and print panopticapi's PQ / SQ / RQ table.",
     )
-    ev.add_argument("gt_json", help="ground-truth JSON file")
+    ev.add_argument("gt_json", help="ground-truth JSON file (a path, a path into a zip/tar archive, or a URL)")
     ev.add_argument("pred_json", help="prediction JSON file")
-    ev.add_argument("--gt-folder", help="ground-truth PNG folder (default: GT_JSON without .json)")
-    ev.add_argument("--pred-folder", help="prediction PNG folder (default: PRED_JSON without .json)")
+    ev.add_argument(
+        "--gt-folder",
+        help="ground-truth PNG folder: a folder, a zip or tar archive or a folder in one, or a URL "
+        "(default: GT_JSON without .json)",
+    )
+    ev.add_argument("--pred-folder", help="prediction PNG folder, likewise (default: PRED_JSON without .json)")
     ev.add_argument("--threads", type=positive_int, default=None, help="worker threads (default: all cores)")
     ev.add_argument(
         "--json",
@@ -213,6 +270,24 @@ def parser() -> argparse.ArgumentParser:
         "--sort", choices=SORT_KEYS, help="order of the per-class table: id (default), name, or pq (best first)"
     )
     ev.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    ev.add_argument(
+        "--storage-options",
+        metavar="JSON",
+        help="fsspec options for URL inputs (s3://, gs://, https://...), as a JSON object or @FILE holding one, "
+        'e.g. \'{"anon": true}\' or \'{"client_kwargs": {"endpoint_url": "http://127.0.0.1:9000"}}\'',
+    )
+    ev.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="evaluate on the Dask cluster of this scheduler (tcp://host:8786); the workers read the PNGs "
+        "by the same paths or URLs",
+    )
+    ev.add_argument(
+        "--partition-size",
+        type=positive_int,
+        default=None,
+        help="image pairs per task on a cluster (default: four tasks per worker thread)",
+    )
     ev.set_defaults(run=run_eval)
 
     demo = commands.add_parser(
@@ -249,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warnings_as_lines():
             return args.run(args)
-    except (UsageError, OSError, ValueError, KeyError, TypeError) as error:
+    except (UsageError, OSError, ValueError, KeyError, TypeError, ClusterError, ImportError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"panoptiq: error: {message}", file=sys.stderr)
         return 1

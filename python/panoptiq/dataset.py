@@ -16,7 +16,7 @@ from panoptiq._segments import flatten
 from panoptiq.errors import MissingPredictionError
 from panoptiq.image import category_array, stat_from_rows
 from panoptiq.stats import PQStat
-from panoptiq.storage import Folder, Location, batches, is_url, open_folder, read_file
+from panoptiq.storage import Folder, Location, batches, is_url, local, open_folder, read_file
 
 #: Called after each batch with (images done, images in all).
 ProgressCallback = Callable[[int, int], None]
@@ -167,7 +167,7 @@ def evaluate_pairs(
     """
     _check_threads(num_threads)
     options = dict(storage_options or {})
-    gt_folder, pred_folder = os.fspath(gt_folder), os.fspath(pred_folder)
+    gt_folder, pred_folder = local(os.fspath(gt_folder)), local(os.fspath(pred_folder))
     gt = open_folder(Location(gt_folder, options), "ground truth")
     pred = open_folder(Location(pred_folder, options), "predicted")
     columns = Columns.from_pairs(pairs, gt_folder, pred_folder, json_files)
@@ -338,9 +338,9 @@ def load_dataset(
     panoptic models write are read in Rust; anything else is read here, which explains what it
     refuses.
     """
-    gt_json_file, pred_json_file = os.fspath(gt_json_file), os.fspath(pred_json_file)
-    gt_folder = gt_json_file.replace(".json", "") if gt_folder is None else os.fspath(gt_folder)
-    pred_folder = pred_json_file.replace(".json", "") if pred_folder is None else os.fspath(pred_folder)
+    gt_json_file, pred_json_file = local(os.fspath(gt_json_file)), local(os.fspath(pred_json_file))
+    gt_folder = gt_json_file.replace(".json", "") if gt_folder is None else local(os.fspath(gt_folder))
+    pred_folder = pred_json_file.replace(".json", "") if pred_folder is None else local(os.fspath(pred_folder))
     _check_threads(num_threads)
     options = dict(storage_options or {})
     gt_location, pred_location = Location(gt_json_file, options), Location(pred_json_file, options)

@@ -73,7 +73,15 @@ def open_folder(location: Location, what: str) -> Folder:
     """Opens the PNG folder at ``location``; ``what`` ("ground truth", "predicted") names it in errors."""
     path = location.path
     if is_url(path):
-        return Folder(location, remote=RemoteFolder(path, location.storage_options, what))
+        remote = RemoteFolder(path, location.storage_options, what)
+        archive = remote.archive_on_the_way()
+        if archive is None:
+            return Folder(location, remote=remote)
+        # An archive in object storage (a WebDataset shard, COCO's zip) is fetched whole, once,
+        # and read in memory: one request instead of one per PNG.
+        archive_url, inner = archive
+        data = remote.get(archive_url)
+        return Folder(location, source=_core.ArchiveFolder.from_bytes(data, archive_url, inner, path))
     path = local(path)
     if Path(path).is_dir():
         return Folder(location)
@@ -145,6 +153,30 @@ class RemoteFolder:
         self.fs, root = _fsspec().core.url_to_fs(self.url, **storage_options)
         self.fs_root = root.rstrip("/")
 
+    def get(self, url: str) -> bytes:
+        """One object, errors naming its URL."""
+        fs_path = self.fs_path(url) if url != self.url else self.fs_root
+        try:
+            return self.fs.cat_file(fs_path)
+        except Exception as error:
+            raise _fetch_error(error, url, None, self.what) from None
+
+    def archive_on_the_way(self) -> tuple[str, str] | None:
+        """``(archive URL, folder inside it)`` when this URL is, or goes through, an archive object."""
+        try:
+            if self.fs.isdir(self.fs_root):
+                return None
+            url, fs_path, rest = self.url, self.fs_root, []
+            while not self.fs.isfile(fs_path):
+                parent = fs_path.rsplit("/", 1)[0] if "/" in fs_path.strip("/") else ""
+                if not parent or parent == fs_path:
+                    return None  # nothing there: reading the PNGs will say which is missing
+                rest.append(fs_path.rsplit("/", 1)[1])
+                url, fs_path = url.rsplit("/", 1)[0], parent
+        except PermissionError as error:
+            raise _fetch_error(error, self.url, None, self.what) from None
+        return url, "/".join(reversed(rest))
+
     def fs_path(self, path: str) -> str:
         if not path.startswith(self.url + "/"):
             raise FileNotFoundError(f"{path} is not under {self.url}")
@@ -171,8 +203,10 @@ class RemoteFolder:
             return error
 
 
-def _fetch_error(error: BaseException, url: str, image_id: str, what: str) -> OSError:
-    where = f"In the image with ID {image_id}: cannot read the {what} PNG {url}"
+def _fetch_error(error: BaseException, url: str, image_id: str | None, what: str) -> OSError:
+    where = f"cannot read the {what} object {url}"
+    if image_id is not None:
+        where = f"In the image with ID {image_id}: cannot read the {what} PNG {url}"
     if isinstance(error, FileNotFoundError):
         return FileNotFoundError(f"{where}: no such object")
     if isinstance(error, PermissionError):
