@@ -23,9 +23,7 @@ def compute(gt_json, pred_json, **kwargs):
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("archives")
-    gt_json, pred_json = make_dataset(
-        folder, 24, seed=5, gt_kinds=REALISTIC_GT_KINDS, pred_kinds=REALISTIC_PRED_KINDS
-    )
+    gt_json, pred_json = make_dataset(folder, 24, seed=5, gt_kinds=REALISTIC_GT_KINDS, pred_kinds=REALISTIC_PRED_KINDS)
     return gt_json, pred_json, compute(gt_json, pred_json)
 
 

@@ -40,8 +40,8 @@ def _fsspec() -> Any:
         import fsspec
     except ImportError:
         raise ImportError(
-            "reading from URLs needs fsspec (and the backend of the URL's protocol, such as s3fs): "
-            "pip install 'panoptiq[cloud]'"
+            "reading from URLs needs fsspec and the backend of the URL's protocol: pip install 'panoptiq[s3]' "
+            "for s3:// (gcsfs for gs://, adlfs for az://)"
         ) from None
     return fsspec
 
@@ -79,8 +79,8 @@ def open_folder(location: Location, what: str) -> Folder:
             return Folder(location, remote=remote)
         # An archive in object storage (a WebDataset shard, COCO's zip) is fetched whole, once,
         # and read in memory: one request instead of one per PNG.
-        archive_url, inner = archive
-        data = remote.get(archive_url)
+        archive_url, archive_path, inner = archive
+        data = remote.get(archive_url, archive_path)
         return Folder(location, source=_core.ArchiveFolder.from_bytes(data, archive_url, inner, path))
     path = local(path)
     if Path(path).is_dir():
@@ -153,16 +153,16 @@ class RemoteFolder:
         self.fs, root = _fsspec().core.url_to_fs(self.url, **storage_options)
         self.fs_root = root.rstrip("/")
 
-    def get(self, url: str) -> bytes:
-        """One object, errors naming its URL."""
-        fs_path = self.fs_path(url) if url != self.url else self.fs_root
+    def get(self, url: str, fs_path: str) -> bytes:
+        """The object at ``fs_path``, errors naming it by its ``url``."""
         try:
             return self.fs.cat_file(fs_path)
         except Exception as error:
             raise _fetch_error(error, url, None, self.what) from None
 
-    def archive_on_the_way(self) -> tuple[str, str] | None:
-        """``(archive URL, folder inside it)`` when this URL is, or goes through, an archive object."""
+    def archive_on_the_way(self) -> tuple[str, str, str] | None:
+        """``(archive URL, its fs path, folder inside it)`` when this URL is, or goes through, an
+        archive object."""
         try:
             if self.fs.isdir(self.fs_root):
                 return None
@@ -175,7 +175,7 @@ class RemoteFolder:
                 url, fs_path = url.rsplit("/", 1)[0], parent
         except PermissionError as error:
             raise _fetch_error(error, self.url, None, self.what) from None
-        return url, "/".join(reversed(rest))
+        return url, fs_path, "/".join(reversed(rest))
 
     def fs_path(self, path: str) -> str:
         if not path.startswith(self.url + "/"):
