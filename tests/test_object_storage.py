@@ -76,9 +76,10 @@ def test_a_missing_object_is_named_by_its_url(data, s3) -> None:
             storage_options=storage_options(s3),
         )  # fmt: skip
     assert str(error.value) == (
-        "In the image with ID 1: cannot read the predicted PNG s3://panoptic/val/nothing/000000000001.png: no such object"
+        "In the image with ID 1: cannot read the predicted PNG "
+        "s3://panoptic/val/nothing/000000000001.png: no such object"
     )
-    with pytest.raises(FileNotFoundError, match="ground truth JSON file s3://panoptic/val/none.json does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"ground truth JSON file s3://panoptic/val/none\.json does not exist"):
         evaluation.pq_compute(
             "s3://panoptic/val/none.json", str(pred_json), verbose=False, storage_options=storage_options(s3)
         )

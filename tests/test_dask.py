@@ -1,0 +1,191 @@
+"""pq_compute on a real Dask LocalCluster (two worker processes): bit-identical to the
+single-machine result whatever the partitioning, through a worker's death, from archives and
+object storage; a worker's error comes back with the image named; the partial results merge
+exactly on any engine (a process pool here)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import multiprocessing
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+distributed = pytest.importorskip("distributed", reason="the Dask tests need dask.distributed (panoptiq[test])")
+
+from panoptiq import cli, evaluation, partials  # noqa: E402
+from panoptiq.dask import connect  # noqa: E402
+from panoptiq.errors import SchedulerUnreachableError  # noqa: E402
+from panoptiq.synthetic import REALISTIC_GT_KINDS, REALISTIC_PRED_KINDS, make_dataset  # noqa: E402
+
+# Dask's own shutdown of a cluster can leave these behind; they are not panoptiq's.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def client(cluster):
+    with distributed.Client(cluster) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("dask")
+    gt_json, pred_json = make_dataset(folder, 40, seed=21, gt_kinds=REALISTIC_GT_KINDS, pred_kinds=REALISTIC_PRED_KINDS)
+    expected = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False)
+    stat = evaluation.pq_compute_multi_core(*pairs_of(gt_json, pred_json), verbose=False)
+    return gt_json, pred_json, expected, stat
+
+
+def pairs_of(gt_json: Path, pred_json: Path):
+    gt, pred = json.loads(gt_json.read_text()), json.loads(pred_json.read_text())
+    by_id = {a["image_id"]: a for a in pred["annotations"]}
+    pairs = [(a, by_id[a["image_id"]]) for a in gt["annotations"]]
+    return pairs, str(gt_json.with_suffix("")), str(pred_json.with_suffix("")), {c["id"]: c for c in gt["categories"]}
+
+
+@pytest.mark.parametrize("partition_size", [1, 7, 40, None])
+def test_the_cluster_gives_the_single_machine_result_bit_for_bit(data, client, partition_size) -> None:
+    gt_json, pred_json, expected, _ = data
+    seen = []
+    got = evaluation.pq_compute(
+        str(gt_json),
+        str(pred_json),
+        verbose=False,
+        client=client,
+        partition_size=partition_size,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert got == expected
+    assert seen[-1] == (40, 40)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_from_a_zip_archive_on_the_cluster(data, client, tmp_path: Path) -> None:
+    gt_json, pred_json, expected, _ = data
+    archive = tmp_path / "panoptic_val2017.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for png in gt_json.with_suffix("").iterdir():
+            z.write(png, f"panoptic_val2017/{png.name}")
+    got = evaluation.pq_compute(
+        str(gt_json), str(pred_json), gt_folder=str(archive), verbose=False, client=client, partition_size=6
+    )
+    assert got == expected
+
+
+def test_from_object_storage_on_the_cluster(data, client) -> None:
+    pytest.importorskip("s3fs", reason="object storage needs s3fs (panoptiq[test])")
+    pytest.importorskip("moto.server", reason="the local S3 server is moto's (panoptiq[test])")
+    from object_storage import moto_server, storage_options, upload
+
+    gt_json, pred_json, expected, _ = data
+    with moto_server() as endpoint:
+        upload(endpoint, "cluster", {"gt": gt_json.with_suffix(""), "pred": pred_json.with_suffix("")})
+        got = evaluation.pq_compute(
+            str(gt_json),
+            str(pred_json),
+            gt_folder="s3://cluster/gt",
+            pred_folder="s3://cluster/pred",
+            verbose=False,
+            client=client,
+            partition_size=9,
+            storage_options=storage_options(endpoint),
+        )
+    assert got == expected
+
+
+class DieOnce(distributed.WorkerPlugin):
+    """Kills the worker process the first time any worker starts a panoptiq part."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def transition(self, key, start, finish, **kwargs) -> None:
+        if finish == "executing" and str(key).startswith("panoptiq-part-"):
+            try:
+                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return
+            os._exit(1)
+
+
+def test_a_worker_that_dies_mid_run_changes_nothing(data, cluster, tmp_path: Path) -> None:
+    gt_json, pred_json, expected, _ = data
+    marker = tmp_path / "died"
+    with distributed.Client(cluster) as client:
+        client.register_plugin(DieOnce(str(marker)), name="die-once")
+        try:
+            got = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False, client=client, partition_size=5)
+        finally:
+            client.unregister_worker_plugin("die-once")
+        assert marker.exists(), "no worker died: the test tested nothing"
+        assert got == expected
+        client.wait_for_workers(2, timeout=60)
+
+
+def test_a_workers_error_is_raised_here_with_the_image(data, client, tmp_path: Path) -> None:
+    gt_json, pred_json, *_ = data
+    pred_folder = tmp_path / "pred"
+    shutil.copytree(pred_json.with_suffix(""), pred_folder)
+    (pred_folder / "000000000033.png").unlink()
+    with pytest.raises(FileNotFoundError, match=r"^In the image with ID 33: cannot read .*000000000033\.png"):
+        evaluation.pq_compute(
+            str(gt_json), str(pred_json), pred_folder=str(pred_folder), verbose=False, client=client, partition_size=4
+        )
+
+
+def test_an_unreachable_scheduler_is_a_connection_error() -> None:
+    from object_storage import free_port
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    with pytest.raises(SchedulerUnreachableError, match=f"cannot reach the Dask scheduler at {address}"):
+        connect(address, timeout=1)
+    assert issubclass(SchedulerUnreachableError, ConnectionError)
+
+
+def test_the_command_line_runs_on_the_scheduler(data, cluster, tmp_path: Path, capsys) -> None:
+    gt_json, pred_json, expected, _ = data
+    out = tmp_path / "out.json"
+    argv = ["eval", str(gt_json), str(pred_json), "--scheduler", cluster.scheduler_address, "--no-progress"]
+    assert cli.main([*argv, "--partition-size", "8", "--json", str(out)]) == 0
+    assert "on the Dask cluster at" in capsys.readouterr().out
+    written = json.loads(out.read_text())
+    for split in ("All", "Things", "Stuff"):
+        assert written[split] == expected[split]
+
+
+def test_partials_merge_exactly_on_a_process_pool(data) -> None:
+    """The README's engine-agnostic recipe, on a plain process pool."""
+    gt_json, pred_json, expected, stat = data
+    plan = partials.plan(str(gt_json), str(pred_json), partition_size=6)
+    assert len(plan) == 7
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(partials.evaluate, plan.parts))
+    assert plan.combine(results) == expected
+    assert plan.stat(reversed(results)) == stat
+    assert partials.merge(results) == stat
+    # The serialized form is versioned JSON; damaged or incomplete sets of results are refused.
+    first = json.loads(results[0])
+    assert (first["format"], first["version"], first["images"]) == ("panoptiq.partial", 1, [0, 6])
+    with pytest.raises(ValueError, match="1 of 7 parts have no result"):
+        plan.combine(results[1:])
+    with pytest.raises(ValueError, match="two results for part 0"):
+        plan.combine([*results, results[0]])
+    with pytest.raises(ValueError, match=r"unsupported panoptiq\.partial version 2"):
+        plan.combine([json.dumps({**first, "version": 2}), *results[1:]])
