@@ -1,4 +1,5 @@
 # Type stubs of the compiled extension panoptiq._core (src/python/mod.rs); kept by hand.
+from collections.abc import Sequence
 from typing import final
 
 import numpy as np
@@ -6,6 +7,8 @@ import numpy.typing as npt
 
 __all__ = [
     "Annotations",
+    "ArchiveError",
+    "ArchiveFolder",
     "CancelToken",
     "Evaluator",
     "Totals",
@@ -15,6 +18,7 @@ __all__ = [
     "evaluate_image",
     "id2rgb",
     "load_annotations",
+    "parse_annotations",
     "pq_average",
     "read_id_map_png",
     "rgb2id_u8",
@@ -51,7 +55,38 @@ def evaluate_files(
     totals: Totals,
     num_threads: int | None,
     json_files: tuple[str, str] | None = None,
+    gt_from: _Source | None = None,
+    pred_from: _Source | None = None,
 ) -> None: ...
+
+class ArchiveError(ValueError):
+    """A zip or tar archive that cannot be read."""
+
+@final
+class ArchiveFolder:
+    """A folder inside a zip or tar archive, its directory read once."""
+
+    def __new__(cls, archive: str, inner: str, root: str) -> ArchiveFolder: ...
+    @staticmethod
+    def from_bytes(data: bytes, name: str, inner: str, root: str) -> ArchiveFolder: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def prefix(self) -> str: ...
+    def __len__(self) -> int: ...
+    def read(self, name: str) -> bytes: ...
+
+# Where one side's PNGs are: an archive folder, or one bytes object per image (None: on disk).
+_Source = ArchiveFolder | Sequence[bytes]
+_Columns = tuple[
+    list[str],
+    list[str],
+    list[str],
+    list[int],
+    tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]],
+    list[int],
+    tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]],
+]
 
 @final
 class Annotations:
@@ -67,10 +102,24 @@ class Annotations:
         category_ids: npt.NDArray[np.int64],
         totals: Totals,
         num_threads: int | None,
+        gt_from: _Source | None = None,
+        pred_from: _Source | None = None,
     ) -> None: ...
+    def ids(self, start: int, stop: int) -> list[str]: ...
+    def paths(self, start: int, stop: int) -> tuple[list[str], list[str]]: ...
+    def columns(self, start: int, stop: int) -> _Columns: ...
 
 def load_annotations(
     gt_json: str, pred_json: str, gt_folder: str, pred_folder: str, num_threads: int | None
+) -> Annotations | None: ...
+def parse_annotations(
+    gt_text: bytes,
+    pred_text: bytes,
+    gt_json: str,
+    pred_json: str,
+    gt_folder: str,
+    pred_folder: str,
+    num_threads: int | None,
 ) -> Annotations | None: ...
 def write_id_map_png(path: str, ids: npt.NDArray[np.uint32], alpha: bool) -> None: ...
 def decode_files(paths: list[str], num_threads: int | None) -> int: ...
