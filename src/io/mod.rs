@@ -136,6 +136,11 @@ impl Archive {
         self.members.is_empty()
     }
 
+    /// The names of the archive's files, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.members.keys().map(String::as_str)
+    }
+
     #[must_use]
     pub fn contains(&self, name: &str) -> bool {
         self.members.contains_key(&normalize(name))
@@ -186,6 +191,9 @@ impl Archive {
             entry.offset
         };
         let io = |source: std::io::Error| bad(source.to_string());
+        if entry.compressed > self.backing.len() {
+            return Err(bad(format!("{} bytes, past the end of the archive", entry.compressed)));
+        }
         // Both fit: checked against MAX_MEMBER_BYTES above and by the ratio below.
         let size = usize::try_from(entry.size).map_err(|e| bad(e.to_string()))?;
         out.clear();

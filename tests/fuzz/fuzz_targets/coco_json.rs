@@ -7,6 +7,7 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 use panoptiq::annotations::parse_annotations;
 use panoptiq::error::JsonFiles;
+use panoptiq::io::{Origin, DISK};
 use panoptiq::parallel::Cancel;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let read = parse_annotations(gt, pred, files, Path::new("gt"), Path::new("pred"), &Cancel::new())
         .expect("an uncancelled parse never fails");
     let Some(pairs) = read else { return };
-    let jobs = pairs.jobs(0..pairs.len());
+    let jobs = pairs.jobs(0..pairs.len(), Origin::Folder(&DISK), Origin::Folder(&DISK));
     assert_eq!(jobs.len(), pairs.len());
     for job in &jobs {
         assert!(job.gt_path.starts_with("gt") && job.pred_path.starts_with("pred"));
