@@ -220,8 +220,7 @@ impl Archive {
                 grow(&mut stream, compressed + 6, 0, "an archive member")?;
                 stream[..2].copy_from_slice(&[0x78, 0x01]);
                 self.backing.read_at(data, &mut stream[2..2 + compressed]).map_err(io)?;
-                grow(out, size, 0, "an archive member")?;
-                inflate(&stream, out).map_err(bad)?;
+                inflate(&stream, out, size).map_err(bad)?;
             }
         }
         if let Some(crc) = entry.crc {
@@ -284,37 +283,31 @@ fn kind_of(head: &[u8]) -> Result<Kind, String> {
     Err("it is neither a zip nor a tar archive".into())
 }
 
-/// Inflates the zlib-wrapped `stream` into `out`, which is exactly as long as the data must be.
-fn inflate(stream: &[u8], out: &mut [u8]) -> Result<(), String> {
+/// Inflates the zlib-wrapped `stream` into `out`, which must come out exactly `size` bytes long.
+fn inflate(stream: &[u8], out: &mut Vec<u8>, size: usize) -> Result<(), String> {
+    // One byte more than the directory says: a stream that fills it says more than it declared.
+    // (The inflater copies back-references out of this same buffer: it must be one buffer.)
+    grow(out, size + 1, 0, "an archive member").map_err(|e| e.to_string())?;
     let mut inflater = fdeflate::Decompressor::new();
     inflater.ignore_adler32();
     let (mut consumed, mut written) = (0, 0);
-    loop {
+    while !inflater.is_done() {
+        if written == out.len() {
+            return Err("the data inflates to more bytes than the directory says".into());
+        }
         let (used, made) = inflater
             .read(&stream[consumed..], out, written, true)
             .map_err(|e| format!("corrupt deflate data ({e:?})"))?;
         consumed += used;
         written += made;
-        if inflater.is_done() {
-            break;
-        }
-        if written == out.len() {
-            // Output full but the stream goes on: more data than the directory says.
-            let mut probe = [0u8; 1];
-            let (_, more) =
-                inflater.read(&stream[consumed..], &mut probe, 0, true).map_err(|e| format!("{e:?}"))?;
-            if more > 0 || !inflater.is_done() {
-                return Err("the data inflates to more bytes than the directory says".into());
-            }
-            break;
-        }
-        if used == 0 && made == 0 {
+        if used == 0 && made == 0 && !inflater.is_done() {
             return Err("the deflate data ends early".into());
         }
     }
-    if written != out.len() {
-        return Err(format!("the data inflates to {written} bytes, the directory says {}", out.len()));
+    if written != size {
+        return Err(format!("the data inflates to {written} bytes, the directory says {size}"));
     }
+    out.truncate(size);
     Ok(())
 }
 

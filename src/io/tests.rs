@@ -172,3 +172,19 @@ fn folders_reach_into_nested_archives_and_single_top_folders() {
     assert!(matches!(error, PqError::BadArchive { .. }), "{error}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_deflated_member_longer_or_shorter_than_declared_is_refused() {
+    // Runs of zeros: back-references that reach past the declared end must not be followed.
+    let data = vec![0u8; 5000];
+    for (declared, message) in
+        [(100u32, "more bytes than the directory says"), (6000, "inflates to 5000 bytes")]
+    {
+        let mut bytes = zip(&[("a.png", &data, true)]);
+        let central = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        bytes[central + 24..central + 28].copy_from_slice(&declared.to_le_bytes());
+        let archive = Archive::from_bytes(Path::new("x.zip"), bytes).unwrap();
+        let error = read(&archive, "a.png").unwrap_err();
+        assert!(error.to_string().contains(message), "{error}");
+    }
+}
