@@ -88,9 +88,12 @@ def open_folder(location: Location, what: str) -> Folder:
     archive, inner = _split_at_archive(path)
     if archive is None:
         _refuse_folder(path, what)
-    if archive == path and not _is_archive(archive):
-        raise NotADirectoryError(f"Folder {path} with {what} segmentations is a file, not a folder")
-    return Folder(location, source=_core.ArchiveFolder(archive, inner, path))
+    try:
+        return Folder(location, source=_core.ArchiveFolder(archive, inner, path))
+    except _core.ArchiveError as error:
+        if archive == path and str(error).endswith("neither a zip nor a tar archive"):
+            raise NotADirectoryError(f"Folder {path} with {what} segmentations is a file, not a folder") from None
+        raise
 
 
 def read_file(location: Location, what: str) -> bytes:
@@ -127,13 +130,6 @@ def _split_at_archive(path: str) -> tuple[str | None, str]:
     if not candidate.is_file():
         return None, ""
     return str(candidate), "/".join(reversed(rest))
-
-
-def _is_archive(path: str) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(512)
-    zip_magic = head.startswith((b"PK\x03\x04", b"PK\x05\x06"))
-    return zip_magic or (len(head) == 512 and head[257:262] == b"ustar") or head.startswith(b"\x1f\x8b")
 
 
 def _refuse_folder(path: str, what: str) -> None:
