@@ -25,8 +25,12 @@ LONG_PAIRS = 20_000
 
 CHILD = textwrap.dedent(
     """
-    import json, os, sys, time, traceback
+    import json, os, signal, sys, time, traceback
     import numpy as np
+
+    # A shell that starts a job in the background (`cmd &` without job control) hands it SIGINT
+    # ignored, and Python then keeps it ignored: restore the handler a terminal's Ctrl-C meets.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import panoptiq
     from panoptiq import evaluation
 
