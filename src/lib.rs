@@ -24,6 +24,7 @@ pub mod matching;
 pub mod memory;
 pub mod metric;
 pub mod parallel;
+pub mod records;
 pub mod runs;
 pub mod segments;
 pub mod stats;

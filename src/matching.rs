@@ -25,6 +25,9 @@ pub struct Match {
 pub struct ImageResult {
     pub matches: Vec<Match>,
     pub stats: PqStats,
+    /// Unmatched predicted segments not counted as false positives: mostly on VOID or on a crowd
+    /// region of their category.
+    pub ignored: Vec<u32>,
 }
 
 impl ImageResult {
@@ -173,6 +176,7 @@ pub fn evaluate_image(
         let crowd = crowd_of_category.get(&s.category_id).map_or(0, |&c| histogram.get(c, s.id));
         // A prediction lying mostly on VOID or on a crowd region of its class is not penalised.
         if (void_overlap[p] + crowd) as f64 / pred_area[p] as f64 > 0.5 {
+            result.ignored.push(s.id);
             continue;
         }
         result.stats.entry(s.category_id).fp += 1;

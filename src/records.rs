@@ -1,0 +1,239 @@
+//! What became of every segment of an image pair under panopticapi's rules, and the image's own
+//! scores: the per-image and per-segment results, computed from the same histogram as the totals.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::error::Side;
+use crate::histogram::PairHistogram;
+use crate::matching::ImageResult;
+use crate::segments::{GtSegment, PredSegment};
+use crate::stats::{average, CategoryInfo};
+use crate::VOID;
+
+/// A segment's fate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Matched with IoU > 0.5 to a segment of its category.
+    TruePositive,
+    /// A ground-truth segment nothing matched.
+    FalseNegative,
+    /// A predicted segment that matched nothing and was counted.
+    FalsePositive,
+    /// A predicted segment that matched nothing, not counted: mostly on VOID or on a crowd
+    /// region of its category.
+    Ignored,
+    /// A ground-truth crowd region: never matched, never counted.
+    Crowd,
+}
+
+impl Fate {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Fate::TruePositive => "tp",
+            Fate::FalseNegative => "fn",
+            Fate::FalsePositive => "fp",
+            Fate::Ignored => "ignored",
+            Fate::Crowd => "crowd",
+        }
+    }
+}
+
+/// The segment of the other side that overlaps one segment most.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Overlap {
+    pub segment_id: u32,
+    pub category_id: i64,
+    /// Intersection over union of the two segments' pixels (VOID and crowd play no part).
+    pub iou: f64,
+}
+
+/// One segment's record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SegmentRecord {
+    pub side: Side,
+    pub segment_id: u32,
+    pub category_id: i64,
+    /// Pixels of the segment in its PNG.
+    pub area: u64,
+    pub fate: Fate,
+    /// The matched segment for a true positive (IoU as counted, with panopticapi's VOID rule),
+    /// else the most overlapping segment of the other side, if any overlaps: a segment of
+    /// another category tells a wrong class, a same-category one with IoU ≤ 0.5 a split or merge.
+    pub other: Option<Overlap>,
+}
+
+/// One image's scores: PQ, SQ, RQ averaged over the categories it holds (as `pq_compute` on a
+/// one-image dataset), and its counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImageScores {
+    pub pq: f64,
+    pub sq: f64,
+    pub rq: f64,
+    pub n: usize,
+    pub tp: u64,
+    pub fp: u64,
+    pub fn_: u64,
+}
+
+/// The scores of an image from its result.
+#[must_use]
+pub fn image_scores(result: &ImageResult) -> ImageScores {
+    let infos: Vec<CategoryInfo> =
+        result.stats.iter().map(|(id, _)| CategoryInfo { id, isthing: false }).collect();
+    let mean = average(&infos, None, |id| {
+        let s = result.stats.get(id);
+        (s.iou.to_f64(), s.tp, s.fp, s.fn_)
+    });
+    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+    for (_, s) in result.stats.iter() {
+        (tp, fp, fn_) = (tp + s.tp, fp + s.fp, fn_ + s.fn_);
+    }
+    ImageScores { pq: mean.pq, sq: mean.sq, rq: mean.rq, n: mean.n, tp, fp, fn_ }
+}
+
+/// Every segment's record, ground truth first, each side in its `segments_info` order.
+#[must_use]
+pub fn segment_records(
+    histogram: &PairHistogram,
+    gt: &[GtSegment],
+    pred: &[PredSegment],
+    result: &ImageResult,
+) -> Vec<SegmentRecord> {
+    let mut gt_area: HashMap<u32, u64> = HashMap::new();
+    let mut pred_area: HashMap<u32, u64> = HashMap::new();
+    for (g, p, pixels) in histogram.iter() {
+        *gt_area.entry(g).or_default() += pixels;
+        *pred_area.entry(p).or_default() += pixels;
+    }
+    let gt_category: HashMap<u32, i64> = gt.iter().map(|s| (s.id, s.category_id)).collect();
+    let pred_category: HashMap<u32, i64> = pred.iter().map(|s| (s.id, s.category_id)).collect();
+    // Best overlap of each segment with the other side, ties to the smaller id.
+    let mut best_for_gt: HashMap<u32, Overlap> = HashMap::new();
+    let mut best_for_pred: HashMap<u32, Overlap> = HashMap::new();
+    for (g, p, pixels) in histogram.iter() {
+        if g == VOID || p == VOID {
+            continue;
+        }
+        let (Some(&gc), Some(&pc)) = (gt_category.get(&g), pred_category.get(&p)) else { continue };
+        let union = gt_area[&g] + pred_area[&p] - pixels;
+        let iou = pixels as f64 / union as f64;
+        let better = |old: Option<&Overlap>, id: u32| {
+            old.is_none_or(|o| match iou.total_cmp(&o.iou) {
+                std::cmp::Ordering::Greater => true,
+                std::cmp::Ordering::Equal => id < o.segment_id,
+                std::cmp::Ordering::Less => false,
+            })
+        };
+        if better(best_for_gt.get(&g), p) {
+            best_for_gt.insert(g, Overlap { segment_id: p, category_id: pc, iou });
+        }
+        if better(best_for_pred.get(&p), g) {
+            best_for_pred.insert(p, Overlap { segment_id: g, category_id: gc, iou });
+        }
+    }
+    let gt_match: HashMap<u32, Overlap> = result
+        .matches
+        .iter()
+        .map(|m| (m.gt_id, Overlap { segment_id: m.pred_id, category_id: m.category_id, iou: m.iou }))
+        .collect();
+    let pred_match: HashMap<u32, Overlap> = result
+        .matches
+        .iter()
+        .map(|m| (m.pred_id, Overlap { segment_id: m.gt_id, category_id: m.category_id, iou: m.iou }))
+        .collect();
+    let ignored: HashSet<u32> = result.ignored.iter().copied().collect();
+    let mut records = Vec::with_capacity(gt.len() + pred.len());
+    for s in gt {
+        let (fate, other) = match gt_match.get(&s.id) {
+            Some(&m) => (Fate::TruePositive, Some(m)),
+            None if s.iscrowd => (Fate::Crowd, best_for_gt.get(&s.id).copied()),
+            None => (Fate::FalseNegative, best_for_gt.get(&s.id).copied()),
+        };
+        let area = gt_area.get(&s.id).copied().unwrap_or(0);
+        records.push(SegmentRecord {
+            side: Side::GroundTruth,
+            segment_id: s.id,
+            category_id: s.category_id,
+            area,
+            fate,
+            other,
+        });
+    }
+    for s in pred {
+        let (fate, other) = match pred_match.get(&s.id) {
+            Some(&m) => (Fate::TruePositive, Some(m)),
+            None if ignored.contains(&s.id) => (Fate::Ignored, best_for_pred.get(&s.id).copied()),
+            None => (Fate::FalsePositive, best_for_pred.get(&s.id).copied()),
+        };
+        let area = pred_area.get(&s.id).copied().unwrap_or(0);
+        records.push(SegmentRecord {
+            side: Side::Prediction,
+            segment_id: s.id,
+            category_id: s.category_id,
+            area,
+            fate,
+            other,
+        });
+    }
+    records
+}
+
+// Scores are compared with the exact fractions they must equal.
+#[cfg(test)]
+#[allow(clippy::float_cmp)]
+mod tests {
+    use super::*;
+    use crate::matching::{evaluate_maps, MapView};
+    use crate::parallel::Cancel;
+    use crate::segments::Categories;
+
+    fn gt(id: u32, category_id: i64, iscrowd: bool, area: i64) -> GtSegment {
+        GtSegment { id, category_id, iscrowd, area }
+    }
+
+    fn pred(id: u32, category_id: i64) -> PredSegment {
+        PredSegment { id, category_id }
+    }
+
+    fn view(ids: &[u32]) -> MapView<'_> {
+        MapView { ids, height: 1, width: ids.len() }
+    }
+
+    #[test]
+    fn fates_and_best_overlaps() {
+        // gt: 1 (cat 1) on 0..4, 2 (cat 2) on 4..8, 3 (crowd, cat 1) on 8..10, VOID on 10..12.
+        // pred: 5 (cat 1) on 0..4 → TP; 6 (cat 1) on 4..8 → wrong class for gt 2 → FP, gt 2 FN;
+        // 7 (cat 1) on 8..10 → on the crowd region → ignored; 8 (cat 2) on 10..12 → on VOID → ignored.
+        let gt_map = [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 0, 0];
+        let pred_map = [5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 8, 8];
+        let g = [gt(1, 1, false, 4), gt(2, 2, false, 4), gt(3, 1, true, 2)];
+        let p = [pred(5, 1), pred(6, 1), pred(7, 1), pred(8, 2)];
+        let cats = Categories::new([1, 2]);
+        let result =
+            evaluate_maps("1", view(&gt_map), view(&pred_map), &g, &p, &cats, &Cancel::new()).unwrap();
+        let histogram = crate::matching::histogram_of(&gt_map, &pred_map, &Cancel::new()).unwrap();
+        let records = segment_records(&histogram, &g, &p, &result);
+        let fates: Vec<(u32, Fate)> = records.iter().map(|r| (r.segment_id, r.fate)).collect();
+        assert_eq!(
+            fates,
+            [
+                (1, Fate::TruePositive),
+                (2, Fate::FalseNegative),
+                (3, Fate::Crowd),
+                (5, Fate::TruePositive),
+                (6, Fate::FalsePositive),
+                (7, Fate::Ignored),
+                (8, Fate::Ignored),
+            ]
+        );
+        assert_eq!(records[1].other, Some(Overlap { segment_id: 6, category_id: 1, iou: 1.0 }));
+        assert_eq!(records[4].other, Some(Overlap { segment_id: 2, category_id: 2, iou: 1.0 }));
+        assert_eq!(records[6].other, None); // only VOID under it
+        assert!(records.iter().all(|r| r.area == if r.segment_id == 3 || r.segment_id >= 7 { 2 } else { 4 }));
+        let scores = image_scores(&result);
+        // Category 1: TP 1 (IoU 1), FP 1 → PQ 1 / 1.5; category 2: FN 1 → 0.
+        assert_eq!((scores.tp, scores.fp, scores.fn_, scores.n), (1, 1, 1, 2));
+        assert_eq!(scores.pq, (1.0 / 1.5) / 2.0);
+    }
+}
