@@ -12,6 +12,7 @@ use crate::histogram::PairHistogram;
 use crate::io::Origin;
 use crate::matching::{evaluate_image, ImageResult};
 use crate::parallel::{catch_panic, Cancel};
+use crate::records::{image_scores, segment_records, ImageScores, SegmentRecord};
 use crate::runs::PairRows;
 use crate::segments::{Categories, GtSegment, PredSegment};
 use crate::stats::PqStats;
@@ -60,8 +61,9 @@ fn evaluate_pair_with(
     categories: &Categories,
     scratch: &mut Scratch,
     cancel: &Cancel,
-) -> Result<ImageResult, PqError> {
-    let run = |scratch: &mut Scratch| -> Result<ImageResult, PqError> {
+    details: bool,
+) -> Result<(ImageResult, Option<ImageDetail>), PqError> {
+    let run = |scratch: &mut Scratch| -> Result<(ImageResult, Option<ImageDetail>), PqError> {
         let mut gt = open(job.gt_from, job.gt_path, std::mem::take(&mut scratch.gt))?;
         let mut pred = open(job.pred_from, job.pred_path, std::mem::take(&mut scratch.pred))?;
         let ((gt_height, gt_width), (pred_height, pred_width)) = (gt.shape(), pred.shape());
@@ -92,7 +94,13 @@ fn evaluate_pair_with(
         pair_rows.flush(histogram);
         scratch.gt = gt.into_buffers();
         scratch.pred = pred.into_buffers();
-        evaluate_image(job.image_id, &scratch.histogram, job.gt_segments, job.pred_segments, categories)
+        let result =
+            evaluate_image(job.image_id, &scratch.histogram, job.gt_segments, job.pred_segments, categories)?;
+        let detail = details.then(|| ImageDetail {
+            scores: image_scores(&result),
+            segments: segment_records(&scratch.histogram, job.gt_segments, job.pred_segments, &result),
+        });
+        Ok((result, detail))
     };
     let outcome = catch_panic(|| run(scratch));
     if outcome.is_err() {
@@ -128,23 +136,49 @@ pub fn evaluate_pairs(
     stats: &mut PqStats,
     cancel: &Cancel,
 ) -> Result<(), PqError> {
+    evaluate_pairs_detailed(jobs, categories, stats, cancel, None)
+}
+
+/// One image's scores and segment records (see [`crate::records`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageDetail {
+    pub scores: ImageScores,
+    pub segments: Vec<SegmentRecord>,
+}
+
+/// [`evaluate_pairs`] that also appends each image's [`ImageDetail`] to `details`, in job order,
+/// when given (all of them or, on failure, none).
+pub fn evaluate_pairs_detailed(
+    jobs: &[PairJob<'_>],
+    categories: &Categories,
+    stats: &mut PqStats,
+    cancel: &Cancel,
+    details: Option<&mut Vec<ImageDetail>>,
+) -> Result<(), PqError> {
     let mut updated = stats.clone();
+    let mut collected = Vec::new();
+    let want = details.is_some();
     // Pairs are evaluated a block at a time and folded in, so that the per-image results held at
     // once do not grow with the dataset.
     for block in jobs.chunks(JOBS_PER_BLOCK) {
-        let results: Vec<Result<ImageResult, PqError>> = block
+        let results: Vec<Result<(ImageResult, Option<ImageDetail>), PqError>> = block
             .par_iter()
             .map(|job| {
                 cancel.check()?;
-                SCRATCH.with_borrow_mut(|scratch| evaluate_pair_with(job, categories, scratch, cancel))
+                SCRATCH.with_borrow_mut(|scratch| evaluate_pair_with(job, categories, scratch, cancel, want))
             })
             .collect();
         cancel.check()?;
         for result in results {
-            updated.add_image(&result?);
+            let (result, detail) = result?;
+            updated.add_image(&result);
+            collected.extend(detail);
         }
     }
     *stats = updated;
+    if let Some(details) = details {
+        details.append(&mut collected);
+    }
     Ok(())
 }
 

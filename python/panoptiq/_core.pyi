@@ -57,7 +57,8 @@ def evaluate_files(
     json_files: tuple[str, str] | None = None,
     gt_from: _Source | None = None,
     pred_from: _Source | None = None,
-) -> None: ...
+    details: bool = False,
+) -> _Details | None: ...
 
 class ArchiveError(ValueError):
     """A zip or tar archive that cannot be read."""
@@ -75,6 +76,13 @@ class ArchiveFolder:
     def prefix(self) -> str: ...
     def __len__(self) -> int: ...
     def read(self, name: str) -> bytes: ...
+
+# Per-image rows (image_id, pq, sq, rq, n, tp, fp, fn) and per-segment rows (image_id, side,
+# segment_id, category_id, area, fate, other_id, other_category_id, other_iou).
+_Details = tuple[
+    list[tuple[str, float, float, float, int, int, int, int]],
+    list[tuple[str, str, int, int, int, str, int | None, int | None, float | None]],
+]
 
 # Where one side's PNGs are: an archive folder, or one bytes object per image (None: on disk).
 _Source = ArchiveFolder | Sequence[bytes]
@@ -104,7 +112,8 @@ class Annotations:
         num_threads: int | None,
         gt_from: _Source | None = None,
         pred_from: _Source | None = None,
-    ) -> None: ...
+        details: bool = False,
+    ) -> _Details | None: ...
     def ids(self, start: int, stop: int) -> list[str]: ...
     def paths(self, start: int, stop: int) -> tuple[list[str], list[str]]: ...
     def columns(self, start: int, stop: int) -> _Columns: ...

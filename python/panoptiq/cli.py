@@ -17,7 +17,9 @@ from panoptiq import __version__
 from panoptiq.dataset import Dataset, default_threads, load_dataset
 from panoptiq.errors import ClusterError
 from panoptiq.evaluation import print_table, summarize
+from panoptiq.image import stat_from_rows
 from panoptiq.progress import Progress
+from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 from panoptiq.stats import PQStat
 
 
@@ -31,6 +33,7 @@ def evaluate(
     show_progress: bool,
     client: Any = None,
     partition_size: int | None = None,
+    details: tuple[list[Any], list[Any]] | None = None,
 ) -> tuple[PQStat, dict[str, Any], float]:
     progress = Progress() if show_progress else None
     start = time.perf_counter()
@@ -40,7 +43,7 @@ def evaluate(
 
             stat = evaluate_dataset(client, dataset, partition_size, progress)
         else:
-            stat = dataset.evaluate(num_threads=threads, progress=progress)
+            stat = stat_from_rows(dataset.totals(num_threads=threads, progress=progress, details=details).rows())
     finally:
         if progress is not None:
             progress.close()
@@ -122,6 +125,16 @@ def check_output_file(path: str, option: str) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     if args.json is not None:
         check_output_file(args.json, "--json")
+    for option in ("per_image", "per_segment"):
+        path = getattr(args, option, None)
+        if path is not None:
+            if not path.endswith((".csv", ".jsonl", ".ndjson")):
+                raise UsageError(f"--{option.replace('_', '-')} {path}: give a .csv or .jsonl file")
+            check_output_file(path, f"--{option.replace('_', '-')}")
+    want_details = getattr(args, "per_image", None) is not None or getattr(args, "per_segment", None) is not None
+    if want_details and getattr(args, "scheduler", None):
+        raise UsageError("--per-image and --per-segment are not available with --scheduler in this version")
+    details: tuple[list[Any], list[Any]] | None = ([], []) if want_details else None
     # With the JSON on stdout, everything meant for a person goes to stderr.
     out = sys.stderr if args.json == "-" else sys.stdout
     options = storage_options(getattr(args, "storage_options", None))
@@ -152,12 +165,22 @@ def run_eval(args: argparse.Namespace) -> int:
             show_progress=not args.no_progress,
             client=client,
             partition_size=getattr(args, "partition_size", None),
+            details=details,
         )
     print_table(results, file=out)
     if args.per_class or args.all_classes or args.sort:
         rows = per_class_rows(stat, results, dataset.categories, all_classes=args.all_classes, sort=args.sort or "id")
         print_per_class(stat, rows, dataset.categories, file=out)
     print(f"Time elapsed: {seconds:0.2f} seconds ({len(dataset) / max(seconds, 1e-9):,.0f} images/s)", file=out)
+    if details is not None:
+        for option, rows, fields in (
+            ("per_image", details[0], IMAGE_FIELDS),
+            ("per_segment", details[1], SEGMENT_FIELDS),
+        ):
+            path = getattr(args, option, None)
+            if path is not None:
+                Records.from_tuples(rows, fields).write(path)
+                print(f"{len(rows)} {option.replace('per_', '')} records written to {path}", file=out)
     if args.json is not None:
         written = results_json(stat, results, dataset.categories)
         if args.json == "-":
@@ -270,6 +293,17 @@ def parser() -> argparse.ArgumentParser:
         "--sort", choices=SORT_KEYS, help="order of the per-class table: id (default), name, or pq (best first)"
     )
     ev.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    ev.add_argument(
+        "--per-image",
+        metavar="FILE",
+        help="write every image's PQ, SQ, RQ, TP, FP and FN to FILE (.csv or .jsonl)",
+    )
+    ev.add_argument(
+        "--per-segment",
+        metavar="FILE",
+        help="write every segment's fate (tp, fn, fp, ignored, crowd), IoU and most overlapping segment of the "
+        "other side to FILE (.csv or .jsonl)",
+    )
     ev.add_argument(
         "--storage-options",
         metavar="JSON",

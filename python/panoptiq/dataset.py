@@ -77,10 +77,12 @@ class Columns:
         num_threads: int | None,
         gt_from: Any = None,
         pred_from: Any = None,
-    ) -> None:
-        """Evaluate pairs ``start:stop`` into ``totals``; PNGs from ``gt_from`` / ``pred_from``."""
+        details: bool = False,
+    ) -> Any:
+        """Evaluate pairs ``start:stop`` into ``totals``; PNGs from ``gt_from`` / ``pred_from``;
+        with ``details``, their per-image and per-segment rows."""
         part = self.columns(start, stop)
-        _core.evaluate_files(
+        return _core.evaluate_files(
             part.image_ids,
             part.gt_paths,
             part.pred_paths,
@@ -94,6 +96,7 @@ class Columns:
             self.json_files,
             gt_from,
             pred_from,
+            details,
         )
 
     @classmethod
@@ -187,8 +190,10 @@ def evaluate_all(
     known: np.ndarray,
     num_threads: int | None,
     progress: ProgressCallback | None,
+    details: tuple[list[Any], list[Any]] | None = None,
 ) -> _core.Totals:
-    """Evaluate every pair of ``pairs`` into fresh totals.
+    """Evaluate every pair of ``pairs`` into fresh totals; with ``details`` (two lists), append
+    the per-image and per-segment rows to them.
 
     One call when the PNGs are local and nobody watches; otherwise batches, so that progress
     shows and remote PNGs are fetched a few batches ahead. (Ctrl-C stops a call under way
@@ -202,7 +207,10 @@ def evaluate_all(
         step = max(total, 1) if progress is None else max(64, total // 200)
     totals = _core.Totals()
     for start, stop, gt_from, pred_from in batches(total, step, gt, pred, pairs.paths, pairs.ids):
-        pairs.evaluate(start, stop, known, totals, num_threads, gt_from, pred_from)
+        rows = pairs.evaluate(start, stop, known, totals, num_threads, gt_from, pred_from, details is not None)
+        if details is not None:
+            details[0].extend(rows[0])
+            details[1].extend(rows[1])
         if progress is not None:
             progress(stop, total)
     return totals
@@ -314,11 +322,17 @@ class Dataset:
         """Evaluate every pair; see :func:`evaluate_pairs` for the parameters."""
         return stat_from_rows(self.totals(num_threads=num_threads, progress=progress).rows())
 
-    def totals(self, *, num_threads: int | None = None, progress: ProgressCallback | None = None) -> _core.Totals:
-        """Like :meth:`evaluate`, as the core's exact totals."""
+    def totals(
+        self,
+        *,
+        num_threads: int | None = None,
+        progress: ProgressCallback | None = None,
+        details: tuple[list[Any], list[Any]] | None = None,
+    ) -> _core.Totals:
+        """Like :meth:`evaluate`, as the core's exact totals; ``details`` as in :func:`evaluate_all`."""
         _check_threads(num_threads)
         known = category_array(self.categories)
-        return evaluate_all(self.source(), self.gt, self.pred, known, num_threads, progress)
+        return evaluate_all(self.source(), self.gt, self.pred, known, num_threads, progress, details)
 
 
 def load_dataset(

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from panoptiq.dataset import ProgressCallback, default_threads, evaluate_pairs, load_dataset
+from panoptiq.image import stat_from_rows
+from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 from panoptiq.stats import METRICS, PQStat, PQStatCat, empty_split_message, summary
 
 OFFSET = 256 * 256 * 256
@@ -108,6 +110,7 @@ def pq_compute(
     storage_options: Mapping[str, Any] | None = None,
     client: Any = None,
     partition_size: int | None = None,
+    per_image: bool = False,
 ) -> dict[str, Any]:
     """Panoptic Quality of predictions against ground truth in COCO panoptic format.
 
@@ -137,6 +140,9 @@ def pq_compute(
         read the PNGs by the same names; the result is bit-identical to an evaluation here.
     partition_size : int, optional
         Pairs per part on a cluster; by default four parts per worker thread (16 to 2,000 pairs).
+    per_image : bool
+        Also return, under ``"per_image"`` and ``"segments"``, every image's PQ / SQ / RQ and
+        TP / FP / FN and every segment's fate (:mod:`panoptiq.records`), from the same pass.
 
     Returns
     -------
@@ -166,17 +172,23 @@ def pq_compute(
         num_threads,
         storage_options=storage_options,
     )
+    details: tuple[list[Any], list[Any]] | None = ([], []) if per_image else None
     if client is not None:
         from panoptiq.dask import evaluate_dataset
 
+        if per_image:
+            raise ValueError("per_image=True is not available on a cluster (client=) in this version")
         if verbose:
             print(f"Number of images: {len(dataset)}, on the Dask cluster at {client.scheduler.address}")
         pq_stat = evaluate_dataset(client, dataset, partition_size, progress)
     else:
         if verbose:
             _announce(len(dataset), num_threads)
-        pq_stat = dataset.evaluate(num_threads=num_threads, progress=progress)
+        pq_stat = stat_from_rows(dataset.totals(num_threads=num_threads, progress=progress, details=details).rows())
     results = summarize(pq_stat, dataset.categories)
+    if details is not None:
+        results["per_image"] = Records.from_tuples(details[0], IMAGE_FIELDS)
+        results["segments"] = Records.from_tuples(details[1], SEGMENT_FIELDS)
     if verbose:
         print_table(results)
         print(f"Time elapsed: {time.time() - start_time:0.2f} seconds")

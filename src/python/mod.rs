@@ -27,10 +27,10 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyTuple;
 
 use crate::annotations::{read_annotations, Annotations};
-use crate::dataset::{decode_only, evaluate_pairs, PairJob};
+use crate::dataset::{decode_only, evaluate_pairs_detailed, ImageDetail, PairJob};
 use crate::decode::{read_id_map, read_id_map_reference};
 use crate::encode::write_id_map;
-use crate::error::JsonFiles;
+use crate::error::{JsonFiles, Side};
 use crate::ids::{ids_to_rgb, rgb_to_ids, Channel, PARALLEL_MIN_PIXELS};
 use crate::io::{Origin, DISK};
 use crate::matching::{evaluate_maps, MapView};
@@ -262,7 +262,7 @@ fn evaluate_image<'py>(
 /// `bytes` per image (the paths then only name them).
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (image_ids, gt_paths, pred_paths, gt_offsets, gt, pred_offsets, pred, category_ids, totals, num_threads, json_files = None, gt_from = None, pred_from = None))]
+#[pyo3(signature = (image_ids, gt_paths, pred_paths, gt_offsets, gt, pred_offsets, pred, category_ids, totals, num_threads, json_files = None, gt_from = None, pred_from = None, details = false))]
 fn evaluate_files<'py>(
     py: Python<'py>,
     image_ids: Vec<String>,
@@ -278,7 +278,8 @@ fn evaluate_files<'py>(
     json_files: Option<(PathBuf, PathBuf)>,
     gt_from: Option<Source<'py>>,
     pred_from: Option<Source<'py>>,
-) -> PyResult<()> {
+    details: bool,
+) -> PyResult<Option<Details>> {
     let images = image_ids.len();
     let gt_origins = origins(gt_from.as_ref(), images, "ground-truth")?;
     let pred_origins = origins(pred_from.as_ref(), images, "predicted")?;
@@ -301,22 +302,59 @@ fn evaluate_files<'py>(
             pred_from: pred_origins[i],
         })
         .collect();
-    run_jobs(py, &jobs, &category_ids, totals, num_threads)
+    run_jobs(py, &jobs, &category_ids, totals, num_threads, details)
 }
 
-/// Evaluates `jobs` with the GIL released and adds them to the running `totals` (all or none).
+/// One image's row: `(image_id, pq, sq, rq, n, tp, fp, fn)`.
+type ImageDetailRow = (String, f64, f64, f64, usize, u64, u64, u64);
+/// One segment's row: `(image_id, side, segment_id, category_id, area, fate, other_id,
+/// other_category_id, other_iou)`, the `other_*` None when nothing overlaps.
+type SegmentRow = (String, &'static str, u32, i64, u64, &'static str, Option<u32>, Option<i64>, Option<f64>);
+/// Per-image and per-segment rows of a batch, in image order.
+type Details = (Vec<ImageDetailRow>, Vec<SegmentRow>);
+
+fn detail_rows(jobs: &[PairJob<'_>], details: Vec<ImageDetail>) -> Details {
+    let mut images = Vec::with_capacity(details.len());
+    let mut segments = Vec::new();
+    for (job, detail) in jobs.iter().zip(details) {
+        let s = detail.scores;
+        images.push((job.image_id.to_owned(), s.pq, s.sq, s.rq, s.n, s.tp, s.fp, s.fn_));
+        segments.extend(detail.segments.into_iter().map(|r| {
+            let side = if r.side == Side::GroundTruth { "gt" } else { "pred" };
+            (
+                job.image_id.to_owned(),
+                side,
+                r.segment_id,
+                r.category_id,
+                r.area,
+                r.fate.name(),
+                r.other.map(|o| o.segment_id),
+                r.other.map(|o| o.category_id),
+                r.other.map(|o| o.iou),
+            )
+        }));
+    }
+    (images, segments)
+}
+
+/// Evaluates `jobs` with the GIL released and adds them to the running `totals` (all or none);
+/// with `details`, also returns their per-image and per-segment rows.
 fn run_jobs(
     py: Python<'_>,
     jobs: &[PairJob<'_>],
     category_ids: &PyReadonlyArray1<'_, i64>,
     mut totals: PyRefMut<'_, PyTotals>,
     num_threads: Option<usize>,
-) -> PyResult<()> {
+    details: bool,
+) -> PyResult<Option<Details>> {
     let categories = Categories::new(category_ids.as_array().iter().copied());
     let mut stats = PqStats::new();
-    run(py, num_threads, |cancel| evaluate_pairs(jobs, &categories, &mut stats, cancel))?;
+    let mut collected = Vec::new();
+    run(py, num_threads, |cancel| {
+        evaluate_pairs_detailed(jobs, &categories, &mut stats, cancel, details.then_some(&mut collected))
+    })?;
     totals.stats.merge(&stats);
-    Ok(())
+    Ok(details.then(|| detail_rows(jobs, collected)))
 }
 
 /// Image pairs read from COCO panoptic JSON files in Rust (see `src/annotations.rs`).
@@ -337,7 +375,7 @@ impl PyAnnotations {
 
     /// Evaluates pairs `start..stop` in parallel, adding them to `totals`; `gt_from` and
     /// `pred_from` as in `evaluate_files`.
-    #[pyo3(signature = (start, stop, category_ids, totals, num_threads, gt_from = None, pred_from = None))]
+    #[pyo3(signature = (start, stop, category_ids, totals, num_threads, gt_from = None, pred_from = None, details = false))]
     #[allow(clippy::too_many_arguments)]
     fn evaluate<'py>(
         &self,
@@ -349,7 +387,8 @@ impl PyAnnotations {
         num_threads: Option<usize>,
         gt_from: Option<Source<'py>>,
         pred_from: Option<Source<'py>>,
-    ) -> PyResult<()> {
+        details: bool,
+    ) -> PyResult<Option<Details>> {
         let (stop, start) = (stop.min(self.0.len()), start.min(stop.min(self.0.len())));
         let gt_origins = origins(gt_from.as_ref(), stop - start, "ground-truth")?;
         let pred_origins = origins(pred_from.as_ref(), stop - start, "predicted")?;
@@ -357,7 +396,7 @@ impl PyAnnotations {
         for (job, (gt, pred)) in jobs.iter_mut().zip(gt_origins.into_iter().zip(pred_origins)) {
             (job.gt_from, job.pred_from) = (gt, pred);
         }
-        run_jobs(py, &jobs, &category_ids, totals, num_threads)
+        run_jobs(py, &jobs, &category_ids, totals, num_threads, details)
     }
 
     /// The image ids of pairs `start..stop`.

@@ -1,0 +1,70 @@
+"""Per-image and per-segment results as plain records, with conversions to pandas and polars
+(imported only when asked for) and writers for CSV and JSON Lines."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from typing import Any
+
+#: Fields of a per-image record.
+IMAGE_FIELDS = ("image_id", "pq", "sq", "rq", "n", "tp", "fp", "fn")
+#: Fields of a per-segment record. ``fate`` is "tp", "fn", "fp", "ignored" (a predicted segment
+#: mostly on VOID or on a crowd region of its category: not counted) or "crowd" (a ground-truth
+#: crowd region). ``other_*`` is the matched segment of a true positive (its IoU as counted), else
+#: the most overlapping segment of the other side (plain pixel IoU), None when nothing overlaps.
+SEGMENT_FIELDS = (
+    "image_id",
+    "side",
+    "segment_id",
+    "category_id",
+    "area",
+    "fate",
+    "other_id",
+    "other_category_id",
+    "other_iou",
+)
+
+
+class Records(list):
+    """A list of dicts, one per image or per segment, all with the same keys."""
+
+    def __init__(self, rows: Any = (), fields: tuple[str, ...] = ()) -> None:
+        super().__init__(rows)
+        self.fields = fields
+
+    @classmethod
+    def from_tuples(cls, rows: list[tuple[Any, ...]], fields: tuple[str, ...]) -> Records:
+        return cls((dict(zip(fields, row, strict=True)) for row in rows), fields)
+
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame`` of the records (pandas must be installed)."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("Records.to_pandas needs pandas: pip install pandas") from None
+        return pandas.DataFrame(list(self), columns=list(self.fields))
+
+    def to_polars(self) -> Any:
+        """A ``polars.DataFrame`` of the records (polars must be installed)."""
+        try:
+            import polars
+        except ImportError:
+            raise ImportError("Records.to_polars needs polars: pip install polars") from None
+        return polars.DataFrame(list(self), schema=list(self.fields), orient="row")
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        """Write the records as CSV (``.csv``) or JSON Lines (``.jsonl``, ``.ndjson``)."""
+        path = os.fspath(path)
+        if path.endswith((".jsonl", ".ndjson")):
+            with open(path, "w", encoding="utf-8") as f:
+                for row in self:
+                    f.write(json.dumps(row) + "\n")
+        elif path.endswith(".csv"):
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=list(self.fields))
+                writer.writeheader()
+                writer.writerows(self)
+        else:
+            raise ValueError(f"{path}: per-image and per-segment results are written as .csv or .jsonl")
