@@ -12,7 +12,7 @@ use crate::histogram::PairHistogram;
 use crate::io::Origin;
 use crate::matching::{evaluate_image, ImageResult};
 use crate::parallel::{catch_panic, Cancel};
-use crate::records::{image_scores, segment_records, ImageScores, SegmentRecord};
+use crate::records::{image_scores, segment_records, ImageRow, SegmentRecord};
 use crate::runs::PairRows;
 use crate::segments::{Categories, GtSegment, PredSegment};
 use crate::stats::PqStats;
@@ -142,7 +142,7 @@ pub fn evaluate_pairs(
 /// One image's scores and segment records (see [`crate::records`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageDetail {
-    pub scores: ImageScores,
+    pub scores: ImageRow,
     pub segments: Vec<SegmentRecord>,
 }
 

@@ -190,11 +190,7 @@ impl FastRows {
     /// Reads `path` and inflates its image data, or gives the buffers back (`Err`) when the
     /// layout is not one this decoder handles, for the caller to use the `png` crate instead.
     pub fn open(path: &Path, mut buffers: Buffers) -> Result<Result<Self, Buffers>, PqError> {
-        buffers.file.clear();
-        let mut file =
-            std::fs::File::open(path).map_err(|source| PqError::Io { path: path.to_owned(), source })?;
-        std::io::Read::read_to_end(&mut file, &mut buffers.file)
-            .map_err(|source| PqError::Io { path: path.to_owned(), source })?;
+        crate::io::read_file(path, &mut buffers.file)?;
         Self::from_file_bytes(path, buffers)
     }
 

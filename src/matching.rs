@@ -241,14 +241,7 @@ fn predicted_areas(
 #[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
-
-    fn gt(id: u32, category_id: i64, iscrowd: bool, area: i64) -> GtSegment {
-        GtSegment { id, category_id, iscrowd, area }
-    }
-
-    fn pred(id: u32, category_id: i64) -> PredSegment {
-        PredSegment { id, category_id }
-    }
+    use crate::segments::fixtures::{gt, pred};
 
     fn run(
         gt_map: &[u32],

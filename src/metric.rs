@@ -8,6 +8,8 @@ use crate::error::Side;
 use crate::labels::{label_pair, listed_label, CategoryKinds, Label, LabelPolicy, LabelledPair, SideLabels};
 use crate::matching::{self, histogram_of, ImageResult};
 use crate::parallel::Cancel;
+use crate::records::image_row;
+pub use crate::records::ImageRow;
 use crate::segments::{Categories, GtSegment, PredSegment};
 use crate::stats::{CategoryInfo, PqStats};
 use crate::{torchmetrics, PqError};
@@ -39,18 +41,6 @@ pub struct MetricConfig {
     rules: Rules,
     void_category: Option<i64>,
     allow_unknown_preds: bool,
-}
-
-/// One image's summary: PQ, SQ, RQ averaged over the categories it holds, and its counts.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ImageRow {
-    pub pq: f64,
-    pub sq: f64,
-    pub rq: f64,
-    pub n: usize,
-    pub tp: u64,
-    pub fp: u64,
-    pub fn_: u64,
 }
 
 impl MetricConfig {
@@ -193,12 +183,7 @@ impl MetricConfig {
     /// One image's row: its PQ, SQ and RQ averaged over the categories it holds.
     #[must_use]
     pub fn image_row(&self, result: &ImageResult) -> ImageRow {
-        let average = result.stats.average(&self.infos, None);
-        let (mut tp, mut fp, mut fn_) = (0, 0, 0);
-        for (_, s) in result.stats.iter() {
-            (tp, fp, fn_) = (tp + s.tp, fp + s.fp, fn_ + s.fn_);
-        }
-        ImageRow { pq: average.pq, sq: average.sq, rq: average.rq, n: average.n, tp, fp, fn_ }
+        image_row(result, &self.infos)
     }
 
     /// The averaging table: every category with its kind.

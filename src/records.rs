@@ -7,7 +7,7 @@ use crate::error::Side;
 use crate::histogram::PairHistogram;
 use crate::matching::ImageResult;
 use crate::segments::{GtSegment, PredSegment};
-use crate::stats::{average, CategoryInfo};
+use crate::stats::CategoryInfo;
 use crate::VOID;
 
 /// A segment's fate.
@@ -63,10 +63,10 @@ pub struct SegmentRecord {
     pub other: Option<Overlap>,
 }
 
-/// One image's scores: PQ, SQ, RQ averaged over the categories it holds (as `pq_compute` on a
+/// One image's summary: PQ, SQ, RQ averaged over the categories it holds (as `pq_compute` on a
 /// one-image dataset), and its counts.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ImageScores {
+pub struct ImageRow {
     pub pq: f64,
     pub sq: f64,
     pub rq: f64,
@@ -76,20 +76,24 @@ pub struct ImageScores {
     pub fn_: u64,
 }
 
-/// The scores of an image from its result.
+/// The summary of an image from its result, averaged over `infos` in their order (categories
+/// the image does not hold are left out of the mean).
 #[must_use]
-pub fn image_scores(result: &ImageResult) -> ImageScores {
-    let infos: Vec<CategoryInfo> =
-        result.stats.iter().map(|(id, _)| CategoryInfo { id, isthing: false }).collect();
-    let mean = average(&infos, None, |id| {
-        let s = result.stats.get(id);
-        (s.iou.to_f64(), s.tp, s.fp, s.fn_)
-    });
+pub fn image_row(result: &ImageResult, infos: &[CategoryInfo]) -> ImageRow {
+    let mean = result.stats.average(infos, None);
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);
     for (_, s) in result.stats.iter() {
         (tp, fp, fn_) = (tp + s.tp, fp + s.fp, fn_ + s.fn_);
     }
-    ImageScores { pq: mean.pq, sq: mean.sq, rq: mean.rq, n: mean.n, tp, fp, fn_ }
+    ImageRow { pq: mean.pq, sq: mean.sq, rq: mean.rq, n: mean.n, tp, fp, fn_ }
+}
+
+/// [`image_row`] over the categories the image holds, in the order its statistics list them.
+#[must_use]
+pub fn image_scores(result: &ImageResult) -> ImageRow {
+    let infos: Vec<CategoryInfo> =
+        result.stats.iter().map(|(id, _)| CategoryInfo { id, isthing: false }).collect();
+    image_row(result, &infos)
 }
 
 /// Every segment's record, ground truth first, each side in its `segments_info` order.
@@ -186,15 +190,8 @@ mod tests {
     use super::*;
     use crate::matching::{evaluate_maps, MapView};
     use crate::parallel::Cancel;
+    use crate::segments::fixtures::{gt, pred};
     use crate::segments::Categories;
-
-    fn gt(id: u32, category_id: i64, iscrowd: bool, area: i64) -> GtSegment {
-        GtSegment { id, category_id, iscrowd, area }
-    }
-
-    fn pred(id: u32, category_id: i64) -> PredSegment {
-        PredSegment { id, category_id }
-    }
 
     fn view(ids: &[u32]) -> MapView<'_> {
         MapView { ids, height: 1, width: ids.len() }

@@ -104,3 +104,17 @@ mod tests {
         assert!(matches!(dup, PqError::DuplicateSegment { segment_id: 4, .. }));
     }
 }
+
+/// Segment records written shortly, for the tests of the modules that apply the rules.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::{GtSegment, PredSegment};
+
+    pub(crate) fn gt(id: u32, category_id: i64, iscrowd: bool, area: i64) -> GtSegment {
+        GtSegment { id, category_id, iscrowd, area }
+    }
+
+    pub(crate) fn pred(id: u32, category_id: i64) -> PredSegment {
+        PredSegment { id, category_id }
+    }
+}

@@ -17,7 +17,6 @@ from panoptiq import __version__
 from panoptiq.dataset import Dataset, default_threads, load_dataset
 from panoptiq.errors import ClusterError
 from panoptiq.evaluation import print_table, summarize
-from panoptiq.image import stat_from_rows
 from panoptiq.progress import Progress
 from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 from panoptiq.stats import PQStat
@@ -43,7 +42,7 @@ def evaluate(
 
             stat = evaluate_dataset(client, dataset, partition_size, progress)
         else:
-            stat = stat_from_rows(dataset.totals(num_threads=threads, progress=progress, details=details).rows())
+            stat = dataset.evaluate(num_threads=threads, progress=progress, details=details)
     finally:
         if progress is not None:
             progress.close()

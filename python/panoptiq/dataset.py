@@ -318,9 +318,16 @@ class Dataset:
             return source.columns(start, stop)
         return Columns.from_annotations(source, start, stop, self.json_files or ("", ""))
 
-    def evaluate(self, *, num_threads: int | None = None, progress: ProgressCallback | None = None) -> PQStat:
-        """Evaluate every pair; see :func:`evaluate_pairs` for the parameters."""
-        return stat_from_rows(self.totals(num_threads=num_threads, progress=progress).rows())
+    def evaluate(
+        self,
+        *,
+        num_threads: int | None = None,
+        progress: ProgressCallback | None = None,
+        details: tuple[list[Any], list[Any]] | None = None,
+    ) -> PQStat:
+        """Evaluate every pair; see :func:`evaluate_pairs` for the parameters and
+        :func:`evaluate_all` for ``details``."""
+        return stat_from_rows(self.totals(num_threads=num_threads, progress=progress, details=details).rows())
 
     def totals(
         self,

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from panoptiq.dataset import ProgressCallback, default_threads, evaluate_pairs, load_dataset
-from panoptiq.image import stat_from_rows
 from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 from panoptiq.stats import METRICS, PQStat, PQStatCat, empty_split_message, summary
 
@@ -184,7 +183,7 @@ def pq_compute(
     else:
         if verbose:
             _announce(len(dataset), num_threads)
-        pq_stat = stat_from_rows(dataset.totals(num_threads=num_threads, progress=progress, details=details).rows())
+        pq_stat = dataset.evaluate(num_threads=num_threads, progress=progress, details=details)
     results = summarize(pq_stat, dataset.categories)
     if details is not None:
         results["per_image"] = Records.from_tuples(details[0], IMAGE_FIELDS)

@@ -103,10 +103,8 @@ def read_file(location: Location, what: str) -> bytes:
         fs, fs_path = _fsspec().core.url_to_fs(path, **location.storage_options)
         try:
             return fs.cat_file(fs_path)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{what} {path} does not exist") from None
-        except PermissionError as error:
-            raise PermissionError(f"{what} {path}: access refused ({error}); check the storage_options") from None
+        except Exception as error:
+            raise _fetch_error(error, path, None, what) from None
     path = local(path)
     archive, inner = _split_at_archive(path)
     if archive is None or not inner:

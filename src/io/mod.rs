@@ -172,24 +172,33 @@ impl Archive {
         top.map(str::to_owned)
     }
 
-    /// Reads member `name` into `out` (replacing its contents), inflating and checking its CRC.
-    pub fn read(&self, name: &str, out: &mut Vec<u8>) -> Result<(), PqError> {
-        let display = self.path.join(name);
-        let entry = self.members.get(&normalize(name)).ok_or_else(|| {
+    /// The directory entry of member `name`, or a not-found error naming it.
+    fn entry(&self, name: &str) -> Result<&Entry, PqError> {
+        self.members.get(&normalize(name)).ok_or_else(|| {
             not_found(
-                &display,
+                &self.path.join(name),
                 format!("no such member in the {} archive {}", self.kind, self.path.display()),
             )
-        })?;
+        })
+    }
+
+    /// Where the data of `entry` starts: after its local header in a zip archive.
+    fn data_start(&self, entry: &Entry) -> Result<u64, String> {
+        if entry.local_header {
+            zip::data_offset(&self.backing, entry.offset)
+        } else {
+            Ok(entry.offset)
+        }
+    }
+
+    /// Reads member `name` into `out` (replacing its contents), inflating and checking its CRC.
+    pub fn read(&self, name: &str, out: &mut Vec<u8>) -> Result<(), PqError> {
+        let entry = self.entry(name)?;
         let bad = |message: String| bad_archive(&self.path, format!("member {name}: {message}"));
         if entry.size > MAX_MEMBER_BYTES {
             return Err(bad(format!("{} bytes, more than panoptiq reads from one member", entry.size)));
         }
-        let data = if entry.local_header {
-            zip::data_offset(&self.backing, entry.offset).map_err(bad)?
-        } else {
-            entry.offset
-        };
+        let data = self.data_start(entry).map_err(bad)?;
         let io = |source: std::io::Error| bad(source.to_string());
         if entry.compressed > self.backing.len() {
             return Err(bad(format!("{} bytes, past the end of the archive", entry.compressed)));
@@ -236,19 +245,10 @@ impl Archive {
 
     /// Member `name`, itself an archive, opened in place when stored, else inflated to memory.
     pub fn nested(&self, name: &str) -> Result<Self, PqError> {
-        let entry = self.members.get(&normalize(name)).ok_or_else(|| {
-            not_found(
-                &self.path.join(name),
-                format!("no such member in the {} archive {}", self.kind, self.path.display()),
-            )
-        })?;
+        let entry = self.entry(name)?;
         let path = self.path.join(name);
         if entry.compression == Compression::Stored && entry.compressed == entry.size {
-            let data = if entry.local_header {
-                zip::data_offset(&self.backing, entry.offset).map_err(|m| bad_archive(&self.path, m))?
-            } else {
-                entry.offset
-            };
+            let data = self.data_start(entry).map_err(|m| bad_archive(&self.path, m))?;
             let window = self.backing.window(data, entry.size).ok_or_else(|| {
                 bad_archive(&self.path, format!("member {name} runs past the end of the archive"))
             })?;
@@ -311,6 +311,16 @@ fn inflate(stream: &[u8], out: &mut Vec<u8>, size: usize) -> Result<(), String> 
     Ok(())
 }
 
+/// Reads the file at `path` into `out`, replacing its contents.
+pub fn read_file(path: &Path, out: &mut Vec<u8>) -> Result<(), PqError> {
+    out.clear();
+    let mut file =
+        std::fs::File::open(path).map_err(|source| PqError::Io { path: path.to_owned(), source })?;
+    std::io::Read::read_to_end(&mut file, out)
+        .map_err(|source| PqError::Io { path: path.to_owned(), source })?;
+    Ok(())
+}
+
 /// A folder of PNGs: on disk, or inside an archive.
 #[derive(Debug)]
 pub enum Folder {
@@ -358,14 +368,7 @@ impl Folder {
     /// Reads the file at `path` (a path under this folder) into `out`.
     pub fn read(&self, path: &Path, out: &mut Vec<u8>) -> Result<(), PqError> {
         match self {
-            Folder::Disk => {
-                out.clear();
-                let mut file = std::fs::File::open(path)
-                    .map_err(|source| PqError::Io { path: path.to_owned(), source })?;
-                std::io::Read::read_to_end(&mut file, out)
-                    .map_err(|source| PqError::Io { path: path.to_owned(), source })?;
-                Ok(())
-            }
+            Folder::Disk => read_file(path, out),
             Folder::Archive { archive, root, prefix } => {
                 let relative = path.strip_prefix(root).ok().and_then(|rel| {
                     rel.components()

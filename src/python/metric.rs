@@ -75,9 +75,9 @@ impl PyTotals {
 }
 
 /// One image's row for Python: `(image key, pq, sq, rq, n, tp, fp, fn)`.
-type PyImageRow = (String, f64, f64, f64, usize, u64, u64, u64);
+pub(crate) type PyImageRow = (String, f64, f64, f64, usize, u64, u64, u64);
 
-fn py_row(key: &str, row: ImageRow) -> PyImageRow {
+pub(crate) fn py_row(key: &str, row: ImageRow) -> PyImageRow {
     (key.to_owned(), row.pq, row.sq, row.rq, row.n, row.tp, row.fp, row.fn_)
 }
 

@@ -9,7 +9,7 @@ mod io;
 mod metric;
 
 use io::{origins, PyArchiveFolder, Source};
-use metric::PyTotals;
+use metric::{py_row, PyImageRow, PyTotals};
 
 use numpy::ndarray::{Array2, ArrayD, IxDyn};
 use numpy::{Element, PyUntypedArrayMethods};
@@ -305,20 +305,17 @@ fn evaluate_files<'py>(
     run_jobs(py, &jobs, &category_ids, totals, num_threads, details)
 }
 
-/// One image's row: `(image_id, pq, sq, rq, n, tp, fp, fn)`.
-type ImageDetailRow = (String, f64, f64, f64, usize, u64, u64, u64);
 /// One segment's row: `(image_id, side, segment_id, category_id, area, fate, other_id,
 /// other_category_id, other_iou)`, the `other_*` None when nothing overlaps.
 type SegmentRow = (String, &'static str, u32, i64, u64, &'static str, Option<u32>, Option<i64>, Option<f64>);
 /// Per-image and per-segment rows of a batch, in image order.
-type Details = (Vec<ImageDetailRow>, Vec<SegmentRow>);
+type Details = (Vec<PyImageRow>, Vec<SegmentRow>);
 
 fn detail_rows(jobs: &[PairJob<'_>], details: Vec<ImageDetail>) -> Details {
     let mut images = Vec::with_capacity(details.len());
     let mut segments = Vec::new();
     for (job, detail) in jobs.iter().zip(details) {
-        let s = detail.scores;
-        images.push((job.image_id.to_owned(), s.pq, s.sq, s.rq, s.n, s.tp, s.fp, s.fn_));
+        images.push(py_row(job.image_id, detail.scores));
         segments.extend(detail.segments.into_iter().map(|r| {
             let side = if r.side == Side::GroundTruth { "gt" } else { "pred" };
             (
