@@ -12,7 +12,7 @@ use crate::histogram::PairHistogram;
 use crate::io::Origin;
 use crate::matching::{evaluate_image, ImageResult};
 use crate::parallel::{catch_panic, Cancel};
-use crate::records::{image_scores, segment_records, ImageRow, SegmentRecord};
+use crate::records::ImageDetail;
 use crate::runs::PairRows;
 use crate::segments::{Categories, GtSegment, PredSegment};
 use crate::stats::PqStats;
@@ -96,10 +96,8 @@ fn evaluate_pair_with(
         scratch.pred = pred.into_buffers();
         let result =
             evaluate_image(job.image_id, &scratch.histogram, job.gt_segments, job.pred_segments, categories)?;
-        let detail = details.then(|| ImageDetail {
-            scores: image_scores(&result),
-            segments: segment_records(&scratch.histogram, job.gt_segments, job.pred_segments, &result),
-        });
+        let detail = details
+            .then(|| ImageDetail::new(&scratch.histogram, job.gt_segments, job.pred_segments, &result));
         Ok((result, detail))
     };
     let outcome = catch_panic(|| run(scratch));
@@ -137,13 +135,6 @@ pub fn evaluate_pairs(
     cancel: &Cancel,
 ) -> Result<(), PqError> {
     evaluate_pairs_detailed(jobs, categories, stats, cancel, None)
-}
-
-/// One image's scores and segment records (see [`crate::records`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImageDetail {
-    pub scores: ImageRow,
-    pub segments: Vec<SegmentRecord>,
 }
 
 /// [`evaluate_pairs`] that also appends each image's [`ImageDetail`] to `details`, in job order,

@@ -19,18 +19,33 @@ pub fn write_id_map(
     width: usize,
     alpha: bool,
 ) -> Result<(), PqError> {
-    let error = |message: String| PqError::Encode { path: path.to_owned(), message };
     if ids.len() != height * width {
         return Err(PqError::LengthMismatch { what: "ids", expected: height * width, got: ids.len() });
     }
     let mut rgb = filled_vec(ids.len() * 3, 0u8, "the colours")?;
     ids_to_rgb(ids, &mut rgb)?;
+    write_rgb(path, &rgb, height, width, alpha)
+}
+
+/// Writes an RGB picture (row-major, 3 bytes a pixel) as an 8-bit RGB PNG, or RGBA with opaque
+/// alpha when `alpha` is set.
+pub fn write_rgb(path: &Path, rgb: &[u8], height: usize, width: usize, alpha: bool) -> Result<(), PqError> {
+    let error = |message: String| PqError::Encode { path: path.to_owned(), message };
+    if rgb.len() != height * width * 3 {
+        return Err(PqError::LengthMismatch {
+            what: "RGB bytes",
+            expected: height * width * 3,
+            got: rgb.len(),
+        });
+    }
+    let rgba;
     let data = if alpha {
-        let mut rgba = filled_vec(ids.len() * 4, 255u8, "the colours")?;
-        for (out, pixel) in rgba.chunks_exact_mut(4).zip(rgb.chunks_exact(3)) {
+        let mut out = filled_vec(height * width * 4, 255u8, "the colours")?;
+        for (out, pixel) in out.chunks_exact_mut(4).zip(rgb.chunks_exact(3)) {
             out[..3].copy_from_slice(pixel);
         }
-        rgba
+        rgba = out;
+        &rgba[..]
     } else {
         rgb
     };
@@ -46,7 +61,7 @@ pub fn write_id_map(
     // for tests and benchmarks should decode like real ones.
     encoder.set_compression(png::Compression::Balanced);
     let mut writer = encoder.write_header().map_err(|e| error(e.to_string()))?;
-    writer.write_image_data(&data).map_err(|e| error(e.to_string()))?;
+    writer.write_image_data(data).map_err(|e| error(e.to_string()))?;
     writer.finish().map_err(|e| error(e.to_string()))
 }
 

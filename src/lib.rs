@@ -6,12 +6,14 @@
 //! [`segments`] checks and indexes `segments_info`, [`matching`] applies panopticapi's per-image
 //! rules and [`stats`] accumulates and averages per category. [`dataset`] runs that pipeline over
 //! many image pairs in parallel ([`parallel`] keeps fork-safe thread pools and makes long work
-//! interruptible), [`annotations`] reads their COCO panoptic JSON, [`io`] their PNGs from disk, archives or memory; [`encode`] writes id maps as
-//! PNGs. [`memory`] allocates input-sized buffers fallibly; [`error`] holds the one error type.
+//! interruptible), [`annotations`] reads their COCO panoptic JSON, [`io`] their PNGs from disk, archives or memory; [`encode`] writes id maps and
+//! pictures as PNGs, [`draw`] paints id maps for people ([`distance`] finds segments' interiors). [`memory`] allocates input-sized buffers fallibly; [`error`] holds the one error type.
 
 pub mod annotations;
 pub mod dataset;
 pub mod decode;
+pub mod distance;
+pub mod draw;
 pub mod encode;
 pub mod error;
 pub mod exact;

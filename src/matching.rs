@@ -65,6 +65,17 @@ pub fn evaluate_maps(
     categories: &Categories,
     cancel: &Cancel,
 ) -> Result<ImageResult, PqError> {
+    let histogram = map_histogram(image_id, gt_map, pred_map, cancel)?;
+    evaluate_image(image_id, &histogram, gt, pred, categories)
+}
+
+/// The pair histogram of two id maps, after checking that their shapes agree.
+pub fn map_histogram(
+    image_id: &str,
+    gt_map: MapView<'_>,
+    pred_map: MapView<'_>,
+    cancel: &Cancel,
+) -> Result<PairHistogram, PqError> {
     if (gt_map.height, gt_map.width) != (pred_map.height, pred_map.width) {
         return Err(PqError::SizeMismatch {
             image_id: image_id.to_owned(),
@@ -83,8 +94,7 @@ pub fn evaluate_maps(
             });
         }
     }
-    let histogram = histogram_of(gt_map.ids, pred_map.ids, cancel)?;
-    evaluate_image(image_id, &histogram, gt, pred, categories)
+    histogram_of(gt_map.ids, pred_map.ids, cancel)
 }
 
 /// The intersection histogram of two id maps of equal length; stops early once `cancel` is set.

@@ -96,6 +96,26 @@ pub fn image_scores(result: &ImageResult) -> ImageRow {
     image_row(result, &infos)
 }
 
+/// One image's scores and segment records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageDetail {
+    pub scores: ImageRow,
+    pub segments: Vec<SegmentRecord>,
+}
+
+impl ImageDetail {
+    /// The details of an image from its histogram, segments and result.
+    #[must_use]
+    pub fn new(
+        histogram: &PairHistogram,
+        gt: &[GtSegment],
+        pred: &[PredSegment],
+        result: &ImageResult,
+    ) -> Self {
+        Self { scores: image_scores(result), segments: segment_records(histogram, gt, pred, result) }
+    }
+}
+
 /// Every segment's record, ground truth first, each side in its `segments_info` order.
 #[must_use]
 pub fn segment_records(

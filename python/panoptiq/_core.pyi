@@ -12,24 +12,50 @@ __all__ = [
     "CancelToken",
     "Evaluator",
     "Totals",
+    "anchors",
     "decode_files",
     "default_threads",
     "evaluate_files",
     "evaluate_image",
     "id2rgb",
+    "image_details",
     "load_annotations",
+    "paint_ids",
     "parse_annotations",
     "pq_average",
     "read_id_map_png",
     "rgb2id_u8",
     "rgb2id_u32",
     "write_id_map_png",
+    "write_rgb_png",
 ]
 
 def rgb2id_u8(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]: ...
 def rgb2id_u32(rgb: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]: ...
 def id2rgb(ids: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint8]: ...
-def read_id_map_png(path: str, reference: bool = False) -> npt.NDArray[np.uint32]: ...
+def read_id_map_png(path: str, reference: bool = False, data: bytes | None = None) -> npt.NDArray[np.uint32]: ...
+def image_details(
+    image_id: str,
+    gt_ids: npt.NDArray[np.uint32],
+    pred_ids: npt.NDArray[np.uint32],
+    gt: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]],
+    pred: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]],
+    category_ids: npt.NDArray[np.int64],
+) -> tuple[
+    tuple[str, float, float, float, int, int, int, int],
+    list[tuple[str, str, int, int, int, str, int | None, int | None, float | None]],
+]: ...
+def paint_ids(
+    ids: npt.NDArray[np.uint32],
+    segment_ids: npt.NDArray[np.uint32],
+    colors: npt.NDArray[np.uint8],
+    fallback: tuple[int, int, int],
+    photo: npt.NDArray[np.uint8] | None = None,
+    alpha: float = 1.0,
+    border: tuple[int, int, int] | None = None,
+) -> npt.NDArray[np.uint8]: ...
+def anchors(ids: npt.NDArray[np.uint32]) -> list[tuple[int, int, int, int, int, int, int, int, int]]: ...
+def write_rgb_png(path: str, rgb: npt.NDArray[np.uint8]) -> None: ...
 def evaluate_image(
     image_id: str,
     gt_ids: npt.NDArray[np.uint32],

@@ -1,10 +1,11 @@
-"""The ``panoptiq`` command line: ``panoptiq eval`` and ``panoptiq demo``."""
+"""The ``panoptiq`` command line: ``panoptiq eval``, ``panoptiq report`` and ``panoptiq demo``."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
+import shlex
 import sys
 import tempfile
 import time
@@ -210,6 +211,35 @@ def storage_options(text: str | None) -> dict[str, Any]:
     return options
 
 
+def run_report(args: argparse.Namespace) -> int:
+    from panoptiq.report import write_report
+
+    progress = None if args.no_progress else Progress()
+    try:
+        report = write_report(
+            args.gt_json,
+            args.pred_json,
+            args.gt_folder,
+            args.pred_folder,
+            out=args.out,
+            images=args.images,
+            worst=args.worst,
+            overwrite=args.overwrite,
+            num_threads=args.threads,
+            storage_options=storage_options(args.storage_options),
+            progress=progress,
+            command=args.command_line,
+            title=args.title,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    print_table(report.results)
+    shown = len(list((report.folder / "images").iterdir()))
+    print(f"Report with {shown} error images written to {report.page}")
+    return 0
+
+
 def run_demo(args: argparse.Namespace) -> int:
     from panoptiq.synthetic import REALISTIC_GT_KINDS, REALISTIC_PRED_KINDS, make_dataset
 
@@ -323,6 +353,30 @@ def parser() -> argparse.ArgumentParser:
     )
     ev.set_defaults(run=run_eval)
 
+    rep = commands.add_parser(
+        "report",
+        help="write an HTML report: per-class table, worst images with error images, confusions",
+        description="Evaluate as `panoptiq eval` does and write a self-contained HTML report to a new folder: "
+        "the summary, a sortable per-class table, the worst images by PQ, false negatives and false positives "
+        "with their error images, the most frequent category confusions, the IoUs of the true positives, and "
+        "the command and versions that made it.",
+    )
+    rep.add_argument("gt_json", help="ground-truth JSON file (a path, a path into a zip/tar archive, or a URL)")
+    rep.add_argument("pred_json", help="prediction JSON file")
+    rep.add_argument("--gt-folder", help="ground-truth PNG folder (default: GT_JSON without .json)")
+    rep.add_argument("--pred-folder", help="prediction PNG folder (default: PRED_JSON without .json)")
+    rep.add_argument("--out", metavar="DIR", required=True, help="the report's folder, created (see --overwrite)")
+    rep.add_argument(
+        "--images", metavar="DIR", help="folder of the input photos (NAME.jpg for NAME.png) to draw error images over"
+    )
+    rep.add_argument("--worst", type=positive_int, default=10, help="images in each worst-image list (default: 10)")
+    rep.add_argument("--overwrite", action="store_true", help="replace the folder --out if it exists")
+    rep.add_argument("--title", help="the page's title")
+    rep.add_argument("--threads", type=positive_int, default=None, help="worker threads (default: all cores)")
+    rep.add_argument("--storage-options", metavar="JSON", help="fsspec options for URL inputs, as for eval")
+    rep.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    rep.set_defaults(run=run_report)
+
     demo = commands.add_parser(
         "demo",
         help="evaluate a small dataset made from the shipped COCO sample",
@@ -354,6 +408,7 @@ def warnings_as_lines() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.command_line = shlex.join(["panoptiq", *(sys.argv[1:] if argv is None else argv)])
     try:
         with warnings_as_lines():
             return args.run(args)

@@ -10,6 +10,7 @@ import numpy as np
 from panoptiq import _core
 from panoptiq._arrays import as_numpy
 from panoptiq._segments import flatten
+from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 from panoptiq.stats import PQStat
 
 
@@ -71,6 +72,37 @@ def evaluate_image(
     _, pred_columns = flatten([pred_segments_info], [name], "predicted")
     rows = _core.evaluate_image(name, gt_map, pred_map, gt_columns, pred_columns, category_array(categories))
     return stat_from_rows(rows)
+
+
+def image_details(
+    gt_ids: np.ndarray,
+    gt_segments_info: Sequence[Mapping[str, Any]],
+    pred_ids: np.ndarray,
+    pred_segments_info: Sequence[Mapping[str, Any]],
+    categories: Mapping[int, Any] | Iterable[Any],
+    *,
+    image_id: Any = None,
+) -> tuple[dict[str, Any], Records]:
+    """One pair's per-image and per-segment results, as ``pq_compute(per_image=True)`` gives them.
+
+    Takes the arguments of :func:`evaluate_image` and raises what it raises.
+
+    Returns
+    -------
+    image : dict
+        ``image_id``, ``pq``, ``sq``, ``rq``, ``n``, ``tp``, ``fp``, ``fn``
+        (:data:`panoptiq.records.IMAGE_FIELDS`).
+    segments : Records
+        One record per segment, ground truth first (:data:`panoptiq.records.SEGMENT_FIELDS`).
+    """
+    name = "?" if image_id is None else str(image_id)
+    gt_map = _id_map(gt_ids, "gt_ids")
+    pred_map = _id_map(pred_ids, "pred_ids")
+    _, gt_columns = flatten([gt_segments_info], [name], "ground-truth")
+    _, pred_columns = flatten([pred_segments_info], [name], "predicted")
+    row, segments = _core.image_details(name, gt_map, pred_map, gt_columns, pred_columns, category_array(categories))
+    image = dict(zip(IMAGE_FIELDS, row, strict=True))
+    return image, Records.from_tuples(segments, SEGMENT_FIELDS)
 
 
 def stat_from_rows(rows: list[tuple[int, float, int, int, int]]) -> PQStat:

@@ -4,6 +4,7 @@
 // PyO3 hands arguments over by value; borrowing views of them is the point of this layer.
 #![allow(clippy::needless_pass_by_value)]
 
+mod draw;
 mod errors;
 mod io;
 mod metric;
@@ -27,15 +28,16 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyTuple;
 
 use crate::annotations::{read_annotations, Annotations};
-use crate::dataset::{decode_only, evaluate_pairs_detailed, ImageDetail, PairJob};
-use crate::decode::{read_id_map, read_id_map_reference};
+use crate::dataset::{decode_only, evaluate_pairs_detailed, PairJob};
+use crate::decode::{read_id_map, read_id_map_from_bytes, read_id_map_reference};
 use crate::encode::write_id_map;
 use crate::error::{JsonFiles, Side};
 use crate::ids::{ids_to_rgb, rgb_to_ids, Channel, PARALLEL_MIN_PIXELS};
 use crate::io::{Origin, DISK};
-use crate::matching::{evaluate_maps, MapView};
+use crate::matching::{evaluate_image as evaluate_histogram, evaluate_maps, map_histogram, MapView};
 use crate::memory::filled_vec;
 use crate::parallel::{catch_panic, default_threads, run_interruptible, Cancel};
+use crate::records::{ImageDetail, SegmentRecord};
 use crate::segments::{Categories, GtSegment, PredSegment};
 use crate::stats::{average, Average, CategoryInfo, PqStats};
 use crate::PqError;
@@ -162,16 +164,24 @@ fn id2rgb<'py>(py: Python<'py>, ids: PyReadonlyArrayDyn<'py, u32>) -> PyResult<B
 }
 
 /// Reads a panoptic PNG into an H×W `uint32` id map, with panoptiq's decoder where it applies
-/// or, with `reference`, with the `png` crate only.
+/// or, with `reference`, with the `png` crate only. With `data`, decodes those bytes (the file's
+/// contents, read from an archive or object storage) and `path` only names them.
 #[pyfunction]
-#[pyo3(signature = (path, reference = false))]
-fn read_id_map_png(py: Python<'_>, path: PathBuf, reference: bool) -> PyResult<Bound<'_, PyArray2<u32>>> {
-    let map =
-        run(
-            py,
-            None,
-            |cancel| if reference { read_id_map_reference(&path) } else { read_id_map(&path, cancel) },
-        )?;
+#[pyo3(signature = (path, reference = false, data = None))]
+fn read_id_map_png(
+    py: Python<'_>,
+    path: PathBuf,
+    reference: bool,
+    data: Option<PyBackedBytes>,
+) -> PyResult<Bound<'_, PyArray2<u32>>> {
+    if reference && data.is_some() {
+        return Err(PyValueError::new_err("the reference decoder reads files only"));
+    }
+    let map = run(py, None, |cancel| match &data {
+        Some(bytes) => read_id_map_from_bytes(&path, bytes.to_vec(), cancel),
+        None if reference => read_id_map_reference(&path),
+        None => read_id_map(&path, cancel),
+    })?;
     let ids = Array2::from_shape_vec((map.height, map.width), map.ids)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(ids.into_pyarray(py))
@@ -230,6 +240,10 @@ pub(crate) fn rows_from_stats(stats: &PqStats) -> Vec<StatRow> {
     stats.iter().map(|(id, s)| (id, s.iou.to_f64(), s.tp, s.fp, s.fn_)).collect()
 }
 
+fn map_view<'a>(array: &'a PyReadonlyArray2<'_, u32>, name: &str) -> PyResult<MapView<'a>> {
+    Ok(MapView { ids: contiguous(array, name)?, height: array.shape()[0], width: array.shape()[1] })
+}
+
 /// Evaluates one image pair from id maps; returns its per-category statistics.
 #[pyfunction]
 fn evaluate_image<'py>(
@@ -241,16 +255,35 @@ fn evaluate_image<'py>(
     pred: PredColumns<'py>,
     category_ids: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Vec<StatRow>> {
-    fn view<'a>(array: &'a PyReadonlyArray2<'_, u32>, name: &str) -> PyResult<MapView<'a>> {
-        Ok(MapView { ids: contiguous(array, name)?, height: array.shape()[0], width: array.shape()[1] })
-    }
-    let (gt_map, pred_map) = (view(&gt_ids, "gt_ids")?, view(&pred_ids, "pred_ids")?);
+    let (gt_map, pred_map) = (map_view(&gt_ids, "gt_ids")?, map_view(&pred_ids, "pred_ids")?);
     let (gt, pred) = (gt_segments(&gt)?, pred_segments(&pred)?);
     let categories = Categories::new(category_ids.as_array().iter().copied());
     let result = run_sized(py, gt_map.ids.len(), 1 << 20, |cancel| {
         evaluate_maps(image_id, gt_map, pred_map, &gt, &pred, &categories, cancel)
     })?;
     Ok(rows_from_stats(&result.stats))
+}
+
+/// One image pair's scores and segment records from its id maps (see [`crate::records`]).
+#[pyfunction]
+fn image_details<'py>(
+    py: Python<'py>,
+    image_id: &str,
+    gt_ids: PyReadonlyArray2<'py, u32>,
+    pred_ids: PyReadonlyArray2<'py, u32>,
+    gt: GtColumns<'py>,
+    pred: PredColumns<'py>,
+    category_ids: PyReadonlyArray1<'py, i64>,
+) -> PyResult<(PyImageRow, Vec<SegmentRow>)> {
+    let (gt_map, pred_map) = (map_view(&gt_ids, "gt_ids")?, map_view(&pred_ids, "pred_ids")?);
+    let (gt, pred) = (gt_segments(&gt)?, pred_segments(&pred)?);
+    let categories = Categories::new(category_ids.as_array().iter().copied());
+    let detail = run_sized(py, gt_map.ids.len(), 1 << 20, |cancel| {
+        let histogram = map_histogram(image_id, gt_map, pred_map, cancel)?;
+        let result = evaluate_histogram(image_id, &histogram, &gt, &pred, &categories)?;
+        Ok(ImageDetail::new(&histogram, &gt, &pred, &result))
+    })?;
+    Ok((py_row(image_id, detail.scores), segment_rows(image_id, detail.segments).collect()))
 }
 
 /// Evaluates image pairs from PNG files in parallel, adding them to `totals`.
@@ -316,22 +349,26 @@ fn detail_rows(jobs: &[PairJob<'_>], details: Vec<ImageDetail>) -> Details {
     let mut segments = Vec::new();
     for (job, detail) in jobs.iter().zip(details) {
         images.push(py_row(job.image_id, detail.scores));
-        segments.extend(detail.segments.into_iter().map(|r| {
-            let side = if r.side == Side::GroundTruth { "gt" } else { "pred" };
-            (
-                job.image_id.to_owned(),
-                side,
-                r.segment_id,
-                r.category_id,
-                r.area,
-                r.fate.name(),
-                r.other.map(|o| o.segment_id),
-                r.other.map(|o| o.category_id),
-                r.other.map(|o| o.iou),
-            )
-        }));
+        segments.extend(segment_rows(job.image_id, detail.segments));
     }
     (images, segments)
+}
+
+fn segment_rows(image_id: &str, records: Vec<SegmentRecord>) -> impl Iterator<Item = SegmentRow> + '_ {
+    records.into_iter().map(move |r| {
+        let side = if r.side == Side::GroundTruth { "gt" } else { "pred" };
+        (
+            image_id.to_owned(),
+            side,
+            r.segment_id,
+            r.category_id,
+            r.area,
+            r.fate.name(),
+            r.other.map(|o| o.segment_id),
+            r.other.map(|o| o.category_id),
+            r.other.map(|o| o.iou),
+        )
+    })
 }
 
 /// Evaluates `jobs` with the GIL released and adds them to the running `totals` (all or none);
@@ -549,6 +586,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(id2rgb, m)?)?;
     m.add_function(wrap_pyfunction!(read_id_map_png, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate_image, m)?)?;
+    m.add_function(wrap_pyfunction!(image_details, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate_files, m)?)?;
     m.add_function(wrap_pyfunction!(load_annotations, m)?)?;
     m.add_class::<PyAnnotations>()?;
@@ -559,5 +597,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_files, m)?)?;
     m.add_function(wrap_pyfunction!(pq_average, m)?)?;
     metric::register(m)?;
+    draw::register(m)?;
     Ok(())
 }

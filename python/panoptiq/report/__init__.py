@@ -1,0 +1,207 @@
+"""``panoptiq report``: one self-contained HTML page that shows where a model fails — the summary,
+a sortable per-class table, the worst images with their error images, the category confusions,
+the distribution of true-positive IoUs, and the command and versions that made it.
+
+The evaluation is the same single pass as ``pq_compute(per_image=True)``; only the error images of
+the pairs shown are read and decoded a second time. The report is written to a temporary folder
+beside ``out`` and renamed into place when complete, so that a folder named ``out`` is always a
+finished report.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from panoptiq.dataset import ProgressCallback, default_threads, load_dataset
+from panoptiq.evaluation import summarize
+from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
+from panoptiq.report.analysis import confusions, iou_histogram, tp_ious, worst_images
+from panoptiq.report.page import Page, render
+from panoptiq.report.pictures import draw_pairs
+
+
+@dataclass(frozen=True)
+class Report:
+    """A written report: its folder, the page in it, and the numbers it shows."""
+
+    folder: Path
+    page: Path
+    results: dict[str, Any]
+    per_image: Records
+    segments: Records
+
+
+def write_report(
+    gt_json_file: str,
+    pred_json_file: str,
+    gt_folder: str | None = None,
+    pred_folder: str | None = None,
+    *,
+    out: str | os.PathLike[str],
+    images: str | os.PathLike[str] | None = None,
+    worst: int = 10,
+    confusion_count: int = 20,
+    overwrite: bool = False,
+    num_threads: int | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
+    command: str | None = None,
+    title: str | None = None,
+) -> Report:
+    """Evaluate a prediction and write an HTML report of it to the folder ``out``.
+
+    Parameters
+    ----------
+    gt_json_file, pred_json_file, gt_folder, pred_folder
+        As for :func:`panoptiq.evaluation.pq_compute` (paths, archives or URLs).
+    out : str or os.PathLike
+        The report's folder, created: ``index.html``, ``images/`` (the error images),
+        ``per_image.csv`` and ``segments.csv``.
+    images : str or os.PathLike, optional
+        A folder of the input photos, named as the PNGs with ``.jpg`` (or ``.jpeg``, ``.png``):
+        error images are drawn over them. A missing photo, or one of another size, is noted on
+        the page and the image drawn without it.
+    worst : int
+        How many images each worst-image list shows (by PQ, by false negatives, by false
+        positives); each shown image gets an error image.
+    confusion_count : int
+        How many category confusions to list.
+    overwrite : bool
+        Replace ``out`` if it exists (it is refused otherwise).
+    num_threads, storage_options, progress
+        As for ``pq_compute``.
+    command : str, optional
+        The command to show as the one that produced the report; by default this call.
+    title : str, optional
+        The page's title.
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    FileExistsError
+        ``out`` exists and ``overwrite`` is not set, or is a file.
+    PermissionError, FileNotFoundError
+        ``out``'s parent folder cannot be written or does not exist.
+    ImportError
+        Pillow is not installed (it draws the labels).
+    ValueError
+        ``worst`` or ``confusion_count`` negative; and whatever ``pq_compute`` raises.
+    """
+    if worst < 0 or confusion_count < 0:
+        raise ValueError(f"worst and confusion_count must be >= 0, got {worst} and {confusion_count}")
+    try:
+        import PIL  # noqa: F401  (checked now rather than after the evaluation)
+    except ImportError:
+        raise ImportError("panoptiq report draws its labels with Pillow: pip install Pillow") from None
+    target = Path(os.fspath(out)).absolute()
+    _check_target(target, overwrite)
+    started, created = time.perf_counter(), datetime.now(timezone.utc)
+    dataset = load_dataset(gt_json_file, pred_json_file, gt_folder, pred_folder, storage_options=storage_options)
+    details: tuple[list[Any], list[Any]] = ([], [])
+    stat = dataset.evaluate(num_threads=num_threads, progress=progress, details=details)
+    results = summarize(stat, dataset.categories)
+    per_image = Records.from_tuples(details[0], IMAGE_FIELDS)
+    segments = Records.from_tuples(details[1], SEGMENT_FIELDS)
+    worst_lists = worst_images(per_image, worst)
+    shown = sorted({p for positions in worst_lists.values() for p in positions})
+    categories = dataset.categories
+    names = {cid: str(info.get("name", cid)) for cid, info in categories.items()}
+    classes = []
+    for cid, scores in results["per_class"].items():
+        s = stat[cid]
+        if s.tp + s.fp + s.fn:
+            kind = "thing" if categories[cid].get("isthing") == 1 else "stuff"
+            classes.append((cid, names[cid], kind, scores["pq"], scores["sq"], scores["rq"], s.tp, s.fp, s.fn))
+    ious = tp_ious(segments)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        threads = num_threads or default_threads()
+        photos = None if images is None else os.fspath(images)
+        pictures = draw_pairs(dataset, shown, temporary / "images", photos, threads)
+        per_image.write(temporary / "per_image.csv")
+        segments.write(temporary / "segments.csv")
+        page = Page(
+            title=title or f"Panoptic quality of {Path(pred_json_file).name}",
+            results=results,
+            classes=classes,
+            images=per_image,
+            worst=worst_lists,
+            pictures=pictures,
+            confusions=confusions(segments, confusion_count),
+            names=names,
+            iou_counts=iou_histogram(ious),
+            iou_mean=sum(ious) / len(ious) if ious else None,
+            command=command or _call(gt_json_file, pred_json_file, gt_folder, pred_folder, out, images),
+            versions=_versions(),
+            created=created.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            elapsed=time.perf_counter() - started,
+            inputs={
+                "ground truth": f"{gt_json_file} ({dataset.gt_folder})",
+                "prediction": f"{pred_json_file} ({dataset.pred_folder})",
+                "photos": photos or "none",
+            },
+        )
+        (temporary / "index.html").write_text(render(page), encoding="utf-8")
+        _move_into_place(temporary, target, overwrite)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return Report(target, target / "index.html", results, per_image, segments)
+
+
+def _check_target(target: Path, overwrite: bool) -> None:
+    """Refuse now, before the evaluation, what would fail at the end."""
+    if target.exists() and not target.is_dir():
+        raise FileExistsError(f"the report folder {target} is a file")
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"the report folder {target} exists; pass overwrite=True (--overwrite) to replace it")
+    parent = target.parent
+    if not parent.is_dir():
+        raise FileNotFoundError(f"cannot write the report to {target}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write the report to {target}: folder {parent} is not writable")
+
+
+def _move_into_place(temporary: Path, target: Path, overwrite: bool) -> None:
+    if target.exists():
+        if not overwrite:  # created meanwhile by someone else
+            raise FileExistsError(f"the report folder {target} exists; pass overwrite=True (--overwrite) to replace it")
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.replace(target, old / "report")
+        os.replace(temporary, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(temporary, target)
+
+
+def _call(*args: Any) -> str:
+    gt, pred, gt_folder, pred_folder, out, images = (None if a is None else os.fspath(a) for a in args)
+    parts = [f"write_report({gt!r}, {pred!r}, {gt_folder!r}, {pred_folder!r}, out={out!r}"]
+    if images is not None:
+        parts.append(f"images={images!r}")
+    return ", ".join(parts) + ")"
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for package in ("panoptiq", "numpy", "Pillow"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found

@@ -1,0 +1,208 @@
+"""The report's HTML: one self-contained page (styles and script inline, pictures beside it in
+``images/``), written from the numbers a :class:`Page` holds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from html import escape
+from importlib.resources import files
+from typing import Any
+
+from panoptiq.report.analysis import IOU_EDGES, Confusion
+from panoptiq.report.pictures import Picture
+
+#: The worst-image lists, in the order the page shows them.
+WORST_LISTS = (("pq", "lowest PQ"), ("fn", "most false negatives"), ("fp", "most false positives"))
+
+
+@dataclass
+class Page:
+    """Everything the page shows."""
+
+    title: str
+    results: Mapping[str, Any]
+    #: (category id, name, "thing"/"stuff", pq, sq, rq, tp, fp, fn) of each counted category.
+    classes: Sequence[tuple[int, str, str, float, float, float, int, int, int]]
+    images: Sequence[Mapping[str, Any]]
+    worst: Mapping[str, Sequence[int]]
+    pictures: Mapping[int, Picture]
+    confusions: Sequence[Confusion]
+    names: Mapping[int, str]
+    iou_counts: Sequence[int]
+    iou_mean: float | None
+    command: str
+    versions: Mapping[str, str]
+    created: str
+    elapsed: float
+    inputs: Mapping[str, str] = field(default_factory=dict)
+
+
+def render(page: Page) -> str:
+    assets = files("panoptiq.report") / "assets"
+    css = (assets / "report.css").read_text(encoding="utf-8")
+    script = (assets / "report.js").read_text(encoding="utf-8")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(page.title)}</title>",
+        f"<style>{css}</style></head><body><main>",
+        f"<h1>{escape(page.title)}</h1>",
+        f'<p class="sub">{len(page.images)} images, evaluated in {page.elapsed:.2f} s, {escape(page.created)}</p>',
+        _summary(page),
+        _classes(page),
+        _worst(page),
+        _confusions(page),
+        _ious(page),
+        _provenance(page),
+        f"</main><script>{script}</script></body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def _summary(page: Page) -> str:
+    rows = []
+    for name in ("All", "Things", "Stuff"):
+        r = page.results[name]
+        rows.append(
+            f'<tr><td class="l">{name}</td><td>{_pct(r["pq"])}</td><td>{_pct(r["sq"])}</td>'
+            f"<td>{_pct(r['rq'])}</td><td>{r['n']}</td></tr>"
+        )
+    tp = sum(c[6] for c in page.classes)
+    fp = sum(c[7] for c in page.classes)
+    fn = sum(c[8] for c in page.classes)
+    return (
+        '<h2 id="summary">Summary</h2><table class="summary"><thead><tr><th class="l"></th><th>PQ</th>'
+        "<th>SQ</th><th>RQ</th><th>N</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        f'<p class="sub">{tp} true positives, {fp} false positives, {fn} false negatives.</p>'
+    )
+
+
+def _bar(value: float) -> str:
+    width = max(0.0, min(100.0, 100 * value))
+    return (
+        f'<td class="bar" data-v="{value!r}"><span class="fill" style="width:{width:.1f}%"></span>'
+        f'<span class="v">{_pct(value)}</span></td>'
+    )
+
+
+def _classes(page: Page) -> str:
+    head = (
+        '<tr><th class="sortable" data-type="num">id</th><th class="sortable l" data-type="text">category</th>'
+        '<th class="sortable l" data-type="text">kind</th><th class="sortable" data-type="num" data-key="pq">PQ</th>'
+        '<th class="sortable" data-type="num" data-key="sq">SQ</th>'
+        '<th class="sortable" data-type="num" data-key="rq">RQ</th>'
+        '<th class="sortable" data-type="num" data-key="tp">TP</th>'
+        '<th class="sortable" data-type="num" data-key="fp">FP</th>'
+        '<th class="sortable" data-type="num" data-key="fn">FN</th></tr>'
+    )
+    body = []
+    for cid, name, kind, pq, sq, rq, tp, fp, fn in page.classes:
+        body.append(
+            f'<tr><td data-v="{cid}">{cid}</td><td class="l" data-v="{escape(name)}">{escape(name)}</td>'
+            f'<td class="l" data-v="{kind}">{kind}</td>{_bar(pq)}{_bar(sq)}{_bar(rq)}'
+            f'<td data-v="{tp}">{tp}</td><td data-v="{fp}">{fp}</td><td data-v="{fn}">{fn}</td></tr>'
+        )
+    return (
+        '<h2 id="classes">Per class</h2><p class="sub">Categories with a true positive, false positive or '
+        "false negative; click a column to sort. The bars show PQ, SQ and RQ.</p>"
+        f'<table id="per-class" class="sortable"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
+    )
+
+
+def _worst(page: Page) -> str:
+    buttons, panels = [], []
+    for k, (key, label) in enumerate(WORST_LISTS):
+        on = k == 0
+        state = ' class="on"' if on else ""
+        buttons.append(f'<button data-panel="worst-{key}"{state}>{escape(label)}</button>')
+        cards = [_card(page, position) for position in page.worst.get(key, [])]
+        inner = "".join(cards) if cards else '<p class="sub">No image to show.</p>'
+        panels.append(f'<div id="worst-{key}" class="cards{"" if on else " hidden"}">{inner}</div>')
+    return (
+        '<h2 id="worst">Worst images</h2><p class="sub">Ground truth left, prediction right: '
+        "green matched, red missed, orange false positive, grey crowd, light blue not counted, "
+        "dark VOID. Labels give the category and IoU.</p>"
+        f'<div class="tabs">{"".join(buttons)}</div>{"".join(panels)}'
+    )
+
+
+def _card(page: Page, position: int) -> str:
+    image = page.images[position]
+    picture = page.pictures.get(position)
+    meta = (
+        f"image <b>{escape(str(image['image_id']))}</b> &middot; PQ {_pct(image['pq'])} &middot; "
+        f"TP {image['tp']}, FP {image['fp']}, FN {image['fn']}"
+    )
+    img, note = "", ""
+    if picture is not None:
+        alt = escape(f"error image of image {image['image_id']}")
+        src = f"images/{escape(picture.file)}"
+        img = f'<a href="{src}"><img src="{src}" alt="{alt}" loading="lazy"></a>'
+        if picture.photo_note:
+            note = f'<div class="note">{escape(picture.photo_note)}</div>'
+    return f'<div class="card">{img}<div class="meta">{meta}</div>{note}</div>'
+
+
+def _confusions(page: Page) -> str:
+    if not page.confusions:
+        return '<h2 id="confusions">Confusions</h2><p class="sub">No missed segment overlaps another class most.</p>'
+    rows = "".join(
+        f'<tr><td class="l">{escape(page.names.get(c.gt_category, str(c.gt_category)))}</td>'
+        f'<td class="l">{escape(page.names.get(c.pred_category, str(c.pred_category)))}</td>'
+        f"<td>{c.count}</td><td>{c.mean_iou:.2f}</td></tr>"
+        for c in page.confusions
+    )
+    return (
+        '<h2 id="confusions">Confusions</h2><p class="sub">Ground-truth segments no prediction matched, '
+        "counted by their category and the category of the predicted segment that overlaps them most.</p>"
+        '<table id="confusion-table"><thead><tr><th class="l">ground truth</th><th class="l">predicted as</th>'
+        f"<th>segments</th><th>mean IoU</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _ious(page: Page) -> str:
+    counts = page.iou_counts
+    total = sum(counts)
+    if total == 0:
+        return '<h2 id="ious">IoU of true positives</h2><p class="sub">No true positive.</p>'
+    width, height, pad = 560, 200, 30
+    bar = (width - 2 * pad) / len(counts)
+    top = max(counts)
+    shapes = []
+    for k, n in enumerate(counts):
+        h = (height - 2 * pad) * n / top
+        x = pad + k * bar
+        shapes.append(
+            f'<rect x="{x + 1:.1f}" y="{height - pad - h:.1f}" width="{bar - 2:.1f}" height="{h:.1f}" '
+            f'fill="#2ca02c"><title>{IOU_EDGES[k]:.2f}-{IOU_EDGES[k + 1]:.2f}: {n}</title></rect>'
+        )
+        shapes.append(f'<text x="{x + bar / 2:.1f}" y="{height - pad - h - 3:.1f}" text-anchor="middle">{n}</text>')
+    for k, edge in enumerate(IOU_EDGES):
+        if k % 2 == 0:
+            x = pad + k * bar
+            shapes.append(f'<text x="{x:.1f}" y="{height - pad + 14}" text-anchor="middle">{edge:.1f}</text>')
+    mean = "" if page.iou_mean is None else f", mean {page.iou_mean:.3f}"
+    return (
+        f'<h2 id="ious">IoU of true positives</h2><p class="sub">{total} matched pairs{mean}.</p>'
+        f'<svg width="{width}" height="{height}" role="img" aria-label="histogram of true-positive IoUs">'
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#888"/>'
+        f"{''.join(shapes)}</svg>"
+    )
+
+
+def _provenance(page: Page) -> str:
+    rows = "".join(
+        f'<tr><td class="l">{escape(k)}</td><td class="l">{escape(v)}</td></tr>'
+        for k, v in [*page.inputs.items(), *page.versions.items()]
+    )
+    return (
+        '<h2 id="provenance">How this report was made</h2>'
+        f'<pre id="command">{escape(page.command)}</pre>'
+        f"<table><tbody>{rows}</tbody></table>"
+    )

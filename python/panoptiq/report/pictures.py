@@ -1,0 +1,94 @@
+"""The error images of a report: each selected pair read again from wherever its PNGs are,
+drawn over its photo when there is one, and written as PNG."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from panoptiq import _core
+from panoptiq.dataset import Dataset
+from panoptiq.storage import Folder
+from panoptiq.visualize import error_image, read_photo, save_png
+
+#: Photo names tried for an annotation ``name.png``, in this order (COCO's photos are JPEG).
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG")
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An error image written for the report, or why it lacks its photo."""
+
+    image_id: str
+    file: str
+    photo_note: str | None
+
+
+def draw_pairs(
+    dataset: Dataset, positions: list[int], out: Path, photos: str | None, threads: int
+) -> dict[int, Picture]:
+    """Draws the error image of each pair at ``positions`` into ``out``; returns them by position."""
+    out.mkdir(parents=True, exist_ok=True)
+
+    def draw(position: int) -> tuple[int, Picture]:
+        return position, _draw_pair(dataset, position, out, photos)
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        return dict(pool.map(draw, positions))
+
+
+def _draw_pair(dataset: Dataset, position: int, out: Path, photos: str | None) -> Picture:
+    columns = dataset.columns(position, position + 1)
+    image_id = columns.image_ids[0]
+    gt_map = _read_map(dataset.gt, columns.gt_paths[0], image_id)
+    pred_map = _read_map(dataset.pred, columns.pred_paths[0], image_id)
+    gt_ids, gt_categories, gt_crowd, gt_areas = columns.gt
+    gt_segments = [
+        {"id": int(i), "category_id": int(c), "iscrowd": int(k), "area": int(a)}
+        for i, c, k, a in zip(gt_ids, gt_categories, gt_crowd, gt_areas, strict=True)
+    ]
+    pred_segments = [{"id": int(i), "category_id": int(c)} for i, c in zip(*columns.pred, strict=True)]
+    photo, note = _find_photo(photos, columns.gt_paths[0], gt_map.shape)
+    picture = error_image(
+        gt_map, pred_map, gt_segments, pred_segments, dataset.categories, photo=photo, image_id=image_id
+    )
+    name = f"{_safe(image_id)}-{position}.png"
+    save_png(out / name, picture)
+    return Picture(image_id, name, note)
+
+
+def _read_map(folder: Folder, path: str, image_id: str) -> np.ndarray:
+    if folder.remote is not None:
+        data = folder.remote.fetch([path], [image_id])[0]
+        return _core.read_id_map_png(path, data=data)
+    if folder.source is not None:
+        name = os.path.relpath(path, folder.root)
+        return _core.read_id_map_png(path, data=bytes(folder.source.read(name)))
+    return _core.read_id_map_png(path)
+
+
+def _find_photo(photos: str | None, png_path: str, shape: tuple[int, ...]) -> tuple[np.ndarray | None, str | None]:
+    """The photo of a pair from the folder ``photos``: the PNG's name with a photo suffix. A
+    missing photo or one of another size is not an error: the picture is drawn without it and
+    the note says why."""
+    if photos is None:
+        return None, None
+    stem = Path(png_path.replace("\\", "/").rsplit("/", 1)[-1]).stem
+    for suffix in PHOTO_SUFFIXES:
+        candidate = Path(photos) / (stem + suffix)
+        if candidate.is_file():
+            try:
+                return read_photo(candidate, shape), None
+            except ValueError as error:
+                return None, str(error)
+            except OSError as error:  # unreadable or not an image Pillow knows
+                return None, f"the photo {candidate} cannot be read: {error}"
+    return None, f"no photo {stem}.jpg (or .jpeg, .png) in {photos}"
+
+
+def _safe(image_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in image_id)[:80]
