@@ -245,7 +245,7 @@ def as_id_map(value: Any, name: str) -> np.ndarray:
         return read_id_map(value)
     array = np.asarray(value)
     if array.ndim == 3 and array.shape[2] in (3, 4):
-        return rgb2id(array[..., :3].astype(np.uint8, copy=False))
+        array = rgb2id(array[..., :3].astype(np.uint8, copy=False))
     return _id_map(array, name)
 
 

@@ -16,7 +16,8 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -108,26 +109,26 @@ def write_report(
         raise ImportError("panoptiq report draws its labels with Pillow: pip install Pillow") from None
     target = Path(os.fspath(out)).absolute()
     _check_target(target, overwrite)
-    started, created = time.perf_counter(), datetime.now(timezone.utc)
-    dataset = load_dataset(gt_json_file, pred_json_file, gt_folder, pred_folder, storage_options=storage_options)
-    details: tuple[list[Any], list[Any]] = ([], [])
-    stat = dataset.evaluate(num_threads=num_threads, progress=progress, details=details)
-    results = summarize(stat, dataset.categories)
-    per_image = Records.from_tuples(details[0], IMAGE_FIELDS)
-    segments = Records.from_tuples(details[1], SEGMENT_FIELDS)
-    worst_lists = worst_images(per_image, worst)
-    shown = sorted({p for positions in worst_lists.values() for p in positions})
-    categories = dataset.categories
-    names = {cid: str(info.get("name", cid)) for cid, info in categories.items()}
-    classes = []
-    for cid, scores in results["per_class"].items():
-        s = stat[cid]
-        if s.tp + s.fp + s.fn:
-            kind = "thing" if categories[cid].get("isthing") == 1 else "stuff"
-            classes.append((cid, names[cid], kind, scores["pq"], scores["sq"], scores["rq"], s.tp, s.fp, s.fn))
-    ious = tp_ious(segments)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    try:
+    # Made first: a folder that cannot be written is found before the evaluation, not after it.
+    with _staging(target, overwrite) as temporary:
+        started, created = time.perf_counter(), datetime.now(timezone.utc)
+        dataset = load_dataset(gt_json_file, pred_json_file, gt_folder, pred_folder, storage_options=storage_options)
+        details: tuple[list[Any], list[Any]] = ([], [])
+        stat = dataset.evaluate(num_threads=num_threads, progress=progress, details=details)
+        results = summarize(stat, dataset.categories)
+        per_image = Records.from_tuples(details[0], IMAGE_FIELDS)
+        segments = Records.from_tuples(details[1], SEGMENT_FIELDS)
+        worst_lists = worst_images(per_image, worst)
+        shown = sorted({p for positions in worst_lists.values() for p in positions})
+        categories = dataset.categories
+        names = {cid: str(info.get("name", cid)) for cid, info in categories.items()}
+        classes = []
+        for cid, scores in results["per_class"].items():
+            s = stat[cid]
+            if s.tp + s.fp + s.fn:
+                kind = "thing" if categories[cid].get("isthing") == 1 else "stuff"
+                classes.append((cid, names[cid], kind, scores["pq"], scores["sq"], scores["rq"], s.tp, s.fp, s.fn))
+        ious = tp_ious(segments)
         threads = num_threads or default_threads()
         photos = None if images is None else os.fspath(images)
         pictures = draw_pairs(dataset, shown, temporary / "images", photos, threads)
@@ -155,10 +156,6 @@ def write_report(
             },
         )
         (temporary / "index.html").write_text(render(page), encoding="utf-8")
-        _move_into_place(temporary, target, overwrite)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return Report(target, target / "index.html", results, per_image, segments)
 
 
@@ -173,6 +170,22 @@ def _check_target(target: Path, overwrite: bool) -> None:
         raise FileNotFoundError(f"cannot write the report to {target}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise PermissionError(f"cannot write the report to {target}: folder {parent} is not writable")
+
+
+@contextmanager
+def _staging(target: Path, overwrite: bool) -> Iterator[Path]:
+    """A temporary folder beside ``target``, renamed to it when the block completes and removed
+    when it fails: a folder named ``target`` is never a half-written report."""
+    try:
+        temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    except OSError as error:
+        raise type(error)(f"cannot write the report to {target}: {error.strerror}") from None
+    try:
+        yield temporary
+        _move_into_place(temporary, target, overwrite)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
 
 
 def _move_into_place(temporary: Path, target: Path, overwrite: bool) -> None:
