@@ -21,44 +21,21 @@ import os
 import platform
 import statistics
 import sys
-import tarfile
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE))
 
 import distributed  # noqa: E402
 import fsspec  # noqa: E402
 from object_storage import moto_server, storage_options, upload  # noqa: E402
-from PIL import Image  # noqa: E402
+from pillow_data import dataset  # noqa: E402
 
 from panoptiq import evaluation  # noqa: E402
-from panoptiq.synthetic import REALISTIC_GT_KINDS, REALISTIC_PRED_KINDS, make_dataset  # noqa: E402
-
-
-def dataset(cache: Path, pairs: int) -> Path:
-    folder = cache / f"coco-pillow-{pairs}"
-    if not (folder / "done").exists():
-        print(f"generating {pairs} COCO-like pairs in {folder} (PNGs re-written by Pillow)", flush=True)
-        make_dataset(
-            folder, pairs, seed=2026, size=(480, 640), gt_kinds=REALISTIC_GT_KINDS, pred_kinds=REALISTIC_PRED_KINDS
-        )
-        for side in ("gt", "pred"):
-            for png in (folder / side).iterdir():
-                with Image.open(png) as image:
-                    image.load()
-                    image.save(png)
-            with zipfile.ZipFile(folder / f"{side}.zip", "w", zipfile.ZIP_DEFLATED) as z:
-                for png in sorted((folder / side).iterdir()):
-                    z.write(png, f"{side}/{png.name}")
-            with tarfile.open(folder / f"{side}.tar", "w") as t:
-                t.add(folder / side, side)
-        (folder / "done").touch()
-    return folder
 
 
 def timed(call: Callable[[], object]) -> tuple[float, object]:

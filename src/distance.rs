@@ -16,45 +16,37 @@ pub fn chessboard(ids: &[u32], height: usize, width: usize) -> Result<Vec<u32>, 
     if ids.len() != height * width {
         return Err(PqError::LengthMismatch { what: "ids", expected: height * width, got: ids.len() });
     }
-    let mut dist = filled_vec(ids.len(), 0u32, "the distance map")?;
+    // Every pixel of the first and last rows and columns is at 1; the passes below only visit
+    // interior pixels, whose eight neighbours all exist.
+    let mut dist = filled_vec(ids.len(), 1u32, "the distance map")?;
+    if height < 3 || width < 3 {
+        return Ok(dist);
+    }
     // Forward pass: neighbours above and to the left.
-    for y in 0..height {
-        for x in 0..width {
-            let i = y * width + x;
+    for y in 1..height - 1 {
+        let row = y * width;
+        for i in row + 1..row + width - 1 {
             let id = ids[i];
             let mut best = u32::MAX;
-            let neighbours = [
-                (y > 0 && x > 0).then(|| i - width - 1),
-                (y > 0).then(|| i - width),
-                (y > 0 && x + 1 < width).then(|| i - width + 1),
-                (x > 0).then(|| i - 1),
-            ];
-            let on_edge = y == 0 || x == 0 || x + 1 == width || y + 1 == height;
-            if on_edge {
-                best = 1;
-            } else {
-                for j in neighbours.into_iter().flatten() {
-                    best = best.min(if ids[j] == id { dist[j] + 1 } else { 1 });
-                }
+            for j in [i - width - 1, i - width, i - width + 1, i - 1] {
+                best = best.min(if ids[j] == id { dist[j] + 1 } else { 1 });
             }
             dist[i] = best;
         }
     }
     // Backward pass: neighbours below and to the right.
-    for y in (0..height).rev() {
-        for x in (0..width).rev() {
-            let i = y * width + x;
-            if dist[i] == 1 {
+    for y in (1..height - 1).rev() {
+        let row = y * width;
+        for i in (row + 1..row + width - 1).rev() {
+            let mut best = dist[i];
+            if best == 1 {
                 continue;
             }
             let id = ids[i];
-            // Pixels off the edge were settled in the forward pass, so all four neighbours exist.
             for j in [i + 1, i + width - 1, i + width, i + width + 1] {
-                let d = if ids[j] == id { dist[j] + 1 } else { 1 };
-                if d < dist[i] {
-                    dist[i] = d;
-                }
+                best = best.min(if ids[j] == id { dist[j] + 1 } else { 1 });
             }
+            dist[i] = best;
         }
     }
     Ok(dist)

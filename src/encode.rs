@@ -24,12 +24,21 @@ pub fn write_id_map(
     }
     let mut rgb = filled_vec(ids.len() * 3, 0u8, "the colours")?;
     ids_to_rgb(ids, &mut rgb)?;
-    write_rgb(path, &rgb, height, width, alpha)
+    // zlib-style compression, as the PIL-written PNGs of COCO and other datasets have; files made
+    // for tests and benchmarks should decode like real ones.
+    write_rgb(path, &rgb, height, width, alpha, png::Compression::Balanced)
 }
 
 /// Writes an RGB picture (row-major, 3 bytes a pixel) as an 8-bit RGB PNG, or RGBA with opaque
 /// alpha when `alpha` is set.
-pub fn write_rgb(path: &Path, rgb: &[u8], height: usize, width: usize, alpha: bool) -> Result<(), PqError> {
+pub fn write_rgb(
+    path: &Path,
+    rgb: &[u8],
+    height: usize,
+    width: usize,
+    alpha: bool,
+    compression: png::Compression,
+) -> Result<(), PqError> {
     let error = |message: String| PqError::Encode { path: path.to_owned(), message };
     if rgb.len() != height * width * 3 {
         return Err(PqError::LengthMismatch {
@@ -57,9 +66,7 @@ pub fn write_rgb(path: &Path, rgb: &[u8], height: usize, width: usize, alpha: bo
     let mut encoder = png::Encoder::new(BufWriter::new(file), w, h);
     encoder.set_color(if alpha { ColorType::Rgba } else { ColorType::Rgb });
     encoder.set_depth(BitDepth::Eight);
-    // zlib-style compression, as the PIL-written PNGs of COCO and other datasets have; files made
-    // for tests and benchmarks should decode like real ones.
-    encoder.set_compression(png::Compression::Balanced);
+    encoder.set_compression(compression);
     let mut writer = encoder.write_header().map_err(|e| error(e.to_string()))?;
     writer.write_image_data(data).map_err(|e| error(e.to_string()))?;
     writer.finish().map_err(|e| error(e.to_string()))

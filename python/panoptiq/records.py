@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from operator import itemgetter
 from typing import Any
 
 #: Fields of a per-image record.
@@ -63,8 +64,11 @@ class Records(list):
                     f.write(json.dumps(row) + "\n")
         elif path.endswith(".csv"):
             with open(path, "w", encoding="utf-8", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=list(self.fields))
-                writer.writeheader()
-                writer.writerows(self)
+                writer = csv.writer(f)
+                writer.writerow(self.fields)
+                # Rows as tuples: several times quicker than csv.DictWriter on large tables.
+                writer.writerows(
+                    map(itemgetter(*self.fields), self) if len(self.fields) > 1 else ([r[self.fields[0]]] for r in self)
+                )
         else:
             raise ValueError(f"{path}: per-image and per-segment results are written as .csv or .jsonl")

@@ -327,9 +327,13 @@ def _font(height: int) -> Any:
         return ImageFont.load_default()
 
 
-def _text_box(draw: Any, font: Any, xy: tuple[int, int], text: str) -> tuple[int, int, int, int]:
-    """White text on a black box; returns the box with a margin."""
-    left, top, right, bottom = draw.textbbox(xy, text, font=font)
+def _text_box(
+    draw: Any, font: Any, xy: tuple[int, int], text: str, size: tuple[int, int, int, int] | None = None
+) -> tuple[int, int, int, int]:
+    """White text on a black box; returns the box with a margin. ``size`` is the text's bounding
+    box at (0, 0), when already measured (measuring is a good part of the cost of a label)."""
+    left, top, right, bottom = size if size is not None else draw.textbbox((0, 0), text, font=font)
+    left, top, right, bottom = left + xy[0], top + xy[1], right + xy[0], bottom + xy[1]
     draw.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill=(0, 0, 0))
     draw.text(xy, text, fill=(255, 255, 255), font=font)
     return (left - 3, top - 3, right + 3, bottom + 3)
@@ -354,14 +358,14 @@ def _draw_labels(
         if record["fate"] == "tp" and area < pixels * 0.002:
             continue
         text = _label(record, names)
-        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        size = left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         w, h = right - left, bottom - top
         x = min(max(dx + col - w // 2, dx), dx + id_map.shape[1] - w)
         y = min(max(row - h // 2, 0), id_map.shape[0] - h)
         box = (x + left - 3, y + top - 3, x + right + 3, y + bottom + 3)
         if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
             continue
-        placed.append(_text_box(draw, font, (x, y), text))
+        placed.append(_text_box(draw, font, (x, y), text, size))
 
 
 def _with_legend(canvas: Any, font: Any) -> Any:

@@ -1,6 +1,6 @@
 //! Where to write each segment's label: its area, bounding box and its most interior pixel.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use crate::distance::chessboard;
 use crate::PqError;
@@ -26,29 +26,47 @@ pub struct Anchor {
 /// One [`Anchor`] for every id in `ids` (row-major, `height` x `width`), by increasing id.
 pub fn segment_anchors(ids: &[u32], height: usize, width: usize) -> Result<Vec<Anchor>, PqError> {
     let dist = chessboard(ids, height, width)?;
-    let mut anchors: BTreeMap<u32, Anchor> = BTreeMap::new();
-    for (i, (&id, &depth)) in ids.iter().zip(&dist).enumerate() {
-        let (row, col) = (i / width, i % width);
-        let a = anchors.entry(id).or_insert(Anchor {
-            id,
-            area: 0,
-            row,
-            col,
-            depth,
-            top: row,
-            left: col,
-            bottom: row,
-            right: col,
-        });
-        a.area += 1;
-        if depth > a.depth {
-            (a.row, a.col, a.depth) = (row, col, depth);
+    let mut anchors: HashMap<u32, Anchor> = HashMap::new();
+    // Id maps are runs of one id: one lookup per run, not per pixel.
+    for row in 0..height {
+        let line = &ids[row * width..(row + 1) * width];
+        let depths = &dist[row * width..(row + 1) * width];
+        let mut start = 0;
+        while start < width {
+            let id = line[start];
+            let end = line[start..].iter().position(|&other| other != id).map_or(width, |n| start + n);
+            // The first deepest pixel of the run.
+            let (col, depth) = (start..end).fold((start, depths[start]), |best, col| {
+                if depths[col] > best.1 {
+                    (col, depths[col])
+                } else {
+                    best
+                }
+            });
+            let a = anchors.entry(id).or_insert(Anchor {
+                id,
+                area: 0,
+                row,
+                col,
+                depth,
+                top: row,
+                left: start,
+                bottom: row,
+                right: end - 1,
+            });
+            a.area += (end - start) as u64;
+            if depth > a.depth {
+                (a.row, a.col, a.depth) = (row, col, depth);
+            }
+            a.left = a.left.min(start);
+            a.right = a.right.max(end - 1);
+            a.bottom = row;
+            start = end;
         }
-        a.left = a.left.min(col);
-        a.right = a.right.max(col);
-        a.bottom = row;
     }
-    Ok(anchors.into_values().collect())
+    let mut found: Vec<Anchor> = anchors.into_values().collect();
+    found.sort_unstable_by_key(|a| a.id);
+    Ok(found)
 }
 
 #[cfg(test)]

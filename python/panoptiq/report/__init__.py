@@ -66,8 +66,9 @@ def write_report(
     gt_json_file, pred_json_file, gt_folder, pred_folder
         As for :func:`panoptiq.evaluation.pq_compute` (paths, archives or URLs).
     out : str or os.PathLike
-        The report's folder, created: ``index.html``, ``images/`` (the error images),
-        ``per_image.csv`` and ``segments.csv``.
+        The report's folder, created: ``index.html``, ``images/`` (the error images) and
+        ``per_image.csv``. (Every segment's record is in the returned :class:`Report`, and
+        ``panoptiq eval --per-segment FILE`` writes them.)
     images : str or os.PathLike, optional
         A folder of the input photos, named as the PNGs with ``.jpg`` (or ``.jpeg``, ``.png``):
         error images are drawn over them. A missing photo, or one of another size, is noted on
@@ -133,7 +134,6 @@ def write_report(
         photos = None if images is None else os.fspath(images)
         pictures = draw_pairs(dataset, shown, temporary / "images", photos, threads)
         per_image.write(temporary / "per_image.csv")
-        segments.write(temporary / "segments.csv")
         page = Page(
             title=title or f"Panoptic quality of {Path(pred_json_file).name}",
             results=results,
