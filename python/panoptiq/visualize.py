@@ -10,6 +10,7 @@ panoptiq's PNG encoder.
 from __future__ import annotations
 
 import colorsys
+import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -318,13 +319,42 @@ def _label(record: Mapping[str, Any], names: Mapping[int, str]) -> str:
 
 
 def _font(height: int) -> Any:
+    return _font_of_size(max(11, min(28, height // 36)))
+
+
+@functools.lru_cache(maxsize=8)
+def _font_of_size(size: int) -> Any:
     from PIL import ImageFont
 
-    size = max(11, min(28, height // 36))
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1: one bitmap size only
         return ImageFont.load_default()
+
+
+class _Measure:
+    """Text boxes from cached character widths: measuring each label with Pillow costs as much as
+    drawing it, and most candidate labels are never drawn (they would cover another)."""
+
+    def __init__(self, font: Any) -> None:
+        self.font = font
+        _, self.top, _, self.bottom = font.getbbox("Ag")
+        self.widths: dict[str, float] = {}
+
+    def box(self, text: str) -> tuple[int, int, int, int]:
+        widths, font = self.widths, self.font
+        width = 0.0
+        for ch in text:
+            w = widths.get(ch)
+            if w is None:
+                w = widths[ch] = font.getlength(ch)
+            width += w
+        return (0, self.top, int(width + 0.999), self.bottom)
+
+
+@functools.lru_cache(maxsize=8)
+def _measure(font: Any) -> _Measure:
+    return _Measure(font)
 
 
 def _text_box(
@@ -358,7 +388,7 @@ def _draw_labels(
         if record["fate"] == "tp" and area < pixels * 0.002:
             continue
         text = _label(record, names)
-        size = left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        size = left, top, right, bottom = _measure(font).box(text)
         w, h = right - left, bottom - top
         x = min(max(dx + col - w // 2, dx), dx + id_map.shape[1] - w)
         y = min(max(row - h // 2, 0), id_map.shape[0] - h)

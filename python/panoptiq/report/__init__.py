@@ -17,9 +17,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from panoptiq.evaluation import summarize
 from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 from panoptiq.report.analysis import confusions, iou_histogram, tp_ious, worst_images
 from panoptiq.report.page import Page, render
-from panoptiq.report.pictures import draw_pairs
+from panoptiq.report.pictures import start_drawing
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,12 @@ class Report:
     page: Path
     results: dict[str, Any]
     per_image: Records
-    segments: Records
+    segment_rows: list[tuple[Any, ...]]
+
+    @cached_property
+    def segments(self) -> Records:
+        """Every segment's record (:data:`panoptiq.records.SEGMENT_FIELDS`), made when asked for."""
+        return Records.from_tuples(self.segment_rows, SEGMENT_FIELDS)
 
 
 def write_report(
@@ -118,22 +125,26 @@ def write_report(
         stat = dataset.evaluate(num_threads=num_threads, progress=progress, details=details)
         results = summarize(stat, dataset.categories)
         per_image = Records.from_tuples(details[0], IMAGE_FIELDS)
-        segments = Records.from_tuples(details[1], SEGMENT_FIELDS)
+        segment_rows = details[1]
         worst_lists = worst_images(per_image, worst)
         shown = sorted({p for positions in worst_lists.values() for p in positions})
-        categories = dataset.categories
-        names = {cid: str(info.get("name", cid)) for cid, info in categories.items()}
-        classes = []
-        for cid, scores in results["per_class"].items():
-            s = stat[cid]
-            if s.tp + s.fp + s.fn:
-                kind = "thing" if categories[cid].get("isthing") == 1 else "stuff"
-                classes.append((cid, names[cid], kind, scores["pq"], scores["sq"], scores["rq"], s.tp, s.fp, s.fn))
-        ious = tp_ious(segments)
-        threads = num_threads or default_threads()
         photos = None if images is None else os.fspath(images)
-        pictures = draw_pairs(dataset, shown, temporary / "images", photos, threads)
-        per_image.write(temporary / "per_image.csv")
+        # The error images are drawn on other threads (mostly outside the GIL) while this one
+        # works out the rest of the page.
+        with ThreadPoolExecutor(max_workers=num_threads or default_threads()) as pool:
+            drawing = start_drawing(pool, dataset, shown, temporary / "images", photos)
+            categories = dataset.categories
+            names = {cid: str(info.get("name", cid)) for cid, info in categories.items()}
+            classes = []
+            for cid, scores in results["per_class"].items():
+                s = stat[cid]
+                if s.tp + s.fp + s.fn:
+                    kind = "thing" if categories[cid].get("isthing") == 1 else "stuff"
+                    classes.append((cid, names[cid], kind, scores["pq"], scores["sq"], scores["rq"], s.tp, s.fp, s.fn))
+            ious = tp_ious(segment_rows)
+            found = confusions(segment_rows, confusion_count)
+            per_image.write(temporary / "per_image.csv")
+            pictures = {position: future.result() for position, future in zip(shown, drawing, strict=True)}
         page = Page(
             title=title or f"Panoptic quality of {Path(pred_json_file).name}",
             results=results,
@@ -141,7 +152,7 @@ def write_report(
             images=per_image,
             worst=worst_lists,
             pictures=pictures,
-            confusions=confusions(segments, confusion_count),
+            confusions=found,
             names=names,
             iou_counts=iou_histogram(ious),
             iou_mean=sum(ious) / len(ious) if ious else None,
@@ -156,7 +167,7 @@ def write_report(
             },
         )
         (temporary / "index.html").write_text(render(page), encoding="utf-8")
-    return Report(target, target / "index.html", results, per_image, segments)
+    return Report(target, target / "index.html", results, per_image, segment_rows)
 
 
 def _check_target(target: Path, overwrite: bool) -> None:

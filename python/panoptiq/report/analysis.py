@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from panoptiq.records import SEGMENT_FIELDS
+
+_SIDE, _CATEGORY, _FATE, _OTHER_CATEGORY, _OTHER_IOU = (
+    SEGMENT_FIELDS.index(name) for name in ("side", "category_id", "fate", "other_category_id", "other_iou")
+)
 
 #: Edges of the TP IoU histogram: a true positive has IoU above 0.5.
 IOU_EDGES = tuple(0.5 + 0.05 * i for i in range(11))
@@ -36,30 +42,31 @@ def worst_images(images: Sequence[Mapping[str, Any]], count: int) -> dict[str, l
     return {"pq": by_pq[:count], "fn": by_fn[:count], "fp": by_fp[:count]}
 
 
-def confusions(segments: Sequence[Mapping[str, Any]], count: int) -> list[Confusion]:
+def confusions(segments: Iterable[Sequence[Any]], count: int) -> list[Confusion]:
     """The ``count`` most frequent confusions, most frequent first (ties by category ids).
 
-    A confusion is a ground-truth segment that no prediction matched (a false negative) whose
-    most overlapping predicted segment has another category: the model saw something there and
-    called it something else.
+    ``segments`` are segment rows: tuples in :data:`~panoptiq.records.SEGMENT_FIELDS` order, as
+    the core returns them. A confusion is a ground-truth segment that no prediction matched (a
+    false negative) whose most overlapping predicted segment has another category: the model saw
+    something there and called it something else.
     """
     found: Counter[tuple[int, int]] = Counter()
     iou_sums: dict[tuple[int, int], float] = {}
-    for s in segments:
-        if s["side"] != "gt" or s["fate"] != "fn" or s["other_category_id"] is None:
+    for row in segments:
+        if row[_SIDE] != "gt" or row[_FATE] != "fn" or row[_OTHER_CATEGORY] is None:
             continue
-        if s["other_category_id"] == s["category_id"]:
+        if row[_OTHER_CATEGORY] == row[_CATEGORY]:
             continue
-        key = (s["category_id"], s["other_category_id"])
+        key = (row[_CATEGORY], row[_OTHER_CATEGORY])
         found[key] += 1
-        iou_sums[key] = iou_sums.get(key, 0.0) + s["other_iou"]
+        iou_sums[key] = iou_sums.get(key, 0.0) + row[_OTHER_IOU]
     top = sorted(found.items(), key=lambda item: (-item[1], item[0]))[:count]
     return [Confusion(g, p, n, iou_sums[(g, p)] / n) for (g, p), n in top]
 
 
-def tp_ious(segments: Sequence[Mapping[str, Any]]) -> list[float]:
-    """The IoU of every true positive (one per matched pair)."""
-    return [s["other_iou"] for s in segments if s["side"] == "gt" and s["fate"] == "tp"]
+def tp_ious(segments: Iterable[Sequence[Any]]) -> list[float]:
+    """The IoU of every true positive (one per matched pair), from segment rows."""
+    return [row[_OTHER_IOU] for row in segments if row[_SIDE] == "gt" and row[_FATE] == "tp"]
 
 
 def iou_histogram(ious: Sequence[float], edges: Sequence[float] = IOU_EDGES) -> list[int]:

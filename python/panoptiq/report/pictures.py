@@ -4,7 +4,7 @@ drawn over its photo when there is one, and written as PNG."""
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,17 +28,12 @@ class Picture:
     photo_note: str | None
 
 
-def draw_pairs(
-    dataset: Dataset, positions: list[int], out: Path, photos: str | None, threads: int
-) -> dict[int, Picture]:
-    """Draws the error image of each pair at ``positions`` into ``out``; returns them by position."""
+def start_drawing(
+    pool: Executor, dataset: Dataset, positions: list[int], out: Path, photos: str | None
+) -> list[Future[Picture]]:
+    """Starts drawing the error image of each pair at ``positions`` into ``out`` on ``pool``."""
     out.mkdir(parents=True, exist_ok=True)
-
-    def draw(position: int) -> tuple[int, Picture]:
-        return position, _draw_pair(dataset, position, out, photos)
-
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        return dict(pool.map(draw, positions))
+    return [pool.submit(_draw_pair, dataset, position, out, photos) for position in positions]
 
 
 def _draw_pair(dataset: Dataset, position: int, out: Path, photos: str | None) -> Picture:
