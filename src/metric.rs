@@ -8,8 +8,8 @@ use crate::error::Side;
 use crate::labels::{label_pair, listed_label, CategoryKinds, Label, LabelPolicy, LabelledPair, SideLabels};
 use crate::matching::{self, histogram_of, ImageResult};
 use crate::parallel::Cancel;
-use crate::records::image_row;
 pub use crate::records::ImageRow;
+use crate::records::{image_row, segment_records, SegmentRecord};
 use crate::segments::{Categories, GtSegment, PredSegment};
 use crate::stats::{CategoryInfo, PqStats};
 use crate::{torchmetrics, PqError};
@@ -136,6 +136,23 @@ impl MetricConfig {
         pred: &[PredSegment],
         cancel: &Cancel,
     ) -> Result<ImageResult, PqError> {
+        Ok(self.evaluate_id_maps_with(image_id, gt_ids, pred_ids, gt, pred, false, cancel)?.0)
+    }
+
+    /// [`evaluate_id_maps`](Self::evaluate_id_maps) that also gives every segment's record when
+    /// `segments` is set and the rules are panopticapi's (the records follow its rules; under
+    /// torchmetrics' rules there are none).
+    #[allow(clippy::too_many_arguments)]
+    pub fn evaluate_id_maps_with(
+        &self,
+        image_id: &str,
+        gt_ids: &[u32],
+        pred_ids: &[u32],
+        gt: &[ListedSegment],
+        pred: &[PredSegment],
+        segments: bool,
+        cancel: &Cancel,
+    ) -> Result<(ImageResult, Option<Vec<SegmentRecord>>), PqError> {
         if gt_ids.len() != pred_ids.len() {
             return Err(PqError::LengthMismatch {
                 what: "predicted pixels",
@@ -157,7 +174,9 @@ impl MetricConfig {
                         area: s.area.unwrap_or_else(|| i64::try_from(counted(s.id)).unwrap_or(i64::MAX)),
                     })
                     .collect();
-                matching::evaluate_image(image_id, &histogram, &gt, pred, &self.categories)
+                let result = matching::evaluate_image(image_id, &histogram, &gt, pred, &self.categories)?;
+                let records = segments.then(|| segment_records(&histogram, &gt, pred, &result));
+                Ok((result, records))
             }
             Rules::Torchmetrics => {
                 let gt_listed: HashMap<u32, (i64, bool)> =
@@ -168,14 +187,15 @@ impl MetricConfig {
                     listed_label(image_id, Side::GroundTruth, &gt_listed),
                     listed_label(image_id, Side::Prediction, &pred_listed),
                 );
-                self.evaluate_labels(
+                let result = self.evaluate_labels(
                     image_id,
                     gt_ids,
                     pred_ids,
                     |[id]: [u32; 1]| gt_label(id),
                     |[id]: [u32; 1]| pred_label(id),
                     cancel,
-                )
+                )?;
+                Ok((result, None))
             }
         }
     }

@@ -16,7 +16,7 @@ import pytest
 from panopticapi import evaluation as panopticapi
 from PIL import Image
 
-from panoptiq import cli, evaluation
+from panoptiq import PanopticQuality, cli, evaluation, read_id_map
 from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 from panoptiq.synthetic import GT_KINDS, PRED_KINDS, make_dataset
 
@@ -164,3 +164,39 @@ def test_dataframes(data, library: str) -> None:
     assert len(frame) == len(records)
     column = frame["other_iou"].to_list()
     assert [row["other_iou"] for row in records] == [None if x is None or x != x else x for x in column]
+
+
+def test_the_in_memory_metric_keeps_the_same_records(data) -> None:
+    gt_json, pred_json, results, pairs, categories = data
+    gt_folder, pred_folder = gt_json.with_suffix(""), pred_json.with_suffix("")
+    metric = PanopticQuality(categories, per_image=True, per_segment=True)
+    half = PanopticQuality(categories, per_image=True, per_segment=True)
+    for position, (gt, pred) in enumerate(pairs):
+        target = read_id_map(gt_folder / gt["file_name"])
+        preds = read_id_map(pred_folder / pred["file_name"])
+        chosen = metric if position < len(pairs) // 2 else half
+        chosen.update(
+            preds,
+            target,
+            preds_segments_info=pred["segments_info"],
+            target_segments_info=gt["segments_info"],
+            image_ids=gt["image_id"],
+        )
+    restored = PanopticQuality.from_state_dict(json.loads(json.dumps(half.state_dict())))
+    result = metric.merge(restored).compute()
+    assert list(result.segments) == list(results["segments"])
+    assert result.segments.fields == SEGMENT_FIELDS
+    assert result.per_image_records() == list(results["per_image"])
+    metric.reset()
+    assert metric.compute().segments == []
+
+
+def test_the_metrics_records_need_id_maps_and_panopticapis_rules(data) -> None:
+    categories = data[4]
+    with pytest.raises(ValueError, match="not available with rules='torchmetrics'"):
+        PanopticQuality(categories, rules="torchmetrics", per_segment=True)
+    metric = PanopticQuality(categories, per_segment=True)
+    pairs = np.zeros((1, 4, 4, 2), dtype=np.int64)
+    with pytest.raises(ValueError, match="per_segment=True needs id maps with segments_info"):
+        metric.update(pairs, pairs)
+    assert PanopticQuality(categories).compute().segments is None

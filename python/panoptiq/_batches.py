@@ -197,6 +197,6 @@ def prepare_id_maps(
     if copy:
         p, t = p.copy(), t.copy()
     update = evaluator.update_rgb if rgb else evaluator.update_id_maps
-    return len(p), lambda totals, rows, cancel: update(
-        p, t, pred_offsets, pred_columns, gt_offsets, gt_columns, keys, totals, rows, cancel
+    return len(p), lambda totals, rows, segments, cancel: update(
+        p, t, pred_offsets, pred_columns, gt_offsets, gt_columns, keys, totals, rows, cancel, segments
     )

@@ -174,6 +174,8 @@ class Totals:
 _ImageRow = tuple[str, float, float, float, int, int, int, int]
 _GtColumns = tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]
 _PredColumns = tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]
+_SegmentRow = tuple[str, str, int, int, int, str, int | None, int | None, float | None]
+_BatchRows = tuple[list[_ImageRow] | None, list[_SegmentRow] | None]
 
 @final
 class Evaluator:
@@ -195,7 +197,7 @@ class Evaluator:
         totals: Totals,
         rows: bool,
         cancel: CancelToken | None = None,
-    ) -> list[_ImageRow] | None: ...
+    ) -> _BatchRows: ...
     def update_encoded(
         self,
         preds: npt.NDArray[np.integer],
@@ -205,7 +207,7 @@ class Evaluator:
         totals: Totals,
         rows: bool,
         cancel: CancelToken | None = None,
-    ) -> list[_ImageRow] | None: ...
+    ) -> _BatchRows: ...
     def update_id_maps(
         self,
         preds: npt.NDArray[np.uint32],
@@ -218,7 +220,8 @@ class Evaluator:
         totals: Totals,
         rows: bool,
         cancel: CancelToken | None = None,
-    ) -> list[_ImageRow] | None: ...
+        segments: bool = False,
+    ) -> _BatchRows: ...
     def update_rgb(
         self,
         preds: npt.NDArray[np.uint8],
@@ -231,7 +234,8 @@ class Evaluator:
         totals: Totals,
         rows: bool,
         cancel: CancelToken | None = None,
-    ) -> list[_ImageRow] | None: ...
+        segments: bool = False,
+    ) -> _BatchRows: ...
 
 @final
 class CancelToken:

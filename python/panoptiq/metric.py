@@ -17,7 +17,9 @@ STATE_VERSION = 1
 _RULES = ("panopticapi", "torchmetrics")
 #: An update checked and ready to run: its image count and the evaluation itself, which takes the
 #: totals to add to, whether to return per-image rows, and a token that can stop it.
-_Job = tuple[int, Callable[[_core.Totals, bool, "_core.CancelToken | None"], "list[tuple[Any, ...]] | None"]]
+#: An update ready to run: its image count, and a call (totals, rows?, segments?, cancel) that
+#: evaluates it into the totals and returns its per-image and per-segment rows when asked.
+_Job = tuple[int, Callable[[_core.Totals, bool, bool, "_core.CancelToken | None"], Any]]
 
 
 def category_kinds(
@@ -96,6 +98,12 @@ class PanopticQuality:
     per_image : bool
         Keep one :class:`~panoptiq.results.ImageResult` row per image (memory grows with the
         images; off by default).
+    per_segment : bool
+        Keep every segment's record — its fate (``tp``, ``fn``, ``fp``, ``ignored``, ``crowd``),
+        area and most overlapping segment of the other side, as ``pq_compute(per_image=True)``
+        gives them (:data:`panoptiq.records.SEGMENT_FIELDS`) — from the same pass; ``compute()``
+        returns them as ``segments``. Needs id maps with ``segments_info`` (the records name the
+        segments by their ids) and panopticapi's rules.
     background : bool
         :meth:`update` checks its input, copies it and returns; a worker thread evaluates it
         with the Rust engine, GIL released. At most ``max_pending`` updates wait; more block
@@ -134,11 +142,16 @@ class PanopticQuality:
         void: int | None = None,
         allow_unknown_preds_category: bool = False,
         per_image: bool = False,
+        per_segment: bool = False,
         background: bool = False,
         max_pending: int = 8,
     ) -> None:
         if rules not in _RULES:
             raise ValueError(f"rules must be one of {_RULES}, got {rules!r}")
+        if per_segment and rules != "panopticapi":
+            raise ValueError(
+                "per_segment=True follows panopticapi's rules; it is not available with rules='torchmetrics'"
+            )
         if not isinstance(max_pending, int) or max_pending < 1:
             raise ValueError(f"max_pending must be a positive integer, got {max_pending!r}")
         self._config: dict[str, Any] = {
@@ -149,6 +162,7 @@ class PanopticQuality:
             "void": None if void is None else _category_id(void, "void"),
             "allow_unknown_preds_category": bool(allow_unknown_preds_category),
             "per_image": bool(per_image),
+            "per_segment": bool(per_segment),
         }
         self._background, self._max_pending = bool(background), max_pending
         self._setup()
@@ -161,6 +175,7 @@ class PanopticQuality:
         self._totals = _core.Totals()
         self._images = self._next_key = 0
         self._rows: list[tuple[Any, ...]] | None = [] if c["per_image"] else None
+        self._segments: list[tuple[Any, ...]] | None = [] if c["per_segment"] else None
         self._worker: Worker | None = None
 
     # -- feeding --------------------------------------------------------------------------
@@ -239,22 +254,31 @@ class PanopticQuality:
             return _batches.prepare_id_maps(
                 ev, preds, target, preds_segments_info, target_segments_info, keys_for, copy=copy_inputs
             )
+        if self._config["per_segment"]:
+            raise ValueError(
+                "per_segment=True needs id maps with segments_info (preds_segments_info=, "
+                "target_segments_info=): the records name segments by their ids"
+            )
         if divisor is not None:
             p, t = _batches.encoded_batch(preds, target)
             p, t = (p.copy(), t.copy()) if copy_inputs else (p, t)
             keys = keys_for(len(p))
-            return len(p), lambda totals, rows, cancel: ev.update_encoded(p, t, divisor, keys, totals, rows, cancel)
+            return len(p), lambda totals, rows, _segments, cancel: ev.update_encoded(
+                p, t, divisor, keys, totals, rows, cancel
+            )
         p, t = _batches.pairs_batch(preds, target)
         p, t = (p.copy(), t.copy()) if copy_inputs else (p, t)
         keys = keys_for(len(p))
-        return len(p), lambda totals, rows, cancel: ev.update_pairs(p, t, keys, totals, rows, cancel)
+        return len(p), lambda totals, rows, _segments, cancel: ev.update_pairs(p, t, keys, totals, rows, cancel)
 
     def _run(self, job: _Job, cancel: _core.CancelToken | None = None) -> None:
         count, run = job
-        rows = run(self._totals, self._rows is not None, cancel)
+        rows, segments = run(self._totals, self._rows is not None, self._segments is not None, cancel)
         self._images += count
         if self._rows is not None and rows is not None:
             self._rows.extend(rows)
+        if self._segments is not None and segments is not None:
+            self._segments.extend(segments)
 
     # -- background -----------------------------------------------------------------------
 
@@ -291,7 +315,8 @@ class PanopticQuality:
         result = summary(stat, records)
         totals = {c: (iou, tp, fp, fn) for c, iou, tp, fp, fn in rows}
         images = None if self._rows is None else list(self._rows)
-        return build_result(result, totals, kinds, images)
+        segments = None if self._segments is None else list(self._segments)
+        return build_result(result, totals, kinds, images, segments)
 
     def reset(self) -> None:
         """Forget everything added (waiting for background updates first)."""
@@ -299,6 +324,7 @@ class PanopticQuality:
         self._totals = _core.Totals()
         self._images = self._next_key = 0
         self._rows = [] if self._config["per_image"] else None
+        self._segments = [] if self._config["per_segment"] else None
 
     @property
     def images(self) -> int:
@@ -322,6 +348,8 @@ class PanopticQuality:
             self._next_key += other._next_key
             if self._rows is not None and other._rows is not None:
                 self._rows.extend(other._rows)
+            if self._segments is not None and other._segments is not None:
+                self._segments.extend(other._segments)
         return self
 
     def __iadd__(self, other: PanopticQuality) -> PanopticQuality:
@@ -342,6 +370,7 @@ class PanopticQuality:
             "images": self._images,
             "totals": [list(row) for row in self._totals.exact_rows()],
             "per_image": None if self._rows is None else [list(row) for row in self._rows],
+            "per_segment": None if self._segments is None else [list(row) for row in self._segments],
         }
 
     @classmethod
@@ -363,6 +392,7 @@ class PanopticQuality:
             void=config["void"],
             allow_unknown_preds_category=config["allow_unknown_preds_category"],
             per_image=config["per_image"],
+            per_segment=config.get("per_segment", False),  # absent from states of panoptiq <= 0.1
             background=background,
         )
         # Keep the given category order (it orders per_class), not things-then-stuffs.
@@ -374,6 +404,8 @@ class PanopticQuality:
         metric._images = metric._next_key = int(state["images"])
         if metric._rows is not None:
             metric._rows = [tuple(row) for row in state["per_image"] or []]
+        if metric._segments is not None:
+            metric._segments = [tuple(row) for row in state.get("per_segment") or []]
         return metric
 
     def __getstate__(self) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from panoptiq.records import SEGMENT_FIELDS, Records
+
 
 @dataclass(frozen=True)
 class Scores:
@@ -60,6 +62,9 @@ class PQResult:
         Category id to :class:`ClassResult`, every known category in the metric's order.
     per_image : list of ImageResult or None
         One row per image in update order, when the metric was made with ``per_image=True``.
+    segments : Records or None
+        Every segment's record in update order (:data:`panoptiq.records.SEGMENT_FIELDS`), when
+        the metric was made with ``per_segment=True``.
     """
 
     all: Scores
@@ -67,6 +72,7 @@ class PQResult:
     stuff: Scores
     per_class: dict[int, ClassResult]
     per_image: list[ImageResult] | None = None
+    segments: Records | None = None
     _dict: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -98,6 +104,7 @@ def build_result(
     rows: Mapping[int, tuple[float, int, int, int]],
     kinds: Mapping[int, bool],
     per_image: list[tuple[Any, ...]] | None,
+    segments: list[tuple[Any, ...]] | None = None,
 ) -> PQResult:
     """A :class:`PQResult` from ``pq_compute``'s dict and the per-category totals."""
     split = {name: Scores(**summary[name]) for name in ("All", "Things", "Stuff")}
@@ -108,4 +115,5 @@ def build_result(
             category_id, kinds[category_id], scores["pq"], scores["sq"], scores["rq"], tp, fp, fn, iou
         )
     images = None if per_image is None else [ImageResult(*row) for row in per_image]
-    return PQResult(split["All"], split["Things"], split["Stuff"], per_class, images, dict(summary))
+    records = None if segments is None else Records.from_tuples(segments, SEGMENT_FIELDS)
+    return PQResult(split["All"], split["Things"], split["Stuff"], per_class, images, records, dict(summary))

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::{
     gt_segments, pred_segments, rows_from_stats, run_sized, run_sized_watched, split_at_offsets, GtColumns,
-    PredColumns, StatRow,
+    PredColumns, SegmentRow, StatRow,
 };
 use crate::error::Side;
 use crate::exact::ExactSum;
@@ -18,6 +18,7 @@ use crate::labels::{encoded_label, Label};
 use crate::matching::ImageResult;
 use crate::metric::{fold_results, ImageRow, ListedSegment, MetricConfig, Rules};
 use crate::parallel::Cancel;
+use crate::records::SegmentRecord;
 use crate::stats::{CategoryStats, PqStats};
 use crate::PqError;
 
@@ -93,8 +94,14 @@ struct Batch<'a> {
     config: &'a MetricConfig,
     keys: &'a [String],
     rows: bool,
+    segments: bool,
     token: Option<&'a Cancel>,
 }
+
+/// What an update returns: its per-image rows and per-segment rows, each when asked for.
+type BatchRows = (Option<Vec<PyImageRow>>, Option<Vec<SegmentRow>>);
+/// One image's evaluation, with its segment records when asked for.
+type Evaluated = (ImageResult, Option<Vec<SegmentRecord>>);
 
 /// Stops a metric's work running off Python's main thread (a background update), where Ctrl-C
 /// cannot reach it: the waiting main thread cancels the token instead.
@@ -127,9 +134,9 @@ fn evaluate_batch(
     totals: &mut PyTotals,
     count: usize,
     pixels: usize,
-    evaluate: impl Fn(usize, &Cancel) -> Result<ImageResult, PqError> + Sync,
-) -> PyResult<Option<Vec<PyImageRow>>> {
-    let Batch { config, keys, rows, token } = *batch;
+    evaluate: impl Fn(usize, &Cancel) -> Result<Evaluated, PqError> + Sync,
+) -> PyResult<BatchRows> {
+    let Batch { config, keys, rows, segments, token } = *batch;
     let results = run_sized_watched(py, pixels, PARALLEL_MIN_PIXELS, token, |cancel| {
         // In parallel only on panoptiq's own pool: on the caller's thread a parallel iterator
         // would start rayon's global pool, whose threads a forked child does not have.
@@ -139,13 +146,31 @@ fn evaluate_batch(
             (0..count).map(|i| evaluate(i, cancel)).collect::<Vec<_>>()
         })
     })?;
+    // Records are set aside in image order; a failing batch returns none of them.
+    let mut records = Vec::new();
+    let results = results
+        .into_iter()
+        .map(|r| {
+            r.map(|(result, found)| {
+                records.push(found.unwrap_or_default());
+                result
+            })
+        })
+        .collect();
     let mut image_rows = Vec::new();
     fold_results(&mut totals.stats, results, |i, result| {
         if rows {
             image_rows.push(py_row(key(keys, i), config.image_row(result)));
         }
     })?;
-    Ok(rows.then_some(image_rows))
+    let segment_rows = segments.then(|| {
+        records
+            .into_iter()
+            .enumerate()
+            .flat_map(|(i, found)| super::segment_rows(key(keys, i), found))
+            .collect()
+    });
+    Ok((rows.then_some(image_rows), segment_rows))
 }
 
 fn key(keys: &[String], i: usize) -> &str {
@@ -197,7 +222,7 @@ fn pairs_of<T: Element + Copy + PartialEq + Sync + Into<i64>>(
     totals: &mut PyTotals,
     preds: &PyReadonlyArray3<'_, T>,
     targets: &PyReadonlyArray3<'_, T>,
-) -> PyResult<Option<Vec<PyImageRow>>> {
+) -> PyResult<BatchRows> {
     let Batch { config, keys, .. } = *batch;
     check_batch(keys, preds.shape(), targets.shape())?;
     let (p, t): (ArrayView3<'_, T>, ArrayView3<'_, T>) = (preds.as_array(), targets.as_array());
@@ -208,7 +233,7 @@ fn pairs_of<T: Element + Copy + PartialEq + Sync + Into<i64>>(
     evaluate_batch(py, batch, totals, p.shape()[0], p.len() / 2, |i, cancel| {
         let (gt, pred) = (t.index_axis(Axis(0), i), p.index_axis(Axis(0), i));
         let (gt, pred) = (gt.to_slice().unwrap_or(&[]), pred.to_slice().unwrap_or(&[]));
-        config.evaluate_labels(key(keys, i), gt, pred, decode, decode, cancel)
+        Ok((config.evaluate_labels(key(keys, i), gt, pred, decode, decode, cancel)?, None))
     })
 }
 
@@ -219,7 +244,7 @@ fn encoded_of<T: Element + Copy + PartialEq + Sync + Into<i64>>(
     preds: &PyReadonlyArray2<'_, T>,
     targets: &PyReadonlyArray2<'_, T>,
     label_divisor: i64,
-) -> PyResult<Option<Vec<PyImageRow>>> {
+) -> PyResult<BatchRows> {
     let Batch { config, keys, .. } = *batch;
     check_batch(keys, preds.shape(), targets.shape())?;
     let (p, t) = (preds.as_array(), targets.as_array());
@@ -234,14 +259,15 @@ fn encoded_of<T: Element + Copy + PartialEq + Sync + Into<i64>>(
             encoded_label(image, Side::GroundTruth, label_divisor),
             encoded_label(image, Side::Prediction, label_divisor),
         );
-        config.evaluate_labels(
+        let result = config.evaluate_labels(
             image,
             gt,
             pred,
             |[v]: [T; 1]| gt_label(v.into()),
             |[v]: [T; 1]| pred_label(v.into()),
             cancel,
-        )
+        )?;
+        Ok((result, None))
     })
 }
 
@@ -282,13 +308,19 @@ impl PyEvaluator {
         mut totals: PyRefMut<'_, PyTotals>,
         rows: bool,
         cancel: Option<PyRef<'_, PyCancelToken>>,
-    ) -> PyResult<Option<Vec<PyImageRow>>> {
+    ) -> PyResult<BatchRows> {
         let token = cancel.as_ref().map(|c| &c.0);
         with_int_array!(preds, PyReadonlyArray3, |p| {
             let t = targets
                 .extract()
                 .map_err(|_| PyTypeError::new_err("preds and target must share one dtype"))?;
-            pairs_of(py, &Batch { config: &self.config, keys: &keys, rows, token }, &mut totals, &p, &t)
+            pairs_of(
+                py,
+                &Batch { config: &self.config, keys: &keys, rows, segments: false, token },
+                &mut totals,
+                &p,
+                &t,
+            )
         })
     }
 
@@ -305,7 +337,7 @@ impl PyEvaluator {
         mut totals: PyRefMut<'_, PyTotals>,
         rows: bool,
         cancel: Option<PyRef<'_, PyCancelToken>>,
-    ) -> PyResult<Option<Vec<PyImageRow>>> {
+    ) -> PyResult<BatchRows> {
         let token = cancel.as_ref().map(|c| &c.0);
         if label_divisor < 1 {
             return Err(PyValueError::new_err(format!(
@@ -318,7 +350,7 @@ impl PyEvaluator {
                 .map_err(|_| PyTypeError::new_err("preds and target must share one dtype"))?;
             encoded_of(
                 py,
-                &Batch { config: &self.config, keys: &keys, rows, token },
+                &Batch { config: &self.config, keys: &keys, rows, segments: false, token },
                 &mut totals,
                 &p,
                 &t,
@@ -329,7 +361,7 @@ impl PyEvaluator {
 
     /// Adds a batch of `(B, pixels)` id maps with their segments (concatenated, split at the
     /// offsets) to `totals`; ground-truth areas below 0 are counted in the map.
-    #[pyo3(signature = (preds, targets, pred_offsets, pred, gt_offsets, gt, keys, totals, rows, cancel = None))]
+    #[pyo3(signature = (preds, targets, pred_offsets, pred, gt_offsets, gt, keys, totals, rows, cancel = None, segments = false))]
     #[allow(clippy::too_many_arguments)]
     fn update_id_maps<'py>(
         &self,
@@ -344,7 +376,8 @@ impl PyEvaluator {
         mut totals: PyRefMut<'py, PyTotals>,
         rows: bool,
         cancel: Option<PyRef<'py, PyCancelToken>>,
-    ) -> PyResult<Option<Vec<PyImageRow>>> {
+        segments: bool,
+    ) -> PyResult<BatchRows> {
         let token = cancel.as_ref().map(|c| &c.0);
         check_batch(&keys, preds.shape(), targets.shape())?;
         let images = keys.len();
@@ -363,16 +396,17 @@ impl PyEvaluator {
             split_at_offsets(&pred, &pred_offsets, images)?,
         );
         let (p, t) = (preds.as_array(), targets.as_array());
-        let batch = Batch { config: &self.config, keys: &keys, rows, token };
+        let batch = Batch { config: &self.config, keys: &keys, rows, segments, token };
         evaluate_batch(py, &batch, &mut totals, images, p.len(), |i, cancel| {
             let (gt_ids, pred_ids) = (t.index_axis(Axis(0), i), p.index_axis(Axis(0), i));
             let (gt_ids, pred_ids) = (gt_ids.to_slice().unwrap_or(&[]), pred_ids.to_slice().unwrap_or(&[]));
-            self.config.evaluate_id_maps(
+            self.config.evaluate_id_maps_with(
                 key(&keys, i),
                 gt_ids,
                 pred_ids,
                 gt_per_image[i],
                 pred_per_image[i],
+                segments,
                 cancel,
             )
         })
@@ -380,7 +414,7 @@ impl PyEvaluator {
 
     /// Like [`update_id_maps`](Self::update_id_maps) for `(B, pixels, C)` `uint8` colour maps
     /// (C ≥ 3), turned into ids with `rgb2id` first.
-    #[pyo3(signature = (preds, targets, pred_offsets, pred, gt_offsets, gt, keys, totals, rows, cancel = None))]
+    #[pyo3(signature = (preds, targets, pred_offsets, pred, gt_offsets, gt, keys, totals, rows, cancel = None, segments = false))]
     #[allow(clippy::too_many_arguments)]
     fn update_rgb<'py>(
         &self,
@@ -395,7 +429,8 @@ impl PyEvaluator {
         totals: PyRefMut<'py, PyTotals>,
         rows: bool,
         cancel: Option<PyRef<'py, PyCancelToken>>,
-    ) -> PyResult<Option<Vec<PyImageRow>>> {
+        segments: bool,
+    ) -> PyResult<BatchRows> {
         check_batch(&keys, preds.shape(), targets.shape())?;
         let [images, pixels, channels] = [preds.shape()[0], preds.shape()[1], preds.shape()[2]];
         let to_ids = |rgb: &PyReadonlyArray3<'py, u8>| -> PyResult<Bound<'py, numpy::PyArray2<u32>>> {
@@ -422,6 +457,7 @@ impl PyEvaluator {
             totals,
             rows,
             cancel,
+            segments,
         )
     }
 }

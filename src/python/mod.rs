@@ -340,7 +340,8 @@ fn evaluate_files<'py>(
 
 /// One segment's row: `(image_id, side, segment_id, category_id, area, fate, other_id,
 /// other_category_id, other_iou)`, the `other_*` None when nothing overlaps.
-type SegmentRow = (String, &'static str, u32, i64, u64, &'static str, Option<u32>, Option<i64>, Option<f64>);
+pub(crate) type SegmentRow =
+    (String, &'static str, u32, i64, u64, &'static str, Option<u32>, Option<i64>, Option<f64>);
 /// Per-image and per-segment rows of a batch, in image order.
 type Details = (Vec<PyImageRow>, Vec<SegmentRow>);
 
@@ -354,7 +355,10 @@ fn detail_rows(jobs: &[PairJob<'_>], details: Vec<ImageDetail>) -> Details {
     (images, segments)
 }
 
-fn segment_rows(image_id: &str, records: Vec<SegmentRecord>) -> impl Iterator<Item = SegmentRow> + '_ {
+pub(crate) fn segment_rows(
+    image_id: &str,
+    records: Vec<SegmentRecord>,
+) -> impl Iterator<Item = SegmentRow> + '_ {
     records.into_iter().map(move |r| {
         let side = if r.side == Side::GroundTruth { "gt" } else { "pred" };
         (
