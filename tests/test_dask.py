@@ -77,6 +77,18 @@ def test_the_cluster_gives_the_single_machine_result_bit_for_bit(data, client, p
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
+@pytest.mark.parametrize("partition_size", [3, None])
+def test_per_image_and_per_segment_results_on_the_cluster(data, client, partition_size) -> None:
+    gt_json, pred_json, *_ = data
+    local = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False, per_image=True)
+    got = evaluation.pq_compute(
+        str(gt_json), str(pred_json), verbose=False, per_image=True, client=client, partition_size=partition_size
+    )
+    assert got == local
+    assert len(got["per_image"]) == 40
+    assert list(got["segments"]) == list(local["segments"])
+
+
 def test_from_a_zip_archive_on_the_cluster(data, client, tmp_path: Path) -> None:
     gt_json, pred_json, expected, _ = data
     archive = tmp_path / "panoptic_val2017.zip"
@@ -163,11 +175,14 @@ def test_the_command_line_runs_on_the_scheduler(data, cluster, tmp_path: Path, c
     gt_json, pred_json, expected, _ = data
     out = tmp_path / "out.json"
     argv = ["eval", str(gt_json), str(pred_json), "--scheduler", cluster.scheduler_address, "--no-progress"]
-    assert cli.main([*argv, "--partition-size", "8", "--json", str(out)]) == 0
+    per_image, local = tmp_path / "images.csv", tmp_path / "local.csv"
+    assert cli.main([*argv, "--partition-size", "8", "--json", str(out), "--per-image", str(per_image)]) == 0
     assert "on the Dask cluster at" in capsys.readouterr().out
     written = json.loads(out.read_text())
     for split in ("All", "Things", "Stuff"):
         assert written[split] == expected[split]
+    assert cli.main(["eval", str(gt_json), str(pred_json), "--no-progress", "--per-image", str(local)]) == 0
+    assert per_image.read_text() == local.read_text()
 
 
 def test_partials_merge_exactly_on_a_process_pool(data) -> None:
@@ -179,6 +194,14 @@ def test_partials_merge_exactly_on_a_process_pool(data) -> None:
         results = list(pool.map(partials.evaluate, plan.parts))
     assert plan.combine(results) == expected
     assert plan.stat(reversed(results)) == stat
+    with pytest.raises(ValueError, match="evaluate it with details=True"):
+        plan.details(results)
+    detailed = [partials.evaluate(part, details=True) for part in reversed(plan.parts)]
+    per_image, segments = plan.details(detailed)
+    local = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False, per_image=True)
+    assert per_image == local["per_image"]
+    assert segments == local["segments"]
+    assert plan.combine(detailed) == expected
     assert partials.merge(results) == stat
     # The serialized form is versioned JSON; damaged or incomplete sets of results are refused.
     first = json.loads(results[0])

@@ -41,7 +41,7 @@ def evaluate(
         if client is not None:
             from panoptiq.dask import evaluate_dataset
 
-            stat = evaluate_dataset(client, dataset, partition_size, progress)
+            stat = evaluate_dataset(client, dataset, partition_size, progress, details)
         else:
             stat = dataset.evaluate(num_threads=threads, progress=progress, details=details)
     finally:
@@ -132,8 +132,6 @@ def run_eval(args: argparse.Namespace) -> int:
                 raise UsageError(f"--{option.replace('_', '-')} {path}: give a .csv or .jsonl file")
             check_output_file(path, f"--{option.replace('_', '-')}")
     want_details = getattr(args, "per_image", None) is not None or getattr(args, "per_segment", None) is not None
-    if want_details and getattr(args, "scheduler", None):
-        raise UsageError("--per-image and --per-segment are not available with --scheduler in this version")
     details: tuple[list[Any], list[Any]] | None = ([], []) if want_details else None
     # With the JSON on stdout, everything meant for a person goes to stderr.
     out = sys.stderr if args.json == "-" else sys.stdout

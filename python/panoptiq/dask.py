@@ -56,8 +56,14 @@ def default_partition_size(pairs: int, client: Any) -> int:
     return max(16, min(2000, math.ceil(pairs / (PARTS_PER_THREAD * threads))))
 
 
-def evaluate_plan(client: Any, plan: Plan, progress: ProgressCallback | None = None) -> _core.Totals:
-    """Evaluate every part of ``plan`` on the cluster; the exact merged totals.
+def evaluate_plan(
+    client: Any,
+    plan: Plan,
+    progress: ProgressCallback | None = None,
+    details: tuple[list[Any], list[Any]] | None = None,
+) -> _core.Totals:
+    """Evaluate every part of ``plan`` on the cluster; the exact merged totals. With ``details``,
+    every image's and every segment's rows are appended to its two lists, in image order.
 
     A part whose worker dies is rerun by Dask elsewhere (the result is unchanged); a part that
     fails raises here, with the image named, and the other parts are cancelled: no partial result
@@ -66,7 +72,7 @@ def evaluate_plan(client: Any, plan: Plan, progress: ProgressCallback | None = N
     distributed = _distributed()
     run = uuid.uuid4().hex[:12]
     keys = [f"panoptiq-part-{run}-{part.index}" for part in plan.parts]
-    futures = client.map(evaluate, plan.parts, key=keys, pure=False)
+    futures = client.map(evaluate, plan.parts, key=keys, pure=False, details=details is not None)
     total, done = sum(len(part) for part in plan.parts), 0
     results = []
     try:
@@ -85,12 +91,22 @@ def evaluate_plan(client: Any, plan: Plan, progress: ProgressCallback | None = N
                 progress(done, total)
     finally:
         client.cancel([f for f in futures if not f.done()])
-    return plan.totals(results)
+    totals = plan.totals(results)
+    if details is not None:
+        per_image, segments = plan.detail_rows(results)
+        details[0].extend(per_image)
+        details[1].extend(segments)
+    return totals
 
 
 def evaluate_dataset(
-    client: Any, dataset: Dataset, partition_size: int | None = None, progress: ProgressCallback | None = None
+    client: Any,
+    dataset: Dataset,
+    partition_size: int | None = None,
+    progress: ProgressCallback | None = None,
+    details: tuple[list[Any], list[Any]] | None = None,
 ) -> PQStat:
-    """Evaluate a loaded dataset on the cluster of ``client``; its :class:`PQStat`."""
+    """Evaluate a loaded dataset on the cluster of ``client``; its :class:`PQStat` (``details``
+    as for :func:`evaluate_plan`)."""
     size = partition_size if partition_size is not None else default_partition_size(len(dataset), client)
-    return stat_from_rows(evaluate_plan(client, plan_dataset(dataset, size), progress).rows())
+    return stat_from_rows(evaluate_plan(client, plan_dataset(dataset, size), progress, details).rows())

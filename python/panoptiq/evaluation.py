@@ -175,11 +175,9 @@ def pq_compute(
     if client is not None:
         from panoptiq.dask import evaluate_dataset
 
-        if per_image:
-            raise ValueError("per_image=True is not available on a cluster (client=) in this version")
         if verbose:
             print(f"Number of images: {len(dataset)}, on the Dask cluster at {client.scheduler.address}")
-        pq_stat = evaluate_dataset(client, dataset, partition_size, progress)
+        pq_stat = evaluate_dataset(client, dataset, partition_size, progress, details)
     else:
         if verbose:
             _announce(len(dataset), num_threads)

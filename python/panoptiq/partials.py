@@ -19,7 +19,9 @@ The serialized form (``Partial.to_bytes``, UTF-8 JSON) is versioned::
      "categories": [[category_id, iou_sum_hex, tp, fp, fn], ...]}
 
 where ``iou_sum_hex`` is the exact IoU sum as a hexadecimal count of 2**-128 units (so no JSON
-reader loses digits).
+reader loses digits). A part evaluated with ``details=True`` adds ``"per_image"`` and
+``"segments"``: lists of rows with :data:`panoptiq.records.IMAGE_FIELDS` and
+:data:`~panoptiq.records.SEGMENT_FIELDS`, in image order.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import numpy as np
 from panoptiq import _core
 from panoptiq.dataset import Columns, Dataset, _check_threads, evaluate_all, load_dataset
 from panoptiq.image import category_array, stat_from_rows
+from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 from panoptiq.stats import PQStat
 from panoptiq.storage import Folder, Location, is_url, open_folder
 
@@ -65,21 +68,30 @@ class Part:
 
 @dataclass(frozen=True)
 class Partial:
-    """The exact per-category totals of one part."""
+    """The exact per-category totals of one part, and its per-image and per-segment rows when
+    they were asked for (:mod:`panoptiq.records`' fields, in image order)."""
 
     part: int
     start: int
     stop: int
     rows: tuple[tuple[int, str, int, int, int], ...]
+    per_image: tuple[tuple[Any, ...], ...] | None = None
+    segments: tuple[tuple[Any, ...], ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "format": FORMAT,
             "version": VERSION,
             "part": self.part,
             "images": [self.start, self.stop],
             "categories": [list(row) for row in self.rows],
         }
+        # Optional keys: a reader that does not know them still reads the totals.
+        if self.per_image is not None:
+            data["per_image"] = [list(row) for row in self.per_image]
+        if self.segments is not None:
+            data["segments"] = [list(row) for row in self.segments]
+        return data
 
     def to_bytes(self) -> bytes:
         return json.dumps(self.to_json(), separators=(",", ":")).encode()
@@ -94,10 +106,14 @@ class Partial:
             start, stop = (int(x) for x in data["images"])
             rows = tuple((int(c), str(h), int(tp), int(fp), int(fn)) for c, h, tp, fp, fn in data["categories"])
             part = int(data["part"])
+            per_image, segments = (
+                None if data.get(key) is None else tuple(tuple(row) for row in data[key])
+                for key in ("per_image", "segments")
+            )
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"malformed {FORMAT} result: {error}") from None
         _core.Totals.from_exact_rows(list(rows))  # checks the hex sums
-        return cls(part, start, stop, rows)
+        return cls(part, start, stop, rows, per_image, segments)
 
     @classmethod
     def from_bytes(cls, data: bytes | str) -> Partial:
@@ -149,6 +165,28 @@ class Plan:
         for index in range(len(self.parts)):  # in image order; exact sums make any order equal
             totals.merge(seen[index].totals())
         return totals
+
+    def details(self, partials: Iterable[Partial | bytes | str | Mapping[str, Any]]) -> tuple[Records, Records]:
+        """The per-image and per-segment records of every part, in image order; each part must be
+        there exactly once, evaluated with ``details=True``."""
+        per_image, segments = self.detail_rows(partials)
+        return Records.from_tuples(per_image, IMAGE_FIELDS), Records.from_tuples(segments, SEGMENT_FIELDS)
+
+    def detail_rows(
+        self, partials: Iterable[Partial | bytes | str | Mapping[str, Any]]
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """:meth:`details` as rows (tuples in the records' field order)."""
+        by_part = {}
+        for item in partials:
+            partial = as_partial(item)
+            if partial.per_image is None or partial.segments is None:
+                raise ValueError(
+                    f"the result for part {partial.part} has no per-image rows: evaluate it with details=True"
+                )
+            by_part[partial.part] = partial
+        self.totals(by_part.values())  # every part once, each covering its images
+        ordered = [by_part[index] for index in range(len(self.parts))]
+        return [row for p in ordered for row in p.per_image or ()], [row for p in ordered for row in p.segments or ()]
 
     def stat(self, partials: Iterable[Partial | bytes | str | Mapping[str, Any]]) -> PQStat:
         """The merged results as panopticapi's :class:`PQStat`."""
@@ -212,17 +250,22 @@ def plan_dataset(dataset: Dataset, partition_size: int = DEFAULT_PARTITION_SIZE)
     return Plan(dataset, parts)
 
 
-def evaluate(part: Part, num_threads: int | None = 1) -> bytes:
+def evaluate(part: Part, num_threads: int | None = 1, details: bool = False) -> bytes:
     """Evaluate one part where this runs; its :class:`Partial` as bytes.
 
     ``num_threads`` defaults to 1: engines run one task per core. Folders are opened once per
-    process and location (an archive's directory is read once, not once per part).
+    process and location (an archive's directory is read once, not once per part). With
+    ``details``, the result also carries the part's per-image and per-segment rows
+    (:meth:`Plan.details` gathers them).
     """
     _check_threads(num_threads)
     gt = _opened(part.gt, "ground truth")
     pred = _opened(part.pred, "predicted")
-    totals = evaluate_all(part.columns, gt, pred, part.categories, num_threads, None)
-    return Partial(part.index, part.start, part.stop, tuple(totals.exact_rows())).to_bytes()
+    rows: tuple[list[Any], list[Any]] | None = ([], []) if details else None
+    totals = evaluate_all(part.columns, gt, pred, part.categories, num_threads, None, rows)
+    per_image, segments = (None, None) if rows is None else (tuple(rows[0]), tuple(rows[1]))
+    partial = Partial(part.index, part.start, part.stop, tuple(totals.exact_rows()), per_image, segments)
+    return partial.to_bytes()
 
 
 _folders: dict[str, Folder] = {}
