@@ -88,6 +88,11 @@ CHILD = textwrap.dedent(
         )
         client = distributed.Client(cluster)
         call = lambda: panoptiq.pq_compute(gt_json, pred_json, verbose=False, client=client, partition_size=8)
+    elif mode == "report":
+        from panoptiq.report import write_report
+
+        out = os.path.join(os.path.dirname(gt_json), "report")
+        call = lambda: write_report(gt_json, pred_json, out=out)
     elif mode in ("single_core", "multi_core"):
         matched, categories = pairs(gt_json, pred_json)
         if mode == "single_core":
@@ -113,6 +118,8 @@ CHILD = textwrap.dedent(
         cpu = time.process_time()
         time.sleep(1.0)
         report["cpu_after"] = time.process_time() - cpu
+    # Nothing half-written is left: no report folder, no temporary one.
+    report["leftovers"] = [n for n in os.listdir(os.path.dirname(gt_json)) if "report" in n]
     report["next_call_correct"] = panoptiq.pq_compute(small_gt, small_pred, verbose=False) == expected
     print(json.dumps(report), flush=True)
     """
@@ -148,6 +155,7 @@ def datasets(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path
         ("remote", ("dataset.py", "storage.py", "_base.py", "threading.py")),
         # Waiting for the cluster's parts; the parts under way finish on the workers.
         ("dask", None),
+        ("report", "dataset.py"),
     ],
 )
 def test_sigint_stops_the_call_and_the_next_call_works(datasets, mode: str, raised_in) -> None:
@@ -181,4 +189,5 @@ def test_sigint_stops_the_call_and_the_next_call_works(datasets, mode: str, rais
             mode == "metric_background" and report["where"][0].endswith(raised_in)
         ), report
     assert report["cpu_after"] < 0.5, f"{mode}: work went on after the interrupt ({report})"
+    assert report["leftovers"] == []
     assert report["next_call_correct"]
