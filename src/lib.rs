@@ -6,8 +6,11 @@
 //! [`segments`] checks and indexes `segments_info`, [`matching`] applies panopticapi's per-image
 //! rules and [`stats`] accumulates and averages per category. [`dataset`] runs that pipeline over
 //! many image pairs in parallel ([`parallel`] keeps fork-safe thread pools and makes long work
-//! interruptible), [`annotations`] reads their COCO panoptic JSON, [`io`] their PNGs from disk, archives or memory; [`encode`] writes id maps and
-//! pictures as PNGs, [`draw`] paints id maps for people ([`distance`] finds segments' interiors). [`memory`] allocates input-sized buffers fallibly; [`error`] holds the one error type.
+//! interruptible), [`annotations`] reads their COCO panoptic JSON, [`io`] their PNGs from disk,
+//! archives or memory; [`records`] tells each image's scores and each segment's fate. [`encode`]
+//! writes id maps and pictures as PNGs, [`draw`] paints id maps for people ([`distance`] finds
+//! segments' interiors). [`memory`] allocates input-sized buffers fallibly; [`error`] holds the
+//! one error type.
 
 pub mod annotations;
 pub mod dataset;
