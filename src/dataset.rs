@@ -1,16 +1,18 @@
 //! Dataset evaluation: image pairs read, decoded, matched and accumulated in parallel, streamed
 //! so that only the images in flight are in memory.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::boundary::{dilation, RunImage};
 use crate::decode::RunReader;
 use crate::error::JsonFiles;
 use crate::fastpng::{Buffers, Row};
 use crate::histogram::PairHistogram;
 use crate::io::Origin;
-use crate::matching::{evaluate_image, ImageResult};
+use crate::matching::{evaluate_image_with, ImageResult, IouType};
 use crate::parallel::{catch_panic, Cancel};
 use crate::records::ImageDetail;
 use crate::runs::PairRows;
@@ -46,6 +48,10 @@ struct Scratch {
     pair_rows: PairRows,
     gt: Buffers,
     pred: Buffers,
+    /// Boundary PQ only: both images' rows as runs, and the band histogram.
+    gt_rows: RunImage,
+    pred_rows: RunImage,
+    bands: PairHistogram,
 }
 
 /// Pairs evaluated in parallel before their results are folded into the totals.
@@ -59,6 +65,7 @@ const ROWS_PER_CHECK: usize = 256;
 fn evaluate_pair_with(
     job: &PairJob<'_>,
     categories: &Categories,
+    iou: IouType,
     scratch: &mut Scratch,
     cancel: &Cancel,
     details: bool,
@@ -76,9 +83,14 @@ fn evaluate_pair_with(
                 pred_width,
             });
         }
-        let Scratch { histogram, pair_rows, .. } = scratch;
+        let Scratch { histogram, pair_rows, gt_rows, pred_rows, bands, .. } = scratch;
         histogram.clear();
         pair_rows.reset();
+        let boundary = matches!(iou, IouType::Boundary { .. });
+        if boundary {
+            gt_rows.clear();
+            pred_rows.clear();
+        }
         for y in 0..gt_height {
             if y % ROWS_PER_CHECK == 0 {
                 cancel.check()?;
@@ -90,12 +102,40 @@ fn evaluate_pair_with(
             } else {
                 pair_rows.start(gt.runs(), pred.runs(), histogram);
             }
+            if boundary {
+                // Boundary bands need rows above and below: the rows are kept, as runs.
+                gt_rows.push(gt.runs(), y > 0 && gt_row == Row::Same);
+                pred_rows.push(pred.runs(), y > 0 && pred_row == Row::Same);
+            }
         }
         pair_rows.flush(histogram);
+        let band_histogram = match iou {
+            IouType::Mask => None,
+            IouType::Boundary { dilation_ratio } => {
+                let gt_listed: HashSet<u32> = job.gt_segments.iter().map(|s| s.id).collect();
+                let pred_listed: HashSet<u32> = job.pred_segments.iter().map(|s| s.id).collect();
+                bands.clear();
+                crate::boundary::band_histogram(
+                    gt_rows,
+                    pred_rows,
+                    dilation(dilation_ratio, gt_height, gt_width),
+                    [&|id| gt_listed.contains(&id), &|id| pred_listed.contains(&id)],
+                    bands,
+                    cancel,
+                )?;
+                Some(&*bands)
+            }
+        };
+        let result = evaluate_image_with(
+            job.image_id,
+            histogram,
+            job.gt_segments,
+            job.pred_segments,
+            categories,
+            band_histogram,
+        )?;
         scratch.gt = gt.into_buffers();
         scratch.pred = pred.into_buffers();
-        let result =
-            evaluate_image(job.image_id, &scratch.histogram, job.gt_segments, job.pred_segments, categories)?;
         let detail = details
             .then(|| ImageDetail::new(&scratch.histogram, job.gt_segments, job.pred_segments, &result));
         Ok((result, detail))
@@ -134,7 +174,7 @@ pub fn evaluate_pairs(
     stats: &mut PqStats,
     cancel: &Cancel,
 ) -> Result<(), PqError> {
-    evaluate_pairs_detailed(jobs, categories, stats, cancel, None)
+    evaluate_pairs_detailed(jobs, categories, IouType::Mask, stats, cancel, None)
 }
 
 /// [`evaluate_pairs`] that also appends each image's [`ImageDetail`] to `details`, in job order,
@@ -142,6 +182,7 @@ pub fn evaluate_pairs(
 pub fn evaluate_pairs_detailed(
     jobs: &[PairJob<'_>],
     categories: &Categories,
+    iou: IouType,
     stats: &mut PqStats,
     cancel: &Cancel,
     details: Option<&mut Vec<ImageDetail>>,
@@ -156,7 +197,9 @@ pub fn evaluate_pairs_detailed(
             .par_iter()
             .map(|job| {
                 cancel.check()?;
-                SCRATCH.with_borrow_mut(|scratch| evaluate_pair_with(job, categories, scratch, cancel, want))
+                SCRATCH.with_borrow_mut(|scratch| {
+                    evaluate_pair_with(job, categories, iou, scratch, cancel, want)
+                })
             })
             .collect();
         cancel.check()?;

@@ -13,6 +13,7 @@
 //! one error type.
 
 pub mod annotations;
+pub mod boundary;
 pub mod dataset;
 pub mod decode;
 pub mod distance;

@@ -204,6 +204,17 @@ impl RowRuns {
         self.spare_ids = old_ids;
     }
 
+    /// Sets the runs from `(end, id)` pairs, in order.
+    pub fn set_runs(&mut self, runs: impl IntoIterator<Item = (u32, u32)>) {
+        self.ends.clear();
+        self.ids.clear();
+        for (end, id) in runs {
+            self.ends.push(end);
+            self.ids.push(id);
+        }
+        self.len = self.ends.len();
+    }
+
     /// Runs of a row of ids.
     pub fn set_from_ids(&mut self, row: &[u32]) {
         self.ends.clear();

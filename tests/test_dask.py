@@ -89,6 +89,16 @@ def test_per_image_and_per_segment_results_on_the_cluster(data, client, partitio
     assert list(got["segments"]) == list(local["segments"])
 
 
+def test_boundary_pq_on_the_cluster(data, client) -> None:
+    gt_json, pred_json, *_ = data
+    local = evaluation.pq_compute(str(gt_json), str(pred_json), None, None, "boundary", 0.03, verbose=False)
+    got = evaluation.pq_compute(
+        str(gt_json), str(pred_json), None, None, "boundary", 0.03, verbose=False, client=client
+    )
+    assert got == local
+    assert got != evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False)
+
+
 def test_from_a_zip_archive_on_the_cluster(data, client, tmp_path: Path) -> None:
     gt_json, pred_json, expected, _ = data
     archive = tmp_path / "panoptic_val2017.zip"

@@ -84,6 +84,7 @@ def evaluate_files(
     gt_from: _Source | None = None,
     pred_from: _Source | None = None,
     details: bool = False,
+    dilation_ratio: float | None = None,
 ) -> _Details | None: ...
 
 class ArchiveError(ValueError):
@@ -139,6 +140,7 @@ class Annotations:
         gt_from: _Source | None = None,
         pred_from: _Source | None = None,
         details: bool = False,
+        dilation_ratio: float | None = None,
     ) -> _Details | None: ...
     def ids(self, start: int, stop: int) -> list[str]: ...
     def paths(self, start: int, stop: int) -> tuple[list[str], list[str]]: ...

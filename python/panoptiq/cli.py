@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from panoptiq import __version__
+from panoptiq.boundary import IOU_TYPES, dilation_ratio_for
 from panoptiq.dataset import Dataset, default_threads, load_dataset
 from panoptiq.errors import ClusterError
 from panoptiq.evaluation import print_table, summarize
@@ -34,6 +35,7 @@ def evaluate(
     client: Any = None,
     partition_size: int | None = None,
     details: tuple[list[Any], list[Any]] | None = None,
+    dilation_ratio: float | None = None,
 ) -> tuple[PQStat, dict[str, Any], float]:
     progress = Progress() if show_progress else None
     start = time.perf_counter()
@@ -41,9 +43,11 @@ def evaluate(
         if client is not None:
             from panoptiq.dask import evaluate_dataset
 
-            stat = evaluate_dataset(client, dataset, partition_size, progress, details)
+            stat = evaluate_dataset(client, dataset, partition_size, progress, details, dilation_ratio)
         else:
-            stat = dataset.evaluate(num_threads=threads, progress=progress, details=details)
+            stat = dataset.evaluate(
+                num_threads=threads, progress=progress, details=details, dilation_ratio=dilation_ratio
+            )
     finally:
         if progress is not None:
             progress.close()
@@ -123,6 +127,12 @@ def check_output_file(path: str, option: str) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    try:
+        ratio = dilation_ratio_for(getattr(args, "iou_type", "segm"), getattr(args, "dilation_ratio", 0.02))
+    except ValueError as error:
+        raise UsageError(
+            str(error).replace("iou_type", "--iou-type").replace("dilation_ratio", "--dilation-ratio")
+        ) from None
     if args.json is not None:
         check_output_file(args.json, "--json")
     for option in ("per_image", "per_segment"):
@@ -164,6 +174,7 @@ def run_eval(args: argparse.Namespace) -> int:
             client=client,
             partition_size=getattr(args, "partition_size", None),
             details=details,
+            dilation_ratio=ratio,
         )
     print_table(results, file=out)
     if args.per_class or args.all_classes or args.sort:
@@ -348,6 +359,18 @@ def parser() -> argparse.ArgumentParser:
         type=positive_int,
         default=None,
         help="image pairs per task on a cluster (default: four tasks per worker thread)",
+    )
+    ev.add_argument(
+        "--iou-type",
+        choices=IOU_TYPES,
+        default="segm",
+        help="segm: PQ (default); boundary: Boundary PQ, each pair's IoU the smaller of its mask and boundary IoU",
+    )
+    ev.add_argument(
+        "--dilation-ratio",
+        type=float,
+        default=0.02,
+        help="Boundary PQ's band width, a fraction of the image diagonal (default: 0.02)",
     )
     ev.set_defaults(run=run_eval)
 

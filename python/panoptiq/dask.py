@@ -105,8 +105,10 @@ def evaluate_dataset(
     partition_size: int | None = None,
     progress: ProgressCallback | None = None,
     details: tuple[list[Any], list[Any]] | None = None,
+    dilation_ratio: float | None = None,
 ) -> PQStat:
     """Evaluate a loaded dataset on the cluster of ``client``; its :class:`PQStat` (``details``
-    as for :func:`evaluate_plan`)."""
+    as for :func:`evaluate_plan`; Boundary PQ with ``dilation_ratio``)."""
     size = partition_size if partition_size is not None else default_partition_size(len(dataset), client)
-    return stat_from_rows(evaluate_plan(client, plan_dataset(dataset, size), progress, details).rows())
+    parts = plan_dataset(dataset, size, dilation_ratio)
+    return stat_from_rows(evaluate_plan(client, parts, progress, details).rows())

@@ -78,9 +78,11 @@ class Columns:
         gt_from: Any = None,
         pred_from: Any = None,
         details: bool = False,
+        dilation_ratio: float | None = None,
     ) -> Any:
         """Evaluate pairs ``start:stop`` into ``totals``; PNGs from ``gt_from`` / ``pred_from``;
-        with ``details``, their per-image and per-segment rows."""
+        with ``details``, their per-image and per-segment rows; with ``dilation_ratio``, Boundary
+        PQ's IoU."""
         part = self.columns(start, stop)
         return _core.evaluate_files(
             part.image_ids,
@@ -97,6 +99,7 @@ class Columns:
             gt_from,
             pred_from,
             details,
+            dilation_ratio,
         )
 
     @classmethod
@@ -141,6 +144,7 @@ def evaluate_pairs(
     progress: ProgressCallback | None = None,
     json_files: tuple[str, str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    dilation_ratio: float | None = None,
 ) -> PQStat:
     """Evaluate (ground truth, prediction) annotation pairs whose PNGs lie in two folders.
 
@@ -161,6 +165,9 @@ def evaluate_pairs(
         The ground-truth and prediction JSON files the annotations came from, named in errors.
     storage_options : mapping, optional
         fsspec options for URL folders (credentials, endpoint).
+    dilation_ratio : float, optional
+        Boundary PQ with bands of this ratio of the image diagonal (:mod:`panoptiq.boundary`);
+        mask IoU when None.
 
     Returns
     -------
@@ -174,7 +181,7 @@ def evaluate_pairs(
     gt = open_folder(Location(gt_folder, options), "ground truth")
     pred = open_folder(Location(pred_folder, options), "predicted")
     columns = Columns.from_pairs(pairs, gt_folder, pred_folder, json_files)
-    totals = evaluate_all(columns, gt, pred, category_array(categories), num_threads, progress)
+    totals = evaluate_all(columns, gt, pred, category_array(categories), num_threads, progress, None, dilation_ratio)
     return stat_from_rows(totals.rows())
 
 
@@ -191,9 +198,10 @@ def evaluate_all(
     num_threads: int | None,
     progress: ProgressCallback | None,
     details: tuple[list[Any], list[Any]] | None = None,
+    dilation_ratio: float | None = None,
 ) -> _core.Totals:
     """Evaluate every pair of ``pairs`` into fresh totals; with ``details`` (two lists), append
-    the per-image and per-segment rows to them.
+    the per-image and per-segment rows to them; with ``dilation_ratio``, Boundary PQ.
 
     One call when the PNGs are local and nobody watches; otherwise batches, so that progress
     shows and remote PNGs are fetched a few batches ahead. (Ctrl-C stops a call under way
@@ -207,7 +215,9 @@ def evaluate_all(
         step = max(total, 1) if progress is None else max(64, total // 200)
     totals = _core.Totals()
     for start, stop, gt_from, pred_from in batches(total, step, gt, pred, pairs.paths, pairs.ids):
-        rows = pairs.evaluate(start, stop, known, totals, num_threads, gt_from, pred_from, details is not None)
+        rows = pairs.evaluate(
+            start, stop, known, totals, num_threads, gt_from, pred_from, details is not None, dilation_ratio
+        )
         if details is not None:
             details[0].extend(rows[0])
             details[1].extend(rows[1])
@@ -324,10 +334,12 @@ class Dataset:
         num_threads: int | None = None,
         progress: ProgressCallback | None = None,
         details: tuple[list[Any], list[Any]] | None = None,
+        dilation_ratio: float | None = None,
     ) -> PQStat:
         """Evaluate every pair; see :func:`evaluate_pairs` for the parameters and
         :func:`evaluate_all` for ``details``."""
-        return stat_from_rows(self.totals(num_threads=num_threads, progress=progress, details=details).rows())
+        totals = self.totals(num_threads=num_threads, progress=progress, details=details, dilation_ratio=dilation_ratio)
+        return stat_from_rows(totals.rows())
 
     def totals(
         self,
@@ -335,11 +347,12 @@ class Dataset:
         num_threads: int | None = None,
         progress: ProgressCallback | None = None,
         details: tuple[list[Any], list[Any]] | None = None,
+        dilation_ratio: float | None = None,
     ) -> _core.Totals:
         """Like :meth:`evaluate`, as the core's exact totals; ``details`` as in :func:`evaluate_all`."""
         _check_threads(num_threads)
         known = category_array(self.categories)
-        return evaluate_all(self.source(), self.gt, self.pred, known, num_threads, progress, details)
+        return evaluate_all(self.source(), self.gt, self.pred, known, num_threads, progress, details, dilation_ratio)
 
 
 def load_dataset(

@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+from panoptiq.boundary import dilation_ratio_for
 from panoptiq.dataset import ProgressCallback, default_threads, evaluate_pairs, load_dataset
 from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 from panoptiq.stats import METRICS, PQStat, PQStatCat, empty_split_message, summary
@@ -38,11 +39,14 @@ def pq_compute_single_core(
     gt_folder: str | os.PathLike[str],
     pred_folder: str | os.PathLike[str],
     categories: Mapping[int, Any],
+    iou_type: str = "segm",
+    dilation_ratio: float = 0.02,
     *,
     num_threads: int | None = None,
     verbose: bool = True,
 ) -> PQStat:
-    """Evaluate matched (ground truth, prediction) annotation pairs; panopticapi's signature.
+    """Evaluate matched (ground truth, prediction) annotation pairs; panopticapi's signature
+    (boundary-iou-api's, with ``iou_type`` and ``dilation_ratio``).
 
     Despite the name (kept for compatibility) the pairs are evaluated in parallel in Rust; the
     counts equal panopticapi's, and each IoU sum is the exact sum of the same IoUs rounded once
@@ -58,6 +62,10 @@ def pq_compute_single_core(
         Folders with the annotations' ``file_name`` PNGs.
     categories : mapping
         Category id to record.
+    iou_type : {"segm", "boundary"}
+        Mask IoU, or Boundary PQ's ``min(mask IoU, boundary IoU)`` (:mod:`panoptiq.boundary`).
+    dilation_ratio : float
+        Boundary PQ's band width as a fraction of the image diagonal.
     num_threads : int, optional
         Worker threads; all cores by default.
     verbose : bool
@@ -68,7 +76,10 @@ def pq_compute_single_core(
     PQStat
         Per-category IoU sums and TP / FP / FN counts.
     """
-    stat = evaluate_pairs(annotation_set, gt_folder, pred_folder, categories, num_threads=num_threads)
+    ratio = dilation_ratio_for(iou_type, dilation_ratio)
+    stat = evaluate_pairs(
+        annotation_set, gt_folder, pred_folder, categories, num_threads=num_threads, dilation_ratio=ratio
+    )
     if verbose:
         print(f"Core: {proc_id}, all {len(annotation_set)} images processed")
     return stat
@@ -79,6 +90,8 @@ def pq_compute_multi_core(
     gt_folder: str | os.PathLike[str],
     pred_folder: str | os.PathLike[str],
     categories: Mapping[int, Any],
+    iou_type: str = "segm",
+    dilation_ratio: float = 0.02,
     *,
     num_threads: int | None = None,
     verbose: bool = True,
@@ -90,10 +103,17 @@ def pq_compute_multi_core(
     :func:`pq_compute_single_core` for the parameters; ``progress`` is called with
     (images done, images in all).
     """
+    ratio = dilation_ratio_for(iou_type, dilation_ratio)
     if verbose:
         _announce(len(matched_annotations_list), num_threads)
     return evaluate_pairs(
-        matched_annotations_list, gt_folder, pred_folder, categories, num_threads=num_threads, progress=progress
+        matched_annotations_list,
+        gt_folder,
+        pred_folder,
+        categories,
+        num_threads=num_threads,
+        progress=progress,
+        dilation_ratio=ratio,
     )
 
 
@@ -102,6 +122,8 @@ def pq_compute(
     pred_json_file: str,
     gt_folder: str | None = None,
     pred_folder: str | None = None,
+    iou_type: str = "segm",
+    dilation_ratio: float = 0.02,
     *,
     num_threads: int | None = None,
     verbose: bool = True,
@@ -125,6 +147,11 @@ def pq_compute(
         PNG folders; by default the JSON path without ``.json``, as panopticapi derives them.
         A folder may be a zip or tar archive, or a folder inside one (read in place, never
         extracted; an archive inside an archive too), or an fsspec URL.
+    iou_type : {"segm", "boundary"}
+        ``"boundary"``: Boundary PQ, each pair's IoU the smaller of its mask IoU and its boundary
+        IoU (boundary-iou-api's rules, :mod:`panoptiq.boundary`); ``"segm"``: PQ.
+    dilation_ratio : float
+        Boundary PQ's band width as a fraction of the image diagonal (0.02 by default).
     num_threads : int, optional
         Worker threads; all cores by default (``RAYON_NUM_THREADS`` is respected). Results are
         bit-identical whatever the number.
@@ -159,9 +186,11 @@ def pq_compute(
         panopticapi's segment and category mismatches, with its messages plus the files.
     ValueError
         Malformed JSON, broken or unsupported PNGs, images of different sizes, and the other
-        malformed input :func:`panoptiq.evaluate_image` refuses.
+        malformed input :func:`panoptiq.evaluate_image` refuses; an unknown ``iou_type`` or a
+        ``dilation_ratio`` that is not a number above 0.
     """
     start_time = time.time()
+    ratio = dilation_ratio_for(iou_type, dilation_ratio)
     dataset = load_dataset(
         gt_json_file,
         pred_json_file,
@@ -177,11 +206,11 @@ def pq_compute(
 
         if verbose:
             print(f"Number of images: {len(dataset)}, on the Dask cluster at {client.scheduler.address}")
-        pq_stat = evaluate_dataset(client, dataset, partition_size, progress, details)
+        pq_stat = evaluate_dataset(client, dataset, partition_size, progress, details, ratio)
     else:
         if verbose:
             _announce(len(dataset), num_threads)
-        pq_stat = dataset.evaluate(num_threads=num_threads, progress=progress, details=details)
+        pq_stat = dataset.evaluate(num_threads=num_threads, progress=progress, details=details, dilation_ratio=ratio)
     results = summarize(pq_stat, dataset.categories)
     if details is not None:
         results["per_image"] = Records.from_tuples(details[0], IMAGE_FIELDS)
@@ -239,8 +268,12 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="Folder with prediction COCO format segmentations. Default: X if the corresponding json file is X.json",
     )
+    parser.add_argument("--iou-type", default="segm", choices=["segm", "boundary"])
+    parser.add_argument("--dilation-ratio", default=0.02, type=float)
     args = parser.parse_args(argv)
-    pq_compute(args.gt_json_file, args.pred_json_file, args.gt_folder, args.pred_folder)
+    pq_compute(
+        args.gt_json_file, args.pred_json_file, args.gt_folder, args.pred_folder, args.iou_type, args.dilation_ratio
+    )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ use crate::encode::write_id_map;
 use crate::error::{JsonFiles, Side};
 use crate::ids::{ids_to_rgb, rgb_to_ids, Channel, PARALLEL_MIN_PIXELS};
 use crate::io::{Origin, DISK};
-use crate::matching::{evaluate_image as evaluate_histogram, evaluate_maps, map_histogram, MapView};
+use crate::matching::{evaluate_image as evaluate_histogram, evaluate_maps, map_histogram, IouType, MapView};
 use crate::memory::filled_vec;
 use crate::parallel::{catch_panic, default_threads, run_interruptible, Cancel};
 use crate::records::{ImageDetail, SegmentRecord};
@@ -295,7 +295,7 @@ fn image_details<'py>(
 /// `bytes` per image (the paths then only name them).
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (image_ids, gt_paths, pred_paths, gt_offsets, gt, pred_offsets, pred, category_ids, totals, num_threads, json_files = None, gt_from = None, pred_from = None, details = false))]
+#[pyo3(signature = (image_ids, gt_paths, pred_paths, gt_offsets, gt, pred_offsets, pred, category_ids, totals, num_threads, json_files = None, gt_from = None, pred_from = None, details = false, dilation_ratio = None))]
 fn evaluate_files<'py>(
     py: Python<'py>,
     image_ids: Vec<String>,
@@ -312,6 +312,7 @@ fn evaluate_files<'py>(
     gt_from: Option<Source<'py>>,
     pred_from: Option<Source<'py>>,
     details: bool,
+    dilation_ratio: Option<f64>,
 ) -> PyResult<Option<Details>> {
     let images = image_ids.len();
     let gt_origins = origins(gt_from.as_ref(), images, "ground-truth")?;
@@ -335,7 +336,7 @@ fn evaluate_files<'py>(
             pred_from: pred_origins[i],
         })
         .collect();
-    run_jobs(py, &jobs, &category_ids, totals, num_threads, details)
+    run_jobs(py, &jobs, &category_ids, totals, num_threads, details, dilation_ratio)
 }
 
 /// One segment's row: `(image_id, side, segment_id, category_id, area, fate, other_id,
@@ -384,15 +385,26 @@ fn run_jobs(
     mut totals: PyRefMut<'_, PyTotals>,
     num_threads: Option<usize>,
     details: bool,
+    dilation_ratio: Option<f64>,
 ) -> PyResult<Option<Details>> {
     let categories = Categories::new(category_ids.as_array().iter().copied());
+    let iou = iou_type(dilation_ratio)?;
     let mut stats = PqStats::new();
     let mut collected = Vec::new();
     run(py, num_threads, |cancel| {
-        evaluate_pairs_detailed(jobs, &categories, &mut stats, cancel, details.then_some(&mut collected))
+        evaluate_pairs_detailed(jobs, &categories, iou, &mut stats, cancel, details.then_some(&mut collected))
     })?;
     totals.stats.merge(&stats);
     Ok(details.then(|| detail_rows(jobs, collected)))
+}
+
+/// Mask IoU without a dilation ratio, Boundary PQ's with one (finite and positive).
+fn iou_type(dilation_ratio: Option<f64>) -> PyResult<IouType> {
+    match dilation_ratio {
+        None => Ok(IouType::Mask),
+        Some(r) if r.is_finite() && r > 0.0 => Ok(IouType::Boundary { dilation_ratio: r }),
+        Some(r) => Err(PyValueError::new_err(format!("dilation_ratio must be a positive number, got {r}"))),
+    }
 }
 
 /// Image pairs read from COCO panoptic JSON files in Rust (see `src/annotations.rs`).
@@ -413,7 +425,7 @@ impl PyAnnotations {
 
     /// Evaluates pairs `start..stop` in parallel, adding them to `totals`; `gt_from` and
     /// `pred_from` as in `evaluate_files`.
-    #[pyo3(signature = (start, stop, category_ids, totals, num_threads, gt_from = None, pred_from = None, details = false))]
+    #[pyo3(signature = (start, stop, category_ids, totals, num_threads, gt_from = None, pred_from = None, details = false, dilation_ratio = None))]
     #[allow(clippy::too_many_arguments)]
     fn evaluate<'py>(
         &self,
@@ -426,6 +438,7 @@ impl PyAnnotations {
         gt_from: Option<Source<'py>>,
         pred_from: Option<Source<'py>>,
         details: bool,
+        dilation_ratio: Option<f64>,
     ) -> PyResult<Option<Details>> {
         let (stop, start) = (stop.min(self.0.len()), start.min(stop.min(self.0.len())));
         let gt_origins = origins(gt_from.as_ref(), stop - start, "ground-truth")?;
@@ -434,7 +447,7 @@ impl PyAnnotations {
         for (job, (gt, pred)) in jobs.iter_mut().zip(gt_origins.into_iter().zip(pred_origins)) {
             (job.gt_from, job.pred_from) = (gt, pred);
         }
-        run_jobs(py, &jobs, &category_ids, totals, num_threads, details)
+        run_jobs(py, &jobs, &category_ids, totals, num_threads, details, dilation_ratio)
     }
 
     /// The image ids of pairs `start..stop`.

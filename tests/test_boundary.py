@@ -1,0 +1,179 @@
+"""Boundary PQ (``iou_type="boundary"``) against an independent numpy reading of its rules
+(``tests/reference.py``: bands by repeated erosion of boolean masks), on generated datasets with
+thin, one-pixel, border-touching and crowd segments, and on band widths from 1 pixel to the
+whole image; and its argument checks."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import reference
+from panoptiq import cli, evaluation, write_id_map
+from panoptiq.synthetic import GT_KINDS, make_dataset
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*splits? had no category.*:RuntimeWarning"),
+]
+
+
+def pairs_of(gt_json: Path, pred_json: Path):
+    gt, pred = json.loads(gt_json.read_text()), json.loads(pred_json.read_text())
+    by_id = {a["image_id"]: a for a in pred["annotations"]}
+    return [(a, by_id[a["image_id"]]) for a in gt["annotations"]], {c["id"]: c for c in gt["categories"]}
+
+
+def reference_totals(pairs, gt_folder: Path, pred_folder: Path, categories, ratio: float):
+    """Per-category [iou sum, tp, fp, fn], IoU sums as math.fsum of every matched IoU."""
+    from panoptiq import read_id_map
+
+    ious: defaultdict[int, list[float]] = defaultdict(list)
+    counts: defaultdict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for gt, pred in pairs:
+        gt_ids = read_id_map(gt_folder / gt["file_name"])
+        pred_ids = read_id_map(pred_folder / pred["file_name"])
+        d = reference.dilation_of(ratio, *gt_ids.shape)
+        one = reference.evaluate(
+            gt_ids, gt["segments_info"], pred_ids, pred["segments_info"], categories, gt["image_id"], dilation=d
+        )
+        for category, (iou, tp, fp, fn) in one.items():
+            ious[category].append(iou)
+            for k, n in enumerate((tp, fp, fn)):
+                counts[category][k] += n
+    return {c: [math.fsum(ious[c]), *counts[c]] for c in counts}
+
+
+def assert_matches(stat, expected) -> None:
+    seen = {c: s for c, s in stat.pq_per_cat.items() if s.tp + s.fp + s.fn or s.iou}
+    assert set(seen) == {c for c, v in expected.items() if v[1] + v[2] + v[3] or v[0]}
+    for c, s in seen.items():
+        iou, tp, fp, fn = expected[c]
+        assert (s.tp, s.fp, s.fn) == (tp, fp, fn), c
+        assert s.iou == pytest.approx(iou, abs=1e-12), c
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("boundary")
+    gt_json, pred_json = make_dataset(folder, len(GT_KINDS) * 2, seed=31, size=(96, 128))
+    return gt_json, pred_json
+
+
+@pytest.mark.parametrize("ratio", [0.02, 0.004, 0.1, 0.5, 3.0])
+def test_generated_datasets_equal_the_numpy_reference(dataset, ratio: float) -> None:
+    gt_json, pred_json = dataset
+    pairs, categories = pairs_of(gt_json, pred_json)
+    gt_folder, pred_folder = gt_json.with_suffix(""), pred_json.with_suffix("")
+    expected = reference_totals(pairs, gt_folder, pred_folder, categories, ratio)
+    stat = evaluation.pq_compute_multi_core(pairs, gt_folder, pred_folder, categories, "boundary", ratio, verbose=False)
+    assert_matches(stat, expected)
+    single = evaluation.pq_compute_single_core(
+        0, pairs, gt_folder, pred_folder, categories, iou_type="boundary", dilation_ratio=ratio, verbose=False
+    )
+    assert single == stat
+
+
+def test_pq_compute_and_the_command_line(dataset, tmp_path: Path) -> None:
+    gt_json, pred_json = dataset
+    pairs, categories = pairs_of(gt_json, pred_json)
+    stat = evaluation.pq_compute_multi_core(
+        pairs, gt_json.with_suffix(""), pred_json.with_suffix(""), categories, "boundary", verbose=False
+    )
+    results = evaluation.pq_compute(str(gt_json), str(pred_json), iou_type="boundary", verbose=False)
+    assert results == evaluation.summarize(stat, categories)
+    mask = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False)
+    # Each IoU is at most the mask IoU and a lost match moves one TP to one FP and one FN, which
+    # leaves a category's denominator as it was: no category's PQ can rise.
+    for category, scores in results["per_class"].items():
+        assert scores["pq"] <= mask["per_class"][category]["pq"]
+    assert results["All"]["pq"] < mask["All"]["pq"]
+    out = tmp_path / "out.json"
+    argv = ["eval", str(gt_json), str(pred_json), "--iou-type", "boundary", "--no-progress", "--json", str(out)]
+    assert cli.main(argv) == 0
+    written = json.loads(out.read_text())
+    assert written["All"] == results["All"]
+
+
+small_maps = st.integers(2, 14).flatmap(
+    lambda h: st.integers(2, 14).flatmap(
+        lambda w: st.tuples(
+            st.just((h, w)),
+            st.lists(st.integers(0, 4), min_size=h * w, max_size=h * w),
+            st.lists(st.integers(0, 4), min_size=h * w, max_size=h * w),
+            st.floats(0.001, 1.5),
+            st.integers(0, 4),
+        )
+    )
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(small_maps)
+def test_small_maps_equal_the_numpy_reference(tmp_path_factory, case) -> None:
+    """Thin, one-pixel and border-touching segments everywhere; crowd segments and VOID too."""
+    (h, w), gt_values, pred_values, ratio, crowd = case
+    folder = tmp_path_factory.mktemp("small")
+    # Blocky maps: each value is a 2x2 block's label, so segments are thin but not all noise.
+    gt_ids = np.kron(np.array(gt_values, dtype=np.uint32).reshape(h, w), np.ones((2, 2), np.uint32))[: h + 1, : w + 1]
+    pred_ids = np.array(pred_values, dtype=np.uint32).reshape(h, w)
+    pred_ids = np.pad(pred_ids, ((0, 1), (0, 1)), mode="edge")
+    categories = {1: {"id": 1, "isthing": 1}, 2: {"id": 2, "isthing": 0}}
+    gt_segments = [
+        {"id": int(i), "category_id": 1 + int(i) % 2, "iscrowd": int(i == crowd), "area": int((gt_ids == i).sum())}
+        for i in np.unique(gt_ids)
+        if i != 0
+    ]
+    pred_segments = [{"id": int(i), "category_id": 1 + int(i) % 2} for i in np.unique(pred_ids) if i != 0]
+    (folder / "gt").mkdir()
+    (folder / "pred").mkdir()
+    write_id_map(folder / "gt" / "1.png", gt_ids)
+    write_id_map(folder / "pred" / "1.png", pred_ids)
+    pairs = [
+        (
+            {"image_id": 1, "file_name": "1.png", "segments_info": gt_segments},
+            {"image_id": 1, "file_name": "1.png", "segments_info": pred_segments},
+        )
+    ]
+    expected = reference_totals(pairs, folder / "gt", folder / "pred", categories, ratio)
+    stat = evaluation.pq_compute_single_core(
+        0, pairs, folder / "gt", folder / "pred", categories, "boundary", ratio, verbose=False
+    )
+    assert_matches(stat, expected)
+
+
+@pytest.mark.parametrize(
+    ("iou_type", "ratio", "message"),
+    [
+        ("bbox", 0.02, r"iou_type must be one of \('segm', 'boundary'\), got 'bbox'"),
+        ("boundary", 0, "dilation_ratio must be a finite number above 0"),
+        ("boundary", -0.5, "dilation_ratio must be a finite number above 0"),
+        ("boundary", float("nan"), "dilation_ratio must be a finite number above 0"),
+        ("boundary", float("inf"), "dilation_ratio must be a finite number above 0"),
+        ("boundary", "0.02", "dilation_ratio must be a finite number above 0"),
+        ("boundary", True, "dilation_ratio must be a finite number above 0"),
+    ],
+)
+def test_bad_options_are_value_errors(dataset, iou_type, ratio, message, capsys) -> None:
+    gt_json, pred_json = dataset
+    with pytest.raises(ValueError, match=message):
+        evaluation.pq_compute(str(gt_json), str(pred_json), iou_type=iou_type, dilation_ratio=ratio, verbose=False)
+    pairs, categories = pairs_of(gt_json, pred_json)
+    with pytest.raises(ValueError, match=message):
+        evaluation.pq_compute_multi_core(pairs, "gt", "pred", categories, iou_type, ratio, verbose=False)
+
+
+def test_bad_options_on_the_command_line(dataset, capsys) -> None:
+    gt_json, pred_json = dataset
+    argv = ["eval", str(gt_json), str(pred_json), "--iou-type", "boundary", "--no-progress"]
+    assert cli.main([*argv, "--dilation-ratio", "0"]) == 1
+    assert "--dilation-ratio must be a finite number above 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["eval", str(gt_json), str(pred_json), "--iou-type", "bbox"])
+    assert "invalid choice: 'bbox'" in capsys.readouterr().err
