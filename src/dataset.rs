@@ -6,7 +6,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::boundary::{dilation, RunImage};
+use crate::boundary::{dilation, BandScratch, RunImage};
 use crate::decode::RunReader;
 use crate::error::JsonFiles;
 use crate::fastpng::{Buffers, Row};
@@ -52,6 +52,7 @@ struct Scratch {
     gt_rows: RunImage,
     pred_rows: RunImage,
     bands: PairHistogram,
+    band_buffers: BandScratch,
 }
 
 /// Pairs evaluated in parallel before their results are folded into the totals.
@@ -83,7 +84,7 @@ fn evaluate_pair_with(
                 pred_width,
             });
         }
-        let Scratch { histogram, pair_rows, gt_rows, pred_rows, bands, .. } = scratch;
+        let Scratch { histogram, pair_rows, gt_rows, pred_rows, bands, band_buffers, .. } = scratch;
         histogram.clear();
         pair_rows.reset();
         let boundary = matches!(iou, IouType::Boundary { .. });
@@ -120,6 +121,7 @@ fn evaluate_pair_with(
                     pred_rows,
                     dilation(dilation_ratio, gt_height, gt_width),
                     [&|id| gt_listed.contains(&id), &|id| pred_listed.contains(&id)],
+                    band_buffers,
                     bands,
                     cancel,
                 )?;

@@ -13,7 +13,7 @@ use crate::parallel::Cancel;
 use crate::runs::{PairRows, RowRuns};
 use crate::PqError;
 
-use interior::{horizontal, vertical, Interval};
+use interior::{horizontal, vertical, Interval, Lists, Window};
 
 /// The id interior pixels carry in the band histogram: above every segment id (ids are < 2^24).
 pub const INTERIOR: u32 = u32::MAX;
@@ -34,29 +34,38 @@ pub fn dilation(ratio: f64, height: usize, width: usize) -> usize {
     d.max(1)
 }
 
-/// One side of an image pair as rows of runs, consecutive equal rows stored once.
+/// One side of an image pair as rows of runs, consecutive equal rows stored once, all in flat
+/// buffers kept from image to image.
 #[derive(Debug, Default)]
 pub struct RunImage {
-    /// Row `y` is `distinct[rows[y]]`.
+    /// Row `y` is distinct row `rows[y]`.
     rows: Vec<usize>,
-    distinct: Vec<(Vec<u32>, Vec<u32>)>,
+    /// Distinct row `k` is runs `offsets[k]..offsets[k + 1]` of `ends` and `ids`.
+    offsets: Vec<usize>,
+    ends: Vec<u32>,
+    ids: Vec<u32>,
 }
 
 impl RunImage {
     /// Forgets the rows, keeping the allocations.
     pub fn clear(&mut self) {
         self.rows.clear();
-        self.distinct.clear();
+        self.offsets.clear();
+        self.ends.clear();
+        self.ids.clear();
     }
 
     /// Appends a row; `same` says it equals the previous row (what the decoder reports).
     pub fn push(&mut self, runs: &RowRuns, same: bool) {
-        if same && !self.distinct.is_empty() {
-            self.rows.push(self.distinct.len() - 1);
-        } else {
-            self.distinct.push((runs.ends().to_vec(), runs.ids().to_vec()));
-            self.rows.push(self.distinct.len() - 1);
+        if !(same && self.offsets.len() > 1) {
+            if self.offsets.is_empty() {
+                self.offsets.push(0);
+            }
+            self.ends.extend_from_slice(runs.ends());
+            self.ids.extend_from_slice(runs.ids());
+            self.offsets.push(self.ends.len());
         }
+        self.rows.push(self.offsets.len() - 2);
     }
 
     /// Appends a row given pixel by pixel.
@@ -71,64 +80,82 @@ impl RunImage {
         self.rows.len()
     }
 
-    /// Each row's runs with the interior columns of width-`d` bands of the segments `listed`
-    /// given the id [`INTERIOR`]; consecutive equal rows share an index, as in `rows`.
-    fn band_rows(&self, d: usize, listed: &dyn Fn(u32) -> bool) -> (Vec<usize>, Vec<RowRuns>) {
-        let d32 = u32::try_from(d).unwrap_or(u32::MAX);
-        let across: Vec<Vec<Interval>> = self
-            .distinct
-            .iter()
-            .map(|(ends, ids)| {
-                let mut out = Vec::new();
-                horizontal(ends, ids, d32, &mut out);
-                out.retain(|i| listed(i.id));
-                out
-            })
-            .collect();
-        let per_row: Vec<&[Interval]> = self.rows.iter().map(|&r| across[r].as_slice()).collect();
-        let interior = vertical(&per_row, d);
-        let mut index = Vec::with_capacity(self.rows.len());
-        let mut bands: Vec<RowRuns> = Vec::new();
-        let mut previous: Option<(usize, &[Interval])> = None;
-        for (y, &r) in self.rows.iter().enumerate() {
-            let kept = interior[y].as_slice();
-            if previous.is_some_and(|(pr, pk)| pr == r && pk == kept) {
-                index.push(bands.len() - 1);
-                continue;
-            }
-            let (ends, ids) = &self.distinct[r];
-            let mut runs = RowRuns::default();
-            runs.set_runs(cut_out(ends, ids, kept));
-            bands.push(runs);
-            index.push(bands.len() - 1);
-            previous = Some((r, kept));
-        }
-        (index, bands)
+    fn distinct(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// The runs of distinct row `k`: their ends and ids.
+    fn runs(&self, k: usize) -> (&[u32], &[u32]) {
+        let range = self.offsets[k]..self.offsets[k + 1];
+        (&self.ends[range.clone()], &self.ids[range])
     }
 }
 
+/// One side's interiors: horizontal ones per distinct row, then per row.
+#[derive(Debug, Default)]
+struct SideInteriors {
+    across: Lists,
+    interior: Lists,
+    window: Window,
+}
+
+impl SideInteriors {
+    /// Finds every row's interior of the segments `listed`, bands `d` wide.
+    fn find(&mut self, image: &RunImage, d: usize, listed: &dyn Fn(u32) -> bool) {
+        let d32 = u32::try_from(d).unwrap_or(u32::MAX);
+        self.across.clear();
+        for k in 0..image.distinct() {
+            let (ends, ids) = image.runs(k);
+            self.across.push_with(|out| horizontal(ends, ids, d32, listed, out));
+        }
+        let across = &self.across;
+        vertical(image.height(), |y| across.get(image.rows[y]), d, &mut self.window, &mut self.interior);
+    }
+
+    /// Whether row `y` (> 0) has the runs and the interior of row `y - 1`.
+    fn repeats(&self, image: &RunImage, y: usize) -> bool {
+        image.rows[y] == image.rows[y - 1] && self.interior.get(y) == self.interior.get(y - 1)
+    }
+
+    /// Row `y`'s runs with its interior columns given the id [`INTERIOR`], into `out`.
+    fn band_row(&self, image: &RunImage, y: usize, cut: &mut Vec<(u32, u32)>, out: &mut RowRuns) {
+        let (ends, ids) = image.runs(image.rows[y]);
+        cut_out(ends, ids, self.interior.get(y), cut);
+        out.set_runs(cut.iter().copied());
+    }
+}
+
+/// Buffers of [`band_histogram`], kept from image to image.
+#[derive(Debug, Default)]
+pub struct BandScratch {
+    gt: SideInteriors,
+    pred: SideInteriors,
+    gt_row: RowRuns,
+    pred_row: RowRuns,
+    pairs: PairRows,
+    cut: Vec<(u32, u32)>,
+}
+
 /// The runs `(end, id)` of a row with the interior intervals (each inside one run of its id)
-/// given the id [`INTERIOR`].
-fn cut_out(ends: &[u32], ids: &[u32], interior: &[Interval]) -> Vec<(u32, u32)> {
-    let mut out = Vec::with_capacity(ends.len() + 2 * interior.len());
-    let (mut start, mut k) = (0u32, 0usize);
+/// given the id [`INTERIOR`], into `out`.
+fn cut_out(ends: &[u32], ids: &[u32], interior: &[Interval], out: &mut Vec<(u32, u32)>) {
+    out.clear();
+    let mut k = 0usize;
     for (&end, &id) in ends.iter().zip(ids) {
-        let mut at = start;
+        let mut at = None;
         while k < interior.len() && interior[k].end <= end {
             let i = interior[k];
-            if i.start > at {
+            if at.is_none_or(|a| i.start > a) {
                 out.push((i.start, id));
             }
             out.push((i.end, INTERIOR));
-            at = i.end;
+            at = Some(i.end);
             k += 1;
         }
-        if end > at {
+        if at.is_none_or(|a| end > a) {
             out.push((end, id));
         }
-        start = end;
     }
-    out
 }
 
 /// Counts the (ground truth, prediction) pairs of band pixels of two equal-sized images into
@@ -141,22 +168,31 @@ pub fn band_histogram(
     pred: &RunImage,
     d: usize,
     listed: [&dyn Fn(u32) -> bool; 2],
+    scratch: &mut BandScratch,
     histogram: &mut PairHistogram,
     cancel: &Cancel,
 ) -> Result<(), PqError> {
-    let (gt_index, gt_bands) = gt.band_rows(d, listed[0]);
+    let BandScratch { gt: gt_side, pred: pred_side, gt_row, pred_row, pairs, cut } = scratch;
+    gt_side.find(gt, d, listed[0]);
     cancel.check()?;
-    let (pred_index, pred_bands) = pred.band_rows(d, listed[1]);
-    let mut pairs = PairRows::default();
-    for y in 0..gt_index.len().min(pred_index.len()) {
+    pred_side.find(pred, d, listed[1]);
+    pairs.reset();
+    for y in 0..gt.height().min(pred.height()) {
         if y % ROWS_PER_CHECK == 0 {
             cancel.check()?;
         }
-        if y > 0 && gt_index[y] == gt_index[y - 1] && pred_index[y] == pred_index[y - 1] {
+        let (gt_same, pred_same) = (y > 0 && gt_side.repeats(gt, y), y > 0 && pred_side.repeats(pred, y));
+        if gt_same && pred_same {
             pairs.repeat();
-        } else {
-            pairs.start(&gt_bands[gt_index[y]], &pred_bands[pred_index[y]], histogram);
+            continue;
         }
+        if !gt_same {
+            gt_side.band_row(gt, y, cut, gt_row);
+        }
+        if !pred_same {
+            pred_side.band_row(pred, y, cut, pred_row);
+        }
+        pairs.start(gt_row, pred_row, histogram);
     }
     pairs.flush(histogram);
     Ok(())

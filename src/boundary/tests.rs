@@ -63,8 +63,16 @@ fn band_histogram_matches_the_definition() {
         let pred = random_map(&mut state, height, width, labels + 1, block + 1);
         let mut histogram = PairHistogram::new();
         let (gt_image, pred_image) = (image(&gt, height, width), image(&pred, height, width));
-        band_histogram(&gt_image, &pred_image, d, [&listed, &listed], &mut histogram, &Cancel::new())
-            .unwrap();
+        band_histogram(
+            &gt_image,
+            &pred_image,
+            d,
+            [&listed, &listed],
+            &mut BandScratch::default(),
+            &mut histogram,
+            &Cancel::new(),
+        )
+        .unwrap();
         assert_eq!(sorted(&histogram), brute(&gt, &pred, height, width, d), "round {round}, d {d}");
     }
 }
@@ -74,8 +82,16 @@ fn a_large_band_covers_everything() {
     let ids = vec![5u32; 12];
     let mut histogram = PairHistogram::new();
     let all = |_: u32| true;
-    band_histogram(&image(&ids, 3, 4), &image(&ids, 3, 4), 100, [&all, &all], &mut histogram, &Cancel::new())
-        .unwrap();
+    band_histogram(
+        &image(&ids, 3, 4),
+        &image(&ids, 3, 4),
+        100,
+        [&all, &all],
+        &mut BandScratch::default(),
+        &mut histogram,
+        &Cancel::new(),
+    )
+    .unwrap();
     assert_eq!(sorted(&histogram), [(5, 5, 12)]);
 }
 
