@@ -2,13 +2,16 @@
 //! pairs, encoded integers or id maps with their segments — evaluated under panopticapi's or
 //! torchmetrics' rules, PQ or PQ†.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use crate::boundary::{band_histogram, dilation, BandScratch, RunImage};
 use crate::error::Side;
+use crate::histogram::PairHistogram;
 use crate::labels::{label_pair, listed_label, CategoryKinds, Label, LabelPolicy, LabelledPair, SideLabels};
-use crate::matching::{self, histogram_of, ImageResult};
+use crate::matching::{self, histogram_of, ImageResult, IouType};
 use crate::parallel::Cancel;
 pub use crate::records::ImageRow;
+
 use crate::records::{image_row, segment_records, SegmentRecord};
 use crate::segments::{Categories, GtSegment, PredSegment};
 use crate::stats::{CategoryInfo, PqStats};
@@ -41,6 +44,7 @@ pub struct MetricConfig {
     rules: Rules,
     void_category: Option<i64>,
     allow_unknown_preds: bool,
+    iou: IouType,
 }
 
 impl MetricConfig {
@@ -60,7 +64,14 @@ impl MetricConfig {
             categories.iter().map(|&(id, isthing)| CategoryInfo { id, isthing }).collect();
         let stuff = categories.iter().filter(|&&(_, isthing)| modified && !isthing).map(|&(id, _)| id);
         let categories = Categories::new(kinds.ids()).with_modified_stuff(stuff);
-        Self { kinds, infos, categories, rules, void_category, allow_unknown_preds }
+        Self { kinds, infos, categories, rules, void_category, allow_unknown_preds, iou: IouType::Mask }
+    }
+
+    /// This configuration with Boundary PQ's IoU (panopticapi's rules, id maps with a width).
+    #[must_use]
+    pub fn with_iou(mut self, iou: IouType) -> Self {
+        self.iou = iou;
+        self
     }
 
     fn policy(&self, side: Side) -> LabelPolicy {
@@ -136,12 +147,13 @@ impl MetricConfig {
         pred: &[PredSegment],
         cancel: &Cancel,
     ) -> Result<ImageResult, PqError> {
-        Ok(self.evaluate_id_maps_with(image_id, gt_ids, pred_ids, gt, pred, false, cancel)?.0)
+        Ok(self.evaluate_id_maps_with(image_id, gt_ids, pred_ids, gt, pred, false, None, cancel)?.0)
     }
 
     /// [`evaluate_id_maps`](Self::evaluate_id_maps) that also gives every segment's record when
     /// `segments` is set and the rules are panopticapi's (the records follow its rules; under
-    /// torchmetrics' rules there are none).
+    /// torchmetrics' rules there are none). `width` is the maps' row length, which Boundary PQ
+    /// needs (the maps are then `len / width` rows high).
     #[allow(clippy::too_many_arguments)]
     pub fn evaluate_id_maps_with(
         &self,
@@ -151,6 +163,7 @@ impl MetricConfig {
         gt: &[ListedSegment],
         pred: &[PredSegment],
         segments: bool,
+        width: Option<usize>,
         cancel: &Cancel,
     ) -> Result<(ImageResult, Option<Vec<SegmentRecord>>), PqError> {
         if gt_ids.len() != pred_ids.len() {
@@ -174,7 +187,26 @@ impl MetricConfig {
                         area: s.area.unwrap_or_else(|| i64::try_from(counted(s.id)).unwrap_or(i64::MAX)),
                     })
                     .collect();
-                let result = matching::evaluate_image(image_id, &histogram, &gt, pred, &self.categories)?;
+                let bands = match self.iou {
+                    IouType::Mask => None,
+                    IouType::Boundary { dilation_ratio } => Some(band_histogram_of_maps(
+                        gt_ids,
+                        pred_ids,
+                        &gt,
+                        pred,
+                        width,
+                        dilation_ratio,
+                        cancel,
+                    )?),
+                };
+                let result = matching::evaluate_image_with(
+                    image_id,
+                    &histogram,
+                    &gt,
+                    pred,
+                    &self.categories,
+                    bands.as_ref(),
+                )?;
                 let records = segments.then(|| segment_records(&histogram, &gt, pred, &result));
                 Ok((result, records))
             }
@@ -211,6 +243,42 @@ impl MetricConfig {
     pub fn category_infos(&self) -> &[CategoryInfo] {
         &self.infos
     }
+}
+
+/// Boundary PQ's band histogram of two id maps `width` pixels wide.
+fn band_histogram_of_maps(
+    gt_ids: &[u32],
+    pred_ids: &[u32],
+    gt: &[GtSegment],
+    pred: &[PredSegment],
+    width: Option<usize>,
+    dilation_ratio: f64,
+    cancel: &Cancel,
+) -> Result<PairHistogram, PqError> {
+    let width = width.filter(|&w| w > 0 && gt_ids.len() % w == 0).ok_or(PqError::LengthMismatch {
+        what: "pixels of a whole number of rows (Boundary PQ needs the maps' width)",
+        expected: width.unwrap_or(0),
+        got: gt_ids.len(),
+    })?;
+    let height = gt_ids.len() / width;
+    let (mut gt_rows, mut pred_rows) = (RunImage::default(), RunImage::default());
+    for (g, p) in gt_ids.chunks_exact(width).zip(pred_ids.chunks_exact(width)) {
+        gt_rows.push_ids(g);
+        pred_rows.push_ids(p);
+    }
+    let gt_listed: HashSet<u32> = gt.iter().map(|s| s.id).collect();
+    let pred_listed: HashSet<u32> = pred.iter().map(|s| s.id).collect();
+    let mut bands = PairHistogram::new();
+    band_histogram(
+        &gt_rows,
+        &pred_rows,
+        dilation(dilation_ratio, height, width),
+        [&|id| gt_listed.contains(&id), &|id| pred_listed.contains(&id)],
+        &mut BandScratch::default(),
+        &mut bands,
+        cancel,
+    )?;
+    Ok(bands)
 }
 
 /// Adds `results` (one per image, in order) to `totals`; the first error, by position, wins.

@@ -177,3 +177,39 @@ def test_bad_options_on_the_command_line(dataset, capsys) -> None:
     with pytest.raises(SystemExit):
         cli.main(["eval", str(gt_json), str(pred_json), "--iou-type", "bbox"])
     assert "invalid choice: 'bbox'" in capsys.readouterr().err
+
+
+def test_the_in_memory_metric_gives_pq_computes_boundary_pq(dataset) -> None:
+    from panoptiq import PanopticQuality, read_id_map
+
+    gt_json, pred_json = dataset
+    pairs, categories = pairs_of(gt_json, pred_json)
+    expected = evaluation.pq_compute(
+        str(gt_json), str(pred_json), iou_type="boundary", dilation_ratio=0.05, verbose=False
+    )
+    metric = PanopticQuality(categories, iou_type="boundary", dilation_ratio=0.05, per_segment=True)
+    for gt, pred in pairs:
+        metric.update(
+            read_id_map(pred_json.with_suffix("") / pred["file_name"]),
+            read_id_map(gt_json.with_suffix("") / gt["file_name"]),
+            preds_segments_info=pred["segments_info"],
+            target_segments_info=gt["segments_info"],
+        )
+    restored = PanopticQuality.from_state_dict(metric.state_dict())
+    for result in (metric.compute(), restored.compute()):
+        assert result.to_dict()["All"] == pytest.approx(expected["All"], abs=1e-12)
+        for category, scores in expected["per_class"].items():
+            assert result.per_class[category].pq == pytest.approx(scores["pq"], abs=1e-12)
+    with pytest.raises(ValueError, match="not available with rules='torchmetrics'"):
+        PanopticQuality(categories, rules="torchmetrics", iou_type="boundary")
+    with pytest.raises(ValueError, match="needs 2-D maps"):
+        metric.update(
+            np.zeros((2, 3, 4), np.uint32),
+            np.zeros((2, 3, 4), np.uint32),
+            preds_segments_info=[],
+            target_segments_info=[],
+        )
+    with pytest.raises(ValueError, match="needs id maps with segments_info"):
+        metric.update(np.zeros((1, 4, 4, 2), np.int64), np.zeros((1, 4, 4, 2), np.int64))
+    with pytest.raises(ValueError, match="dilation_ratio must be a finite number above 0"):
+        PanopticQuality(categories, iou_type="boundary", dilation_ratio=-1)

@@ -62,3 +62,17 @@ def test_equal_to_boundary_iou_api(data, ratio: float, capsys) -> None:
         == evaluation.pq_compute_multi_core(pairs, gt_folder, pred_folder, categories, verbose=False)[1].tp
     )
     capsys.readouterr()
+
+
+def test_signatures_are_boundary_iou_apis() -> None:
+    import inspect
+
+    for name in ("pq_compute", "pq_compute_single_core", "pq_compute_multi_core"):
+        theirs = [(p.name, p.default) for p in inspect.signature(getattr(reference, name)).parameters.values()]
+        ours = [
+            (p.name, p.default)
+            for p in inspect.signature(getattr(evaluation, name)).parameters.values()
+            if p.kind != p.KEYWORD_ONLY
+        ]
+        # boundary-iou-api's iou_type and dilation_ratio have no defaults in the core functions.
+        assert [n for n, _ in ours] == [n for n, _ in theirs], name

@@ -40,10 +40,16 @@ def test_mirrors_have_panopticapi_names_and_signatures(ours, theirs) -> None:
         if name in ("OFFSET", "VOID"):
             assert ours_value == theirs_value
         elif inspect.isfunction(theirs_value):
-            # Same positional parameters; panoptiq only adds keyword-only ones.
-            their_params = list(inspect.signature(theirs_value).parameters.values())
-            our_params = [p for p in inspect.signature(ours_value).parameters.values() if p.kind != p.KEYWORD_ONLY]
-            assert [(p.name, p.default) for p in our_params] == [(p.name, p.default) for p in their_params], name
+            # Same positional parameters, then boundary-iou-api's two (it extends these very
+            # functions with them); panoptiq only adds keyword-only ones.
+            their_params = [(p.name, p.default) for p in inspect.signature(theirs_value).parameters.values()]
+            our_params = [
+                (p.name, p.default)
+                for p in inspect.signature(ours_value).parameters.values()
+                if p.kind != p.KEYWORD_ONLY
+            ]
+            assert our_params[: len(their_params)] == their_params, name
+            assert our_params[len(their_params) :] in ([], [("iou_type", "segm"), ("dilation_ratio", 0.02)]), name
 
 
 def test_id_generator_gives_unique_ids_near_category_colours() -> None:

@@ -174,15 +174,25 @@ def prepare_id_maps(
     target_segments_info: Any,
     keys_for: Callable[[int], list[str]],
     copy: bool,
-) -> tuple[int, Callable[[_core.Totals, bool, _core.CancelToken | None], list[tuple[Any, ...]] | None]]:
+    boundary: bool = False,
+) -> tuple[int, Callable[..., Any]]:
     """Checks id maps (or colour maps) with their ``segments_info`` now; returns the image count
-    and the evaluation to run, which adds to the totals it is given and returns rows if asked."""
+    and the evaluation to run, which adds to the totals it is given and returns rows if asked.
+    ``boundary`` (Boundary PQ) needs 2-D maps: their width is passed on."""
     if preds_segments_info is None or target_segments_info is None:
         raise ValueError("id maps need both preds_segments_info and target_segments_info")
     batched = is_batch_of_segments(preds_segments_info) or is_batch_of_segments(target_segments_info)
     pred_infos = preds_segments_info if batched else [preds_segments_info]
     target_infos = target_segments_info if batched else [target_segments_info]
     rgb = looks_rgb(preds, batched) and looks_rgb(target, batched)
+    width = None
+    if boundary:
+        spatial = np.shape(preds)[(1 if batched else 0) : (-1 if rgb else None)]
+        if len(spatial) != 2:
+            raise ValueError(
+                f"Boundary PQ needs 2-D maps (H x W, or a batch of them); preds has shape {np.shape(preds)}"
+            )
+        width = int(spatial[1])
     p, t = id_maps(preds, "preds", batched, rgb), id_maps(target, "target", batched, rgb)
     if p.shape != t.shape:
         raise ValueError(f"preds and target must have the same shape, got {np.shape(preds)} and {np.shape(target)}")
@@ -198,5 +208,5 @@ def prepare_id_maps(
         p, t = p.copy(), t.copy()
     update = evaluator.update_rgb if rgb else evaluator.update_id_maps
     return len(p), lambda totals, rows, segments, cancel: update(
-        p, t, pred_offsets, pred_columns, gt_offsets, gt_columns, keys, totals, rows, cancel, segments
+        p, t, pred_offsets, pred_columns, gt_offsets, gt_columns, keys, totals, rows, cancel, segments, width
     )

@@ -190,6 +190,7 @@ class Evaluator:
         modified: bool,
         void_category: int | None,
         allow_unknown_preds: bool,
+        dilation_ratio: float | None = None,
     ) -> Evaluator: ...
     def update_pairs(
         self,
@@ -223,6 +224,7 @@ class Evaluator:
         rows: bool,
         cancel: CancelToken | None = None,
         segments: bool = False,
+        width: int | None = None,
     ) -> _BatchRows: ...
     def update_rgb(
         self,
@@ -237,6 +239,7 @@ class Evaluator:
         rows: bool,
         cancel: CancelToken | None = None,
         segments: bool = False,
+        width: int | None = None,
     ) -> _BatchRows: ...
 
 @final

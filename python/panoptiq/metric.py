@@ -8,6 +8,7 @@ from typing import Any
 
 from panoptiq import _batches, _core
 from panoptiq._background import Worker
+from panoptiq.boundary import dilation_ratio_for
 from panoptiq.image import stat_from_rows
 from panoptiq.results import PQResult, build_result
 from panoptiq.stats import summary
@@ -104,6 +105,12 @@ class PanopticQuality:
         gives them (:data:`panoptiq.records.SEGMENT_FIELDS`) — from the same pass; ``compute()``
         returns them as ``segments``. Needs id maps with ``segments_info`` (the records name the
         segments by their ids) and panopticapi's rules.
+    iou_type : {"segm", "boundary"}
+        ``"boundary"``: Boundary PQ (:mod:`panoptiq.boundary`), as ``pq_compute(iou_type=
+        "boundary")`` computes it. Needs 2-D id maps with ``segments_info`` and panopticapi's
+        rules.
+    dilation_ratio : float
+        Boundary PQ's band width as a fraction of the image diagonal.
     background : bool
         :meth:`update` checks its input, copies it and returns; a worker thread evaluates it
         with the Rust engine, GIL released. At most ``max_pending`` updates wait; more block
@@ -143,11 +150,18 @@ class PanopticQuality:
         allow_unknown_preds_category: bool = False,
         per_image: bool = False,
         per_segment: bool = False,
+        iou_type: str = "segm",
+        dilation_ratio: float = 0.02,
         background: bool = False,
         max_pending: int = 8,
     ) -> None:
         if rules not in _RULES:
             raise ValueError(f"rules must be one of {_RULES}, got {rules!r}")
+        ratio = dilation_ratio_for(iou_type, dilation_ratio)
+        if ratio is not None and rules != "panopticapi":
+            raise ValueError(
+                "iou_type='boundary' follows panopticapi's rules; it is not available with rules='torchmetrics'"
+            )
         if per_segment and rules != "panopticapi":
             raise ValueError(
                 "per_segment=True follows panopticapi's rules; it is not available with rules='torchmetrics'"
@@ -163,6 +177,7 @@ class PanopticQuality:
             "allow_unknown_preds_category": bool(allow_unknown_preds_category),
             "per_image": bool(per_image),
             "per_segment": bool(per_segment),
+            "dilation_ratio": ratio,
         }
         self._background, self._max_pending = bool(background), max_pending
         self._setup()
@@ -170,7 +185,12 @@ class PanopticQuality:
     def _setup(self) -> None:
         c = self._config
         self._evaluator = _core.Evaluator(
-            [tuple(k) for k in c["categories"]], c["rules"], c["modified"], c["void"], c["allow_unknown_preds_category"]
+            [tuple(k) for k in c["categories"]],
+            c["rules"],
+            c["modified"],
+            c["void"],
+            c["allow_unknown_preds_category"],
+            c["dilation_ratio"],
         )
         self._totals = _core.Totals()
         self._images = self._next_key = 0
@@ -251,8 +271,13 @@ class PanopticQuality:
         ev, keys_for = self._evaluator, self._keys(image_ids)
         divisor = self._config["label_divisor"]
         if preds_segments_info is not None or target_segments_info is not None:
+            boundary = self._config["dilation_ratio"] is not None
             return _batches.prepare_id_maps(
-                ev, preds, target, preds_segments_info, target_segments_info, keys_for, copy=copy_inputs
+                ev, preds, target, preds_segments_info, target_segments_info, keys_for, copy_inputs, boundary
+            )
+        if self._config["dilation_ratio"] is not None:
+            raise ValueError(
+                "iou_type='boundary' needs id maps with segments_info (preds_segments_info=, target_segments_info=)"
             )
         if self._config["per_segment"]:
             raise ValueError(
@@ -393,6 +418,8 @@ class PanopticQuality:
             allow_unknown_preds_category=config["allow_unknown_preds_category"],
             per_image=config["per_image"],
             per_segment=config.get("per_segment", False),  # absent from states of panoptiq <= 0.1
+            iou_type="segm" if config.get("dilation_ratio") is None else "boundary",
+            dilation_ratio=config.get("dilation_ratio") or 0.02,
             background=background,
         )
         # Keep the given category order (it orders per_class), not things-then-stuffs.

@@ -274,13 +274,14 @@ fn encoded_of<T: Element + Copy + PartialEq + Sync + Into<i64>>(
 #[pymethods]
 impl PyEvaluator {
     #[new]
-    #[pyo3(signature = (categories, rules, modified, void_category, allow_unknown_preds))]
+    #[pyo3(signature = (categories, rules, modified, void_category, allow_unknown_preds, dilation_ratio = None))]
     fn new(
         categories: Vec<(i64, bool)>,
         rules: &str,
         modified: bool,
         void_category: Option<i64>,
         allow_unknown_preds: bool,
+        dilation_ratio: Option<f64>,
     ) -> PyResult<Self> {
         let rules = match rules {
             "panopticapi" => Rules::Panopticapi,
@@ -291,8 +292,10 @@ impl PyEvaluator {
                 )))
             }
         };
+        let iou = super::iou_type(dilation_ratio)?;
         Ok(Self {
-            config: MetricConfig::new(&categories, rules, modified, void_category, allow_unknown_preds),
+            config: MetricConfig::new(&categories, rules, modified, void_category, allow_unknown_preds)
+                .with_iou(iou),
         })
     }
 
@@ -361,7 +364,7 @@ impl PyEvaluator {
 
     /// Adds a batch of `(B, pixels)` id maps with their segments (concatenated, split at the
     /// offsets) to `totals`; ground-truth areas below 0 are counted in the map.
-    #[pyo3(signature = (preds, targets, pred_offsets, pred, gt_offsets, gt, keys, totals, rows, cancel = None, segments = false))]
+    #[pyo3(signature = (preds, targets, pred_offsets, pred, gt_offsets, gt, keys, totals, rows, cancel = None, segments = false, width = None))]
     #[allow(clippy::too_many_arguments)]
     fn update_id_maps<'py>(
         &self,
@@ -377,6 +380,7 @@ impl PyEvaluator {
         rows: bool,
         cancel: Option<PyRef<'py, PyCancelToken>>,
         segments: bool,
+        width: Option<usize>,
     ) -> PyResult<BatchRows> {
         let token = cancel.as_ref().map(|c| &c.0);
         check_batch(&keys, preds.shape(), targets.shape())?;
@@ -407,6 +411,7 @@ impl PyEvaluator {
                 gt_per_image[i],
                 pred_per_image[i],
                 segments,
+                width,
                 cancel,
             )
         })
@@ -414,7 +419,7 @@ impl PyEvaluator {
 
     /// Like [`update_id_maps`](Self::update_id_maps) for `(B, pixels, C)` `uint8` colour maps
     /// (C ≥ 3), turned into ids with `rgb2id` first.
-    #[pyo3(signature = (preds, targets, pred_offsets, pred, gt_offsets, gt, keys, totals, rows, cancel = None, segments = false))]
+    #[pyo3(signature = (preds, targets, pred_offsets, pred, gt_offsets, gt, keys, totals, rows, cancel = None, segments = false, width = None))]
     #[allow(clippy::too_many_arguments)]
     fn update_rgb<'py>(
         &self,
@@ -430,6 +435,7 @@ impl PyEvaluator {
         rows: bool,
         cancel: Option<PyRef<'py, PyCancelToken>>,
         segments: bool,
+        width: Option<usize>,
     ) -> PyResult<BatchRows> {
         check_batch(&keys, preds.shape(), targets.shape())?;
         let [images, pixels, channels] = [preds.shape()[0], preds.shape()[1], preds.shape()[2]];
@@ -458,6 +464,7 @@ impl PyEvaluator {
             rows,
             cancel,
             segments,
+            width,
         )
     }
 }

@@ -399,7 +399,7 @@ fn run_jobs(
 }
 
 /// Mask IoU without a dilation ratio, Boundary PQ's with one (finite and positive).
-fn iou_type(dilation_ratio: Option<f64>) -> PyResult<IouType> {
+pub(crate) fn iou_type(dilation_ratio: Option<f64>) -> PyResult<IouType> {
     match dilation_ratio {
         None => Ok(IouType::Mask),
         Some(r) if r.is_finite() && r > 0.0 => Ok(IouType::Boundary { dilation_ratio: r }),
