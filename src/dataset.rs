@@ -138,8 +138,9 @@ fn evaluate_pair_with(
         )?;
         scratch.gt = gt.into_buffers();
         scratch.pred = pred.into_buffers();
-        let detail = details
-            .then(|| ImageDetail::new(&scratch.histogram, job.gt_segments, job.pred_segments, &result));
+        let detail = details.then(|| {
+            ImageDetail::new(histogram, job.gt_segments, job.pred_segments, &result, band_histogram)
+        });
         Ok((result, detail))
     };
     let outcome = catch_panic(|| run(scratch));

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::boundary::BandIou;
 use crate::error::Side;
 use crate::histogram::PairHistogram;
 use crate::parallel::Cancel;
@@ -141,36 +142,6 @@ pub fn evaluate_image(
     evaluate_image_with(image_id, histogram, gt, pred, categories, None)
 }
 
-/// The band areas and prediction-on-VOID band pixels of Boundary PQ, from the band histogram.
-struct BandCounts<'a> {
-    histogram: &'a PairHistogram,
-    gt_area: HashMap<u32, u64>,
-    pred_area: HashMap<u32, u64>,
-}
-
-impl<'a> BandCounts<'a> {
-    fn new(histogram: &'a PairHistogram) -> Self {
-        let (mut gt_area, mut pred_area) = (HashMap::new(), HashMap::new());
-        for (g, p, pixels) in histogram.iter() {
-            *gt_area.entry(g).or_default() += pixels;
-            *pred_area.entry(p).or_default() += pixels;
-        }
-        Self { histogram, gt_area, pred_area }
-    }
-
-    /// boundary-iou-api's boundary IoU of a pair: band intersection over the union of the bands,
-    /// less the predicted band on ground-truth VOID.
-    fn iou(&self, gt_id: u32, pred_id: u32) -> f64 {
-        let intersection = self.histogram.get(gt_id, pred_id);
-        let (gt_band, pred_band) = (self.gt_area.get(&gt_id), self.pred_area.get(&pred_id));
-        let union = pred_band.copied().unwrap_or(0) + gt_band.copied().unwrap_or(0)
-            - intersection
-            - self.histogram.get(VOID, pred_id);
-        // Both segments overlap, so each has a band and the union holds the ground truth's.
-        intersection as f64 / union as f64
-    }
-}
-
 /// [`evaluate_image`] with Boundary PQ's IoU when `bands` (the band histogram of
 /// [`crate::boundary::band_histogram`]) is given: each candidate pair's IoU is the smaller of
 /// its mask IoU and its boundary IoU, for matching and for the sums; FP and FN counting is
@@ -187,7 +158,7 @@ pub fn evaluate_image_with(
     let pred_index = index_ids(image_id, Side::Prediction, pred.iter().map(|s| s.id))?;
 
     let (pred_area, void_overlap) = predicted_areas(image_id, histogram, pred, &pred_index, categories)?;
-    let bands = bands.map(BandCounts::new);
+    let bands = bands.map(BandIou::new);
 
     let mut result = ImageResult::default();
     let mut gt_matched = vec![false; gt.len()];

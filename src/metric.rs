@@ -207,7 +207,8 @@ impl MetricConfig {
                     &self.categories,
                     bands.as_ref(),
                 )?;
-                let records = segments.then(|| segment_records(&histogram, &gt, pred, &result));
+                let records =
+                    segments.then(|| segment_records(&histogram, &gt, pred, &result, bands.as_ref()));
                 Ok((result, records))
             }
             Rules::Torchmetrics => {

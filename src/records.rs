@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::boundary::BandIou;
 use crate::error::Side;
 use crate::histogram::PairHistogram;
 use crate::matching::ImageResult;
@@ -61,6 +62,9 @@ pub struct SegmentRecord {
     /// else the most overlapping segment of the other side, if any overlaps: a segment of
     /// another category tells a wrong class, a same-category one with IoU ≤ 0.5 a split or merge.
     pub other: Option<Overlap>,
+    /// Under Boundary PQ, the boundary IoU of this segment and `other` (for a true positive,
+    /// `other`'s IoU is the smaller of this and the mask IoU).
+    pub boundary_iou: Option<f64>,
 }
 
 /// One image's summary: PQ, SQ, RQ averaged over the categories it holds (as `pq_compute` on a
@@ -104,26 +108,31 @@ pub struct ImageDetail {
 }
 
 impl ImageDetail {
-    /// The details of an image from its histogram, segments and result.
+    /// The details of an image from its histogram, segments and result, and its band histogram
+    /// under Boundary PQ.
     #[must_use]
     pub fn new(
         histogram: &PairHistogram,
         gt: &[GtSegment],
         pred: &[PredSegment],
         result: &ImageResult,
+        bands: Option<&PairHistogram>,
     ) -> Self {
-        Self { scores: image_scores(result), segments: segment_records(histogram, gt, pred, result) }
+        Self { scores: image_scores(result), segments: segment_records(histogram, gt, pred, result, bands) }
     }
 }
 
-/// Every segment's record, ground truth first, each side in its `segments_info` order.
+/// Every segment's record, ground truth first, each side in its `segments_info` order; with
+/// `bands` (Boundary PQ's band histogram), each with its boundary IoU.
 #[must_use]
 pub fn segment_records(
     histogram: &PairHistogram,
     gt: &[GtSegment],
     pred: &[PredSegment],
     result: &ImageResult,
+    bands: Option<&PairHistogram>,
 ) -> Vec<SegmentRecord> {
+    let bands = bands.map(BandIou::new);
     let mut gt_area: HashMap<u32, u64> = HashMap::new();
     let mut pred_area: HashMap<u32, u64> = HashMap::new();
     for (g, p, pixels) in histogram.iter() {
@@ -175,6 +184,7 @@ pub fn segment_records(
             None => (Fate::FalseNegative, best_for_gt.get(&s.id).copied()),
         };
         let area = gt_area.get(&s.id).copied().unwrap_or(0);
+        let boundary_iou = bands.as_ref().zip(other).map(|(b, o)| b.iou(s.id, o.segment_id));
         records.push(SegmentRecord {
             side: Side::GroundTruth,
             segment_id: s.id,
@@ -182,6 +192,7 @@ pub fn segment_records(
             area,
             fate,
             other,
+            boundary_iou,
         });
     }
     for s in pred {
@@ -191,6 +202,7 @@ pub fn segment_records(
             None => (Fate::FalsePositive, best_for_pred.get(&s.id).copied()),
         };
         let area = pred_area.get(&s.id).copied().unwrap_or(0);
+        let boundary_iou = bands.as_ref().zip(other).map(|(b, o)| b.iou(o.segment_id, s.id));
         records.push(SegmentRecord {
             side: Side::Prediction,
             segment_id: s.id,
@@ -198,6 +210,7 @@ pub fn segment_records(
             area,
             fate,
             other,
+            boundary_iou,
         });
     }
     records
@@ -230,7 +243,7 @@ mod tests {
         let result =
             evaluate_maps("1", view(&gt_map), view(&pred_map), &g, &p, &cats, &Cancel::new()).unwrap();
         let histogram = crate::matching::histogram_of(&gt_map, &pred_map, &Cancel::new()).unwrap();
-        let records = segment_records(&histogram, &g, &p, &result);
+        let records = segment_records(&histogram, &g, &p, &result, None);
         let fates: Vec<(u32, Fate)> = records.iter().map(|r| (r.segment_id, r.fate)).collect();
         assert_eq!(
             fates,

@@ -213,3 +213,42 @@ def test_the_in_memory_metric_gives_pq_computes_boundary_pq(dataset) -> None:
         metric.update(np.zeros((1, 4, 4, 2), np.int64), np.zeros((1, 4, 4, 2), np.int64))
     with pytest.raises(ValueError, match="dilation_ratio must be a finite number above 0"):
         PanopticQuality(categories, iou_type="boundary", dilation_ratio=-1)
+
+
+def test_per_segment_records_carry_the_boundary_iou(dataset) -> None:
+    from panoptiq import read_id_map
+
+    gt_json, pred_json = dataset
+    pairs, categories = pairs_of(gt_json, pred_json)
+    results = evaluation.pq_compute(
+        str(gt_json), str(pred_json), None, None, "boundary", 0.03, verbose=False, per_image=True
+    )
+    mask = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False, per_image=True)
+    assert all(r["other_boundary_iou"] is None for r in mask["segments"])
+    by_image = defaultdict(list)
+    for record in results["segments"]:
+        by_image[record["image_id"]].append(record)
+    checked = 0
+    for gt, pred in pairs:
+        gt_ids = read_id_map(gt_json.with_suffix("") / gt["file_name"])
+        pred_ids = read_id_map(pred_json.with_suffix("") / pred["file_name"])
+        d = reference.dilation_of(0.03, *gt_ids.shape)
+        void = gt_ids == 0
+        for record in by_image[str(gt["image_id"])]:
+            if record["side"] != "gt" or record["fate"] != "tp":
+                continue
+            g, p = gt_ids == record["segment_id"], pred_ids == record["other_id"]
+            gb, pb = reference.band(g, d), reference.band(p, d)
+            inter = np.count_nonzero(gb & pb)
+            expected = inter / (np.count_nonzero(pb) + np.count_nonzero(gb) - inter - np.count_nonzero(pb & void))
+            assert record["other_boundary_iou"] == pytest.approx(expected, abs=1e-12)
+            assert record["other_iou"] <= record["other_boundary_iou"]
+            checked += 1
+    assert checked > 20
+    tp = sum(
+        s.tp
+        for s in evaluation.pq_compute_multi_core(
+            pairs, gt_json.with_suffix(""), pred_json.with_suffix(""), categories, "boundary", 0.03, verbose=False
+        ).pq_per_cat.values()
+    )
+    assert tp == sum(1 for r in results["segments"] if r["side"] == "gt" and r["fate"] == "tp")

@@ -43,7 +43,7 @@ def image_details(
     category_ids: npt.NDArray[np.int64],
 ) -> tuple[
     tuple[str, float, float, float, int, int, int, int],
-    list[tuple[str, str, int, int, int, str, int | None, int | None, float | None]],
+    list[tuple[str, str, int, int, int, str, int | None, int | None, float | None, float | None]],
 ]: ...
 def paint_ids(
     ids: npt.NDArray[np.uint32],
@@ -108,7 +108,7 @@ class ArchiveFolder:
 # segment_id, category_id, area, fate, other_id, other_category_id, other_iou).
 _Details = tuple[
     list[tuple[str, float, float, float, int, int, int, int]],
-    list[tuple[str, str, int, int, int, str, int | None, int | None, float | None]],
+    list[tuple[str, str, int, int, int, str, int | None, int | None, float | None, float | None]],
 ]
 
 # Where one side's PNGs are: an archive folder, or one bytes object per image (None: on disk).
@@ -176,7 +176,7 @@ class Totals:
 _ImageRow = tuple[str, float, float, float, int, int, int, int]
 _GtColumns = tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]
 _PredColumns = tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]
-_SegmentRow = tuple[str, str, int, int, int, str, int | None, int | None, float | None]
+_SegmentRow = tuple[str, str, int, int, int, str, int | None, int | None, float | None, float | None]
 _BatchRows = tuple[list[_ImageRow] | None, list[_SegmentRow] | None]
 
 @final

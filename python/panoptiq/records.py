@@ -15,6 +15,9 @@ IMAGE_FIELDS = ("image_id", "pq", "sq", "rq", "n", "tp", "fp", "fn")
 #: mostly on VOID or on a crowd region of its category: not counted) or "crowd" (a ground-truth
 #: crowd region). ``other_*`` is the matched segment of a true positive (its IoU as counted), else
 #: the most overlapping segment of the other side (plain pixel IoU), None when nothing overlaps.
+#: ``other_boundary_iou`` is, under Boundary PQ (``iou_type="boundary"``), the boundary IoU of the
+#: segment and ``other_id`` (a true positive's ``other_iou`` is then the smaller of it and the mask
+#: IoU); None otherwise.
 SEGMENT_FIELDS = (
     "image_id",
     "side",
@@ -25,6 +28,7 @@ SEGMENT_FIELDS = (
     "other_id",
     "other_category_id",
     "other_iou",
+    "other_boundary_iou",
 )
 
 

@@ -8,6 +8,8 @@
 
 mod interior;
 
+use std::collections::HashMap;
+
 use crate::histogram::PairHistogram;
 use crate::parallel::Cancel;
 use crate::runs::{PairRows, RowRuns};
@@ -32,6 +34,42 @@ pub fn dilation(ratio: f64, height: usize, width: usize) -> usize {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let d = d as usize;
     d.max(1)
+}
+
+/// Boundary IoUs of segment pairs, from the band histogram of [`band_histogram`].
+#[derive(Debug)]
+pub struct BandIou<'a> {
+    histogram: &'a PairHistogram,
+    gt_area: HashMap<u32, u64>,
+    pred_area: HashMap<u32, u64>,
+}
+
+impl<'a> BandIou<'a> {
+    #[must_use]
+    pub fn new(histogram: &'a PairHistogram) -> Self {
+        let (mut gt_area, mut pred_area) = (HashMap::new(), HashMap::new());
+        for (g, p, pixels) in histogram.iter() {
+            *gt_area.entry(g).or_default() += pixels;
+            *pred_area.entry(p).or_default() += pixels;
+        }
+        Self { histogram, gt_area, pred_area }
+    }
+
+    /// boundary-iou-api's boundary IoU of a pair: band intersection over the union of the bands,
+    /// less the predicted band on ground-truth VOID; 0 when neither segment has a band pixel.
+    #[must_use]
+    pub fn iou(&self, gt_id: u32, pred_id: u32) -> f64 {
+        let intersection = self.histogram.get(gt_id, pred_id);
+        let gt_band = self.gt_area.get(&gt_id).copied().unwrap_or(0);
+        let pred_band = self.pred_area.get(&pred_id).copied().unwrap_or(0);
+        // The intersection and the part on VOID are disjoint parts of the predicted band.
+        let union =
+            (pred_band + gt_band).saturating_sub(intersection + self.histogram.get(crate::VOID, pred_id));
+        if union == 0 {
+            return 0.0;
+        }
+        intersection as f64 / union as f64
+    }
 }
 
 /// One side of an image pair as rows of runs, consecutive equal rows stored once, all in flat

@@ -281,7 +281,7 @@ fn image_details<'py>(
     let detail = run_sized(py, gt_map.ids.len(), 1 << 20, |cancel| {
         let histogram = map_histogram(image_id, gt_map, pred_map, cancel)?;
         let result = evaluate_histogram(image_id, &histogram, &gt, &pred, &categories)?;
-        Ok(ImageDetail::new(&histogram, &gt, &pred, &result))
+        Ok(ImageDetail::new(&histogram, &gt, &pred, &result, None))
     })?;
     Ok((py_row(image_id, detail.scores), segment_rows(image_id, detail.segments).collect()))
 }
@@ -340,9 +340,9 @@ fn evaluate_files<'py>(
 }
 
 /// One segment's row: `(image_id, side, segment_id, category_id, area, fate, other_id,
-/// other_category_id, other_iou)`, the `other_*` None when nothing overlaps.
+/// other_category_id, other_iou, other_boundary_iou)`, the `other_*` None when nothing overlaps.
 pub(crate) type SegmentRow =
-    (String, &'static str, u32, i64, u64, &'static str, Option<u32>, Option<i64>, Option<f64>);
+    (String, &'static str, u32, i64, u64, &'static str, Option<u32>, Option<i64>, Option<f64>, Option<f64>);
 /// Per-image and per-segment rows of a batch, in image order.
 type Details = (Vec<PyImageRow>, Vec<SegmentRow>);
 
@@ -372,6 +372,7 @@ pub(crate) fn segment_rows(
             r.other.map(|o| o.segment_id),
             r.other.map(|o| o.category_id),
             r.other.map(|o| o.iou),
+            r.boundary_iou,
         )
     })
 }
