@@ -177,23 +177,23 @@ pub fn segment_records(
         .collect();
     let ignored: HashSet<u32> = result.ignored.iter().copied().collect();
     let mut records = Vec::with_capacity(gt.len() + pred.len());
+    let mut push = |side: Side, segment_id: u32, category_id: i64, fate: Fate, other: Option<Overlap>| {
+        // The band histogram is keyed (ground truth, prediction) whichever side the segment is on.
+        let (area, pair) = match side {
+            Side::GroundTruth => (gt_area.get(&segment_id), other.map(|o| (segment_id, o.segment_id))),
+            Side::Prediction => (pred_area.get(&segment_id), other.map(|o| (o.segment_id, segment_id))),
+        };
+        let boundary_iou = bands.as_ref().zip(pair).map(|(b, (g, p))| b.iou(g, p));
+        let area = area.copied().unwrap_or(0);
+        records.push(SegmentRecord { side, segment_id, category_id, area, fate, other, boundary_iou });
+    };
     for s in gt {
         let (fate, other) = match gt_match.get(&s.id) {
             Some(&m) => (Fate::TruePositive, Some(m)),
             None if s.iscrowd => (Fate::Crowd, best_for_gt.get(&s.id).copied()),
             None => (Fate::FalseNegative, best_for_gt.get(&s.id).copied()),
         };
-        let area = gt_area.get(&s.id).copied().unwrap_or(0);
-        let boundary_iou = bands.as_ref().zip(other).map(|(b, o)| b.iou(s.id, o.segment_id));
-        records.push(SegmentRecord {
-            side: Side::GroundTruth,
-            segment_id: s.id,
-            category_id: s.category_id,
-            area,
-            fate,
-            other,
-            boundary_iou,
-        });
+        push(Side::GroundTruth, s.id, s.category_id, fate, other);
     }
     for s in pred {
         let (fate, other) = match pred_match.get(&s.id) {
@@ -201,17 +201,7 @@ pub fn segment_records(
             None if ignored.contains(&s.id) => (Fate::Ignored, best_for_pred.get(&s.id).copied()),
             None => (Fate::FalsePositive, best_for_pred.get(&s.id).copied()),
         };
-        let area = pred_area.get(&s.id).copied().unwrap_or(0);
-        let boundary_iou = bands.as_ref().zip(other).map(|(b, o)| b.iou(o.segment_id, s.id));
-        records.push(SegmentRecord {
-            side: Side::Prediction,
-            segment_id: s.id,
-            category_id: s.category_id,
-            area,
-            fate,
-            other,
-            boundary_iou,
-        });
+        push(Side::Prediction, s.id, s.category_id, fate, other);
     }
     records
 }

@@ -65,13 +65,8 @@ def evaluate_image(
     TypeError
         Maps that are not integer arrays.
     """
-    name = "?" if image_id is None else str(image_id)
-    gt_map = _id_map(gt_ids, "gt_ids")
-    pred_map = _id_map(pred_ids, "pred_ids")
-    _, gt_columns = flatten([gt_segments_info], [name], "ground-truth")
-    _, pred_columns = flatten([pred_segments_info], [name], "predicted")
-    rows = _core.evaluate_image(name, gt_map, pred_map, gt_columns, pred_columns, category_array(categories))
-    return stat_from_rows(rows)
+    inputs = _core_inputs(gt_ids, gt_segments_info, pred_ids, pred_segments_info, categories, image_id)
+    return stat_from_rows(_core.evaluate_image(*inputs))
 
 
 def image_details(
@@ -95,14 +90,27 @@ def image_details(
     segments : Records
         One record per segment, ground truth first (:data:`panoptiq.records.SEGMENT_FIELDS`).
     """
+    inputs = _core_inputs(gt_ids, gt_segments_info, pred_ids, pred_segments_info, categories, image_id)
+    row, segments = _core.image_details(*inputs)
+    image = dict(zip(IMAGE_FIELDS, row, strict=True))
+    return image, Records.from_tuples(segments, SEGMENT_FIELDS)
+
+
+def _core_inputs(
+    gt_ids: Any,
+    gt_segments_info: Sequence[Mapping[str, Any]],
+    pred_ids: Any,
+    pred_segments_info: Sequence[Mapping[str, Any]],
+    categories: Mapping[int, Any] | Iterable[Any],
+    image_id: Any,
+) -> tuple[Any, ...]:
+    """One pair checked and put in the form the core's per-image functions take."""
     name = "?" if image_id is None else str(image_id)
     gt_map = _id_map(gt_ids, "gt_ids")
     pred_map = _id_map(pred_ids, "pred_ids")
     _, gt_columns = flatten([gt_segments_info], [name], "ground-truth")
     _, pred_columns = flatten([pred_segments_info], [name], "predicted")
-    row, segments = _core.image_details(name, gt_map, pred_map, gt_columns, pred_columns, category_array(categories))
-    image = dict(zip(IMAGE_FIELDS, row, strict=True))
-    return image, Records.from_tuples(segments, SEGMENT_FIELDS)
+    return name, gt_map, pred_map, gt_columns, pred_columns, category_array(categories)
 
 
 def stat_from_rows(rows: list[tuple[int, float, int, int, int]]) -> PQStat:

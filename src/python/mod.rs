@@ -244,6 +244,21 @@ fn map_view<'a>(array: &'a PyReadonlyArray2<'_, u32>, name: &str) -> PyResult<Ma
     Ok(MapView { ids: contiguous(array, name)?, height: array.shape()[0], width: array.shape()[1] })
 }
 
+/// One in-memory pair's maps, segments and known categories, as the per-image functions take them.
+type PairInputs<'a> = (MapView<'a>, MapView<'a>, Vec<GtSegment>, Vec<PredSegment>, Categories);
+
+fn pair_inputs<'a>(
+    gt_ids: &'a PyReadonlyArray2<'_, u32>,
+    pred_ids: &'a PyReadonlyArray2<'_, u32>,
+    gt: &GtColumns<'_>,
+    pred: &PredColumns<'_>,
+    category_ids: &PyReadonlyArray1<'_, i64>,
+) -> PyResult<PairInputs<'a>> {
+    let (gt_map, pred_map) = (map_view(gt_ids, "gt_ids")?, map_view(pred_ids, "pred_ids")?);
+    let categories = Categories::new(category_ids.as_array().iter().copied());
+    Ok((gt_map, pred_map, gt_segments(gt)?, pred_segments(pred)?, categories))
+}
+
 /// Evaluates one image pair from id maps; returns its per-category statistics.
 #[pyfunction]
 fn evaluate_image<'py>(
@@ -255,9 +270,8 @@ fn evaluate_image<'py>(
     pred: PredColumns<'py>,
     category_ids: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Vec<StatRow>> {
-    let (gt_map, pred_map) = (map_view(&gt_ids, "gt_ids")?, map_view(&pred_ids, "pred_ids")?);
-    let (gt, pred) = (gt_segments(&gt)?, pred_segments(&pred)?);
-    let categories = Categories::new(category_ids.as_array().iter().copied());
+    let (gt_map, pred_map, gt, pred, categories) =
+        pair_inputs(&gt_ids, &pred_ids, &gt, &pred, &category_ids)?;
     let result = run_sized(py, gt_map.ids.len(), 1 << 20, |cancel| {
         evaluate_maps(image_id, gt_map, pred_map, &gt, &pred, &categories, cancel)
     })?;
@@ -275,9 +289,8 @@ fn image_details<'py>(
     pred: PredColumns<'py>,
     category_ids: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<(PyImageRow, Vec<SegmentRow>)> {
-    let (gt_map, pred_map) = (map_view(&gt_ids, "gt_ids")?, map_view(&pred_ids, "pred_ids")?);
-    let (gt, pred) = (gt_segments(&gt)?, pred_segments(&pred)?);
-    let categories = Categories::new(category_ids.as_array().iter().copied());
+    let (gt_map, pred_map, gt, pred, categories) =
+        pair_inputs(&gt_ids, &pred_ids, &gt, &pred, &category_ids)?;
     let detail = run_sized(py, gt_map.ids.len(), 1 << 20, |cancel| {
         let histogram = map_histogram(image_id, gt_map, pred_map, cancel)?;
         let result = evaluate_histogram(image_id, &histogram, &gt, &pred, &categories)?;
