@@ -87,6 +87,8 @@ CHILD = textwrap.dedent(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
         )
         client = distributed.Client(cluster)
+        # Started before "ready": the cluster's own start-up CPU is not work after the interrupt.
+        client.wait_for_workers(2)
         call = lambda: panoptiq.pq_compute(gt_json, pred_json, verbose=False, client=client, partition_size=8)
     elif mode == "report":
         from panoptiq.report import write_report
