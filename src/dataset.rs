@@ -1,12 +1,11 @@
 //! Dataset evaluation: image pairs read, decoded, matched and accumulated in parallel, streamed
 //! so that only the images in flight are in memory.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::boundary::{dilation, BandScratch, RunImage};
+use crate::boundary::{dilation, BandScratch, Bands, RunImage};
 use crate::decode::RunReader;
 use crate::error::JsonFiles;
 use crate::fastpng::{Buffers, Row};
@@ -51,7 +50,7 @@ struct Scratch {
     /// Boundary PQ only: both images' rows as runs, and the band histogram.
     gt_rows: RunImage,
     pred_rows: RunImage,
-    bands: PairHistogram,
+    bands: Bands,
     band_buffers: BandScratch,
 }
 
@@ -112,15 +111,15 @@ fn evaluate_pair_with(
         pair_rows.flush(histogram);
         let band_histogram = match iou {
             IouType::Mask => None,
-            IouType::Boundary { dilation_ratio } => {
-                let gt_listed: HashSet<u32> = job.gt_segments.iter().map(|s| s.id).collect();
-                let pred_listed: HashSet<u32> = job.pred_segments.iter().map(|s| s.id).collect();
-                bands.clear();
+            IouType::Boundary { dilation_ratio, reference_marker } => {
+                let gt_listed: Vec<u32> = job.gt_segments.iter().map(|s| s.id).collect();
+                let pred_listed: Vec<u32> = job.pred_segments.iter().map(|s| s.id).collect();
                 crate::boundary::band_histogram(
                     gt_rows,
                     pred_rows,
                     dilation(dilation_ratio, gt_height, gt_width),
-                    [&|id| gt_listed.contains(&id), &|id| pred_listed.contains(&id)],
+                    [&gt_listed, &pred_listed],
+                    categories.reference_marker().filter(|_| reference_marker),
                     band_buffers,
                     bands,
                     cancel,

@@ -69,6 +69,9 @@ pub struct LabelledPair {
     pub histogram: PairHistogram,
     pub gt: Vec<Segment>,
     pub pred: Vec<Segment>,
+    /// Each side's runs over the flattened pixels: where each ends and its segment id.
+    pub gt_runs: Vec<(usize, u32)>,
+    pub pred_runs: Vec<(usize, u32)>,
 }
 
 /// What a raw label stands for, before the policy applies.
@@ -141,7 +144,7 @@ where
         pi += usize::from(p_end == end);
         start = end;
     }
-    Ok(LabelledPair { histogram, gt: g.segments, pred: p.segments })
+    Ok(LabelledPair { histogram, gt: g.segments, pred: p.segments, gt_runs: g.runs, pred_runs: p.runs })
 }
 
 /// Whether this process may use two or more CPUs, read once (it costs a few file reads).

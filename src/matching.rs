@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::boundary::BandIou;
+use crate::boundary::{BandIou, Bands};
 use crate::error::Side;
 use crate::histogram::PairHistogram;
 use crate::parallel::Cancel;
@@ -123,8 +123,10 @@ pub enum IouType {
     #[default]
     Mask,
     /// Boundary PQ's `min(mask IoU, boundary IoU)`, bands `dilation_ratio` of the image's
-    /// diagonal wide (see [`crate::boundary`]).
-    Boundary { dilation_ratio: f64 },
+    /// diagonal wide (see [`crate::boundary`]); with `reference_marker`, boundary-iou-api's
+    /// numbers for a segment whose id is its interior marker (see
+    /// [`crate::boundary::band_histogram`]).
+    Boundary { dilation_ratio: f64, reference_marker: bool },
 }
 
 /// Applies panopticapi's per-image rules to an intersection histogram.
@@ -152,7 +154,7 @@ pub fn evaluate_image_with(
     gt: &[GtSegment],
     pred: &[PredSegment],
     categories: &Categories,
-    bands: Option<&PairHistogram>,
+    bands: Option<&Bands>,
 ) -> Result<ImageResult, PqError> {
     let gt_index = index_ids(image_id, Side::GroundTruth, gt.iter().map(|s| s.id))?;
     let pred_index = index_ids(image_id, Side::Prediction, pred.iter().map(|s| s.id))?;

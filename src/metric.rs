@@ -2,11 +2,10 @@
 //! pairs, encoded integers or id maps with their segments — evaluated under panopticapi's or
 //! torchmetrics' rules, PQ or PQ†.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use crate::boundary::{band_histogram, dilation, BandScratch, RunImage};
+use crate::boundary::{band_histogram, dilation, BandScratch, Bands, RunImage};
 use crate::error::Side;
-use crate::histogram::PairHistogram;
 use crate::labels::{label_pair, listed_label, CategoryKinds, Label, LabelPolicy, LabelledPair, SideLabels};
 use crate::matching::{self, histogram_of, ImageResult, IouType};
 use crate::parallel::Cancel;
@@ -94,11 +93,15 @@ impl MetricConfig {
 
     /// Evaluates a pair given as `W` raw values per pixel, each side's decoder turning a
     /// pixel's values into a (category, instance) pair or VOID.
+    ///
+    /// `width` is the maps' row length, which Boundary PQ needs.
+    #[allow(clippy::too_many_arguments)]
     pub fn evaluate_labels<T: Copy + PartialEq + Sync, const W: usize>(
         &self,
         image_id: &str,
         gt: &[T],
         pred: &[T],
+        width: Option<usize>,
         gt_decode: impl Fn([T; W]) -> Result<Label, PqError> + Sync,
         pred_decode: impl Fn([T; W]) -> Result<Label, PqError> + Sync,
         cancel: &Cancel,
@@ -113,11 +116,36 @@ impl MetricConfig {
             &self.kinds,
             cancel,
         )?;
-        self.evaluate_labelled(image_id, &labelled)
+        let bands = match self.iou {
+            IouType::Mask => None,
+            IouType::Boundary { dilation_ratio, .. } => {
+                let (mut gt_rows, mut pred_rows) = (RunImage::default(), RunImage::default());
+                let width = checked_width(width, gt.len() / W)?;
+                gt_rows.set_flat_runs(&labelled.gt_runs, width);
+                pred_rows.set_flat_runs(&labelled.pred_runs, width);
+                let ids =
+                    |segments: &[crate::labels::Segment]| segments.iter().map(|s| s.id).collect::<Vec<_>>();
+                // The segment ids are panoptiq's own: the reference's marker has no meaning here.
+                Some(bands_of(
+                    [&gt_rows, &pred_rows],
+                    [&ids(&labelled.gt), &ids(&labelled.pred)],
+                    width,
+                    dilation_ratio,
+                    None,
+                    cancel,
+                )?)
+            }
+        };
+        self.evaluate_labelled(image_id, &labelled, bands.as_ref())
     }
 
-    fn evaluate_labelled(&self, image_id: &str, labelled: &LabelledPair) -> Result<ImageResult, PqError> {
-        let LabelledPair { histogram, gt, pred } = labelled;
+    fn evaluate_labelled(
+        &self,
+        image_id: &str,
+        labelled: &LabelledPair,
+        bands: Option<&Bands>,
+    ) -> Result<ImageResult, PqError> {
+        let LabelledPair { histogram, gt, pred, .. } = labelled;
         Ok(match self.rules {
             Rules::Torchmetrics => {
                 torchmetrics::evaluate_image(histogram, gt, pred, |c| self.categories.is_modified_stuff(c))
@@ -132,7 +160,14 @@ impl MetricConfig {
                 let gt_segments: Vec<GtSegment> = gt.iter().map(as_gt).collect();
                 let pred_segments: Vec<PredSegment> =
                     pred.iter().map(|s| PredSegment { id: s.id, category_id: s.category_id }).collect();
-                matching::evaluate_image(image_id, histogram, &gt_segments, &pred_segments, &self.categories)?
+                matching::evaluate_image_with(
+                    image_id,
+                    histogram,
+                    &gt_segments,
+                    &pred_segments,
+                    &self.categories,
+                    bands,
+                )?
             }
         })
     }
@@ -189,13 +224,15 @@ impl MetricConfig {
                     .collect();
                 let bands = match self.iou {
                     IouType::Mask => None,
-                    IouType::Boundary { dilation_ratio } => Some(band_histogram_of_maps(
-                        gt_ids,
-                        pred_ids,
-                        &gt,
-                        pred,
+                    IouType::Boundary { dilation_ratio, reference_marker } => Some(band_histogram_of_maps(
+                        [gt_ids, pred_ids],
+                        [
+                            &gt.iter().map(|s| s.id).collect::<Vec<_>>(),
+                            &pred.iter().map(|s| s.id).collect::<Vec<_>>(),
+                        ],
                         width,
                         dilation_ratio,
+                        self.categories.reference_marker().filter(|_| reference_marker),
                         cancel,
                     )?),
                 };
@@ -224,6 +261,7 @@ impl MetricConfig {
                     image_id,
                     gt_ids,
                     pred_ids,
+                    width,
                     |[id]: [u32; 1]| gt_label(id),
                     |[id]: [u32; 1]| pred_label(id),
                     cancel,
@@ -246,35 +284,50 @@ impl MetricConfig {
     }
 }
 
-/// Boundary PQ's band histogram of two id maps `width` pixels wide.
-fn band_histogram_of_maps(
-    gt_ids: &[u32],
-    pred_ids: &[u32],
-    gt: &[GtSegment],
-    pred: &[PredSegment],
-    width: Option<usize>,
-    dilation_ratio: f64,
-    cancel: &Cancel,
-) -> Result<PairHistogram, PqError> {
-    let width = width.filter(|&w| w > 0 && gt_ids.len() % w == 0).ok_or(PqError::LengthMismatch {
+/// The maps' row length `width`, which must divide their `pixels`.
+fn checked_width(width: Option<usize>, pixels: usize) -> Result<usize, PqError> {
+    width.filter(|&w| w > 0 && pixels % w == 0).ok_or(PqError::LengthMismatch {
         what: "pixels of a whole number of rows (Boundary PQ needs the maps' width)",
         expected: width.unwrap_or(0),
-        got: gt_ids.len(),
-    })?;
-    let height = gt_ids.len() / width;
+        got: pixels,
+    })
+}
+
+/// Boundary PQ's band counts of two id maps `width` pixels wide, listing `listed` (see
+/// [`band_histogram`]).
+fn band_histogram_of_maps(
+    [gt_ids, pred_ids]: [&[u32]; 2],
+    listed: [&[u32]; 2],
+    width: Option<usize>,
+    dilation_ratio: f64,
+    marker: Option<u32>,
+    cancel: &Cancel,
+) -> Result<Bands, PqError> {
+    let width = checked_width(width, gt_ids.len())?;
     let (mut gt_rows, mut pred_rows) = (RunImage::default(), RunImage::default());
     for (g, p) in gt_ids.chunks_exact(width).zip(pred_ids.chunks_exact(width)) {
         gt_rows.push_ids(g);
         pred_rows.push_ids(p);
     }
-    let gt_listed: HashSet<u32> = gt.iter().map(|s| s.id).collect();
-    let pred_listed: HashSet<u32> = pred.iter().map(|s| s.id).collect();
-    let mut bands = PairHistogram::new();
+    bands_of([&gt_rows, &pred_rows], listed, width, dilation_ratio, marker, cancel)
+}
+
+/// [`band_histogram`] of two images as rows of runs, `width` pixels wide.
+fn bands_of(
+    [gt_rows, pred_rows]: [&RunImage; 2],
+    listed: [&[u32]; 2],
+    width: usize,
+    dilation_ratio: f64,
+    marker: Option<u32>,
+    cancel: &Cancel,
+) -> Result<Bands, PqError> {
+    let mut bands = Bands::default();
     band_histogram(
-        &gt_rows,
-        &pred_rows,
-        dilation(dilation_ratio, height, width),
-        [&|id| gt_listed.contains(&id), &|id| pred_listed.contains(&id)],
+        gt_rows,
+        pred_rows,
+        dilation(dilation_ratio, gt_rows.height(), width),
+        listed,
+        marker,
         &mut BandScratch::default(),
         &mut bands,
         cancel,
@@ -318,8 +371,9 @@ mod tests {
         let config = MetricConfig::new(&[(1, true), (2, false)], Rules::Panopticapi, false, Some(255), false);
         let gt = [(1, 1), (1, 1), (1, 1), (2, 0), (255, 0)];
         let pred = [(1, 5), (1, 5), (2, 0), (2, 0), (2, 0)];
-        let r =
-            config.evaluate_labels("1", &pairs(&gt), &pairs(&pred), decode, decode, &Cancel::new()).unwrap();
+        let r = config
+            .evaluate_labels("1", &pairs(&gt), &pairs(&pred), None, decode, decode, &Cancel::new())
+            .unwrap();
         // thing: 2/3 IoU; stuff: gt 1 px, pred 3 px (1 on VOID): union 3 + 1 - 1 - 1 = 2 -> 1/2.
         assert_eq!(r.stats.get(1).iou.to_f64(), 2.0 / 3.0);
         assert_eq!((r.stats.get(2).tp, r.stats.get(2).fp, r.stats.get(2).fn_), (0, 1, 1));
@@ -345,7 +399,7 @@ mod tests {
     fn errors_name_the_side_and_batch_position() {
         let config = MetricConfig::new(&[(1, true)], Rules::Panopticapi, false, None, false);
         let e = config
-            .evaluate_labels("4", &pairs(&[(1, 0)]), &pairs(&[(9, 0)]), decode, decode, &Cancel::new())
+            .evaluate_labels("4", &pairs(&[(1, 0)]), &pairs(&[(9, 0)]), None, decode, decode, &Cancel::new())
             .unwrap_err();
         assert!(e.to_string().contains("prediction has pixels of category 9"), "{e}");
         let mut totals = PqStats::new();

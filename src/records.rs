@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::boundary::BandIou;
+use crate::boundary::{BandIou, Bands};
 use crate::error::Side;
 use crate::histogram::PairHistogram;
 use crate::matching::ImageResult;
@@ -116,7 +116,7 @@ impl ImageDetail {
         gt: &[GtSegment],
         pred: &[PredSegment],
         result: &ImageResult,
-        bands: Option<&PairHistogram>,
+        bands: Option<&Bands>,
     ) -> Self {
         Self { scores: image_scores(result), segments: segment_records(histogram, gt, pred, result, bands) }
     }
@@ -130,7 +130,7 @@ pub fn segment_records(
     gt: &[GtSegment],
     pred: &[PredSegment],
     result: &ImageResult,
-    bands: Option<&PairHistogram>,
+    bands: Option<&Bands>,
 ) -> Vec<SegmentRecord> {
     let bands = bands.map(BandIou::new);
     let mut gt_area: HashMap<u32, u64> = HashMap::new();

@@ -43,6 +43,13 @@ impl Categories {
         Self { sorted_ids: sorted(ids), modified_stuff: Vec::new() }
     }
 
+    /// boundary-iou-api's interior marker: the largest category id + 1 (None when that is no
+    /// possible segment id).
+    #[must_use]
+    pub fn reference_marker(&self) -> Option<u32> {
+        self.sorted_ids.last().and_then(|&m| u32::try_from(m.checked_add(1)?).ok())
+    }
+
     /// Scores `stuff` as PQ† does (Porzi et al., 2019): every overlapping same-category pair adds
     /// its IoU, every ground-truth segment counts once, no FP or FN.
     #[must_use]

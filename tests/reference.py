@@ -26,6 +26,7 @@ def evaluate(
     image_id: Any = "?",
     modified_stuff: Iterable[int] = (),
     dilation: int | None = None,
+    marker: int | None = None,
 ) -> dict[int, list[float | int]]:
     """Per-category ``[iou_sum, tp, fp, fn]`` of one image; raises KeyError like panopticapi.
 
@@ -67,6 +68,20 @@ def evaluate(
             found[key] = band(mask, dilation or 0)
         return found[key]
 
+    if marker is not None and dilation is not None:
+        paints = {
+            "gt": painted(gt_ids, gt_segments, dilation, marker),
+            "pred": painted(pred_ids, pred_segments, dilation, marker),
+        }
+
+    def boundary(key: tuple[str, int], mask: np.ndarray) -> tuple[np.ndarray, int]:
+        """The pixels the boundary map gives the segment, and its band area."""
+        if marker is None:
+            b = bands(key, mask)
+            return b, int(np.count_nonzero(b))
+        paint, areas = paints[key[0]]
+        return paint == key[1], areas[key[1]]
+
     matches = []
     overlaps = []
     for gt in gt_segments:
@@ -83,14 +98,12 @@ def evaluate(
             union = pred_area[p] + gt["area"] - intersection - int(np.count_nonzero(pred_mask & on_void))
             iou = intersection / union
             if dilation is not None:
-                gt_band, pred_band = bands(("gt", gt["id"]), gt_mask), bands(("pred", p), pred_mask)
-                band_intersection = int(np.count_nonzero(gt_band & pred_band))
-                band_union = (
-                    int(np.count_nonzero(pred_band))
-                    + int(np.count_nonzero(gt_band))
-                    - band_intersection
-                    - int(np.count_nonzero(pred_band & on_void))
+                (gt_band, gt_area), (pred_band, pred_area_b) = (
+                    boundary(("gt", gt["id"]), gt_mask),
+                    boundary(("pred", p), pred_mask),
                 )
+                band_intersection = int(np.count_nonzero(gt_band & pred_band))
+                band_union = pred_area_b + gt_area - band_intersection - int(np.count_nonzero(pred_band & on_void))
                 iou = min(iou, band_intersection / band_union)
             if gt["category_id"] in modified:
                 overlaps.append((gt["category_id"], iou))
@@ -147,6 +160,23 @@ def band(mask: np.ndarray, dilation: int) -> np.ndarray:
                 kept &= padded[dy : dy + height, dx : dx + width]
         eroded = kept
     return mask & ~eroded
+
+
+def painted(
+    ids: np.ndarray, segments: Sequence[Mapping[str, Any]], dilation: int, marker: int
+) -> tuple[np.ndarray, dict[int, int]]:
+    """boundary-iou-api's boundary map of one side, as its procedure reads: the listed segments
+    one after the other, each one's mask taken from the map painted so far, painted ``marker``,
+    then its band painted with its id. The map and every listed segment's band area."""
+    out = ids.astype(np.int64)
+    areas = {}
+    for segment in segments:
+        mask = out == segment["id"]
+        b = band(mask, dilation)
+        out[mask] = marker
+        out[b] = segment["id"]
+        areas[int(segment["id"])] = int(np.count_nonzero(b))
+    return out, areas
 
 
 def dilation_of(ratio: float, height: int, width: int) -> int:

@@ -64,6 +64,39 @@ def test_equal_to_boundary_iou_api(data, ratio: float, capsys) -> None:
     capsys.readouterr()
 
 
+@pytest.mark.parametrize("ratio", [0.02, 0.1])
+def test_reference_marker_equals_boundary_iou_api_where_ids_collide(data, tmp_path, ratio: float, capsys) -> None:
+    """Every image has a segment whose id is the reference's interior marker: with
+    ``reference_marker=True`` the numbers are the reference's; by default they differ."""
+    from marker_data import with_marker_ids
+
+    gt_json, pred_json, _, _ = data
+    gt_json, pred_json, marker = with_marker_ids(gt_json, pred_json, tmp_path)
+    gt, pred = json.loads(gt_json.read_text()), json.loads(pred_json.read_text())
+    by_id = {a["image_id"]: a for a in pred["annotations"]}
+    pairs = [(a, by_id[a["image_id"]]) for a in gt["annotations"]]
+    categories = {c["id"]: c for c in gt["categories"]}
+    assert all(marker in {s["id"] for s in a["segments_info"]} for pair in pairs for a in pair)
+    gt_folder, pred_folder = str(gt_json.with_suffix("")), str(pred_json.with_suffix(""))
+    theirs = reference.pq_compute_single_core(
+        0, copy.deepcopy(pairs), gt_folder, pred_folder, categories, "boundary", ratio
+    )
+    ours = evaluation.pq_compute_multi_core(
+        pairs, gt_folder, pred_folder, categories, "boundary", ratio, reference_marker=True, verbose=False
+    )
+    counted = {c for c, s in theirs.pq_per_cat.items() if s.tp + s.fp + s.fn}
+    assert counted == {c for c, s in ours.pq_per_cat.items() if s.tp + s.fp + s.fn}
+    for c in counted:
+        t, o = theirs.pq_per_cat[c], ours.pq_per_cat[c]
+        assert (o.tp, o.fp, o.fn) == (t.tp, t.fp, t.fn), c
+        assert o.iou == pytest.approx(t.iou, abs=1e-12), c
+    default = evaluation.pq_compute_multi_core(
+        pairs, gt_folder, pred_folder, categories, "boundary", ratio, verbose=False
+    )
+    assert any(default.pq_per_cat[c].iou != pytest.approx(theirs.pq_per_cat[c].iou, abs=1e-9) for c in counted)
+    capsys.readouterr()
+
+
 def test_signatures_are_boundary_iou_apis() -> None:
     import inspect
 

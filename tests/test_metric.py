@@ -12,10 +12,10 @@ import numpy as np
 import reference_torchmetrics
 from hypothesis import given
 from hypothesis import strategies as st
-from metric_data import DIVISOR, STUFFS, THINGS, VOID, encoded, id_maps, id_segments, pair_batches
 
 import panoptiq
 import reference
+from metric_data import DIVISOR, STUFFS, THINGS, VOID, encoded, id_maps, id_segments, pair_batches
 
 CATEGORIES = [{"id": c, "isthing": 1} for c in THINGS] + [{"id": c, "isthing": 0} for c in STUFFS]
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from metric_data import STUFFS, THINGS, pair_batches
 
 import panoptiq
+from metric_data import STUFFS, THINGS, pair_batches
 
 torch = pytest.importorskip("torch", reason="torch is not installed: the torchmetrics parity tests need it")
 detection = pytest.importorskip(

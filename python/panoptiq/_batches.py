@@ -53,6 +53,14 @@ _SHAPES = {
 }
 
 
+def boundary_width(spatial: tuple[int, ...], shape: tuple[int, ...]) -> int:
+    """The row length Boundary PQ needs: the last of two spatial axes (``shape`` is the input's,
+    named in the error)."""
+    if len(spatial) != 2:
+        raise ValueError(f"Boundary PQ needs 2-D maps (H x W, or a batch of them); preds has shape {shape}")
+    return int(spatial[1])
+
+
 def pairs_batch(preds: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
     """``(B, *spatial, 2)`` arrays as ``(B, pixels, 2)`` in one native dtype."""
     p, t = labels(preds, "preds"), labels(target, "target")
@@ -187,12 +195,7 @@ def prepare_id_maps(
     rgb = looks_rgb(preds, batched) and looks_rgb(target, batched)
     width = None
     if boundary:
-        spatial = np.shape(preds)[(1 if batched else 0) : (-1 if rgb else None)]
-        if len(spatial) != 2:
-            raise ValueError(
-                f"Boundary PQ needs 2-D maps (H x W, or a batch of them); preds has shape {np.shape(preds)}"
-            )
-        width = int(spatial[1])
+        width = boundary_width(np.shape(preds)[(1 if batched else 0) : (-1 if rgb else None)], np.shape(preds))
     p, t = id_maps(preds, "preds", batched, rgb), id_maps(target, "target", batched, rgb)
     if p.shape != t.shape:
         raise ValueError(f"preds and target must have the same shape, got {np.shape(preds)} and {np.shape(target)}")

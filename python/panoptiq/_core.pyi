@@ -84,7 +84,7 @@ def evaluate_files(
     gt_from: _Source | None = None,
     pred_from: _Source | None = None,
     details: bool = False,
-    dilation_ratio: float | None = None,
+    boundary: tuple[float, bool] | None = None,
 ) -> _Details | None: ...
 
 class ArchiveError(ValueError):
@@ -140,7 +140,7 @@ class Annotations:
         gt_from: _Source | None = None,
         pred_from: _Source | None = None,
         details: bool = False,
-        dilation_ratio: float | None = None,
+        boundary: tuple[float, bool] | None = None,
     ) -> _Details | None: ...
     def ids(self, start: int, stop: int) -> list[str]: ...
     def paths(self, start: int, stop: int) -> tuple[list[str], list[str]]: ...
@@ -190,7 +190,7 @@ class Evaluator:
         modified: bool,
         void_category: int | None,
         allow_unknown_preds: bool,
-        dilation_ratio: float | None = None,
+        boundary: tuple[float, bool] | None = None,
     ) -> Evaluator: ...
     def update_pairs(
         self,
@@ -200,6 +200,7 @@ class Evaluator:
         totals: Totals,
         rows: bool,
         cancel: CancelToken | None = None,
+        width: int | None = None,
     ) -> _BatchRows: ...
     def update_encoded(
         self,
@@ -210,6 +211,7 @@ class Evaluator:
         totals: Totals,
         rows: bool,
         cancel: CancelToken | None = None,
+        width: int | None = None,
     ) -> _BatchRows: ...
     def update_id_maps(
         self,

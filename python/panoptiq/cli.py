@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from panoptiq import __version__
-from panoptiq.boundary import IOU_TYPES, dilation_ratio_for
+from panoptiq.boundary import IOU_TYPES, BoundaryOptions, boundary_options
 from panoptiq.dataset import Dataset, default_threads, load_dataset
 from panoptiq.errors import ClusterError
 from panoptiq.evaluation import print_table, summarize
@@ -35,7 +35,7 @@ def evaluate(
     client: Any = None,
     partition_size: int | None = None,
     details: tuple[list[Any], list[Any]] | None = None,
-    dilation_ratio: float | None = None,
+    boundary: BoundaryOptions | None = None,
 ) -> tuple[PQStat, dict[str, Any], float]:
     progress = Progress() if show_progress else None
     start = time.perf_counter()
@@ -43,11 +43,9 @@ def evaluate(
         if client is not None:
             from panoptiq.dask import evaluate_dataset
 
-            stat = evaluate_dataset(client, dataset, partition_size, progress, details, dilation_ratio)
+            stat = evaluate_dataset(client, dataset, partition_size, progress, details, boundary)
         else:
-            stat = dataset.evaluate(
-                num_threads=threads, progress=progress, details=details, dilation_ratio=dilation_ratio
-            )
+            stat = dataset.evaluate(num_threads=threads, progress=progress, details=details, boundary=boundary)
     finally:
         if progress is not None:
             progress.close()
@@ -128,11 +126,16 @@ def check_output_file(path: str, option: str) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     try:
-        ratio = dilation_ratio_for(getattr(args, "iou_type", "segm"), getattr(args, "dilation_ratio", 0.02))
+        boundary = boundary_options(
+            getattr(args, "iou_type", "segm"),
+            getattr(args, "dilation_ratio", 0.02),
+            getattr(args, "reference_marker", False),
+        )
     except ValueError as error:
-        raise UsageError(
-            str(error).replace("iou_type", "--iou-type").replace("dilation_ratio", "--dilation-ratio")
-        ) from None
+        message = str(error).replace('iou_type="boundary"', "--iou-type boundary")
+        for name in ("iou_type", "dilation_ratio", "reference_marker"):
+            message = message.replace(name, "--" + name.replace("_", "-"))
+        raise UsageError(message) from None
     if args.json is not None:
         check_output_file(args.json, "--json")
     for option in ("per_image", "per_segment"):
@@ -174,7 +177,7 @@ def run_eval(args: argparse.Namespace) -> int:
             client=client,
             partition_size=getattr(args, "partition_size", None),
             details=details,
-            dilation_ratio=ratio,
+            boundary=boundary,
         )
     print_table(results, file=out)
     if args.per_class or args.all_classes or args.sort:
@@ -371,6 +374,12 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=0.02,
         help="Boundary PQ's band width, a fraction of the image diagonal (default: 0.02)",
+    )
+    ev.add_argument(
+        "--reference-marker",
+        action="store_true",
+        help="Boundary PQ: reproduce boundary-iou-api's numbers where a segment's id is its interior marker "
+        "(largest category id + 1); by default that segment is scored as the metric defines",
     )
     ev.set_defaults(run=run_eval)
 

@@ -14,6 +14,7 @@ from concurrent.futures import CancelledError
 from typing import Any
 
 from panoptiq import _core
+from panoptiq.boundary import BoundaryOptions
 from panoptiq.dataset import Dataset, ProgressCallback
 from panoptiq.errors import ClusterError, SchedulerUnreachableError
 from panoptiq.image import stat_from_rows
@@ -105,10 +106,10 @@ def evaluate_dataset(
     partition_size: int | None = None,
     progress: ProgressCallback | None = None,
     details: tuple[list[Any], list[Any]] | None = None,
-    dilation_ratio: float | None = None,
+    boundary: BoundaryOptions | None = None,
 ) -> PQStat:
     """Evaluate a loaded dataset on the cluster of ``client``; its :class:`PQStat` (``details``
-    as for :func:`evaluate_plan`; Boundary PQ with ``dilation_ratio``)."""
+    as for :func:`evaluate_plan`; Boundary PQ with ``boundary``)."""
     size = partition_size if partition_size is not None else default_partition_size(len(dataset), client)
-    parts = plan_dataset(dataset, size, dilation_ratio)
+    parts = plan_dataset(dataset, size, boundary)
     return stat_from_rows(evaluate_plan(client, parts, progress, details).rows())

@@ -13,6 +13,7 @@ import numpy as np
 
 from panoptiq import _core
 from panoptiq._segments import flatten
+from panoptiq.boundary import BoundaryOptions
 from panoptiq.errors import MissingPredictionError
 from panoptiq.image import category_array, stat_from_rows
 from panoptiq.stats import PQStat
@@ -78,10 +79,10 @@ class Columns:
         gt_from: Any = None,
         pred_from: Any = None,
         details: bool = False,
-        dilation_ratio: float | None = None,
+        boundary: BoundaryOptions | None = None,
     ) -> Any:
         """Evaluate pairs ``start:stop`` into ``totals``; PNGs from ``gt_from`` / ``pred_from``;
-        with ``details``, their per-image and per-segment rows; with ``dilation_ratio``, Boundary
+        with ``details``, their per-image and per-segment rows; with ``boundary``, Boundary
         PQ's IoU."""
         part = self.columns(start, stop)
         return _core.evaluate_files(
@@ -99,7 +100,7 @@ class Columns:
             gt_from,
             pred_from,
             details,
-            dilation_ratio,
+            boundary,
         )
 
     @classmethod
@@ -144,7 +145,7 @@ def evaluate_pairs(
     progress: ProgressCallback | None = None,
     json_files: tuple[str, str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
-    dilation_ratio: float | None = None,
+    boundary: BoundaryOptions | None = None,
 ) -> PQStat:
     """Evaluate (ground truth, prediction) annotation pairs whose PNGs lie in two folders.
 
@@ -165,9 +166,8 @@ def evaluate_pairs(
         The ground-truth and prediction JSON files the annotations came from, named in errors.
     storage_options : mapping, optional
         fsspec options for URL folders (credentials, endpoint).
-    dilation_ratio : float, optional
-        Boundary PQ with bands of this ratio of the image diagonal (:mod:`panoptiq.boundary`);
-        mask IoU when None.
+    boundary : BoundaryOptions, optional
+        Boundary PQ's options (:func:`panoptiq.boundary.boundary_options`); mask IoU when None.
 
     Returns
     -------
@@ -181,7 +181,7 @@ def evaluate_pairs(
     gt = open_folder(Location(gt_folder, options), "ground truth")
     pred = open_folder(Location(pred_folder, options), "predicted")
     columns = Columns.from_pairs(pairs, gt_folder, pred_folder, json_files)
-    totals = evaluate_all(columns, gt, pred, category_array(categories), num_threads, progress, None, dilation_ratio)
+    totals = evaluate_all(columns, gt, pred, category_array(categories), num_threads, progress, None, boundary)
     return stat_from_rows(totals.rows())
 
 
@@ -198,10 +198,10 @@ def evaluate_all(
     num_threads: int | None,
     progress: ProgressCallback | None,
     details: tuple[list[Any], list[Any]] | None = None,
-    dilation_ratio: float | None = None,
+    boundary: BoundaryOptions | None = None,
 ) -> _core.Totals:
     """Evaluate every pair of ``pairs`` into fresh totals; with ``details`` (two lists), append
-    the per-image and per-segment rows to them; with ``dilation_ratio``, Boundary PQ.
+    the per-image and per-segment rows to them; with ``boundary``, Boundary PQ.
 
     One call when the PNGs are local and nobody watches; otherwise batches, so that progress
     shows and remote PNGs are fetched a few batches ahead. (Ctrl-C stops a call under way
@@ -216,7 +216,7 @@ def evaluate_all(
     totals = _core.Totals()
     for start, stop, gt_from, pred_from in batches(total, step, gt, pred, pairs.paths, pairs.ids):
         rows = pairs.evaluate(
-            start, stop, known, totals, num_threads, gt_from, pred_from, details is not None, dilation_ratio
+            start, stop, known, totals, num_threads, gt_from, pred_from, details is not None, boundary
         )
         if details is not None:
             details[0].extend(rows[0])
@@ -334,11 +334,11 @@ class Dataset:
         num_threads: int | None = None,
         progress: ProgressCallback | None = None,
         details: tuple[list[Any], list[Any]] | None = None,
-        dilation_ratio: float | None = None,
+        boundary: BoundaryOptions | None = None,
     ) -> PQStat:
         """Evaluate every pair; see :func:`evaluate_pairs` for the parameters and
         :func:`evaluate_all` for ``details``."""
-        totals = self.totals(num_threads=num_threads, progress=progress, details=details, dilation_ratio=dilation_ratio)
+        totals = self.totals(num_threads=num_threads, progress=progress, details=details, boundary=boundary)
         return stat_from_rows(totals.rows())
 
     def totals(
@@ -347,12 +347,12 @@ class Dataset:
         num_threads: int | None = None,
         progress: ProgressCallback | None = None,
         details: tuple[list[Any], list[Any]] | None = None,
-        dilation_ratio: float | None = None,
+        boundary: BoundaryOptions | None = None,
     ) -> _core.Totals:
         """Like :meth:`evaluate`, as the core's exact totals; ``details`` as in :func:`evaluate_all`."""
         _check_threads(num_threads)
         known = category_array(self.categories)
-        return evaluate_all(self.source(), self.gt, self.pred, known, num_threads, progress, details, dilation_ratio)
+        return evaluate_all(self.source(), self.gt, self.pred, known, num_threads, progress, details, boundary)
 
 
 def load_dataset(

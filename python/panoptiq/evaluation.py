@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from panoptiq.boundary import dilation_ratio_for
+from panoptiq.boundary import boundary_options
 from panoptiq.dataset import ProgressCallback, default_threads, evaluate_pairs, load_dataset
 from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 from panoptiq.stats import METRICS, PQStat, PQStatCat, empty_split_message, summary
@@ -42,6 +42,7 @@ def pq_compute_single_core(
     iou_type: str = "segm",
     dilation_ratio: float = 0.02,
     *,
+    reference_marker: bool = False,
     num_threads: int | None = None,
     verbose: bool = True,
 ) -> PQStat:
@@ -66,6 +67,8 @@ def pq_compute_single_core(
         Mask IoU, or Boundary PQ's ``min(mask IoU, boundary IoU)`` (:mod:`panoptiq.boundary`).
     dilation_ratio : float
         Boundary PQ's band width as a fraction of the image diagonal.
+    reference_marker : bool
+        Boundary PQ: boundary-iou-api's numbers where a segment's id is its interior marker.
     num_threads : int, optional
         Worker threads; all cores by default.
     verbose : bool
@@ -76,9 +79,9 @@ def pq_compute_single_core(
     PQStat
         Per-category IoU sums and TP / FP / FN counts.
     """
-    ratio = dilation_ratio_for(iou_type, dilation_ratio)
+    boundary = boundary_options(iou_type, dilation_ratio, reference_marker)
     stat = evaluate_pairs(
-        annotation_set, gt_folder, pred_folder, categories, num_threads=num_threads, dilation_ratio=ratio
+        annotation_set, gt_folder, pred_folder, categories, num_threads=num_threads, boundary=boundary
     )
     if verbose:
         print(f"Core: {proc_id}, all {len(annotation_set)} images processed")
@@ -93,6 +96,7 @@ def pq_compute_multi_core(
     iou_type: str = "segm",
     dilation_ratio: float = 0.02,
     *,
+    reference_marker: bool = False,
     num_threads: int | None = None,
     verbose: bool = True,
     progress: ProgressCallback | None = None,
@@ -103,7 +107,7 @@ def pq_compute_multi_core(
     :func:`pq_compute_single_core` for the parameters; ``progress`` is called with
     (images done, images in all).
     """
-    ratio = dilation_ratio_for(iou_type, dilation_ratio)
+    boundary = boundary_options(iou_type, dilation_ratio, reference_marker)
     if verbose:
         _announce(len(matched_annotations_list), num_threads)
     return evaluate_pairs(
@@ -113,7 +117,7 @@ def pq_compute_multi_core(
         categories,
         num_threads=num_threads,
         progress=progress,
-        dilation_ratio=ratio,
+        boundary=boundary,
     )
 
 
@@ -125,6 +129,7 @@ def pq_compute(
     iou_type: str = "segm",
     dilation_ratio: float = 0.02,
     *,
+    reference_marker: bool = False,
     num_threads: int | None = None,
     verbose: bool = True,
     progress: ProgressCallback | None = None,
@@ -152,6 +157,10 @@ def pq_compute(
         IoU (boundary-iou-api's rules, :mod:`panoptiq.boundary`); ``"segm"``: PQ.
     dilation_ratio : float
         Boundary PQ's band width as a fraction of the image diagonal (0.02 by default).
+    reference_marker : bool
+        Boundary PQ only: reproduce boundary-iou-api's numbers for a segment whose id is its
+        interior marker (the largest category id + 1); by default that segment is scored as the
+        metric defines (see :mod:`panoptiq.boundary`).
     num_threads : int, optional
         Worker threads; all cores by default (``RAYON_NUM_THREADS`` is respected). Results are
         bit-identical whatever the number.
@@ -186,11 +195,11 @@ def pq_compute(
         panopticapi's segment and category mismatches, with its messages plus the files.
     ValueError
         Malformed JSON, broken or unsupported PNGs, images of different sizes, and the other
-        malformed input :func:`panoptiq.evaluate_image` refuses; an unknown ``iou_type`` or a
-        ``dilation_ratio`` that is not a number above 0.
+        malformed input :func:`panoptiq.evaluate_image` refuses; an unknown ``iou_type``, a
+        ``dilation_ratio`` that is not a number above 0, or ``reference_marker`` with mask IoU.
     """
     start_time = time.time()
-    ratio = dilation_ratio_for(iou_type, dilation_ratio)
+    boundary = boundary_options(iou_type, dilation_ratio, reference_marker)
     dataset = load_dataset(
         gt_json_file,
         pred_json_file,
@@ -206,11 +215,11 @@ def pq_compute(
 
         if verbose:
             print(f"Number of images: {len(dataset)}, on the Dask cluster at {client.scheduler.address}")
-        pq_stat = evaluate_dataset(client, dataset, partition_size, progress, details, ratio)
+        pq_stat = evaluate_dataset(client, dataset, partition_size, progress, details, boundary)
     else:
         if verbose:
             _announce(len(dataset), num_threads)
-        pq_stat = dataset.evaluate(num_threads=num_threads, progress=progress, details=details, dilation_ratio=ratio)
+        pq_stat = dataset.evaluate(num_threads=num_threads, progress=progress, details=details, boundary=boundary)
     results = summarize(pq_stat, dataset.categories)
     if details is not None:
         results["per_image"] = Records.from_tuples(details[0], IMAGE_FIELDS)
@@ -270,9 +279,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--iou-type", default="segm", choices=["segm", "boundary"])
     parser.add_argument("--dilation-ratio", default=0.02, type=float)
+    parser.add_argument("--reference-marker", action="store_true")
     args = parser.parse_args(argv)
     pq_compute(
-        args.gt_json_file, args.pred_json_file, args.gt_folder, args.pred_folder, args.iou_type, args.dilation_ratio
+        args.gt_json_file,
+        args.pred_json_file,
+        args.gt_folder,
+        args.pred_folder,
+        args.iou_type,
+        args.dilation_ratio,
+        reference_marker=args.reference_marker,
     )
 
 

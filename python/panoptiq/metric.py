@@ -6,9 +6,11 @@ import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from panoptiq import _batches, _core
 from panoptiq._background import Worker
-from panoptiq.boundary import dilation_ratio_for
+from panoptiq.boundary import BoundaryOptions, boundary_options
 from panoptiq.image import stat_from_rows
 from panoptiq.results import PQResult, build_result
 from panoptiq.stats import summary
@@ -107,10 +109,13 @@ class PanopticQuality:
         segments by their ids) and panopticapi's rules.
     iou_type : {"segm", "boundary"}
         ``"boundary"``: Boundary PQ (:mod:`panoptiq.boundary`), as ``pq_compute(iou_type=
-        "boundary")`` computes it. Needs 2-D id maps with ``segments_info`` and panopticapi's
-        rules.
+        "boundary")`` computes it, on 2-D maps of any input form, under panopticapi's rules.
     dilation_ratio : float
         Boundary PQ's band width as a fraction of the image diagonal.
+    reference_marker : bool
+        Boundary PQ on id maps with ``segments_info``: reproduce boundary-iou-api's numbers for a
+        segment whose id is its interior marker (the largest category id + 1; see
+        :mod:`panoptiq.boundary`).
     background : bool
         :meth:`update` checks its input, copies it and returns; a worker thread evaluates it
         with the Rust engine, GIL released. At most ``max_pending`` updates wait; more block
@@ -152,13 +157,14 @@ class PanopticQuality:
         per_segment: bool = False,
         iou_type: str = "segm",
         dilation_ratio: float = 0.02,
+        reference_marker: bool = False,
         background: bool = False,
         max_pending: int = 8,
     ) -> None:
         if rules not in _RULES:
             raise ValueError(f"rules must be one of {_RULES}, got {rules!r}")
-        ratio = dilation_ratio_for(iou_type, dilation_ratio)
-        if ratio is not None and rules != "panopticapi":
+        boundary = boundary_options(iou_type, dilation_ratio, reference_marker)
+        if boundary is not None and rules != "panopticapi":
             raise ValueError(
                 "iou_type='boundary' follows panopticapi's rules; it is not available with rules='torchmetrics'"
             )
@@ -177,10 +183,16 @@ class PanopticQuality:
             "allow_unknown_preds_category": bool(allow_unknown_preds_category),
             "per_image": bool(per_image),
             "per_segment": bool(per_segment),
-            "dilation_ratio": ratio,
+            # Scalars, as the state dict keeps them.
+            "dilation_ratio": None if boundary is None else boundary.dilation_ratio,
+            "reference_marker": boundary is not None and boundary.reference_marker,
         }
         self._background, self._max_pending = bool(background), max_pending
         self._setup()
+
+    def _boundary(self) -> BoundaryOptions | None:
+        ratio = self._config["dilation_ratio"]
+        return None if ratio is None else BoundaryOptions(ratio, self._config["reference_marker"])
 
     def _setup(self) -> None:
         c = self._config
@@ -190,7 +202,7 @@ class PanopticQuality:
             c["modified"],
             c["void"],
             c["allow_unknown_preds_category"],
-            c["dilation_ratio"],
+            self._boundary(),
         )
         self._totals = _core.Totals()
         self._images = self._next_key = 0
@@ -270,14 +282,15 @@ class PanopticQuality:
         """Checks the input now and returns the evaluation to run (now, or on the worker)."""
         ev, keys_for = self._evaluator, self._keys(image_ids)
         divisor = self._config["label_divisor"]
+        boundary = self._boundary()
         if preds_segments_info is not None or target_segments_info is not None:
-            boundary = self._config["dilation_ratio"] is not None
             return _batches.prepare_id_maps(
-                ev, preds, target, preds_segments_info, target_segments_info, keys_for, copy_inputs, boundary
+                ev, preds, target, preds_segments_info, target_segments_info, keys_for, copy_inputs, bool(boundary)
             )
-        if self._config["dilation_ratio"] is not None:
+        if boundary is not None and boundary.reference_marker:
             raise ValueError(
-                "iou_type='boundary' needs id maps with segments_info (preds_segments_info=, target_segments_info=)"
+                "reference_marker=True needs id maps with segments_info (preds_segments_info=, "
+                "target_segments_info=): the marker collides with segment ids of yours, label maps have none"
             )
         if self._config["per_segment"]:
             raise ValueError(
@@ -286,15 +299,17 @@ class PanopticQuality:
             )
         if divisor is not None:
             p, t = _batches.encoded_batch(preds, target)
+            width = _batches.boundary_width(np.shape(preds)[1:], np.shape(preds)) if boundary else None
             p, t = (p.copy(), t.copy()) if copy_inputs else (p, t)
             keys = keys_for(len(p))
             return len(p), lambda totals, rows, _segments, cancel: ev.update_encoded(
-                p, t, divisor, keys, totals, rows, cancel
+                p, t, divisor, keys, totals, rows, cancel, width
             )
         p, t = _batches.pairs_batch(preds, target)
+        width = _batches.boundary_width(np.shape(preds)[1:-1], np.shape(preds)) if boundary else None
         p, t = (p.copy(), t.copy()) if copy_inputs else (p, t)
         keys = keys_for(len(p))
-        return len(p), lambda totals, rows, _segments, cancel: ev.update_pairs(p, t, keys, totals, rows, cancel)
+        return len(p), lambda totals, rows, _segments, cancel: ev.update_pairs(p, t, keys, totals, rows, cancel, width)
 
     def _run(self, job: _Job, cancel: _core.CancelToken | None = None) -> None:
         count, run = job
@@ -420,6 +435,7 @@ class PanopticQuality:
             per_segment=config.get("per_segment", False),  # absent from states of panoptiq <= 0.1
             iou_type="segm" if config.get("dilation_ratio") is None else "boundary",
             dilation_ratio=config.get("dilation_ratio") or 0.02,
+            reference_marker=config.get("reference_marker", False),
             background=background,
         )
         # Keep the given category order (it orders per_class), not things-then-stuffs.

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from panoptiq import _core
-from panoptiq.boundary import dilation_ratio_for
+from panoptiq.boundary import BoundaryOptions, boundary_options
 from panoptiq.dataset import Columns, Dataset, _check_threads, evaluate_all, load_dataset
 from panoptiq.image import category_array, stat_from_rows
 from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
@@ -62,8 +62,8 @@ class Part:
     gt: Location
     pred: Location
     categories: np.ndarray = field(repr=False)
-    #: Boundary PQ's band width ratio, None for mask IoU.
-    dilation_ratio: float | None = None
+    #: Boundary PQ's options, None for mask IoU.
+    boundary: BoundaryOptions | None = None
 
     def __len__(self) -> int:
         return self.stop - self.start
@@ -221,6 +221,7 @@ def plan(
     num_threads: int | None = None,
     iou_type: str = "segm",
     dilation_ratio: float = 0.02,
+    reference_marker: bool = False,
 ) -> Plan:
     """Read both JSON files and split the matched pairs into parts of ``partition_size`` pairs.
 
@@ -228,17 +229,17 @@ def plan(
     fsspec URLs). The workers must reach the folders by the same names: a shared file system or
     object storage.
     """
-    ratio = dilation_ratio_for(iou_type, dilation_ratio)
+    boundary = boundary_options(iou_type, dilation_ratio, reference_marker)
     dataset = load_dataset(
         gt_json_file, pred_json_file, gt_folder, pred_folder, num_threads=num_threads, storage_options=storage_options
     )
-    return plan_dataset(dataset, partition_size, ratio)
+    return plan_dataset(dataset, partition_size, boundary)
 
 
 def plan_dataset(
-    dataset: Dataset, partition_size: int = DEFAULT_PARTITION_SIZE, dilation_ratio: float | None = None
+    dataset: Dataset, partition_size: int = DEFAULT_PARTITION_SIZE, boundary: BoundaryOptions | None = None
 ) -> Plan:
-    """:func:`plan` of a dataset already loaded (Boundary PQ with ``dilation_ratio``)."""
+    """:func:`plan` of a dataset already loaded (Boundary PQ with ``boundary``)."""
     if not isinstance(partition_size, int) or isinstance(partition_size, bool) or partition_size < 1:
         raise ValueError(f"partition_size must be a positive integer, got {partition_size!r}")
     known = category_array(dataset.categories)
@@ -252,7 +253,7 @@ def plan_dataset(
             dataset.gt.location,
             dataset.pred.location,
             known,
-            dilation_ratio,
+            boundary,
         )
         for index, start in enumerate(range(0, total, partition_size))
     ]
@@ -271,7 +272,7 @@ def evaluate(part: Part, num_threads: int | None = 1, details: bool = False) -> 
     gt = _opened(part.gt, "ground truth")
     pred = _opened(part.pred, "predicted")
     rows: tuple[list[Any], list[Any]] | None = ([], []) if details else None
-    totals = evaluate_all(part.columns, gt, pred, part.categories, num_threads, None, rows, part.dilation_ratio)
+    totals = evaluate_all(part.columns, gt, pred, part.categories, num_threads, None, rows, part.boundary)
     per_image, segments = (None, None) if rows is None else (tuple(rows[0]), tuple(rows[1]))
     partial = Partial(part.index, part.start, part.stop, tuple(totals.exact_rows()), per_image, segments)
     return partial.to_bytes()

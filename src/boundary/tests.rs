@@ -3,23 +3,74 @@
 
 use super::*;
 use crate::distance::chessboard;
+use std::collections::HashMap;
 
-/// Ids 0 (VOID) and 3 are not listed: they keep all their pixels.
-fn listed(id: u32) -> bool {
-    id != 0 && id != 3
+/// Ids 0 (VOID) and 3 are not listed: they keep all their pixels. The order is segments_info's.
+const LISTED: [u32; 5] = [2, 5, 1, 4, 6];
+
+/// boundary-iou-api's procedure, pixel by pixel: the listed segments one by one, each one's mask
+/// taken from the map painted so far, its pixels painted `marker` and then its band (the mask's
+/// pixels within chessboard distance `d` of another pixel or the edge) its own id. Returns the
+/// painted map and each listed segment's band area.
+fn repaint(
+    ids: &[u32],
+    height: usize,
+    width: usize,
+    d: usize,
+    listed: &[u32],
+    marker: u32,
+) -> (Vec<u32>, HashMap<u32, u64>) {
+    let mut map = ids.to_vec();
+    let mut areas = HashMap::new();
+    for &id in listed {
+        let mask: Vec<u32> = map.iter().map(|&v| u32::from(v == id)).collect();
+        let distance = chessboard(&mask, height, width).unwrap();
+        let mut area = 0;
+        for i in 0..map.len() {
+            if mask[i] == 1 {
+                let band = distance[i] as usize <= d;
+                map[i] = if band { id } else { marker };
+                area += u64::from(band);
+            }
+        }
+        areas.insert(id, area);
+    }
+    (map, areas)
 }
 
-/// The definition, pixel by pixel: a pixel of a listed segment is in its band when its chessboard
-/// distance to another id or to the image's edge is at most `d`.
-fn brute(gt: &[u32], pred: &[u32], height: usize, width: usize, d: usize) -> Vec<(u32, u32, u64)> {
-    let (gd, pd) = (chessboard(gt, height, width).unwrap(), chessboard(pred, height, width).unwrap());
+/// The counts [`band_histogram`] must give: the histogram of the two painted maps (interiors as
+/// [`INTERIOR`], or as `marker` on a side that lists a segment with that id) and the band area of
+/// that segment.
+fn brute(gt: &[u32], pred: &[u32], height: usize, width: usize, d: usize, marker: Option<u32>) -> Expected {
+    let side = |ids: &[u32]| {
+        let m = marker.filter(|m| LISTED.contains(m));
+        let (map, areas) = repaint(ids, height, width, d, &LISTED, m.unwrap_or(INTERIOR));
+        (map, m.map(|m| (m, areas[&m])))
+    };
+    let ((g, gt_marker), (p, pred_marker)) = (side(gt), side(pred));
     let mut histogram = PairHistogram::new();
-    for i in 0..gt.len() {
-        let g = if gd[i] as usize <= d || !listed(gt[i]) { gt[i] } else { INTERIOR };
-        let p = if pd[i] as usize <= d || !listed(pred[i]) { pred[i] } else { INTERIOR };
+    for (&g, &p) in g.iter().zip(&p) {
         histogram.add_run(g, p, 1);
     }
-    sorted(&histogram)
+    (sorted(&histogram), [gt_marker, pred_marker])
+}
+
+type Expected = (Vec<(u32, u32, u64)>, [Option<(u32, u64)>; 2]);
+
+fn ours(gt: &[u32], pred: &[u32], height: usize, width: usize, d: usize, marker: Option<u32>) -> Expected {
+    let mut bands = Bands::default();
+    band_histogram(
+        &image(gt, height, width),
+        &image(pred, height, width),
+        d,
+        [&LISTED, &LISTED],
+        marker,
+        &mut BandScratch::default(),
+        &mut bands,
+        &Cancel::new(),
+    )
+    .unwrap();
+    (sorted(&bands.histogram), bands.marker_bands)
 }
 
 fn sorted(histogram: &PairHistogram) -> Vec<(u32, u32, u64)> {
@@ -56,43 +107,47 @@ fn band_histogram_matches_the_definition() {
     let mut state = 7u64;
     for round in 0..300 {
         let (height, width) = (1 + round % 23, 1 + (round * 7) % 29);
-        let labels = 1 + (round % 5) as u32;
+        let labels = 1 + (round % 7) as u32;
         let block = 1 + round % 9;
         let d = 1 + round % 6;
         let gt = random_map(&mut state, height, width, labels, block);
         let pred = random_map(&mut state, height, width, labels + 1, block + 1);
-        let mut histogram = PairHistogram::new();
-        let (gt_image, pred_image) = (image(&gt, height, width), image(&pred, height, width));
-        band_histogram(
-            &gt_image,
-            &pred_image,
-            d,
-            [&listed, &listed],
-            &mut BandScratch::default(),
-            &mut histogram,
-            &Cancel::new(),
-        )
-        .unwrap();
-        assert_eq!(sorted(&histogram), brute(&gt, &pred, height, width, d), "round {round}, d {d}");
+        let expected = brute(&gt, &pred, height, width, d, None);
+        assert_eq!(ours(&gt, &pred, height, width, d, None), expected, "round {round}, d {d}");
+        // A marker no segment has changes nothing.
+        assert_eq!(ours(&gt, &pred, height, width, d, Some(9)), expected, "round {round}, d {d}");
     }
+}
+
+#[test]
+fn the_reference_marker_takes_earlier_interiors_into_its_segment() {
+    let mut state = 11u64;
+    let mut differed = 0;
+    for round in 0..300 {
+        let (height, width) = (1 + round % 23, 1 + (round * 7) % 29);
+        let labels = 2 + (round % 6) as u32;
+        let block = 2 + round % 9;
+        let d = 1 + round % 4;
+        let gt = random_map(&mut state, height, width, labels, block);
+        let pred = random_map(&mut state, height, width, labels + 1, block + 1);
+        // Every listed id in turn as the marker: first, in the middle and last in the order.
+        for marker in LISTED {
+            let expected = brute(&gt, &pred, height, width, d, Some(marker));
+            assert_eq!(
+                ours(&gt, &pred, height, width, d, Some(marker)),
+                expected,
+                "round {round}, marker {marker}"
+            );
+            differed += usize::from(expected != brute(&gt, &pred, height, width, d, None));
+        }
+    }
+    assert!(differed > 100, "the marker changed only {differed} cases");
 }
 
 #[test]
 fn a_large_band_covers_everything() {
     let ids = vec![5u32; 12];
-    let mut histogram = PairHistogram::new();
-    let all = |_: u32| true;
-    band_histogram(
-        &image(&ids, 3, 4),
-        &image(&ids, 3, 4),
-        100,
-        [&all, &all],
-        &mut BandScratch::default(),
-        &mut histogram,
-        &Cancel::new(),
-    )
-    .unwrap();
-    assert_eq!(sorted(&histogram), [(5, 5, 12)]);
+    assert_eq!(ours(&ids, &ids, 3, 4, 100, None).0, [(5, 5, 12)]);
 }
 
 #[test]

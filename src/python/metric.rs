@@ -96,6 +96,8 @@ struct Batch<'a> {
     rows: bool,
     segments: bool,
     token: Option<&'a Cancel>,
+    /// The maps' row length (Boundary PQ needs it).
+    width: Option<usize>,
 }
 
 /// What an update returns: its per-image rows and per-segment rows, each when asked for.
@@ -136,7 +138,7 @@ fn evaluate_batch(
     pixels: usize,
     evaluate: impl Fn(usize, &Cancel) -> Result<Evaluated, PqError> + Sync,
 ) -> PyResult<BatchRows> {
-    let Batch { config, keys, rows, segments, token } = *batch;
+    let Batch { config, keys, rows, segments, token, .. } = *batch;
     let results = run_sized_watched(py, pixels, PARALLEL_MIN_PIXELS, token, |cancel| {
         // In parallel only on panoptiq's own pool: on the caller's thread a parallel iterator
         // would start rayon's global pool, whose threads a forked child does not have.
@@ -233,7 +235,7 @@ fn pairs_of<T: Element + Copy + PartialEq + Sync + Into<i64>>(
     evaluate_batch(py, batch, totals, p.shape()[0], p.len() / 2, |i, cancel| {
         let (gt, pred) = (t.index_axis(Axis(0), i), p.index_axis(Axis(0), i));
         let (gt, pred) = (gt.to_slice().unwrap_or(&[]), pred.to_slice().unwrap_or(&[]));
-        Ok((config.evaluate_labels(key(keys, i), gt, pred, decode, decode, cancel)?, None))
+        Ok((config.evaluate_labels(key(keys, i), gt, pred, batch.width, decode, decode, cancel)?, None))
     })
 }
 
@@ -263,6 +265,7 @@ fn encoded_of<T: Element + Copy + PartialEq + Sync + Into<i64>>(
             image,
             gt,
             pred,
+            batch.width,
             |[v]: [T; 1]| gt_label(v.into()),
             |[v]: [T; 1]| pred_label(v.into()),
             cancel,
@@ -274,14 +277,14 @@ fn encoded_of<T: Element + Copy + PartialEq + Sync + Into<i64>>(
 #[pymethods]
 impl PyEvaluator {
     #[new]
-    #[pyo3(signature = (categories, rules, modified, void_category, allow_unknown_preds, dilation_ratio = None))]
+    #[pyo3(signature = (categories, rules, modified, void_category, allow_unknown_preds, boundary = None))]
     fn new(
         categories: Vec<(i64, bool)>,
         rules: &str,
         modified: bool,
         void_category: Option<i64>,
         allow_unknown_preds: bool,
-        dilation_ratio: Option<f64>,
+        boundary: Option<(f64, bool)>,
     ) -> PyResult<Self> {
         let rules = match rules {
             "panopticapi" => Rules::Panopticapi,
@@ -292,15 +295,16 @@ impl PyEvaluator {
                 )))
             }
         };
-        let iou = super::iou_type(dilation_ratio)?;
+        let iou = super::iou_type(boundary)?;
         Ok(Self {
             config: MetricConfig::new(&categories, rules, modified, void_category, allow_unknown_preds)
                 .with_iou(iou),
         })
     }
 
-    /// Adds a batch of `(B, pixels, 2)` (category, instance) arrays to `totals`.
-    #[pyo3(signature = (preds, targets, keys, totals, rows, cancel = None))]
+    /// Adds a batch of `(B, pixels, 2)` (category, instance) arrays to `totals`; `width` is the
+    /// row length of 2-D maps (Boundary PQ needs it).
+    #[pyo3(signature = (preds, targets, keys, totals, rows, cancel = None, width = None))]
     #[allow(clippy::too_many_arguments)]
     fn update_pairs(
         &self,
@@ -311,6 +315,7 @@ impl PyEvaluator {
         mut totals: PyRefMut<'_, PyTotals>,
         rows: bool,
         cancel: Option<PyRef<'_, PyCancelToken>>,
+        width: Option<usize>,
     ) -> PyResult<BatchRows> {
         let token = cancel.as_ref().map(|c| &c.0);
         with_int_array!(preds, PyReadonlyArray3, |p| {
@@ -319,7 +324,7 @@ impl PyEvaluator {
                 .map_err(|_| PyTypeError::new_err("preds and target must share one dtype"))?;
             pairs_of(
                 py,
-                &Batch { config: &self.config, keys: &keys, rows, segments: false, token },
+                &Batch { config: &self.config, keys: &keys, rows, segments: false, token, width },
                 &mut totals,
                 &p,
                 &t,
@@ -327,8 +332,9 @@ impl PyEvaluator {
         })
     }
 
-    /// Adds a batch of `(B, pixels)` `category * label_divisor + instance` arrays to `totals`.
-    #[pyo3(signature = (preds, targets, label_divisor, keys, totals, rows, cancel = None))]
+    /// Adds a batch of `(B, pixels)` `category * label_divisor + instance` arrays to `totals`;
+    /// `width` as for `update_pairs`.
+    #[pyo3(signature = (preds, targets, label_divisor, keys, totals, rows, cancel = None, width = None))]
     #[allow(clippy::too_many_arguments)]
     fn update_encoded(
         &self,
@@ -340,6 +346,7 @@ impl PyEvaluator {
         mut totals: PyRefMut<'_, PyTotals>,
         rows: bool,
         cancel: Option<PyRef<'_, PyCancelToken>>,
+        width: Option<usize>,
     ) -> PyResult<BatchRows> {
         let token = cancel.as_ref().map(|c| &c.0);
         if label_divisor < 1 {
@@ -353,7 +360,7 @@ impl PyEvaluator {
                 .map_err(|_| PyTypeError::new_err("preds and target must share one dtype"))?;
             encoded_of(
                 py,
-                &Batch { config: &self.config, keys: &keys, rows, segments: false, token },
+                &Batch { config: &self.config, keys: &keys, rows, segments: false, token, width },
                 &mut totals,
                 &p,
                 &t,
@@ -400,7 +407,7 @@ impl PyEvaluator {
             split_at_offsets(&pred, &pred_offsets, images)?,
         );
         let (p, t) = (preds.as_array(), targets.as_array());
-        let batch = Batch { config: &self.config, keys: &keys, rows, segments, token };
+        let batch = Batch { config: &self.config, keys: &keys, rows, segments, token, width };
         evaluate_batch(py, &batch, &mut totals, images, p.len(), |i, cancel| {
             let (gt_ids, pred_ids) = (t.index_axis(Axis(0), i), p.index_axis(Axis(0), i));
             let (gt_ids, pred_ids) = (gt_ids.to_slice().unwrap_or(&[]), pred_ids.to_slice().unwrap_or(&[]));

@@ -308,7 +308,7 @@ fn image_details<'py>(
 /// `bytes` per image (the paths then only name them).
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (image_ids, gt_paths, pred_paths, gt_offsets, gt, pred_offsets, pred, category_ids, totals, num_threads, json_files = None, gt_from = None, pred_from = None, details = false, dilation_ratio = None))]
+#[pyo3(signature = (image_ids, gt_paths, pred_paths, gt_offsets, gt, pred_offsets, pred, category_ids, totals, num_threads, json_files = None, gt_from = None, pred_from = None, details = false, boundary = None))]
 fn evaluate_files<'py>(
     py: Python<'py>,
     image_ids: Vec<String>,
@@ -325,7 +325,7 @@ fn evaluate_files<'py>(
     gt_from: Option<Source<'py>>,
     pred_from: Option<Source<'py>>,
     details: bool,
-    dilation_ratio: Option<f64>,
+    boundary: Option<(f64, bool)>,
 ) -> PyResult<Option<Details>> {
     let images = image_ids.len();
     let gt_origins = origins(gt_from.as_ref(), images, "ground-truth")?;
@@ -349,7 +349,7 @@ fn evaluate_files<'py>(
             pred_from: pred_origins[i],
         })
         .collect();
-    run_jobs(py, &jobs, &category_ids, totals, num_threads, details, dilation_ratio)
+    run_jobs(py, &jobs, &category_ids, totals, num_threads, details, boundary)
 }
 
 /// One segment's row: `(image_id, side, segment_id, category_id, area, fate, other_id,
@@ -399,10 +399,10 @@ fn run_jobs(
     mut totals: PyRefMut<'_, PyTotals>,
     num_threads: Option<usize>,
     details: bool,
-    dilation_ratio: Option<f64>,
+    boundary: Option<(f64, bool)>,
 ) -> PyResult<Option<Details>> {
     let categories = Categories::new(category_ids.as_array().iter().copied());
-    let iou = iou_type(dilation_ratio)?;
+    let iou = iou_type(boundary)?;
     let mut stats = PqStats::new();
     let mut collected = Vec::new();
     run(py, num_threads, |cancel| {
@@ -412,12 +412,17 @@ fn run_jobs(
     Ok(details.then(|| detail_rows(jobs, collected)))
 }
 
-/// Mask IoU without a dilation ratio, Boundary PQ's with one (finite and positive).
-pub(crate) fn iou_type(dilation_ratio: Option<f64>) -> PyResult<IouType> {
-    match dilation_ratio {
+/// Mask IoU without `boundary`, Boundary PQ's with `(dilation_ratio, reference_marker)` (the
+/// ratio finite and positive).
+pub(crate) fn iou_type(boundary: Option<(f64, bool)>) -> PyResult<IouType> {
+    match boundary {
         None => Ok(IouType::Mask),
-        Some(r) if r.is_finite() && r > 0.0 => Ok(IouType::Boundary { dilation_ratio: r }),
-        Some(r) => Err(PyValueError::new_err(format!("dilation_ratio must be a positive number, got {r}"))),
+        Some((r, reference_marker)) if r.is_finite() && r > 0.0 => {
+            Ok(IouType::Boundary { dilation_ratio: r, reference_marker })
+        }
+        Some((r, _)) => {
+            Err(PyValueError::new_err(format!("dilation_ratio must be a positive number, got {r}")))
+        }
     }
 }
 
@@ -439,7 +444,7 @@ impl PyAnnotations {
 
     /// Evaluates pairs `start..stop` in parallel, adding them to `totals`; `gt_from` and
     /// `pred_from` as in `evaluate_files`.
-    #[pyo3(signature = (start, stop, category_ids, totals, num_threads, gt_from = None, pred_from = None, details = false, dilation_ratio = None))]
+    #[pyo3(signature = (start, stop, category_ids, totals, num_threads, gt_from = None, pred_from = None, details = false, boundary = None))]
     #[allow(clippy::too_many_arguments)]
     fn evaluate<'py>(
         &self,
@@ -452,7 +457,7 @@ impl PyAnnotations {
         gt_from: Option<Source<'py>>,
         pred_from: Option<Source<'py>>,
         details: bool,
-        dilation_ratio: Option<f64>,
+        boundary: Option<(f64, bool)>,
     ) -> PyResult<Option<Details>> {
         let (stop, start) = (stop.min(self.0.len()), start.min(stop.min(self.0.len())));
         let gt_origins = origins(gt_from.as_ref(), stop - start, "ground-truth")?;
@@ -461,7 +466,7 @@ impl PyAnnotations {
         for (job, (gt, pred)) in jobs.iter_mut().zip(gt_origins.into_iter().zip(pred_origins)) {
             (job.gt_from, job.pred_from) = (gt, pred);
         }
-        run_jobs(py, &jobs, &category_ids, totals, num_threads, details, dilation_ratio)
+        run_jobs(py, &jobs, &category_ids, totals, num_threads, details, boundary)
     }
 
     /// The image ids of pairs `start..stop`.

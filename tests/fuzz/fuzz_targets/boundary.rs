@@ -1,11 +1,14 @@
 //! Differential fuzzing of Boundary PQ's bands: `band_histogram`, which works on runs and
-//! interval lists, against the definition applied pixel by pixel with the chessboard distance
-//! transform, on arbitrary small id maps, band widths and listed-id sets.
+//! interval lists, against boundary-iou-api's procedure applied pixel by pixel (segments painted
+//! one by one in their listed order, bands from the chessboard distance transform), on arbitrary
+//! small id maps, band widths, listed ids and orders, with and without the reference's marker.
 #![no_main]
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use panoptiq::boundary::{band_histogram, BandScratch, RunImage, INTERIOR};
+use std::collections::HashMap;
+
+use panoptiq::boundary::{band_histogram, BandIou, BandScratch, Bands, RunImage, INTERIOR};
 use panoptiq::distance::chessboard;
 use panoptiq::histogram::PairHistogram;
 use panoptiq::parallel::Cancel;
@@ -16,8 +19,9 @@ struct Case {
     gt: Vec<u32>,
     pred: Vec<u32>,
     d: usize,
-    /// Bit `i` set: id `i` is listed on that side.
-    listed: [u8; 2],
+    /// Each side's listed ids, in order.
+    listed: [Vec<u32>; 2],
+    marker: Option<u32>,
 }
 
 fn case(u: &mut Unstructured<'_>) -> Result<Case> {
@@ -39,8 +43,39 @@ fn case(u: &mut Unstructured<'_>) -> Result<Case> {
         gt,
         pred,
         d: u.int_in_range(1..=9usize)?,
-        listed: [u.arbitrary()?, u.arbitrary()?],
+        listed: [listed(u)?, listed(u)?],
+        marker: if u.arbitrary()? { Some(u.int_in_range(0..=6u32)?) } else { None },
     })
+}
+
+/// Distinct ids among 0..=5 in an arbitrary order.
+fn listed(u: &mut Unstructured<'_>) -> Result<Vec<u32>> {
+    let mut ids: Vec<u32> = (0..=5).collect();
+    for i in (1..ids.len()).rev() {
+        ids.swap(i, u.int_in_range(0..=i)?);
+    }
+    ids.truncate(u.int_in_range(0..=6usize)?);
+    Ok(ids)
+}
+
+/// boundary-iou-api's painting: each listed segment's mask from the map painted so far, its
+/// pixels painted `marker`, then its band its id. The painted map and the band areas.
+fn repaint(c: &Case, ids: &[u32], listed: &[u32], marker: u32) -> (Vec<u32>, HashMap<u32, u64>) {
+    let mut map = ids.to_vec();
+    let mut areas = HashMap::new();
+    for &id in listed {
+        let mask: Vec<u32> = map.iter().map(|&v| u32::from(v == id)).collect();
+        let distance = chessboard(&mask, c.height, c.width).unwrap();
+        let mut area = 0;
+        for i in 0..map.len() {
+            if mask[i] == 1 {
+                map[i] = if distance[i] as usize <= c.d { id } else { marker };
+                area += u64::from(distance[i] as usize <= c.d);
+            }
+        }
+        areas.insert(id, area);
+    }
+    (map, areas)
 }
 
 fn image(ids: &[u32], width: usize) -> RunImage {
@@ -53,24 +88,27 @@ fn image(ids: &[u32], width: usize) -> RunImage {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(c) = case(&mut Unstructured::new(data)) else { return };
-    let listed = |side: usize, id: u32| c.listed[side] >> id & 1 == 1;
-    let mut ours = PairHistogram::new();
+    let mut ours = Bands::default();
     band_histogram(
         &image(&c.gt, c.width),
         &image(&c.pred, c.width),
         c.d,
-        [&|id| listed(0, id), &|id| listed(1, id)],
+        [&c.listed[0], &c.listed[1]],
+        c.marker,
         &mut BandScratch::default(),
         &mut ours,
         &Cancel::new(),
     )
     .unwrap();
-    let (gd, pd) =
-        (chessboard(&c.gt, c.height, c.width).unwrap(), chessboard(&c.pred, c.height, c.width).unwrap());
+    // The reference paints with the marker only when a side lists it (else with an id no
+    // segment has: the same numbers).
+    let side = |k: usize, ids: &[u32]| {
+        let marker = c.marker.filter(|m| c.listed[k].contains(m)).unwrap_or(INTERIOR);
+        repaint(&c, ids, &c.listed[k], marker)
+    };
+    let ((gt_map, gt_areas), (pred_map, pred_areas)) = (side(0, &c.gt), side(1, &c.pred));
     let mut theirs = PairHistogram::new();
-    for i in 0..c.gt.len() {
-        let g = if gd[i] as usize > c.d && listed(0, c.gt[i]) { INTERIOR } else { c.gt[i] };
-        let p = if pd[i] as usize > c.d && listed(1, c.pred[i]) { INTERIOR } else { c.pred[i] };
+    for (&g, &p) in gt_map.iter().zip(&pred_map) {
         theirs.add_run(g, p, 1);
     }
     let sorted = |h: &PairHistogram| {
@@ -78,5 +116,15 @@ fuzz_target!(|data: &[u8]| {
         all.sort_unstable();
         all
     };
-    assert_eq!(sorted(&ours), sorted(&theirs));
+    assert_eq!(sorted(&ours.histogram), sorted(&theirs));
+    // Every listed pair's boundary IoU from the reference's band areas.
+    let iou = BandIou::new(&ours);
+    for &g in &c.listed[0] {
+        for &p in &c.listed[1] {
+            let intersection = theirs.get(g, p);
+            let union = (gt_areas[&g] + pred_areas[&p]).saturating_sub(intersection + theirs.get(0, p));
+            let expected = if union == 0 { 0.0 } else { intersection as f64 / union as f64 };
+            assert_eq!(iou.iou(g, p).to_bits(), expected.to_bits(), "pair ({g}, {p})");
+        }
+    }
 });
