@@ -24,6 +24,7 @@ pub mod exact;
 pub mod fastpng;
 pub mod histogram;
 pub mod ids;
+pub mod inflate;
 pub mod io;
 pub mod labels;
 pub mod matching;

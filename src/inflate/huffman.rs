@@ -1,0 +1,120 @@
+//! Canonical Huffman codes of deflate: a lookup table on the next [`FAST`] bits for the short
+//! codes, which carry nearly every symbol, and a walk over the code lengths for the long ones.
+
+use super::bits::Bits;
+
+/// Bits looked up at once; longer codes take the slow path.
+const FAST: u32 = 10;
+const MAX_BITS: usize = 15;
+
+/// One code: its table and what the slow path needs.
+#[derive(Debug, Default, Clone)]
+pub struct Code {
+    /// Indexed by the next `FAST` bits: `symbol << 4 | length`, or 0 for a longer code.
+    fast: Vec<u16>,
+    /// Codes of each length.
+    counts: [u16; MAX_BITS + 1],
+    /// Symbols in canonical order.
+    symbols: Vec<u16>,
+}
+
+/// Reverses the low `n` bits of `code`: deflate packs codes most significant bit first.
+fn reverse(code: u32, n: u32) -> u32 {
+    code.reverse_bits() >> (32 - n)
+}
+
+impl Code {
+    /// Builds the code of `lengths` (one per symbol, 0 for unused). Over-subscribed lengths are
+    /// refused, and so are incomplete ones unless they hold a single code (which deflate allows
+    /// for distances), as zlib does.
+    pub fn build(&mut self, lengths: &[u8]) -> Result<(), &'static str> {
+        self.counts = [0; MAX_BITS + 1];
+        for &l in lengths {
+            self.counts[usize::from(l)] += 1;
+        }
+        self.counts[0] = 0;
+        let mut left = 1i32;
+        for len in 1..=MAX_BITS {
+            left = (left << 1) - i32::from(self.counts[len]);
+            if left < 0 {
+                return Err("over-subscribed Huffman code");
+            }
+        }
+        let used: u32 = self.counts.iter().map(|&c| u32::from(c)).sum();
+        if left > 0 && used != 1 {
+            return Err("incomplete Huffman code");
+        }
+        // Canonical order: by length, then by symbol.
+        let mut offsets = [0u16; MAX_BITS + 2];
+        for len in 1..=MAX_BITS {
+            offsets[len + 1] = offsets[len] + self.counts[len];
+        }
+        self.symbols.clear();
+        self.symbols.resize(used as usize, 0);
+        let mut next = offsets;
+        for (symbol, &l) in lengths.iter().enumerate() {
+            if l != 0 {
+                let l = usize::from(l);
+                // Symbols are below 320: they fit.
+                #[allow(clippy::cast_possible_truncation)]
+                let symbol = symbol as u16;
+                self.symbols[usize::from(next[l])] = symbol;
+                next[l] += 1;
+            }
+        }
+        self.fast.clear();
+        self.fast.resize(1 << FAST, 0);
+        let mut code = 0u32;
+        let mut k = 0usize;
+        for len in 1..=MAX_BITS {
+            for _ in 0..self.counts[len] {
+                #[allow(clippy::cast_possible_truncation)] // len <= 15
+                let (l, len16) = (len as u32, len as u16);
+                if l <= FAST {
+                    let entry = self.symbols[k] << 4 | len16;
+                    let mut at = reverse(code, l) as usize;
+                    while at < 1 << FAST {
+                        self.fast[at] = entry;
+                        at += 1 << l;
+                    }
+                }
+                code += 1;
+                k += 1;
+            }
+            code <<= 1;
+        }
+        Ok(())
+    }
+
+    /// Decodes one symbol; `bits` holds at least 15 bits (refilled by the caller).
+    #[inline]
+    pub fn decode(&self, bits: &mut Bits) -> Result<u16, &'static str> {
+        let entry = self.fast[bits.peek(FAST) as usize];
+        if entry != 0 {
+            bits.consume(u32::from(entry & 15));
+            return Ok(entry >> 4);
+        }
+        self.decode_slow(bits)
+    }
+
+    /// The long codes: the canonical code grows a bit at a time until it falls in a length's range.
+    fn decode_slow(&self, bits: &mut Bits) -> Result<u16, &'static str> {
+        #[allow(clippy::cast_possible_truncation)] // 15
+        let peeked = bits.peek(MAX_BITS as u32);
+        let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
+        for len in 1..=MAX_BITS {
+            code |= i32::from((peeked >> (len - 1)) & 1 == 1);
+            let count = i32::from(self.counts[len]);
+            if code - first < count {
+                #[allow(clippy::cast_possible_truncation)] // len <= 15
+                bits.consume(len as u32);
+                #[allow(clippy::cast_sign_loss)] // index + code - first is in 0..symbols.len()
+                return Ok(self.symbols[(index + code - first) as usize]);
+            }
+            index += count;
+            first = (first + count) << 1;
+            code <<= 1;
+        }
+        Err("invalid Huffman code")
+    }
+}

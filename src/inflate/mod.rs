@@ -1,0 +1,266 @@
+//! A zlib inflater whose output is never written out byte by byte: it is kept as pieces (zero
+//! spans and literal bytes, see [`pieces`]), so that decoding costs in proportion to the deflate
+//! symbols — about the compressed size — not to the inflated size. A panoptic PNG's image data is
+//! nearly all zero spans (filtered rows that repeat the row above) and copies of them.
+//!
+//! The Adler-32 checksum is not computed: the png crate skips it by default too, and a corrupt
+//! stream still fails structurally (codes, lengths, distances).
+
+mod bits;
+mod huffman;
+pub mod pieces;
+
+use bits::Bits;
+use huffman::Code;
+pub use pieces::Pieces;
+
+/// Length base and extra bits of length symbols 257..=285.
+const LENGTH_BASE: [u16; 29] = [
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195,
+    227, 258,
+];
+const LENGTH_EXTRA: [u8; 29] =
+    [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
+/// Distance base and extra bits of distance symbols 0..=29.
+const DIST_BASE: [u16; 30] = [
+    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073,
+    4097, 6145, 8193, 12289, 16385, 24577,
+];
+const DIST_EXTRA: [u8; 30] =
+    [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+/// The order in which code length code lengths are sent.
+const CLEN_ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before the zlib header.
+    Start,
+    /// At a block header.
+    Header,
+    /// Inside a Huffman-coded block.
+    Coded,
+    /// Inside a stored block, this many bytes to go.
+    Stored(usize),
+    /// After the last block.
+    Done,
+}
+
+/// Inflates a zlib stream into [`Pieces`], as far as asked at a time.
+#[derive(Debug)]
+pub struct Inflater {
+    bits: Bits,
+    state: State,
+    last: bool,
+    lengths: Code,
+    distances: Code,
+    clens: Code,
+    lens_buf: Vec<u8>,
+    stored: Vec<u8>,
+    pub out: Pieces,
+}
+
+impl Default for Inflater {
+    fn default() -> Self {
+        Self {
+            bits: Bits::default(),
+            state: State::Start,
+            last: false,
+            lengths: Code::default(),
+            distances: Code::default(),
+            clens: Code::default(),
+            lens_buf: Vec::new(),
+            stored: Vec::new(),
+            out: Pieces::default(),
+        }
+    }
+}
+
+impl Inflater {
+    /// Starts a new stream, keeping the allocations.
+    pub fn reset(&mut self) {
+        self.bits = Bits::default();
+        self.state = State::Start;
+        self.last = false;
+        self.out.clear();
+    }
+
+    #[must_use]
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// Inflates `input` (the whole zlib stream) until at least `target` bytes are out or the
+    /// stream ends.
+    pub fn fill_to(&mut self, input: &[u8], target: u64) -> Result<(), &'static str> {
+        while self.out.written() < target {
+            match self.state {
+                State::Start => self.zlib_header(input)?,
+                State::Header => self.block_header(input)?,
+                State::Coded => self.coded(input, target)?,
+                State::Stored(n) => self.stored_bytes(input, n, target)?,
+                State::Done => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    fn zlib_header(&mut self, input: &[u8]) -> Result<(), &'static str> {
+        self.bits.refill(input);
+        let (cmf, flg) = (self.bits.take(8), self.bits.take(8));
+        if self.bits.overran() {
+            return Err("image data ends early");
+        }
+        if cmf & 15 != 8 || cmf >> 4 > 7 || (cmf << 8 | flg) % 31 != 0 {
+            return Err("bad zlib header");
+        }
+        if flg & 32 != 0 {
+            return Err("zlib preset dictionary");
+        }
+        self.state = State::Header;
+        Ok(())
+    }
+
+    fn block_header(&mut self, input: &[u8]) -> Result<(), &'static str> {
+        if self.last {
+            self.state = State::Done;
+            return Ok(());
+        }
+        self.bits.refill(input);
+        self.last = self.bits.take(1) == 1;
+        match self.bits.take(2) {
+            0 => {
+                self.bits.align();
+                self.bits.refill(input);
+                let (len, nlen) = (self.bits.take(16), self.bits.take(16));
+                if self.bits.overran() {
+                    return Err("image data ends early");
+                }
+                if len != !nlen & 0xffff {
+                    return Err("bad stored block length");
+                }
+                self.state = State::Stored(len as usize);
+            }
+            1 => {
+                self.fixed_codes()?;
+                self.state = State::Coded;
+            }
+            2 => {
+                self.dynamic_codes(input)?;
+                self.state = State::Coded;
+            }
+            _ => return Err("bad block type"),
+        }
+        if self.bits.overran() {
+            return Err("image data ends early");
+        }
+        Ok(())
+    }
+
+    fn fixed_codes(&mut self) -> Result<(), &'static str> {
+        self.lens_buf.clear();
+        self.lens_buf.extend(std::iter::repeat_n(8, 144));
+        self.lens_buf.extend(std::iter::repeat_n(9, 112));
+        self.lens_buf.extend(std::iter::repeat_n(7, 24));
+        self.lens_buf.extend(std::iter::repeat_n(8, 8));
+        self.lengths.build(&self.lens_buf)?;
+        // 30 distance codes of 5 bits, of which 30 and 31 are invalid: complete with 32.
+        self.distances.build(&[5; 32])
+    }
+
+    fn dynamic_codes(&mut self, input: &[u8]) -> Result<(), &'static str> {
+        self.bits.refill(input);
+        let hlit = self.bits.take(5) as usize + 257;
+        let hdist = self.bits.take(5) as usize + 1;
+        let hclen = self.bits.take(4) as usize + 4;
+        if hlit > 286 || hdist > 30 {
+            return Err("bad code counts");
+        }
+        let mut clen = [0u8; 19];
+        for &k in &CLEN_ORDER[..hclen] {
+            self.bits.refill(input);
+            #[allow(clippy::cast_possible_truncation)] // 3 bits
+            let l = self.bits.take(3) as u8;
+            clen[k] = l;
+        }
+        self.clens.build(&clen)?;
+        self.lens_buf.clear();
+        while self.lens_buf.len() < hlit + hdist {
+            self.bits.refill(input);
+            if self.bits.overran() {
+                return Err("image data ends early");
+            }
+            let symbol = self.clens.decode(&mut self.bits)?;
+            let (value, repeat) = match symbol {
+                0..=15 => {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let value = symbol as u8;
+                    (value, 1)
+                }
+                16 => {
+                    let &previous = self.lens_buf.last().ok_or("repeat with no previous length")?;
+                    (previous, 3 + self.bits.take(2) as usize)
+                }
+                17 => (0, 3 + self.bits.take(3) as usize),
+                _ => (0, 11 + self.bits.take(7) as usize),
+            };
+            if self.lens_buf.len() + repeat > hlit + hdist {
+                return Err("code lengths overflow");
+            }
+            self.lens_buf.extend(std::iter::repeat_n(value, repeat));
+        }
+        if self.lens_buf[256] == 0 {
+            return Err("no end-of-block code");
+        }
+        self.lengths.build(&self.lens_buf[..hlit])?;
+        self.distances.build(&self.lens_buf[hlit..])?;
+        Ok(())
+    }
+
+    fn coded(&mut self, input: &[u8], target: u64) -> Result<(), &'static str> {
+        let Self { bits, lengths, distances, out, state, .. } = self;
+        while out.written() < target {
+            bits.refill(input);
+            let symbol = lengths.decode(bits)?;
+            if let Ok(byte) = u8::try_from(symbol) {
+                out.push_byte(byte);
+            } else if symbol == 256 {
+                *state = State::Header;
+                break;
+            } else {
+                let k = usize::from(symbol - 257);
+                if k >= 29 {
+                    return Err("bad length symbol");
+                }
+                let len = u32::from(LENGTH_BASE[k]) + bits.take(u32::from(LENGTH_EXTRA[k]));
+                let d = usize::from(distances.decode(bits)?);
+                if d >= 30 {
+                    return Err("bad distance symbol");
+                }
+                let distance = u32::from(DIST_BASE[d]) + bits.take(u32::from(DIST_EXTRA[d]));
+                out.copy(u64::from(distance), u64::from(len))?;
+            }
+            if bits.overran() {
+                return Err("image data ends early");
+            }
+        }
+        if self.bits.overran() {
+            return Err("image data ends early");
+        }
+        Ok(())
+    }
+
+    fn stored_bytes(&mut self, input: &[u8], left: usize, target: u64) -> Result<(), &'static str> {
+        #[allow(clippy::cast_possible_truncation)] // bounded by `left`
+        let n = left.min((target - self.out.written()).min(left as u64) as usize);
+        self.stored.clear();
+        if !self.bits.take_bytes(input, &mut self.stored, n) {
+            return Err("image data ends early");
+        }
+        self.out.push_bytes(&self.stored);
+        self.state = if n == left { State::Header } else { State::Stored(left - n) };
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
