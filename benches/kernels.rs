@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use divan::counter::{BytesCount, ItemsCount};
 use divan::Bencher;
 use panoptiq::decode::{read_id_map, read_id_map_reference, RunReader};
-use panoptiq::fastpng::Buffers;
+use panoptiq::fastpng::{Buffers, Engine, FastRows};
 use panoptiq::histogram::PairHistogram;
 use panoptiq::ids::rgb_to_ids;
+use panoptiq::inflate::Inflater;
 
 fn main() {
     divan::main();
@@ -72,6 +73,86 @@ fn decode_pair_png_crate(bencher: Bencher) {
     bencher.bench_local(|| {
         for path in &files {
             divan::black_box(read_id_map_reference(path).expect("sample decodes"));
+        }
+    });
+}
+
+/// The PNGs of the decoder benchmarks, read into memory: the shipped COCO ground truths (written
+/// by PIL, as COCO's are), and the first 100 files of the folder `PANOPTIQ_BENCH_PNGS` names
+/// (benches/bench_decoder.py points it at Pillow-written COCO-like data).
+fn bench_files() -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = sample_pngs();
+    if let Ok(dir) = std::env::var("PANOPTIQ_BENCH_PNGS") {
+        let mut more: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("PANOPTIQ_BENCH_PNGS is a folder")
+            .map(|entry| entry.expect("readable directory entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "png"))
+            .collect();
+        more.sort();
+        more.truncate(100);
+        files = more;
+    }
+    files.into_iter().map(|p| (p.clone(), std::fs::read(&p).expect("readable PNG"))).collect()
+}
+
+/// The image data of a PNG: its IDAT chunks joined.
+fn image_data(file: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut at = 8;
+    while at + 8 <= file.len() {
+        let len = u32::from_be_bytes(file[at..at + 4].try_into().expect("4 bytes")) as usize;
+        if &file[at + 4..at + 8] == b"IDAT" {
+            out.extend_from_slice(&file[at + 8..at + 8 + len]);
+        }
+        at += 12 + len;
+    }
+    out
+}
+
+/// Decoding files to runs, per file: the sparse engine (default) against the dense one.
+#[divan::bench(args = ["sparse", "dense"])]
+fn decode_file(bencher: Bencher, engine: &str) {
+    let engine = if engine == "sparse" { Engine::Sparse } else { Engine::Dense };
+    let files = bench_files();
+    let mut buffers = Buffers::default();
+    bencher.counter(ItemsCount::new(files.len())).bench_local(|| {
+        for (path, bytes) in &files {
+            let mut b = std::mem::take(&mut buffers);
+            b.file_mut().clone_from(bytes);
+            let Ok(mut rows) = FastRows::from_file_bytes_with(path, b, engine).expect("opens") else {
+                panic!("{} is not 8-bit RGB(A)", path.display())
+            };
+            for _ in 0..rows.height() {
+                rows.next_row(path).expect("decodes");
+            }
+            buffers = rows.into_buffers();
+        }
+    });
+}
+
+/// The floor: Huffman decoding of the same streams, symbols and extra bits, no output.
+#[divan::bench]
+fn huffman_only(bencher: Bencher) {
+    let streams: Vec<Vec<u8>> = bench_files().iter().map(|(_, f)| image_data(f)).collect();
+    let mut inflater = Inflater::default();
+    bencher.counter(ItemsCount::new(streams.len())).bench_local(|| {
+        for s in &streams {
+            divan::black_box(inflater.symbols_only(s).expect("valid stream"));
+        }
+    });
+}
+
+/// Inflating the same streams to bytes and nothing else, with fdeflate and with miniz_oxide.
+#[divan::bench(args = ["fdeflate", "miniz_oxide"])]
+fn inflate_only(bencher: Bencher, library: &str) {
+    let streams: Vec<Vec<u8>> = bench_files().iter().map(|(_, f)| image_data(f)).collect();
+    bencher.counter(ItemsCount::new(streams.len())).bench_local(|| {
+        for s in &streams {
+            if library == "fdeflate" {
+                divan::black_box(fdeflate::decompress_to_vec(s).expect("valid stream"));
+            } else {
+                divan::black_box(miniz_oxide::inflate::decompress_to_vec_zlib(s).expect("valid stream"));
+            }
         }
     });
 }

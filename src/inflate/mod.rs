@@ -104,6 +104,50 @@ impl Inflater {
         Ok(())
     }
 
+    /// Decodes the whole stream's symbols and extra bits without producing any output, and
+    /// returns how many bytes it would inflate to: the floor any inflater of this stream pays,
+    /// for benchmarks.
+    pub fn symbols_only(&mut self, input: &[u8]) -> Result<u64, &'static str> {
+        self.reset();
+        let mut inflated = 0u64;
+        loop {
+            match self.state {
+                State::Start => self.zlib_header(input)?,
+                State::Header => self.block_header(input)?,
+                State::Stored(n) => {
+                    self.stored.clear();
+                    if !self.bits.take_bytes(input, &mut self.stored, n) {
+                        return Err("image data ends early");
+                    }
+                    inflated += n as u64;
+                    self.state = State::Header;
+                }
+                State::Coded => loop {
+                    self.bits.refill(input);
+                    let symbol = self.lengths.decode(&mut self.bits)?;
+                    match symbol.cmp(&256) {
+                        std::cmp::Ordering::Less => inflated += 1,
+                        std::cmp::Ordering::Equal => {
+                            self.state = State::Header;
+                            break;
+                        }
+                        std::cmp::Ordering::Greater => {
+                            let k = usize::from(symbol - 257).min(28);
+                            inflated += u64::from(LENGTH_BASE[k])
+                                + u64::from(self.bits.take(u32::from(LENGTH_EXTRA[k])));
+                            let d = usize::from(self.distances.decode(&mut self.bits)?).min(29);
+                            self.bits.take(u32::from(DIST_EXTRA[d]));
+                        }
+                    }
+                    if self.bits.overran() {
+                        return Err("image data ends early");
+                    }
+                },
+                State::Done => return Ok(inflated),
+            }
+        }
+    }
+
     fn zlib_header(&mut self, input: &[u8]) -> Result<(), &'static str> {
         self.bits.refill(input);
         let (cmf, flg) = (self.bits.take(8), self.bits.take(8));

@@ -91,14 +91,29 @@ impl Pieces {
 
     /// The index of the piece holding stream byte `pos` (which must be held).
     fn find(&self, pos: u64) -> usize {
-        // Back-references mostly reach into the last few pieces.
+        // Back-references and rows mostly reach into the last few pieces: gallop back from the
+        // end, then search between the last two steps.
         let n = self.queue.len();
-        for k in (n.saturating_sub(4)..n).rev() {
-            if self.queue[k].start <= pos {
-                return k;
+        let (mut step, mut high) = (1, n);
+        let low = loop {
+            let k = n.saturating_sub(step);
+            if k == 0 || self.queue[k].start <= pos {
+                break k;
+            }
+            high = k;
+            step *= 2;
+        };
+        // The piece is in low..high: the last one starting at or before `pos`.
+        let (mut lo, mut hi) = (low, high);
+        while hi - lo > 1 {
+            let mid = usize::midpoint(lo, hi);
+            if self.queue[mid].start <= pos {
+                lo = mid;
+            } else {
+                hi = mid;
             }
         }
-        self.queue.partition_point(|p| p.end() <= pos)
+        lo
     }
 
     /// Copies `len` bytes from `distance` bytes back (deflate's back-reference).

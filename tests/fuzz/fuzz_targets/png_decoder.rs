@@ -1,5 +1,7 @@
 //! Differential fuzzing of panoptiq's PNG decoding against the `png` crate used directly: for
 //! any bytes, both give the same ids, or both refuse. Neither may panic, hang or over-allocate.
+//! And panoptiq's two inflaters (the sparse one of `panoptiq::inflate`, fdeflate) give the same
+//! rows, or the same error.
 #![no_main]
 
 use std::io::Cursor;
@@ -7,6 +9,7 @@ use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use panoptiq::decode::read_id_map_from_bytes;
+use panoptiq::fastpng::{Buffers, Engine, FastRows, Row};
 use panoptiq::parallel::Cancel;
 
 /// The ids the `png` crate decodes, or `None` where panoptiq must refuse the file too: anything
@@ -59,7 +62,35 @@ fn with_clean_tail(data: &[u8]) -> Option<Vec<u8>> {
     Some(clean)
 }
 
+/// Every row's runs with one engine, or its error; `None` for layouts the fast decoder leaves to
+/// the png crate. A row said to be the same as the one above must have its runs.
+fn rows(data: &[u8], engine: Engine) -> Option<Result<Vec<(Vec<u32>, Vec<u32>)>, String>> {
+    let path = Path::new("fuzz.png");
+    let mut rows = match FastRows::from_file_bytes_with(path, Buffers::with_file(data.to_vec()), engine) {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(_)) => return None,
+        Err(error) => return Some(Err(error.to_string())),
+    };
+    let mut out = Vec::new();
+    for _ in 0..rows.height().min(1 << 12) {
+        match rows.next_row(path) {
+            Ok(change) => {
+                let runs = (rows.runs().ends().to_vec(), rows.runs().ids().to_vec());
+                if change == Row::Same {
+                    if let Some(above) = out.last() {
+                        assert_eq!(above, &runs, "a row said to be the same as the one above is not");
+                    }
+                }
+                out.push(runs);
+            }
+            Err(error) => return Some(Err(error.to_string())),
+        }
+    }
+    Some(Ok(out))
+}
+
 fuzz_target!(|data: &[u8]| {
+    assert_eq!(rows(data, Engine::Sparse), rows(data, Engine::Dense), "the two inflaters differ");
     let ours = read_id_map_from_bytes(Path::new("fuzz.png"), data.to_vec(), &Cancel::new());
     // Sizes the reference refuses (its 64 MiB limit) are not compared.
     let expected = reference(data).or_else(|| reference(&with_clean_tail(data)?));

@@ -8,6 +8,11 @@
 
 use std::path::Path;
 
+mod filters;
+mod sparse;
+
+use filters::unfilter;
+
 use crate::memory::grow;
 use crate::runs::RowRuns;
 use crate::PqError;
@@ -21,6 +26,8 @@ pub struct Buffers {
     compressed: Vec<u8>,
     raw: Vec<u8>,
     row: Vec<u8>,
+    /// Boxed: large, and unused by the default engine.
+    sparse: Box<sparse::SparseBuffers>,
 }
 
 impl Buffers {
@@ -55,9 +62,23 @@ const WINDOW: usize = 32 * 1024;
 /// the image size, so it stays in cache while its rows are un-filtered.
 const CHUNK: usize = 256 * 1024;
 
+/// How a [`FastRows`] inflates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// The inflater of [`crate::inflate`], rows from its pieces. Not yet the default: on
+    /// Pillow-written COCO-like files it is still slower than `Dense` (its Huffman decoding
+    /// alone costs half of `Dense`'s whole decode; see benches/kernels.rs).
+    Sparse,
+    /// fdeflate into a byte buffer, a chunk at a time: the default. The sparse path falls back
+    /// to it (from the first row) on any stream it does not decode, so that its verdict stands.
+    Dense,
+}
+
 /// A PNG whose image data is inflated a chunk at a time and read row by row into runs.
 pub struct FastRows {
     buffers: Buffers,
+    engine: Engine,
+    image_bytes: usize,
     width: usize,
     height: usize,
     channels: usize,
@@ -196,7 +217,16 @@ impl FastRows {
 
     /// [`FastRows::open`] on a file already read into `buffers` (by [`Buffers::with_file`]);
     /// `path` only names it in errors.
-    pub fn from_file_bytes(path: &Path, mut buffers: Buffers) -> Result<Result<Self, Buffers>, PqError> {
+    pub fn from_file_bytes(path: &Path, buffers: Buffers) -> Result<Result<Self, Buffers>, PqError> {
+        Self::from_file_bytes_with(path, buffers, Engine::Dense)
+    }
+
+    /// [`FastRows::from_file_bytes`] with the given engine.
+    pub fn from_file_bytes_with(
+        path: &Path,
+        mut buffers: Buffers,
+        engine: Engine,
+    ) -> Result<Result<Self, Buffers>, PqError> {
         let Some(header) = Self::collect_image_data(path, &buffers.file, &mut buffers.compressed)? else {
             return Ok(Err(buffers));
         };
@@ -211,8 +241,11 @@ impl FastRows {
         buffers.row.clear();
         grow(&mut buffers.row, stride, 0, "a row of pixels")?;
         let runs = RowRuns::void(header.width);
+        buffers.sparse.inflater.reset();
         Ok(Ok(Self {
             buffers,
+            engine,
+            image_bytes,
             width: header.width,
             height: header.height,
             channels: header.channels,
@@ -318,10 +351,49 @@ impl FastRows {
 
     /// Un-filters the next row and updates [`FastRows::runs`].
     pub fn next_row(&mut self, path: &Path) -> Result<Row, PqError> {
-        let stride = self.width * self.channels;
         if self.next >= self.height {
             return Err(malformed(path, "read past the last row"));
         }
+        if self.engine == Engine::Sparse {
+            let b = &mut self.buffers;
+            let stride = self.width * self.channels;
+            let (y, channels) = (self.next, self.channels);
+            if let Ok(Some(change)) = sparse::next_row(
+                &mut b.sparse,
+                &b.compressed,
+                y,
+                stride,
+                channels,
+                &mut b.row,
+                &mut self.spans,
+                &mut self.runs,
+            ) {
+                self.next += 1;
+                return Ok(change);
+            }
+            self.start_dense(path)?;
+        }
+        self.next_dense_row(path)
+    }
+
+    /// Restarts on the dense path and reads the rows already handed out again, so that a
+    /// stream the sparse path refuses gets the dense path's verdict.
+    fn start_dense(&mut self, path: &Path) -> Result<(), PqError> {
+        let done = self.next;
+        self.engine = Engine::Dense;
+        *self.inflater = fdeflate::Decompressor::new();
+        self.inflater.ignore_adler32();
+        (self.consumed, self.remaining, self.start, self.filled, self.next) = (0, self.image_bytes, 0, 0, 0);
+        self.buffers.row.fill(0);
+        self.runs = RowRuns::void(self.width);
+        for _ in 0..done {
+            self.next_dense_row(path)?;
+        }
+        Ok(())
+    }
+
+    fn next_dense_row(&mut self, path: &Path) -> Result<Row, PqError> {
+        let stride = self.width * self.channels;
         let line_len = stride + 1; // a filter-type byte, then the row
         while self.filled - self.start < line_len {
             self.refill(path)?;
@@ -336,251 +408,6 @@ impl FastRows {
         };
         change
             .ok_or_else(|| malformed(path, format!("unknown filter type {filter} in row {}", self.next - 1)))
-    }
-}
-
-/// Un-filters one row of `BPP`-byte pixels in place and updates `runs`; `None` for an unknown
-/// filter type. `BPP` is a constant so that byte-to-pixel arithmetic never divides.
-fn unfilter<const BPP: usize>(
-    filter: u8,
-    data: &[u8],
-    row: &mut [u8],
-    spans: &mut Vec<(usize, usize)>,
-    runs: &mut RowRuns,
-) -> Option<Row> {
-    spans.clear();
-    let change = match filter {
-        0 => replace(row, data),
-        1 => sub::<BPP>(row, data),
-        2 => up(row, data, spans),
-        3 => average::<BPP>(row, data),
-        4 => paeth::<BPP>(row, data, spans),
-        _ => return None,
-    };
-    if change == Row::Changed {
-        // Up and Paeth say where the row changed: only runs there are looked at again.
-        if spans.is_empty() {
-            runs.set_from_pixels::<BPP>(row);
-        } else {
-            runs.update_spans::<BPP>(row, spans);
-        }
-    }
-    Some(change)
-}
-
-#[inline]
-fn load8(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(word)
-}
-
-/// Bytes tested per branch by `zero_run`.
-const BLOCK: usize = 32;
-
-/// Length of the run of zero bytes of `data` starting at `at`.
-fn zero_run(data: &[u8], at: usize) -> usize {
-    let rest = &data[at..];
-    // Changes cluster: the next non-zero byte is often in the very next word.
-    if rest.len() >= 8 {
-        let word = load8(rest, 0);
-        if word != 0 {
-            return word.trailing_zeros() as usize / 8;
-        }
-    }
-    let mut k = 0;
-    // Nearly all of a panoptic map's filtered data is zero: test 32 bytes per branch. An OR
-    // fold over a fixed-size block has no early exit, so it compiles to vector ORs.
-    for block in rest.chunks_exact(BLOCK) {
-        if block.iter().fold(0u8, |acc, &b| acc | b) != 0 {
-            break;
-        }
-        k += BLOCK;
-    }
-    while k + 8 <= rest.len() {
-        let word = load8(rest, k);
-        if word != 0 {
-            return k + word.trailing_zeros() as usize / 8;
-        }
-        k += 8;
-    }
-    while k < rest.len() && rest[k] == 0 {
-        k += 1;
-    }
-    k
-}
-
-fn replace(row: &mut [u8], data: &[u8]) -> Row {
-    if row == data {
-        return Row::Same;
-    }
-    row.copy_from_slice(data);
-    Row::Changed
-}
-
-fn up(row: &mut [u8], data: &[u8], spans: &mut Vec<(usize, usize)>) -> Row {
-    let mut k = 0;
-    loop {
-        k += zero_run(data, k);
-        if k >= data.len() {
-            break;
-        }
-        // `k` is the first non-zero byte: add a word from there, and record the span up to the
-        // word's last non-zero byte, so that runs are looked at again only where bytes changed.
-        if k + 8 <= data.len() {
-            let (word, above) = (load8(data, k), load8(row, k));
-            row[k..k + 8].copy_from_slice(&add_bytes(above, word).to_le_bytes());
-            push_span(spans, k, k + 8 - word.leading_zeros() as usize / 8);
-            k += 8;
-        } else {
-            for i in k..data.len() {
-                row[i] = row[i].wrapping_add(data[i]);
-            }
-            push_span(spans, k, data.len());
-            break;
-        }
-    }
-    if spans.is_empty() {
-        Row::Same
-    } else {
-        Row::Changed
-    }
-}
-
-/// Adds the eight bytes of `a` and `b` lane by lane, each modulo 256.
-#[inline]
-fn add_bytes(a: u64, b: u64) -> u64 {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Add the low seven bits of every lane (no carry crosses a lane), then put back the top bits.
-    ((a & !HIGH) + (b & !HIGH)) ^ ((a ^ b) & HIGH)
-}
-
-/// Records bytes `start..end` as changed, merging with the previous span when it ends less than
-/// a word before: each span costs a merge of runs, a few unchanged bytes between two cost less.
-#[inline]
-fn push_span(spans: &mut Vec<(usize, usize)>, start: usize, end: usize) {
-    match spans.last_mut() {
-        Some(last) if last.1 + 8 >= start => last.1 = end,
-        _ => spans.push((start, end)),
-    }
-}
-
-fn sub<const BPP: usize>(row: &mut [u8], data: &[u8]) -> Row {
-    let mut changed = false;
-    let mut k = 0;
-    while k < data.len() {
-        // A zero span repeats the left pixel: copy it pixel by pixel, no byte-serial adds.
-        if k >= BPP && k % BPP == 0 {
-            let skip = zero_run(data, k) / BPP * BPP;
-            if skip > 0 {
-                let left: [u8; BPP] = std::array::from_fn(|i| row[k - BPP + i]);
-                for pixel in row[k..k + skip].chunks_exact_mut(BPP) {
-                    // Compared as a fixed-size array: inline, where a slice comparison would
-                    // call memcmp for every pixel.
-                    if pixel != left {
-                        pixel.copy_from_slice(&left);
-                        changed = true;
-                    }
-                }
-                k += skip;
-                continue;
-            }
-        }
-        let left = if k >= BPP { row[k - BPP] } else { 0 };
-        let value = data[k].wrapping_add(left);
-        changed |= value != row[k];
-        row[k] = value;
-        k += 1;
-    }
-    if changed {
-        Row::Changed
-    } else {
-        Row::Same
-    }
-}
-
-fn average<const BPP: usize>(row: &mut [u8], data: &[u8]) -> Row {
-    let mut changed = false;
-    for i in 0..data.len() {
-        // row[i] still holds the byte above; row[i - BPP] already holds this row's left byte.
-        let left = if i >= BPP { row[i - BPP] } else { 0 };
-        let value = data[i].wrapping_add(left.midpoint(row[i]));
-        changed |= value != row[i];
-        row[i] = value;
-    }
-    if changed {
-        Row::Changed
-    } else {
-        Row::Same
-    }
-}
-
-#[inline]
-fn paeth_predictor(a: u8, b: u8, c: u8) -> u8 {
-    let (ia, ib, ic) = (i16::from(a), i16::from(b), i16::from(c));
-    let p = ia + ib - ic;
-    let (pa, pb, pc) = ((p - ia).abs(), (p - ib).abs(), (p - ic).abs());
-    if pa <= pb && pa <= pc {
-        a
-    } else if pb <= pc {
-        b
-    } else {
-        c
-    }
-}
-
-/// Paeth, in place. Where the filtered bytes are zero and the left pixel equals the one above
-/// it, the predictor returns the byte above, so the row above is already the answer.
-fn paeth<const BPP: usize>(row: &mut [u8], data: &[u8], spans: &mut Vec<(usize, usize)>) -> Row {
-    if data.len() < BPP {
-        return Row::Same;
-    }
-    // The pixel of the row above under the left pixel, overwritten in `row` by now.
-    let mut above_left: [u8; BPP] = std::array::from_fn(|i| row[i]);
-    // The first pixel has no left neighbours: Paeth then predicts the byte above, as Up does.
-    let mut changed = false;
-    for i in 0..BPP {
-        let value = data[i].wrapping_add(row[i]);
-        changed |= value != row[i];
-        row[i] = value;
-    }
-    if changed {
-        push_span(spans, 0, BPP);
-    }
-    // Whether the left pixel equals the one above it.
-    let mut left_same = !changed;
-    let mut k = BPP;
-    while k + BPP <= data.len() {
-        if left_same {
-            let skip = zero_run(data, k) / BPP * BPP;
-            if skip > 0 {
-                k += skip;
-                // The row above is unchanged there, so its last pixel is both left and above-left.
-                above_left.copy_from_slice(&row[k - BPP..k]);
-                continue;
-            }
-        }
-        let (done, rest) = row.split_at_mut(k);
-        let left = &done[k - BPP..];
-        let pixel = &mut rest[..BPP];
-        let mut same = true;
-        for i in 0..BPP {
-            let above = pixel[i];
-            let value = data[k + i].wrapping_add(paeth_predictor(left[i], above, above_left[i]));
-            above_left[i] = above;
-            same &= value == above;
-            pixel[i] = value;
-        }
-        if !same {
-            push_span(spans, k, k + BPP);
-        }
-        left_same = same;
-        k += BPP;
-    }
-    if spans.is_empty() {
-        Row::Same
-    } else {
-        Row::Changed
     }
 }
 
@@ -659,7 +486,7 @@ mod tests {
         let filters =
             [Filter::NoFilter, Filter::Sub, Filter::Up, Filter::Avg, Filter::Paeth, Filter::Adaptive];
         let mut buffers = Buffers::default();
-        for case in 0..120 {
+        for case in 0..240 {
             let (width, height) = (1 + rng.below(70) as usize, 1 + rng.below(30) as usize);
             let channels = if case % 2 == 0 { 3 } else { 4 };
             let filter = filters[case % filters.len()];
@@ -667,8 +494,12 @@ mod tests {
             let path: PathBuf = dir.join(format!("{case}.png"));
             write(&path, &ids, width, height, channels, filter);
 
+            // Both inflaters: fdeflate's bytes (the default) and the sparse pieces.
+            let engine = if case % 4 < 2 { Engine::Dense } else { Engine::Sparse };
             let mut reference = IdRows::open(&path).unwrap();
-            let mut fast = FastRows::open(&path, std::mem::take(&mut buffers)).unwrap().ok().unwrap();
+            let mut b = std::mem::take(&mut buffers);
+            b.file_mut().clone_from(&std::fs::read(&path).unwrap());
+            let mut fast = FastRows::from_file_bytes_with(&path, b, engine).unwrap().ok().unwrap();
             assert_eq!((fast.width(), fast.height()), (width, height));
             let mut row = vec![0u32; width];
             let mut previous = runs_of(&vec![0; width]);
@@ -700,5 +531,43 @@ mod tests {
         std::fs::write(&path, b"\x89PNG\r\n\x1a\nshort").unwrap();
         assert!(matches!(FastRows::open(&path, Buffers::default()), Err(PqError::Decode { .. })));
         std::fs::remove_file(&path).unwrap();
+    }
+
+    /// Every row's runs with `engine`, or the first error.
+    fn all_rows(path: &Path, file: &[u8], engine: Engine) -> Result<Vec<RowRuns>, String> {
+        let mut rows = FastRows::from_file_bytes_with(path, Buffers::with_file(file.to_vec()), engine)
+            .map_err(|e| e.to_string())?
+            .ok()
+            .unwrap();
+        (0..rows.height())
+            .map(|_| rows.next_row(path).map(|_| rows.runs().clone()).map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_sparse_inflater_gives_the_dense_ones_rows_or_error_on_damaged_data() {
+        let mut rng = Rng(7);
+        let dir = std::env::temp_dir().join(format!("panoptiq-sparse-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("damaged.png");
+        let (width, height) = (61, 40);
+        write(&path, &blocky(&mut rng, width, height), width, height, 3, Filter::Adaptive);
+        let file = std::fs::read(&path).unwrap();
+        let idat = file.windows(4).position(|w| w == b"IDAT").unwrap() + 4;
+        let idat_len = u32::from_be_bytes(file[idat - 8..idat - 4].try_into().unwrap()) as usize;
+        let mut failed = 0;
+        for k in 0..200 {
+            let mut damaged = file.clone();
+            let at = idat + 2 + rng.below(idat_len as u64 - 2) as usize;
+            damaged[at] ^= 1 << (k % 8);
+            if k % 5 == 0 {
+                damaged.truncate(at); // cut short as well
+            }
+            let sparse = all_rows(&path, &damaged, Engine::Sparse);
+            assert_eq!(sparse, all_rows(&path, &damaged, Engine::Dense), "damage {k} at byte {at}");
+            failed += usize::from(sparse.is_err());
+        }
+        assert!(failed > 20, "only {failed} damaged files were refused");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
