@@ -1,5 +1,8 @@
 //! Canonical Huffman codes of deflate: a lookup table on the next [`FAST`] bits for the short
 //! codes, which carry nearly every symbol, and a walk over the code lengths for the long ones.
+//!
+//! A code decodes to an [`Entry`], which says what its symbol means (a literal, a length or
+//! distance base with its extra bits, the end of a block) so that the caller looks nothing up.
 
 use super::bits::Bits;
 
@@ -7,15 +10,48 @@ use super::bits::Bits;
 const FAST: u32 = 10;
 const MAX_BITS: usize = 15;
 
+/// What a decoded symbol means: `value << 16 | kind << 8 | extra bits << 4 | code length`.
+pub type Entry = u32;
+pub const LITERAL: u32 = 0;
+pub const BASE: u32 = 1;
+pub const END: u32 = 2;
+pub const INVALID: u32 = 3;
+
+#[must_use]
+pub const fn entry(kind: u32, value: u32, extra: u32) -> Entry {
+    value << 16 | kind << 8 | extra << 4
+}
+
+#[must_use]
+pub const fn kind(e: Entry) -> u32 {
+    (e >> 8) & 3
+}
+
+#[must_use]
+pub const fn value(e: Entry) -> u32 {
+    e >> 16
+}
+
+#[must_use]
+pub const fn extra(e: Entry) -> u32 {
+    (e >> 4) & 15
+}
+
 /// One code: its table and what the slow path needs.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Code {
-    /// Indexed by the next `FAST` bits: `symbol << 4 | length`, or 0 for a longer code.
-    fast: Vec<u16>,
+    /// Indexed by the next `FAST` bits: the entry with its code length, or 0 for a longer code.
+    fast: Box<[Entry; 1 << FAST]>,
     /// Codes of each length.
     counts: [u16; MAX_BITS + 1],
-    /// Symbols in canonical order.
-    symbols: Vec<u16>,
+    /// Entries in canonical order.
+    symbols: Vec<Entry>,
+}
+
+impl Default for Code {
+    fn default() -> Self {
+        Self { fast: Box::new([0; 1 << FAST]), counts: [0; MAX_BITS + 1], symbols: Vec::new() }
+    }
 }
 
 /// Reverses the low `n` bits of `code`: deflate packs codes most significant bit first.
@@ -24,10 +60,10 @@ fn reverse(code: u32, n: u32) -> u32 {
 }
 
 impl Code {
-    /// Builds the code of `lengths` (one per symbol, 0 for unused). Over-subscribed lengths are
-    /// refused, and so are incomplete ones unless they hold a single code (which deflate allows
-    /// for distances), as zlib does.
-    pub fn build(&mut self, lengths: &[u8]) -> Result<(), &'static str> {
+    /// Builds the code of `lengths` (one per symbol, 0 for unused), symbol `s` decoding to
+    /// `meaning(s)`. Over-subscribed lengths are refused, and so are incomplete ones unless they
+    /// hold a single code (which deflate allows for distances), as zlib does.
+    pub fn build(&mut self, lengths: &[u8], meaning: impl Fn(usize) -> Entry) -> Result<(), &'static str> {
         self.counts = [0; MAX_BITS + 1];
         for &l in lengths {
             self.counts[usize::from(l)] += 1;
@@ -55,23 +91,19 @@ impl Code {
         for (symbol, &l) in lengths.iter().enumerate() {
             if l != 0 {
                 let l = usize::from(l);
-                // Symbols are below 320: they fit.
-                #[allow(clippy::cast_possible_truncation)]
-                let symbol = symbol as u16;
-                self.symbols[usize::from(next[l])] = symbol;
+                self.symbols[usize::from(next[l])] = meaning(symbol);
                 next[l] += 1;
             }
         }
-        self.fast.clear();
-        self.fast.resize(1 << FAST, 0);
+        self.fast.fill(0);
         let mut code = 0u32;
         let mut k = 0usize;
         for len in 1..=MAX_BITS {
             for _ in 0..self.counts[len] {
                 #[allow(clippy::cast_possible_truncation)] // len <= 15
-                let (l, len16) = (len as u32, len as u16);
+                let l = len as u32;
                 if l <= FAST {
-                    let entry = self.symbols[k] << 4 | len16;
+                    let entry = self.symbols[k] | l;
                     let mut at = reverse(code, l) as usize;
                     while at < 1 << FAST {
                         self.fast[at] = entry;
@@ -86,19 +118,20 @@ impl Code {
         Ok(())
     }
 
-    /// Decodes one symbol; `bits` holds at least 15 bits (refilled by the caller).
+    /// Decodes one symbol to its entry; `bits` holds at least 15 bits (refilled by the caller).
     #[inline]
-    pub fn decode(&self, bits: &mut Bits) -> Result<u16, &'static str> {
-        let entry = self.fast[bits.peek(FAST) as usize];
+    pub fn decode(&self, bits: &mut Bits) -> Result<Entry, &'static str> {
+        let entry = self.fast[(bits.peek(FAST) & ((1 << FAST) - 1)) as usize];
         if entry != 0 {
-            bits.consume(u32::from(entry & 15));
-            return Ok(entry >> 4);
+            bits.consume(entry & 15);
+            return Ok(entry);
         }
         self.decode_slow(bits)
     }
 
     /// The long codes: the canonical code grows a bit at a time until it falls in a length's range.
-    fn decode_slow(&self, bits: &mut Bits) -> Result<u16, &'static str> {
+    #[cold]
+    fn decode_slow(&self, bits: &mut Bits) -> Result<Entry, &'static str> {
         #[allow(clippy::cast_possible_truncation)] // 15
         let peeked = bits.peek(MAX_BITS as u32);
         let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);

@@ -11,7 +11,7 @@ mod huffman;
 pub mod pieces;
 
 use bits::Bits;
-use huffman::Code;
+use huffman::{entry, extra, kind, value, Code, Entry, BASE, END, INVALID, LITERAL};
 pub use pieces::Pieces;
 
 /// Length base and extra bits of length symbols 257..=285.
@@ -28,6 +28,31 @@ const DIST_BASE: [u16; 30] = [
 ];
 const DIST_EXTRA: [u8; 30] =
     [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+/// What literal/length symbol `s` means.
+fn length_meaning(s: usize) -> Entry {
+    match s {
+        #[allow(clippy::cast_possible_truncation)] // below 256
+        0..=255 => entry(LITERAL, s as u32, 0),
+        256 => entry(END, 0, 0),
+        257..=285 => entry(BASE, u32::from(LENGTH_BASE[s - 257]), u32::from(LENGTH_EXTRA[s - 257])),
+        _ => entry(INVALID, 0, 0),
+    }
+}
+
+/// What distance symbol `s` means.
+fn distance_meaning(s: usize) -> Entry {
+    match s {
+        0..=29 => entry(BASE, u32::from(DIST_BASE[s]), u32::from(DIST_EXTRA[s])),
+        _ => entry(INVALID, 0, 0),
+    }
+}
+
+/// A code length symbol means itself.
+fn plain_meaning(s: usize) -> Entry {
+    #[allow(clippy::cast_possible_truncation)] // below 19
+    entry(LITERAL, s as u32, 0)
+}
+
 /// The order in which code length code lengths are sent.
 const CLEN_ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
@@ -124,20 +149,19 @@ impl Inflater {
                 }
                 State::Coded => loop {
                     self.bits.refill(input);
-                    let symbol = self.lengths.decode(&mut self.bits)?;
-                    match symbol.cmp(&256) {
-                        std::cmp::Ordering::Less => inflated += 1,
-                        std::cmp::Ordering::Equal => {
+                    let e = self.lengths.decode(&mut self.bits)?;
+                    match kind(e) {
+                        LITERAL => inflated += 1,
+                        BASE => {
+                            inflated += u64::from(value(e) + self.bits.take(extra(e)));
+                            let d = self.distances.decode(&mut self.bits)?;
+                            self.bits.take(extra(d));
+                        }
+                        END => {
                             self.state = State::Header;
                             break;
                         }
-                        std::cmp::Ordering::Greater => {
-                            let k = usize::from(symbol - 257).min(28);
-                            inflated += u64::from(LENGTH_BASE[k])
-                                + u64::from(self.bits.take(u32::from(LENGTH_EXTRA[k])));
-                            let d = usize::from(self.distances.decode(&mut self.bits)?).min(29);
-                            self.bits.take(u32::from(DIST_EXTRA[d]));
-                        }
+                        _ => return Err("bad length symbol"),
                     }
                     if self.bits.overran() {
                         return Err("image data ends early");
@@ -206,9 +230,9 @@ impl Inflater {
         self.lens_buf.extend(std::iter::repeat_n(9, 112));
         self.lens_buf.extend(std::iter::repeat_n(7, 24));
         self.lens_buf.extend(std::iter::repeat_n(8, 8));
-        self.lengths.build(&self.lens_buf)?;
+        self.lengths.build(&self.lens_buf, length_meaning)?;
         // 30 distance codes of 5 bits, of which 30 and 31 are invalid: complete with 32.
-        self.distances.build(&[5; 32])
+        self.distances.build(&[5; 32], distance_meaning)
     }
 
     fn dynamic_codes(&mut self, input: &[u8]) -> Result<(), &'static str> {
@@ -226,19 +250,19 @@ impl Inflater {
             let l = self.bits.take(3) as u8;
             clen[k] = l;
         }
-        self.clens.build(&clen)?;
+        self.clens.build(&clen, plain_meaning)?;
         self.lens_buf.clear();
         while self.lens_buf.len() < hlit + hdist {
             self.bits.refill(input);
             if self.bits.overran() {
                 return Err("image data ends early");
             }
-            let symbol = self.clens.decode(&mut self.bits)?;
+            let symbol = value(self.clens.decode(&mut self.bits)?);
             let (value, repeat) = match symbol {
                 0..=15 => {
                     #[allow(clippy::cast_possible_truncation)]
-                    let value = symbol as u8;
-                    (value, 1)
+                    let length = symbol as u8;
+                    (length, 1)
                 }
                 16 => {
                     let &previous = self.lens_buf.last().ok_or("repeat with no previous length")?;
@@ -255,8 +279,8 @@ impl Inflater {
         if self.lens_buf[256] == 0 {
             return Err("no end-of-block code");
         }
-        self.lengths.build(&self.lens_buf[..hlit])?;
-        self.distances.build(&self.lens_buf[hlit..])?;
+        self.lengths.build(&self.lens_buf[..hlit], length_meaning)?;
+        self.distances.build(&self.lens_buf[hlit..], distance_meaning)?;
         Ok(())
     }
 
@@ -264,24 +288,24 @@ impl Inflater {
         let Self { bits, lengths, distances, out, state, .. } = self;
         while out.written() < target {
             bits.refill(input);
-            let symbol = lengths.decode(bits)?;
-            if let Ok(byte) = u8::try_from(symbol) {
-                out.push_byte(byte);
-            } else if symbol == 256 {
-                *state = State::Header;
-                break;
-            } else {
-                let k = usize::from(symbol - 257);
-                if k >= 29 {
-                    return Err("bad length symbol");
+            let e = lengths.decode(bits)?;
+            match kind(e) {
+                #[allow(clippy::cast_possible_truncation)] // a byte
+                LITERAL => out.push_byte(value(e) as u8),
+                BASE => {
+                    let len = value(e) + bits.take(extra(e));
+                    let d = distances.decode(bits)?;
+                    if kind(d) != BASE {
+                        return Err("bad distance symbol");
+                    }
+                    let distance = value(d) + bits.take(extra(d));
+                    out.copy(u64::from(distance), u64::from(len))?;
                 }
-                let len = u32::from(LENGTH_BASE[k]) + bits.take(u32::from(LENGTH_EXTRA[k]));
-                let d = usize::from(distances.decode(bits)?);
-                if d >= 30 {
-                    return Err("bad distance symbol");
+                END => {
+                    *state = State::Header;
+                    break;
                 }
-                let distance = u32::from(DIST_BASE[d]) + bits.take(u32::from(DIST_EXTRA[d]));
-                out.copy(u64::from(distance), u64::from(len))?;
+                _ => return Err("bad length symbol"),
             }
             if bits.overran() {
                 return Err("image data ends early");

@@ -2,7 +2,7 @@
 //! one buffer. Copying a back-reference walks the pieces it covers, so a copy of a zero span costs
 //! one step however long it is.
 
-use std::collections::VecDeque;
+use std::cell::Cell;
 
 /// Deflate's back-references reach at most this far back.
 pub const WINDOW: u64 = 32 * 1024;
@@ -33,7 +33,11 @@ impl Piece {
 /// The stream so far, from the oldest piece still needed.
 #[derive(Debug, Default)]
 pub struct Pieces {
-    queue: VecDeque<Piece>,
+    /// The pieces, from `head` on; those before it are forgotten, dropped in batches.
+    queue: Vec<Piece>,
+    head: usize,
+    /// Where the last search ended: searches mostly land near the last one.
+    hint: Cell<usize>,
     /// Literal bytes; byte `i` of the store is `lits[i - lit_base]`.
     lits: Vec<u8>,
     lit_base: u64,
@@ -46,6 +50,8 @@ pub struct Pieces {
 impl Pieces {
     pub fn clear(&mut self) {
         self.queue.clear();
+        self.head = 0;
+        self.hint.set(0);
         self.lits.clear();
         self.lit_base = 0;
         self.end = 0;
@@ -61,9 +67,9 @@ impl Pieces {
         if n == 0 {
             return;
         }
-        match self.queue.back_mut() {
+        match self.queue.last_mut() {
             Some(last) if last.is_zeros() => last.len += n,
-            _ => self.queue.push_back(Piece { start: self.end, len: n, lit: ZEROS }),
+            _ => self.queue.push(Piece { start: self.end, len: n, lit: ZEROS }),
         }
         self.end += n;
     }
@@ -82,47 +88,56 @@ impl Pieces {
 
     /// Records `n` literal bytes just stored at `at`.
     fn extend_literal(&mut self, at: u64, n: u64) {
-        match self.queue.back_mut() {
+        match self.queue.last_mut() {
             Some(last) if !last.is_zeros() && last.lit + last.len == at => last.len += n,
-            _ => self.queue.push_back(Piece { start: self.end, len: n, lit: at }),
+            _ => self.queue.push(Piece { start: self.end, len: n, lit: at }),
         }
         self.end += n;
     }
 
     /// The index of the piece holding stream byte `pos` (which must be held).
     fn find(&self, pos: u64) -> usize {
-        // Back-references and rows mostly reach into the last few pieces: gallop back from the
-        // end, then search between the last two steps.
-        let n = self.queue.len();
-        let (mut step, mut high) = (1, n);
-        let low = loop {
-            let k = n.saturating_sub(step);
-            if k == 0 || self.queue[k].start <= pos {
-                break k;
-            }
-            high = k;
-            step *= 2;
-        };
-        // The piece is in low..high: the last one starting at or before `pos`.
-        let (mut lo, mut hi) = (low, high);
-        while hi - lo > 1 {
-            let mid = usize::midpoint(lo, hi);
-            if self.queue[mid].start <= pos {
-                lo = mid;
+        let q = &self.queue;
+        // Short copies read the last pieces.
+        let last = q.len() - 1;
+        if pos >= q[last].start {
+            return last;
+        }
+        if last > self.head && pos >= q[last - 1].start {
+            return last - 1;
+        }
+        // Rows and copies of the row above advance through the stream together: a few steps
+        // from where the last of those searches ended, mostly.
+        let mut k = self.hint.get().clamp(self.head, last);
+        for _ in 0..8 {
+            let piece = q[k];
+            if pos < piece.start {
+                k -= 1;
+            } else if pos >= piece.end() {
+                k += 1;
             } else {
-                hi = mid;
+                self.hint.set(k);
+                return k;
             }
         }
-        lo
+        // Farther: binary search.
+        let k = self.head + q[self.head..].partition_point(|p| p.end() <= pos);
+        self.hint.set(k);
+        k
     }
 
     /// Copies `len` bytes from `distance` bytes back (deflate's back-reference).
     pub fn copy(&mut self, distance: u64, len: u64) -> Result<(), &'static str> {
-        let oldest = self.queue.front().map_or(self.end, |p| p.start);
+        let oldest = self.queue.get(self.head).map_or(self.end, |p| p.start);
         if distance == 0 || distance > self.end - oldest {
             return Err("back-reference before the start of the image data");
         }
         let from = self.end - distance;
+        // Most copies repeat zeros from the zero span the stream ends in.
+        if self.queue.last().is_some_and(|last| last.is_zeros() && last.start <= from) {
+            self.push_zeros(len);
+            return Ok(());
+        }
         if distance >= len {
             self.copy_from(from, len);
             return Ok(());
@@ -168,7 +183,7 @@ impl Pieces {
 
     fn all_zeros(&self, from: u64, len: u64) -> bool {
         let k = self.find(from);
-        self.queue.range(k..).take_while(|p| p.start < from + len).all(Piece::is_zeros)
+        self.queue[k..].iter().take_while(|p| p.start < from + len).all(Piece::is_zeros)
     }
 
     /// Stream bytes `from..from + len` into `self.pattern`.
@@ -177,7 +192,7 @@ impl Pieces {
         let k = self.find(from);
         let stop = from + len;
         let mut pos = from;
-        for piece in self.queue.range(k..) {
+        for piece in &self.queue[k..] {
             if pos >= stop {
                 break;
             }
@@ -204,7 +219,7 @@ impl Pieces {
     /// literal bytes (None for zeros), clipped to the range.
     pub fn range(&self, from: u64, to: u64) -> impl Iterator<Item = (u64, u64, Option<&[u8]>)> + '_ {
         let k = if from < self.end { self.find(from) } else { self.queue.len() };
-        self.queue.range(k..).take_while(move |p| p.start < to).map(move |p| {
+        self.queue[k..].iter().take_while(move |p| p.start < to).map(move |p| {
             let (start, end) = (p.start.max(from), p.end().min(to));
             let bytes = (!p.is_zeros()).then(|| {
                 #[allow(clippy::cast_possible_truncation)] // within the store
@@ -220,15 +235,19 @@ impl Pieces {
     /// Forgets what lies before `pos` and out of the window, keeping the allocations.
     pub fn release_before(&mut self, pos: u64) {
         let keep = pos.min(self.end.saturating_sub(WINDOW));
-        while self.queue.len() > 1 && self.queue[0].end() <= keep {
-            self.queue.pop_front();
+        while self.queue.len() - self.head > 1 && self.queue[self.head].end() <= keep {
+            self.head += 1;
+        }
+        if self.head > 1024 && self.head * 2 > self.queue.len() {
+            self.queue.drain(..self.head);
+            self.hint.set(self.hint.get().saturating_sub(self.head));
+            self.head = 0;
         }
         // The literal store is shifted down once its dead front outweighs what lives on.
         if self.lits.len() < 128 * 1024 {
             return;
         }
-        let first_lit = self
-            .queue
+        let first_lit = self.queue[self.head..]
             .iter()
             .find(|p| !p.is_zeros())
             .map_or(self.lit_base + self.lits.len() as u64, |p| p.lit);
