@@ -181,7 +181,7 @@ fn average<const BPP: usize>(row: &mut [u8], data: &[u8]) -> Row {
 }
 
 #[inline]
-fn paeth_predictor(a: u8, b: u8, c: u8) -> u8 {
+pub(super) fn paeth_predictor(a: u8, b: u8, c: u8) -> u8 {
     let (ia, ib, ic) = (i16::from(a), i16::from(b), i16::from(c));
     let p = ia + ib - ic;
     let (pa, pb, pc) = ((p - ia).abs(), (p - ib).abs(), (p - ic).abs());

@@ -570,4 +570,122 @@ mod tests {
         assert!(failed > 20, "only {failed} damaged files were refused");
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// `level`/`strategy` zlib (miniz_oxide: 0 default, 1 filtered, 2 Huffman only, 3 RLE,
+    /// 4 fixed codes).
+    fn zlib(data: &[u8], level: i32, strategy: i32) -> Vec<u8> {
+        use miniz_oxide::deflate::core::{
+            compress, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
+        };
+        let mut compressor = CompressorOxide::new(create_comp_flags_from_zip_params(level, 1, strategy));
+        let (mut input, mut output, mut at) = (data, vec![0u8; data.len() + 64], 0);
+        loop {
+            let (status, read, written) =
+                compress(&mut compressor, input, &mut output[at..], TDEFLFlush::Finish);
+            at += written;
+            input = &input[read..];
+            if status == TDEFLStatus::Done {
+                output.truncate(at);
+                return output;
+            }
+            output.resize(output.len() * 2, 0);
+        }
+    }
+
+    /// Rows filtered with `filter(y)` (PNG's five filters written here from the specification).
+    fn filtered(pixels: &[u8], stride: usize, bpp: usize, filter: impl Fn(usize) -> u8) -> Vec<u8> {
+        let mut out = Vec::new();
+        let zeros = vec![0u8; stride];
+        for (y, row) in pixels.chunks_exact(stride).enumerate() {
+            let above = if y == 0 { &zeros[..] } else { &pixels[(y - 1) * stride..y * stride] };
+            let f = filter(y);
+            out.push(f);
+            for i in 0..stride {
+                let (a, b) = (if i >= bpp { row[i - bpp] } else { 0 }, above[i]);
+                let c = if i >= bpp { above[i - bpp] } else { 0 };
+                let predicted = match f {
+                    0 => 0,
+                    1 => a,
+                    2 => b,
+                    3 => a.midpoint(b),
+                    _ => filters::paeth_predictor(a, b, c),
+                };
+                out.push(row[i].wrapping_sub(predicted));
+            }
+        }
+        out
+    }
+
+    /// A PNG of `stream` (its image data) cut into IDAT chunks of `split` bytes.
+    fn png_file(width: usize, height: usize, channels: usize, stream: &[u8], split: usize) -> Vec<u8> {
+        let mut file = SIGNATURE.to_vec();
+        let mut chunk = |kind: &[u8], body: &[u8]| {
+            file.extend_from_slice(&(body.len() as u32).to_be_bytes());
+            let start = file.len();
+            file.extend_from_slice(kind);
+            file.extend_from_slice(body);
+            let crc = crc32fast::hash(&file[start..]);
+            file.extend_from_slice(&crc.to_be_bytes());
+        };
+        let mut header = Vec::new();
+        header.extend_from_slice(&(width as u32).to_be_bytes());
+        header.extend_from_slice(&(height as u32).to_be_bytes());
+        header.extend_from_slice(&[8, if channels == 3 { 2 } else { 6 }, 0, 0, 0]);
+        chunk(b"IHDR", &header);
+        for body in stream.chunks(split.max(1)) {
+            chunk(b"IDAT", body);
+        }
+        chunk(b"IEND", &[]);
+        file
+    }
+
+    #[test]
+    fn both_inflaters_decode_every_level_strategy_filter_and_chunking() {
+        let mut rng = Rng(99);
+        let dir = std::env::temp_dir().join(format!("panoptiq-streams-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("stream.png");
+        let mut cases = 0;
+        for case in 0..60usize {
+            let (width, height) = (1 + rng.below(90) as usize, 1 + rng.below(40) as usize);
+            let channels = if case % 2 == 0 { 3 } else { 4 };
+            let ids = blocky(&mut rng, width, height);
+            let pixels: Vec<u8> = ids
+                .iter()
+                .flat_map(|id| {
+                    let b = id.to_le_bytes();
+                    [b[0], b[1], b[2], 255][..channels].to_vec()
+                })
+                .collect();
+            let expected: Vec<RowRuns> = ids.chunks_exact(width).map(runs_of).collect();
+            // One filter for all rows, or a mix as adaptive encoders (Pillow's zlib) choose.
+            let mix = rng.next();
+            let filter =
+                |y: usize| if case % 6 == 5 { ((mix >> (y % 60)) % 5) as u8 } else { (case % 6) as u8 };
+            let data = filtered(&pixels, width * channels, channels, filter);
+            let mut streams: Vec<(String, Vec<u8>)> = Vec::new();
+            for level in 0..=10 {
+                streams.push((format!("level {level}"), zlib(&data, level, 0)));
+            }
+            for (strategy, name) in [(1, "filtered"), (2, "Huffman only"), (3, "RLE"), (4, "fixed codes")] {
+                streams.push((name.to_owned(), zlib(&data, 6, strategy)));
+            }
+            streams.push(("fdeflate".to_owned(), fdeflate::compress_to_vec(&data)));
+            for (name, stream) in streams {
+                for split in [stream.len(), 1 + stream.len() / 3, 7] {
+                    let file = png_file(width, height, channels, &stream, split);
+                    let sparse = all_rows(&path, &file, Engine::Sparse);
+                    assert_eq!(
+                        sparse,
+                        all_rows(&path, &file, Engine::Dense),
+                        "case {case}, {name}, split {split}"
+                    );
+                    assert_eq!(sparse.as_ref(), Ok(&expected), "case {case}, {name}, split {split}");
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, 60 * 16 * 3);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
