@@ -77,29 +77,3 @@ fn corrupt_and_short_streams_are_refused() {
         Some("back-reference before the start of the image data")
     );
 }
-
-#[test]
-#[ignore]
-fn timing_of_a_folder() {
-    use crate::fastpng::{Buffers, Engine, FastRows};
-    let dir = std::env::var("PNGS").unwrap();
-    let engine = if std::env::var("ENGINE").is_ok_and(|e| e == "dense") { Engine::Dense } else { Engine::Sparse };
-    let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    paths.sort();
-    paths.truncate(100);
-    let files: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
-    for round in 0..5 {
-        let mut buffers = Buffers::default();
-        let t = std::time::Instant::now();
-        for (path, file) in paths.iter().zip(&files) {
-            let mut b = std::mem::take(&mut buffers);
-            b.file_mut().clone_from(file);
-            let mut rows = FastRows::from_file_bytes_with(path, b, engine).unwrap().ok().unwrap();
-            for _ in 0..rows.height() {
-                rows.next_row(path).unwrap();
-            }
-            buffers = rows.into_buffers();
-        }
-        println!("round {round}: {engine:?} {:?}", t.elapsed() / 100);
-    }
-}
