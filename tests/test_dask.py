@@ -99,6 +99,17 @@ def test_boundary_pq_on_the_cluster(data, client) -> None:
     assert got != evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False)
 
 
+def test_boundary_pq_with_the_reference_marker_on_the_cluster(data, client, tmp_path: Path) -> None:
+    from marker_data import with_marker_ids
+
+    gt_json, pred_json, _ = with_marker_ids(*data[:2], tmp_path)
+    options = {"iou_type": "boundary", "dilation_ratio": 0.03, "verbose": False}
+    local = evaluation.pq_compute(str(gt_json), str(pred_json), reference_marker=True, **options)
+    got = evaluation.pq_compute(str(gt_json), str(pred_json), reference_marker=True, client=client, **options)
+    assert got == local
+    assert got != evaluation.pq_compute(str(gt_json), str(pred_json), client=client, **options)
+
+
 def test_from_a_zip_archive_on_the_cluster(data, client, tmp_path: Path) -> None:
     gt_json, pred_json, expected, _ = data
     archive = tmp_path / "panoptic_val2017.zip"
