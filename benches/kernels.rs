@@ -161,16 +161,39 @@ fn sparse_inflate_only(bencher: Bencher) {
     });
 }
 
-/// Inflating the same streams to bytes and nothing else, with fdeflate and with miniz_oxide.
-#[divan::bench(args = ["fdeflate", "miniz_oxide"])]
+/// Inflating the same streams to bytes and nothing else, with fdeflate, miniz_oxide and zlib-rs
+/// (zlib's inflate in Rust), each into an output buffer kept between files.
+#[divan::bench(args = ["fdeflate", "miniz_oxide", "zlib_rs"])]
 fn inflate_only(bencher: Bencher, library: &str) {
     let streams: Vec<Vec<u8>> = bench_files().iter().map(|(_, f)| image_data(f)).collect();
+    let size = streams
+        .iter()
+        .map(|s| fdeflate::decompress_to_vec(s).expect("valid stream").len())
+        .max()
+        .unwrap_or(0);
+    let mut out = vec![0u8; size];
     bencher.counter(ItemsCount::new(streams.len())).bench_local(|| {
         for s in &streams {
-            if library == "fdeflate" {
-                divan::black_box(fdeflate::decompress_to_vec(s).expect("valid stream"));
-            } else {
-                divan::black_box(miniz_oxide::inflate::decompress_to_vec_zlib(s).expect("valid stream"));
+            match library {
+                "fdeflate" => {
+                    let mut inflater = fdeflate::Decompressor::new();
+                    divan::black_box(inflater.read(s, &mut out, 0, true).expect("valid stream"));
+                }
+                "miniz_oxide" => {
+                    divan::black_box(miniz_oxide::inflate::decompress_slice_iter_to_slice(
+                        &mut out,
+                        std::iter::once(&s[..]),
+                        true,
+                        false,
+                    ))
+                    .expect("valid stream");
+                }
+                _ => {
+                    let (inflated, rc) =
+                        zlib_rs::decompress_slice(&mut out, s, zlib_rs::InflateConfig::default());
+                    assert_eq!(rc, zlib_rs::ReturnCode::Ok);
+                    divan::black_box(inflated);
+                }
             }
         }
     });
