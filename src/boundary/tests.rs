@@ -102,16 +102,22 @@ fn random_map(state: &mut u64, height: usize, width: usize, labels: u32, block: 
         .collect()
 }
 
+/// Round `round`'s pair of maps, `height` x `width`: labels and block sizes from `least` up.
+fn random_pair(state: &mut u64, round: usize, least: usize) -> (Vec<u32>, Vec<u32>, usize, usize) {
+    let (height, width) = (1 + round % 23, 1 + (round * 7) % 29);
+    let labels = least as u32 + (round % (8 - least)) as u32;
+    let block = least + round % 9;
+    let gt = random_map(state, height, width, labels, block);
+    let pred = random_map(state, height, width, labels + 1, block + 1);
+    (gt, pred, height, width)
+}
+
 #[test]
 fn band_histogram_matches_the_definition() {
     let mut state = 7u64;
     for round in 0..300 {
-        let (height, width) = (1 + round % 23, 1 + (round * 7) % 29);
-        let labels = 1 + (round % 7) as u32;
-        let block = 1 + round % 9;
+        let (gt, pred, height, width) = random_pair(&mut state, round, 1);
         let d = 1 + round % 6;
-        let gt = random_map(&mut state, height, width, labels, block);
-        let pred = random_map(&mut state, height, width, labels + 1, block + 1);
         let expected = brute(&gt, &pred, height, width, d, None);
         assert_eq!(ours(&gt, &pred, height, width, d, None), expected, "round {round}, d {d}");
         // A marker no segment has changes nothing.
@@ -124,12 +130,8 @@ fn the_reference_marker_takes_earlier_interiors_into_its_segment() {
     let mut state = 11u64;
     let mut differed = 0;
     for round in 0..300 {
-        let (height, width) = (1 + round % 23, 1 + (round * 7) % 29);
-        let labels = 2 + (round % 6) as u32;
-        let block = 2 + round % 9;
+        let (gt, pred, height, width) = random_pair(&mut state, round, 2);
         let d = 1 + round % 4;
-        let gt = random_map(&mut state, height, width, labels, block);
-        let pred = random_map(&mut state, height, width, labels + 1, block + 1);
         // Every listed id in turn as the marker: first, in the middle and last in the order.
         for marker in LISTED {
             let expected = brute(&gt, &pred, height, width, d, Some(marker));
