@@ -84,6 +84,18 @@ fn replace(row: &mut [u8], data: &[u8]) -> Row {
 }
 
 fn up(row: &mut [u8], data: &[u8], spans: &mut Vec<(usize, usize)>) -> Row {
+    up_part(row, data, 0, spans);
+    if spans.is_empty() {
+        Row::Same
+    } else {
+        Row::Changed
+    }
+}
+
+/// Up on part of a row: adds `data`, the filtered bytes from `offset` on, to the row above in
+/// `row`, recording the spans where it changed.
+pub(super) fn up_part(row: &mut [u8], data: &[u8], offset: usize, spans: &mut Vec<(usize, usize)>) {
+    let row = &mut row[offset..offset + data.len()];
     let mut k = 0;
     loop {
         k += zero_run(data, k);
@@ -95,20 +107,15 @@ fn up(row: &mut [u8], data: &[u8], spans: &mut Vec<(usize, usize)>) -> Row {
         if k + 8 <= data.len() {
             let (word, above) = (load8(data, k), load8(row, k));
             row[k..k + 8].copy_from_slice(&add_bytes(above, word).to_le_bytes());
-            push_span(spans, k, k + 8 - word.leading_zeros() as usize / 8);
+            push_span(spans, offset + k, offset + k + 8 - word.leading_zeros() as usize / 8);
             k += 8;
         } else {
             for i in k..data.len() {
                 row[i] = row[i].wrapping_add(data[i]);
             }
-            push_span(spans, k, data.len());
+            push_span(spans, offset + k, offset + data.len());
             break;
         }
-    }
-    if spans.is_empty() {
-        Row::Same
-    } else {
-        Row::Changed
     }
 }
 

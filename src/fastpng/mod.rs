@@ -241,7 +241,11 @@ impl FastRows {
         buffers.row.clear();
         grow(&mut buffers.row, stride, 0, "a row of pixels")?;
         let runs = RowRuns::void(header.width);
-        buffers.sparse.inflater.reset();
+        // A ring that cannot be allocated leaves the file to the dense path.
+        let engine = match engine {
+            Engine::Sparse if buffers.sparse.inflater.reset(stride + 1).is_ok() => Engine::Sparse,
+            _ => Engine::Dense,
+        };
         Ok(Ok(Self {
             buffers,
             engine,

@@ -1,10 +1,10 @@
-//! Rows straight from the inflater's pieces (see [`crate::inflate`]): the filtered image data is
-//! never written out. Under the Up filter — most rows of a panoptic PNG — a row is the row above
-//! plus its literal bytes, so only the bytes at those positions are touched and only the runs
-//! there are looked at again; rows under the other filters are laid out densely and un-filtered
-//! as the dense decoder does.
+//! Rows straight from the inflater's ring (see [`crate::inflate`]), whose zeros were never
+//! written. Under the Up filter — most rows of a panoptic PNG — a row is the row above plus its
+//! non-zero filtered bytes, and those lie in the blocks the ring marks: only they are read, only
+//! the bytes there are added and only the runs there looked at again. Rows under the other
+//! filters are copied out of the ring and un-filtered as the dense decoder does.
 
-use super::filters::{push_span, unfilter};
+use super::filters::{unfilter, up_part};
 use super::Row;
 use crate::inflate::Inflater;
 use crate::runs::RowRuns;
@@ -18,9 +18,8 @@ pub struct SparseBuffers {
 }
 
 /// Un-filters row `y` of an image whose rows are `stride` bytes plus the filter type byte, from
-/// the pieces of `compressed`'s inflation, into `row` (which holds row `y - 1`) and `runs`.
-/// `Err` with the inflater's message when the stream is bad or short; `Ok(None)` for an unknown
-/// filter type.
+/// the inflation of `compressed`, into `row` (which holds row `y - 1`) and `runs`. `Err` with
+/// the inflater's message when the stream is bad or short; `Ok(None)` for an unknown filter type.
 #[allow(clippy::too_many_arguments)] // the row's buffers, all needed
 pub fn next_row(
     sparse: &mut SparseBuffers,
@@ -35,24 +34,20 @@ pub fn next_row(
     let line_len = (stride + 1) as u64;
     let start = y as u64 * line_len;
     let end = start + line_len;
-    let out = &mut sparse.inflater;
-    out.fill_to(compressed, end)?;
-    if out.out.written() < end {
+    let inflater = &mut sparse.inflater;
+    inflater.fill_to(compressed, end)?;
+    let ring = &inflater.out;
+    if ring.written() < end {
         return Err("image data ends early");
     }
+    let filter = ring.byte(start);
     let data_start = start + 1;
-    let filter = out.out.range(start, start + 1).next().and_then(|(_, _, bytes)| bytes).map_or(0, |b| b[0]);
     spans.clear();
     let change = if filter == 2 {
-        for (at, len, bytes) in out.out.range(data_start, end) {
-            let Some(bytes) = bytes else { continue };
+        ring.marked_parts(data_start, end, |pos, bytes| {
             #[allow(clippy::cast_possible_truncation)] // within the row
-            let (from, len) = ((at - data_start) as usize, len as usize);
-            for (target, &b) in row[from..from + len].iter_mut().zip(bytes) {
-                *target = target.wrapping_add(b);
-            }
-            push_span(spans, from, from + len);
-        }
+            up_part(row, bytes, (pos - data_start) as usize, spans);
+        });
         if spans.is_empty() {
             Some(Row::Same)
         } else {
@@ -64,19 +59,14 @@ pub fn next_row(
         }
     } else {
         let line = &mut sparse.line;
+        let (a, b) = ring.slices(data_start, end);
         line.clear();
-        line.resize(stride, 0);
-        for (at, len, bytes) in out.out.range(data_start, end) {
-            let Some(bytes) = bytes else { continue };
-            #[allow(clippy::cast_possible_truncation)] // within the row
-            let (from, len) = ((at - data_start) as usize, len as usize);
-            line[from..from + len].copy_from_slice(bytes);
-        }
+        line.extend_from_slice(a);
+        line.extend_from_slice(b);
         match channels {
             3 => unfilter::<3>(filter, line, row, spans, runs),
             _ => unfilter::<4>(filter, line, row, spans, runs),
         }
     };
-    out.out.release_before(end);
     Ok(change)
 }

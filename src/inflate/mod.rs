@@ -1,18 +1,19 @@
-//! A zlib inflater whose output is never written out byte by byte: it is kept as pieces (zero
-//! spans and literal bytes, see [`pieces`]), so that decoding costs in proportion to the deflate
-//! symbols — about the compressed size — not to the inflated size. A panoptic PNG's image data is
-//! nearly all zero spans (filtered rows that repeat the row above) and copies of them.
+//! A zlib inflater whose zero output is never written: it inflates into a [`Ring`] that knows
+//! which of its blocks may hold a non-zero byte, so that decoding costs in proportion to the
+//! deflate symbols and the non-zero bytes — about the compressed size — not to the inflated size.
+//! A panoptic PNG's image data is nearly all zeros (filtered rows that repeat the row above) and
+//! copies of them.
 //!
 //! The Adler-32 checksum is not computed: the png crate skips it by default too, and a corrupt
 //! stream still fails structurally (codes, lengths, distances).
 
 mod bits;
 mod huffman;
-pub mod pieces;
+pub mod window;
 
 use bits::Bits;
 use huffman::{entry, extra, kind, value, Code, Entry, BASE, END, INVALID, LITERAL};
-pub use pieces::Pieces;
+pub use window::Ring;
 
 /// Length base and extra bits of length symbols 257..=285.
 const LENGTH_BASE: [u16; 29] = [
@@ -70,7 +71,7 @@ enum State {
     Done,
 }
 
-/// Inflates a zlib stream into [`Pieces`], as far as asked at a time.
+/// Inflates a zlib stream into a [`Ring`], as far as asked at a time.
 #[derive(Debug)]
 pub struct Inflater {
     bits: Bits,
@@ -81,7 +82,7 @@ pub struct Inflater {
     clens: Code,
     lens_buf: Vec<u8>,
     stored: Vec<u8>,
-    pub out: Pieces,
+    pub out: Ring,
 }
 
 impl Default for Inflater {
@@ -95,18 +96,19 @@ impl Default for Inflater {
             clens: Code::default(),
             lens_buf: Vec::new(),
             stored: Vec::new(),
-            out: Pieces::default(),
+            out: Ring::default(),
         }
     }
 }
 
 impl Inflater {
-    /// Starts a new stream, keeping the allocations.
-    pub fn reset(&mut self) {
+    /// Starts a new stream whose output is read `line` bytes at a time (a filtered row),
+    /// keeping the allocations. `Err` when the ring cannot be allocated.
+    pub fn reset(&mut self, line: usize) -> Result<(), &'static str> {
         self.bits = Bits::default();
         self.state = State::Start;
         self.last = false;
-        self.out.clear();
+        self.out.reset(Ring::size_for(line))
     }
 
     #[must_use]
@@ -115,15 +117,21 @@ impl Inflater {
     }
 
     /// Inflates `input` (the whole zlib stream) until at least `target` bytes are out or the
-    /// stream ends.
+    /// stream ends. Of the output, the last `line` bytes (see [`Inflater::reset`]) before the
+    /// end can still be read after it, and everything up to [`window::WINDOW`] bytes back from
+    /// `target` when `target` is at most `line` bytes ahead of what was written.
     pub fn fill_to(&mut self, input: &[u8], target: u64) -> Result<(), &'static str> {
         while self.out.written() < target {
-            match self.state {
-                State::Start => self.zlib_header(input)?,
-                State::Header => self.block_header(input)?,
-                State::Coded => self.coded(input, target)?,
-                State::Stored(n) => self.stored_bytes(input, n, target)?,
-                State::Done => return Ok(()),
+            let step = target.min(self.out.written() + self.out.step());
+            self.out.clear_ahead(step);
+            while self.out.written() < step {
+                match self.state {
+                    State::Start => self.zlib_header(input)?,
+                    State::Header => self.block_header(input)?,
+                    State::Coded => self.coded(input, step)?,
+                    State::Stored(n) => self.stored_bytes(input, n, step)?,
+                    State::Done => return Ok(()),
+                }
             }
         }
         Ok(())
@@ -133,7 +141,7 @@ impl Inflater {
     /// returns how many bytes it would inflate to: the floor any inflater of this stream pays,
     /// for benchmarks.
     pub fn symbols_only(&mut self, input: &[u8]) -> Result<u64, &'static str> {
-        self.reset();
+        self.reset(0)?;
         let mut inflated = 0u64;
         loop {
             match self.state {

@@ -3,18 +3,37 @@
 
 use super::*;
 
-/// The whole stream, inflated, as bytes.
-fn inflate(stream: &[u8]) -> Result<Vec<u8>, &'static str> {
+/// The whole stream, inflated, as bytes: read `step` bytes at a time, from the ring and from
+/// its marked blocks alone (which must agree: unmarked blocks hold zeros).
+fn inflate_by(stream: &[u8], step: usize) -> Result<Vec<u8>, &'static str> {
     let mut inflater = Inflater::default();
-    inflater.fill_to(stream, u64::MAX)?;
-    let mut out = Vec::new();
-    for (_, len, bytes) in inflater.out.range(0, inflater.out.written()) {
-        match bytes {
-            Some(bytes) => out.extend_from_slice(bytes),
-            None => out.resize(out.len() + usize::try_from(len).unwrap(), 0),
-        }
+    inflater.reset(step)?;
+    let (mut out, mut at) = (Vec::new(), 0u64);
+    while !inflater.is_done() {
+        inflater.fill_to(stream, at + step as u64)?;
+        let end = inflater.out.written().min(at + step as u64);
+        let (a, b) = inflater.out.slices(at, end);
+        let from = out.len();
+        out.extend_from_slice(a);
+        out.extend_from_slice(b);
+        let mut sparse = vec![0u8; out.len() - from];
+        inflater.out.marked_parts(at, end, |pos, bytes| {
+            let k = (pos - at) as usize;
+            sparse[k..k + bytes.len()].copy_from_slice(bytes);
+        });
+        assert_eq!(sparse, out[from..], "marked blocks miss a non-zero byte");
+        at = end;
     }
     Ok(out)
+}
+
+/// The whole stream, inflated, as bytes, read in steps of several sizes (which must agree).
+fn inflate(stream: &[u8]) -> Result<Vec<u8>, &'static str> {
+    let out = inflate_by(stream, 4096);
+    for step in [1, 61, 1921, 70_000] {
+        assert_eq!(inflate_by(stream, step), out, "step {step}");
+    }
+    out
 }
 
 /// Panoptic-like filtered rows: mostly zeros, a few changes, some rows of noise.
@@ -77,3 +96,4 @@ fn corrupt_and_short_streams_are_refused() {
         Some("back-reference before the start of the image data")
     );
 }
+
