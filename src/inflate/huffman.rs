@@ -121,28 +121,30 @@ impl Code {
     /// Decodes one symbol to its entry; `bits` holds at least 15 bits (refilled by the caller).
     #[inline]
     pub fn decode(&self, bits: &mut Bits) -> Result<Entry, &'static str> {
-        let entry = self.fast[(bits.peek(FAST) & ((1 << FAST) - 1)) as usize];
-        if entry != 0 {
-            bits.consume(entry & 15);
-            return Ok(entry);
+        let mut entry = self.fast[(bits.peek(FAST) & ((1 << FAST) - 1)) as usize];
+        if entry == 0 {
+            // The slow path sees the bits by value: the reader never leaves registers.
+            #[allow(clippy::cast_possible_truncation)] // 15
+            let peeked = bits.peek(MAX_BITS as u32);
+            entry = self.decode_slow(peeked)?;
         }
-        self.decode_slow(bits)
+        bits.consume(entry & 15);
+        Ok(entry)
     }
 
-    /// The long codes: the canonical code grows a bit at a time until it falls in a length's range.
+    /// The long codes: the canonical code grows a bit at a time until it falls in a length's
+    /// range. The entry carries the code's length, as the table's do.
     #[cold]
-    fn decode_slow(&self, bits: &mut Bits) -> Result<Entry, &'static str> {
-        #[allow(clippy::cast_possible_truncation)] // 15
-        let peeked = bits.peek(MAX_BITS as u32);
+    fn decode_slow(&self, peeked: u32) -> Result<Entry, &'static str> {
         let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
         for len in 1..=MAX_BITS {
             code |= i32::from((peeked >> (len - 1)) & 1 == 1);
             let count = i32::from(self.counts[len]);
             if code - first < count {
-                #[allow(clippy::cast_possible_truncation)] // len <= 15
-                bits.consume(len as u32);
                 #[allow(clippy::cast_sign_loss)] // index + code - first is in 0..symbols.len()
-                return Ok(self.symbols[(index + code - first) as usize]);
+                let symbol = self.symbols[(index + code - first) as usize];
+                #[allow(clippy::cast_possible_truncation)] // len <= 15
+                return Ok(symbol | len as u32);
             }
             index += count;
             first = (first + count) << 1;

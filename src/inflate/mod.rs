@@ -293,7 +293,21 @@ impl Inflater {
     }
 
     fn coded(&mut self, input: &[u8], target: u64) -> Result<(), &'static str> {
-        let Self { bits, lengths, distances, out, state, .. } = self;
+        // The bit reader is worked on as a local, so that it stays in registers across the
+        // window's calls, and put back on every way out.
+        let mut bits = self.bits.clone();
+        let result = Self::coded_symbols(&mut bits, input, target, self);
+        self.bits = bits;
+        result?;
+        if self.bits.overran() {
+            return Err("image data ends early");
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn coded_symbols(bits: &mut Bits, input: &[u8], target: u64, this: &mut Self) -> Result<(), &'static str> {
+        let Self { lengths, distances, out, state, .. } = this;
         while out.written() < target {
             bits.refill(input);
             let e = lengths.decode(bits)?;
@@ -318,9 +332,6 @@ impl Inflater {
             if bits.overran() {
                 return Err("image data ends early");
             }
-        }
-        if self.bits.overran() {
-            return Err("image data ends early");
         }
         Ok(())
     }
