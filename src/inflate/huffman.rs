@@ -7,7 +7,7 @@
 use super::bits::Bits;
 
 /// Bits looked up at once; longer codes take the slow path.
-const FAST: u32 = 10;
+const FAST: u32 = 11;
 const MAX_BITS: usize = 15;
 
 /// What a decoded symbol means: `value << 16 | kind << 8 | extra bits << 4 | code length`.
