@@ -92,6 +92,23 @@ fn up(row: &mut [u8], data: &[u8], spans: &mut Vec<(usize, usize)>) -> Row {
     }
 }
 
+/// Up on 16 filtered bytes from `offset`: one lane-wise add of two words each, and the span
+/// from the first to the last non-zero byte recorded.
+#[inline]
+pub(super) fn up_16(row: &mut [u8], data: [u8; 16], offset: usize, spans: &mut Vec<(usize, usize)>) {
+    let delta = u128::from_le_bytes(data);
+    if delta == 0 {
+        return;
+    }
+    let target = &mut row[offset..offset + 16];
+    let (lo, hi) = (load8(target, 0), load8(target, 8));
+    target[..8].copy_from_slice(&add_bytes(lo, load8(&data, 0)).to_le_bytes());
+    target[8..].copy_from_slice(&add_bytes(hi, load8(&data, 8)).to_le_bytes());
+    let first = delta.trailing_zeros() as usize / 8;
+    let last = 16 - delta.leading_zeros() as usize / 8;
+    push_span(spans, offset + first, offset + last);
+}
+
 /// Up on part of a row: adds `data`, the filtered bytes from `offset` on, to the row above in
 /// `row`, recording the spans where it changed.
 pub(super) fn up_part(row: &mut [u8], data: &[u8], offset: usize, spans: &mut Vec<(usize, usize)>) {

@@ -97,3 +97,4 @@ fn corrupt_and_short_streams_are_refused() {
     );
 }
 
+
