@@ -108,7 +108,7 @@ impl Inflater {
         self.bits = Bits::default();
         self.state = State::Start;
         self.last = false;
-        self.out.reset(Ring::size_for(line))
+        self.out.reset(Ring::size_for(line).ok_or("rows too long for the inflate window")?)
     }
 
     #[must_use]
@@ -306,7 +306,12 @@ impl Inflater {
     }
 
     #[inline]
-    fn coded_symbols(bits: &mut Bits, input: &[u8], target: u64, this: &mut Self) -> Result<(), &'static str> {
+    fn coded_symbols(
+        bits: &mut Bits,
+        input: &[u8],
+        target: u64,
+        this: &mut Self,
+    ) -> Result<(), &'static str> {
         let Self { lengths, distances, out, state, .. } = this;
         while out.written() < target {
             bits.refill(input);

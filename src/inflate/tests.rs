@@ -96,5 +96,3 @@ fn corrupt_and_short_streams_are_refused() {
         Some("back-reference before the start of the image data")
     );
 }
-
-

@@ -8,6 +8,7 @@
 pub const WINDOW: u64 = 32 * 1024;
 /// Bytes per block of the bitmap: a block is tested as one `u128`.
 const BLOCK: u64 = 16;
+const BLOCK_LEN: usize = 16;
 /// Stream bytes a copy may write past its target: a longest match.
 const OVERSHOOT: u64 = 258;
 
@@ -28,29 +29,29 @@ impl Ring {
     /// Bytes in the ring for rows `line` bytes long read one at a time: the window behind the
     /// row being filled, the row, a copy's overshoot and the block cleared ahead.
     #[must_use]
-    pub fn size_for(line: usize) -> usize {
-        (WINDOW as usize + line + 2 * (OVERSHOOT + 2 * BLOCK) as usize).next_power_of_two()
+    pub fn size_for(line: usize) -> Option<usize> {
+        (32 * 1024 + 2 * (258 + 2 * BLOCK_LEN)).checked_add(line)?.checked_next_power_of_two()
     }
 
     /// Starts a new stream in a ring of `size` bytes (a power of two, at least 64 KiB): the
     /// blocks still marked from the last stream are cleared. `Err` when it cannot be allocated.
     pub fn reset(&mut self, size: usize) -> Result<(), &'static str> {
-        debug_assert!(size.is_power_of_two() && size >= 2 * WINDOW as usize);
-        if self.bytes.len() != size {
-            self.bytes.clear();
-            self.marked.clear();
-            self.bytes.try_reserve_exact(size).map_err(|_| "out of memory for the inflate window")?;
-            self.bytes.resize(size, 0);
-            self.marked.resize(size / (BLOCK as usize * 64), 0);
-        } else {
+        debug_assert!(size.is_power_of_two() && size >= 64 * 1024);
+        if self.bytes.len() == size {
             for word in 0..self.marked.len() {
                 while self.marked[word] != 0 {
                     let bit = self.marked[word].trailing_zeros() as usize;
                     self.marked[word] &= self.marked[word] - 1;
-                    let at = (word * 64 + bit) * BLOCK as usize;
-                    self.bytes[at..at + BLOCK as usize].fill(0);
+                    let at = (word * 64 + bit) * BLOCK_LEN;
+                    self.bytes[at..at + BLOCK_LEN].fill(0);
                 }
             }
+        } else {
+            self.bytes.clear();
+            self.marked.clear();
+            self.bytes.try_reserve_exact(size).map_err(|_| "out of memory for the inflate window")?;
+            self.bytes.resize(size, 0);
+            self.marked.resize(size / (BLOCK_LEN * 64), 0);
         }
         self.end = 0;
         self.clean = 0;
@@ -76,7 +77,7 @@ impl Ring {
 
     /// The block holding ring byte `at`, as (word, bit) of the bitmap.
     fn block(at: usize) -> (usize, usize) {
-        let b = at / BLOCK as usize;
+        let b = at / BLOCK_LEN;
         (b / 64, b % 64)
     }
 
@@ -106,8 +107,8 @@ impl Ring {
             let b = (first + u64::from(bits.trailing_zeros())) as usize & (blocks - 1);
             bits &= bits - 1;
             self.marked[b / 64] &= !(1 << (b % 64));
-            let at = b * BLOCK as usize;
-            self.bytes[at..at + BLOCK as usize].fill(0);
+            let at = b * BLOCK_LEN;
+            self.bytes[at..at + BLOCK_LEN].fill(0);
         }
     }
 
@@ -252,9 +253,9 @@ impl Ring {
     fn test_block(&mut self, b: u64) {
         #[allow(clippy::cast_possible_truncation)] // masked to the ring
         let b = b as usize & (self.marked.len() * 64 - 1);
-        let at = b * BLOCK as usize;
-        let mut word = [0u8; BLOCK as usize];
-        word.copy_from_slice(&self.bytes[at..at + BLOCK as usize]);
+        let at = b * BLOCK_LEN;
+        let mut word = [0u8; BLOCK_LEN];
+        word.copy_from_slice(&self.bytes[at..at + BLOCK_LEN]);
         self.marked[b / 64] |= u64::from(u128::from_le_bytes(word) != 0) << (b % 64);
     }
 
@@ -302,4 +303,3 @@ impl Ring {
         }
     }
 }
-
