@@ -109,10 +109,15 @@ fn image_data(file: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Decoding files to runs, per file: the sparse engine (default) against the dense one.
-#[divan::bench(args = ["sparse", "dense"])]
+/// Decoding files to runs, per file: the dense engine, the sparse one, and each file's choice
+/// between them (the default).
+#[divan::bench(args = ["dense", "sparse", "auto"])]
 fn decode_file(bencher: Bencher, engine: &str) {
-    let engine = if engine == "sparse" { Engine::Sparse } else { Engine::Dense };
+    let engine = match engine {
+        "sparse" => Engine::Sparse,
+        "dense" => Engine::Dense,
+        _ => Engine::Auto,
+    };
     let files = bench_files();
     let mut buffers = Buffers::default();
     bencher.counter(ItemsCount::new(files.len())).bench_local(|| {
