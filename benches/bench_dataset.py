@@ -1,10 +1,11 @@
 """End-to-end dataset evaluation: panoptiq against hotcoco and panopticapi on the same data.
 
-Run: python benches/bench_dataset.py [--scale 1.0] [--rounds 3] [--datasets coco,cityscapes,mapillary]
+Run: python benches/bench_dataset.py [--scale 1.0] [--rounds 3] [--datasets coco,cityscapes,mapillary] [--pillow]
 
 Datasets are generated once (seeded) with panoptiq.synthetic from the real COCO sample:
 COCO-like (5,000 pairs of 640x480), Cityscapes-like (500 pairs of 2048x1024) and
-Mapillary-like (50 pairs of 4000x3000); --scale multiplies the pair counts. Every measurement
+Mapillary-like (50 pairs of 4000x3000); --scale multiplies the pair counts; --pillow has every
+PNG re-written by Pillow, as COCO's and detectron2's are (pillow_data.py). Every measurement
 runs in its own process (so peak RSS is the tool's own), tools alternate within each round, and
 medians over rounds are reported. The times are of the evaluation call itself, JSON parsing
 included, interpreter start-up and imports excluded. "decode floor" reads and decodes every PNG
@@ -26,6 +27,9 @@ from pathlib import Path
 
 from panoptiq.synthetic import REALISTIC_GT_KINDS, REALISTIC_PRED_KINDS, make_dataset
 
+sys.path.insert(0, str(Path(__file__).parent))
+from pillow_data import dataset as pillow_dataset
+
 DATASETS = {
     "coco": (5000, (480, 640)),
     "cityscapes": (500, (1024, 2048)),
@@ -34,9 +38,12 @@ DATASETS = {
 HERE = Path(__file__).parent
 
 
-def dataset(cache: Path, name: str, scale: float) -> tuple[Path, Path, int]:
+def dataset(cache: Path, name: str, scale: float, pillow: bool) -> tuple[Path, Path, int]:
     count, size = DATASETS[name]
     count = max(2, int(count * scale))
+    if pillow:
+        folder = pillow_dataset(cache, count, size=size, name=name, archives=False)
+        return folder / "gt.json", folder / "pred.json", count
     folder = cache / f"{name}-{count}"
     gt_json, pred_json = folder / "gt.json", folder / "pred.json"
     if not pred_json.exists():
@@ -62,6 +69,7 @@ def main() -> None:
     parser.add_argument("--datasets", default="coco,cityscapes,mapillary")
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "panoptiq-bench"))
     parser.add_argument("--skip", default="", help="comma-separated tools to leave out")
+    parser.add_argument("--pillow", action="store_true", help="PNGs re-written by Pillow, as real datasets' are")
     args = parser.parse_args()
 
     cores = os.cpu_count() or 1
@@ -79,7 +87,7 @@ def main() -> None:
     packages = ("numpy", "Pillow", "hotcoco", "panopticapi-lite")
     print("# " + ", ".join(f"{package} {_version(package)}" for package in packages))
     for name in args.datasets.split(","):
-        gt_json, pred_json, count = dataset(Path(args.cache), name, args.scale)
+        gt_json, pred_json, count = dataset(Path(args.cache), name, args.scale, args.pillow)
         samples: dict[str, list[dict]] = {label: [] for label, _, _ in tools}
         for round_index in range(args.rounds):
             order = tools if round_index % 2 == 0 else tools[::-1]
@@ -90,7 +98,8 @@ def main() -> None:
         pqs = {label: runs[0]["pq"] for label, runs in samples.items() if runs[0]["pq"] is not None}
         h, w = DATASETS[name][1]
         lines = [
-            f"\n### {name}-like: {count} pairs of {w}x{h}, median of {args.rounds} rounds\n",
+            f"\n### {name}-like: {count} pairs of {w}x{h}{' written by Pillow' if args.pillow else ''}, "
+            f"median of {args.rounds} rounds\n",
             "| tool | threads | time | ms / pair | panoptiq faster by | peak RSS (largest process) | PQ |",
             "|---|---:|---:|---:|---:|---:|---:|",
         ]

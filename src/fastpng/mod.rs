@@ -316,6 +316,12 @@ impl FastRows {
         self.height
     }
 
+    /// The engine decoding this file: `Sparse` or `Dense`, never `Auto`.
+    #[must_use]
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
     /// The runs of the row last read.
     #[must_use]
     pub fn runs(&self) -> &RowRuns {
@@ -536,6 +542,31 @@ mod tests {
             }
             assert!(fast.next_row(&path).is_err(), "rows past the end are an error");
             buffers = fast.into_buffers();
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_engine_is_chosen_by_how_many_fold_the_image_data_inflates() {
+        let dir = std::env::temp_dir().join(format!("panoptiq-engine-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("choice.png");
+        let mut rng = Rng(5);
+        // Large flat segments inflate thousands-fold; a map of noise barely at all.
+        let (width, height) = (400, 300);
+        let flat: Vec<u32> = (0..width * height).map(|i| if i % width < 150 { 7 } else { 66_051 }).collect();
+        let noise: Vec<u32> = (0..width * height).map(|_| rng.below(1 << 24) as u32).collect();
+        for (ids, expected) in [(&flat, Engine::Sparse), (&noise, Engine::Dense)] {
+            write(&path, ids, width, height, 3, Filter::Adaptive);
+            let file = std::fs::read(&path).unwrap();
+            let mut rows = FastRows::from_file_bytes(&path, Buffers::with_file(file)).unwrap().ok().unwrap();
+            let ratio = rows.image_bytes / rows.buffers.compressed.len();
+            assert_eq!(rows.engine(), expected, "inflates {ratio}-fold");
+            assert_eq!(ratio >= SPARSE_FROM, expected == Engine::Sparse);
+            for row in ids.chunks_exact(width) {
+                rows.next_row(&path).unwrap();
+                assert_eq!(rows.runs(), &runs_of(row));
+            }
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
