@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -69,3 +73,57 @@ def test_real_and_generated_files(sample_dir: Path, tmp_path: Path) -> None:
     assert len(files) == 34
     for path in files:
         np.testing.assert_array_equal(_core.read_id_map_png(str(path)), _core.read_id_map_png(str(path), True))
+
+
+_EVERY_FILE_BOTH_WAYS = """
+import sys
+import numpy as np
+from panoptiq import _core
+assert _core.decoder_engine() == sys.argv[1], _core.decoder_engine()
+for path in sys.argv[2:]:
+    np.testing.assert_array_equal(_core.read_id_map_png(path), _core.read_id_map_png(path, True), err_msg=path)
+print(len(sys.argv) - 2)
+"""
+
+
+@pytest.mark.parametrize("engine", ["dense", "sparse", "auto"])
+def test_each_engine_named_by_panoptiq_decoder_decodes_as_the_png_crate(
+    engine: str, sample_dir: Path, tmp_path: Path
+) -> None:
+    # Pillow-written files (as COCO's are) of flat, blocky and noisy maps, with its default
+    # compression and with optimize, beside the real sample and synthetic pairs: each engine,
+    # forced for the whole process, gives the png crate's ids.
+    from panoptiq.synthetic import make_dataset
+
+    make_dataset(tmp_path / "synthetic", 6, seed=9)
+    files = [*(sample_dir / "panoptic_examples").glob("*.png"), *(tmp_path / "synthetic").glob("*/*.png")]
+    rng = np.random.default_rng(3)
+    flat = np.zeros((300, 400, 3), np.uint8)
+    flat[:, 150:] = (3, 2, 1)
+    blocky = np.repeat(np.repeat(rng.integers(0, 4, (30, 40, 1)) * 60, 10, 0), 10, 1).astype(np.uint8)
+    noisy = rng.integers(0, 256, (60, 80, 4), dtype=np.uint8)
+    for name, pixels in {"flat": flat, "blocky": np.repeat(blocky, 3, 2), "noisy": noisy}.items():
+        for optimize in (False, True):
+            path = tmp_path / f"{name}-{optimize}.png"
+            Image.fromarray(pixels).save(path, optimize=optimize)
+            files.append(path)
+    env = {**os.environ, "PANOPTIQ_DECODER": engine}
+    done = subprocess.run(
+        [sys.executable, "-c", _EVERY_FILE_BOTH_WAYS, engine, *map(str, files)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(len(files))
+
+
+def test_an_unknown_panoptiq_decoder_is_refused_on_import() -> None:
+    env = {**os.environ, "PANOPTIQ_DECODER": "fastest"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import panoptiq"], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode != 0
+    assert "ValueError: PANOPTIQ_DECODER must be 'auto', 'dense' or 'sparse'" in done.stderr
+    assert "'fastest'" in done.stderr

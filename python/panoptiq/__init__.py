@@ -11,8 +11,16 @@ metrics), :func:`evaluate_image` for one in-memory pair and :func:`read_id_map` 
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
+
+# Read by the Rust decoder, which cannot raise where it reads it: checked here, on import.
+if os.environ.get("PANOPTIQ_DECODER", "auto").strip() not in ("auto", "dense", "sparse"):
+    raise ValueError(
+        f"PANOPTIQ_DECODER must be 'auto', 'dense' or 'sparse' (the PNG decoder's engine), "
+        f"not {os.environ['PANOPTIQ_DECODER']!r}"
+    )
 
 from panoptiq.compat import install_as_panopticapi
 from panoptiq.errors import MissingPredictionError

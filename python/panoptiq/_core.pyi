@@ -14,6 +14,7 @@ __all__ = [
     "Totals",
     "anchors",
     "decode_files",
+    "decoder_engine",
     "default_threads",
     "evaluate_files",
     "evaluate_image",
@@ -161,6 +162,7 @@ def parse_annotations(
 def write_id_map_png(path: str, ids: npt.NDArray[np.uint32], alpha: bool) -> None: ...
 def decode_files(paths: list[str], num_threads: int | None) -> int: ...
 def default_threads() -> int: ...
+def decoder_engine() -> str: ...
 
 @final
 class Totals:

@@ -9,6 +9,7 @@
 //! are computed. Every other layout goes to the `png` crate (see [`crate::decode`]).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 mod filters;
 mod sparse;
@@ -84,6 +85,46 @@ pub enum Engine {
 /// (best of 15 decodes of each, this project's machine kind): sparse/dense time 1.27 at 51-fold,
 /// 1.15 at 90, 1.07 at 190, 1.04 at 220, about 1.00 at 290-320, 0.97 at 380, 0.82 at 515.
 pub const SPARSE_FROM: usize = 320;
+
+/// The engine named by `value`: `auto`, `dense` or `sparse`; `None` for anything else.
+#[must_use]
+pub fn parse_engine(value: &str) -> Option<Engine> {
+    match value {
+        "auto" => Some(Engine::Auto),
+        "dense" => Some(Engine::Dense),
+        "sparse" => Some(Engine::Sparse),
+        _ => None,
+    }
+}
+
+/// The engine every file is decoded with: `PANOPTIQ_DECODER` (`auto`, the default, `dense` or
+/// `sparse`), to compare the engines on one's own data or run a test suite under one of them.
+/// The Python package refuses other values when it is imported; here they mean `auto`. Read
+/// once, into an atomic rather than a `OnceLock`: a process forked while another thread was
+/// filling a `OnceLock` would wait for it forever.
+#[must_use]
+pub fn configured_engine() -> Engine {
+    static ENGINE: AtomicU8 = AtomicU8::new(0);
+    let engine = match ENGINE.load(Ordering::Relaxed) {
+        1 => Engine::Auto,
+        2 => Engine::Dense,
+        3 => Engine::Sparse,
+        _ => {
+            let engine = std::env::var("PANOPTIQ_DECODER")
+                .ok()
+                .and_then(|value| parse_engine(value.trim()))
+                .unwrap_or(Engine::Auto);
+            let code = match engine {
+                Engine::Auto => 1,
+                Engine::Dense => 2,
+                Engine::Sparse => 3,
+            };
+            ENGINE.store(code, Ordering::Relaxed);
+            engine
+        }
+    };
+    engine
+}
 
 /// A PNG whose image data is inflated a chunk at a time and read row by row into runs.
 pub struct FastRows {
@@ -227,9 +268,10 @@ impl FastRows {
     }
 
     /// [`FastRows::open`] on a file already read into `buffers` (by [`Buffers::with_file`]);
-    /// `path` only names it in errors. The engine is chosen for the file (see [`SPARSE_FROM`]).
+    /// `path` only names it in errors. The engine is chosen for the file (see [`SPARSE_FROM`])
+    /// unless `PANOPTIQ_DECODER` says otherwise (see [`configured_engine`]).
     pub fn from_file_bytes(path: &Path, buffers: Buffers) -> Result<Result<Self, Buffers>, PqError> {
-        Self::from_file_bytes_with(path, buffers, Engine::Auto)
+        Self::from_file_bytes_with(path, buffers, configured_engine())
     }
 
     /// [`FastRows::from_file_bytes`] with the given engine.
@@ -569,6 +611,15 @@ mod tests {
             }
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn engines_are_named_as_panoptiq_decoder_names_them() {
+        assert_eq!(parse_engine("auto"), Some(Engine::Auto));
+        assert_eq!(parse_engine("dense"), Some(Engine::Dense));
+        assert_eq!(parse_engine("sparse"), Some(Engine::Sparse));
+        assert_eq!(parse_engine("Sparse"), None);
+        assert_eq!(parse_engine(""), None);
     }
 
     #[test]

@@ -614,9 +614,20 @@ fn py_default_threads() -> usize {
     default_threads()
 }
 
+/// The PNG decoder's engine, as `PANOPTIQ_DECODER` set it: "auto", "dense" or "sparse".
+#[pyfunction]
+fn decoder_engine() -> &'static str {
+    match crate::fastpng::configured_engine() {
+        crate::fastpng::Engine::Auto => "auto",
+        crate::fastpng::Engine::Dense => "dense",
+        crate::fastpng::Engine::Sparse => "sparse",
+    }
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_default_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(decoder_engine, m)?)?;
     m.add_function(wrap_pyfunction!(rgb2id_u8, m)?)?;
     m.add_function(wrap_pyfunction!(rgb2id_u32, m)?)?;
     m.add_function(wrap_pyfunction!(id2rgb, m)?)?;
