@@ -117,9 +117,9 @@ impl Inflater {
     }
 
     /// Inflates `input` (the whole zlib stream) until at least `target` bytes are out or the
-    /// stream ends. Of the output, the last `line` bytes (see [`Inflater::reset`]) before the
-    /// end can still be read after it, and everything up to [`window::WINDOW`] bytes back from
-    /// `target` when `target` is at most `line` bytes ahead of what was written.
+    /// stream ends. When `target` is at most `line` bytes (see [`Inflater::reset`]) past what
+    /// was written, every byte from there to `target` can be read from [`Inflater::out`] until
+    /// the next call; a farther target is reached in steps, and only its last step is kept.
     pub fn fill_to(&mut self, input: &[u8], target: u64) -> Result<(), &'static str> {
         while self.out.written() < target {
             let step = target.min(self.out.written() + self.out.step());
