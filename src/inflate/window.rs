@@ -39,12 +39,7 @@ impl Ring {
         debug_assert!(size.is_power_of_two() && size >= 64 * 1024);
         if self.bytes.len() == size {
             for word in 0..self.marked.len() {
-                while self.marked[word] != 0 {
-                    let bit = self.marked[word].trailing_zeros() as usize;
-                    self.marked[word] &= self.marked[word] - 1;
-                    let at = (word * 64 + bit) * BLOCK_LEN;
-                    self.bytes[at..at + BLOCK_LEN].fill(0);
-                }
+                self.clear_blocks(word as u64 * 64, self.marked[word]);
             }
         } else {
             self.bytes.clear();
