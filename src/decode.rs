@@ -67,8 +67,8 @@ impl IdRows {
         let mut decoder =
             png::Decoder::new_with_limits(Cursor::new(clean), png::Limits { bytes: MAX_DECODED_BYTES });
         decoder.set_transformations(Transformations::EXPAND);
-        // As panoptiq's own decoder: CRCs and the Adler-32 sum are not checked, so both paths
-        // accept the same files (a corrupt image stream still fails to inflate).
+        // The CRCs were checked by `scan_chunks` (this copy has none); the Adler-32 sum is not,
+        // as in panoptiq's own decoder, so both paths accept the same files.
         decoder.ignore_checksums(true);
         let reader = decoder.read_info().map_err(|e| decode_error(path, e))?;
         let channels = match reader.output_color_type() {

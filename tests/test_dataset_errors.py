@@ -51,6 +51,27 @@ def test_broken_png(data, content) -> None:
         evaluate(*data)
 
 
+@pytest.mark.parametrize("mode", ["RGB", "P"])
+def test_a_corrupt_png_whose_crc_does_not_match_is_refused(data, mode: str) -> None:
+    # A flipped bit in the compressed pixels may still inflate, to other pixels; the chunk's
+    # CRC-32 is what catches it (Pillow does not check the image data's CRCs).
+    _, pred_json = data
+    path = png(pred_json)
+    with Image.open(path) as image:
+        image.convert(mode).save(path)
+    content = bytearray(path.read_bytes())
+    idat = content.index(b"IDAT")
+    content[idat + 4 + 100] ^= 0x04
+    path.write_bytes(bytes(content))
+    with pytest.raises(
+        ValueError,
+        match=rf"In the image with ID 2: .*pred/000000000002\.png is not a valid PNG .*"
+        rf"the IDAT chunk at byte {idat - 4} fails its CRC-32 check "
+        r"\(stored [0-9a-f]{8}, computed [0-9a-f]{8}\): the file is corrupt",
+    ):
+        evaluate(*data)
+
+
 def test_size_mismatch_names_both_sizes(data) -> None:
     gt_json, pred_json = data
     h, w = panoptiq.read_id_map(png(gt_json)).shape

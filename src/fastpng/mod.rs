@@ -197,7 +197,7 @@ pub(crate) fn scan_chunks(
             return Err(malformed(path, format!("bad chunk type {kind:?} at byte {at}")));
         }
         let body = &file[at + 8..body_end.min(file.len())];
-        // CRCs are not checked: a corrupt image stream still fails to inflate.
+        check_crc(path, kind, body, file.get(body_end..body_end.saturating_add(4)), at)?;
         at = body_end.saturating_add(4);
         match kind {
             b"IHDR" => {
@@ -248,6 +248,35 @@ pub(crate) fn scan_chunks(
         ));
     }
     Ok(layout)
+}
+
+/// Checks a chunk's CRC-32 (of its type and body), as the PNG specification strongly recommends
+/// and the png crate does: a damaged byte of compressed image data often still inflates, to
+/// wrong pixels, so without it a corrupt file could give a silently wrong number. (Pillow checks
+/// the CRCs of the chunks before the image data only.) The Adler-32 sum that ends the zlib
+/// stream is not checked, as the png crate does not by default: it covers the same bytes, all of
+/// them already under the IDAT chunks' CRCs. A chunk cut short by the end of the file has no CRC
+/// to check; it is read as far as it goes (see [`scan_chunks`]).
+///
+/// Fuzzing builds skip the check (as the png crate's do), so that mutated files reach the
+/// inflaters instead of stopping here.
+fn check_crc(path: &Path, kind: &[u8], body: &[u8], stored: Option<&[u8]>, at: usize) -> Result<(), PqError> {
+    let Some(stored) = stored.map(be32) else { return Ok(()) };
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(kind);
+    hasher.update(body);
+    let actual = hasher.finalize();
+    if actual == stored || cfg!(fuzzing) {
+        return Ok(());
+    }
+    Err(malformed(
+        path,
+        format!(
+            "the {} chunk at byte {at} fails its CRC-32 check (stored {stored:08x}, computed {actual:08x}): \
+             the file is corrupt",
+            String::from_utf8_lossy(kind)
+        ),
+    ))
 }
 
 /// A decoding error naming the file.
@@ -664,12 +693,63 @@ mod tests {
             damaged[at] ^= 1 << (k % 8);
             if k % 5 == 0 {
                 damaged.truncate(at); // cut short as well
+            } else {
+                reseal(&mut damaged); // as if damaged before its CRCs were written
             }
             let sparse = all_rows(&path, &damaged, Engine::Sparse);
             assert_eq!(sparse, all_rows(&path, &damaged, Engine::Dense), "damage {k} at byte {at}");
             failed += usize::from(sparse.is_err());
         }
         assert!(failed > 20, "only {failed} damaged files were refused");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `file` with every whole chunk's CRC made right for its bytes.
+    fn reseal(file: &mut [u8]) {
+        let mut at = 8;
+        while at + 12 <= file.len() {
+            let end = at + 8 + be32(&file[at..]) as usize;
+            if end + 4 > file.len() {
+                break;
+            }
+            let crc = crc32fast::hash(&file[at + 4..end]);
+            file[end..end + 4].copy_from_slice(&crc.to_be_bytes());
+            at = end + 4;
+        }
+    }
+
+    #[test]
+    fn a_chunk_whose_crc_does_not_match_its_bytes_is_refused_on_every_path() {
+        let dir = std::env::temp_dir().join(format!("panoptiq-crc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("corrupt.png");
+        let (width, height) = (40, 30);
+        write(&path, &blocky(&mut Rng(3), width, height), width, height, 3, Filter::Up);
+        let file = std::fs::read(&path).unwrap();
+        let idat = file.windows(4).position(|w| w == b"IDAT").unwrap();
+        // One flipped bit in the IHDR chunk's body, in the image data, in the IDAT's stored CRC.
+        for (at, kind) in [
+            (8 + 8 + 9, "IHDR"),
+            (idat + 4 + 20, "IDAT"),
+            (idat + 4 + be32(&file[idat - 4..]) as usize, "IDAT"),
+        ] {
+            let mut damaged = file.clone();
+            damaged[at] ^= 0x10;
+            let expected = format!("the {kind} chunk at byte");
+            for engine in [Engine::Sparse, Engine::Dense] {
+                let error = all_rows(&path, &damaged, engine).unwrap_err();
+                assert!(error.contains(&expected) && error.contains("fails its CRC-32 check"), "{error}");
+                assert!(error.contains("corrupt.png"), "{error}");
+            }
+            let error = crate::decode::read_id_map_from_bytes(
+                &path,
+                damaged.clone(),
+                &crate::parallel::Cancel::new(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(error.contains(&expected) && error.contains("fails its CRC-32 check"), "{error}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
