@@ -54,10 +54,13 @@ def write_png(
     filters: Sequence[int],
     interlace: bool = False,
     palette: np.ndarray | None = None,
+    level: int = 6,
+    strategy: int = zlib.Z_DEFAULT_STRATEGY,
 ) -> None:
     """Write ``image`` (H x W x C uint8, or H x W indices for a palette image) as a PNG.
 
-    Row ``y`` (counting through the Adam7 passes when interlaced) uses ``filters[y % len]``.
+    Row ``y`` (counting through the Adam7 passes when interlaced) uses ``filters[y % len]``; the
+    image data is compressed by zlib at ``level`` with ``strategy``.
     """
     image = np.ascontiguousarray(image if image.ndim == 3 else image[:, :, None], dtype=np.uint8)
     height, width, bpp = image.shape
@@ -75,7 +78,8 @@ def write_png(
     if color == "palette":
         body += _chunk(b"PLTE", np.asarray(palette, dtype=np.uint8).tobytes())
     # Split the data over several IDAT chunks, as large encoders do.
-    data = zlib.compress(raw, 6)
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 15, 9, strategy)
+    data = compressor.compress(raw) + compressor.flush()
     for start in range(0, max(len(data), 1), 97):
         body += _chunk(b"IDAT", data[start : start + 97])
     Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + body + _chunk(b"IEND", b""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -86,13 +87,45 @@ print(len(sys.argv) - 2)
 """
 
 
+STRATEGIES = {
+    "default": zlib.Z_DEFAULT_STRATEGY,
+    "filtered": zlib.Z_FILTERED,
+    "huffman-only": zlib.Z_HUFFMAN_ONLY,
+    "rle": zlib.Z_RLE,
+    "fixed": zlib.Z_FIXED,
+}
+
+
+def zlib_files(folder: Path) -> list[Path]:
+    """A panoptic-like map (flat segments, a few stray pixels), RGB with every filter in turn and
+    RGBA under Paeth, compressed by zlib (the library Pillow and COCO's writers use) at every
+    level with every strategy; each file is checked here to decode to its pixels."""
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    labels = np.repeat(np.repeat(rng.integers(0, 6, (12, 16)), 8, 0), 8, 1)
+    labels[rng.integers(0, 96, 40), rng.integers(0, 128, 40)] = 6
+    colours = rng.integers(0, 256, (7, 4), dtype=np.uint8)
+    colours[0] = 0
+    image = colours[labels]
+    files = []
+    for level in range(10):
+        for name, strategy in STRATEGIES.items():
+            for color, pixels, filters in (("rgb", image[:, :, :3], [0, 1, 2, 3, 4, 2, 2]), ("rgba", image, [4])):
+                path = folder / f"{color}-{level}-{name}.png"
+                write_png(path, pixels, color, filters, level=level, strategy=strategy)
+                np.testing.assert_array_equal(_core.read_id_map_png(str(path)), panoptiq.rgb2id(pixels[:, :, :3]))
+                files.append(path)
+    return files
+
+
 @pytest.mark.parametrize("engine", ["dense", "sparse", "auto"])
 def test_each_engine_named_by_panoptiq_decoder_decodes_as_the_png_crate(
     engine: str, sample_dir: Path, tmp_path: Path
 ) -> None:
     # Pillow-written files (as COCO's are) of flat, blocky and noisy maps, with its default
-    # compression and with optimize, beside the real sample and synthetic pairs: each engine,
-    # forced for the whole process, gives the png crate's ids.
+    # compression and with optimize, and zlib's output at every level and strategy, beside the
+    # real sample and synthetic pairs: each engine, forced for the whole process, gives the png
+    # crate's ids.
     from panoptiq.synthetic import make_dataset
 
     make_dataset(tmp_path / "synthetic", 6, seed=9)
@@ -107,6 +140,7 @@ def test_each_engine_named_by_panoptiq_decoder_decodes_as_the_png_crate(
             path = tmp_path / f"{name}-{optimize}.png"
             Image.fromarray(pixels).save(path, optimize=optimize)
             files.append(path)
+    files += zlib_files(tmp_path / "zlib")
     env = {**os.environ, "PANOPTIQ_DECODER": engine}
     done = subprocess.run(
         [sys.executable, "-c", _EVERY_FILE_BOTH_WAYS, engine, *map(str, files)],

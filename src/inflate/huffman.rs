@@ -62,7 +62,7 @@ fn reverse(code: u32, n: u32) -> u32 {
 impl Code {
     /// Builds the code of `lengths` (one per symbol, 0 for unused), symbol `s` decoding to
     /// `meaning(s)`. Over-subscribed lengths are refused, and so are incomplete ones unless they
-    /// hold a single code (which deflate allows for distances), as zlib does.
+    /// hold a single code or none (which deflate allows for distances), as zlib does.
     pub fn build(&mut self, lengths: &[u8], meaning: impl Fn(usize) -> Entry) -> Result<(), &'static str> {
         self.counts = [0; MAX_BITS + 1];
         for &l in lengths {
@@ -77,7 +77,10 @@ impl Code {
             }
         }
         let used: u32 = self.counts.iter().map(|&c| u32::from(c)).sum();
-        if left > 0 && used != 1 {
+        // An empty code is allowed too: a block without back-references may give its distance
+        // code no lengths at all (miniz's Huffman-only strategy does), and zlib, fdeflate and
+        // the png crate accept it. A symbol decoded from it is an error.
+        if left > 0 && used > 1 {
             return Err("incomplete Huffman code");
         }
         // Canonical order: by length, then by symbol.

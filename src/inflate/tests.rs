@@ -96,3 +96,22 @@ fn corrupt_and_short_streams_are_refused() {
         Some("back-reference before the start of the image data")
     );
 }
+
+#[test]
+fn equals_miniz_with_every_strategy() {
+    use miniz_oxide::deflate::core::{
+        compress, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush,
+    };
+    // 1 filtered, 2 Huffman only (its blocks have no back-references and, from miniz, a distance
+    // code with no lengths at all), 3 RLE, 4 fixed codes.
+    for strategy in 1..=4 {
+        for seed in 0..4u64 {
+            let data = filtered_rows(seed, 60, 3 * (20 + seed as usize * 37));
+            let mut compressor = CompressorOxide::new(create_comp_flags_from_zip_params(6, 1, strategy));
+            let mut stream = vec![0u8; data.len() * 2 + 64];
+            let (_, _, written) = compress(&mut compressor, &data, &mut stream, TDEFLFlush::Finish);
+            stream.truncate(written);
+            assert_eq!(inflate(&stream).unwrap(), data, "strategy {strategy}, seed {seed}");
+        }
+    }
+}

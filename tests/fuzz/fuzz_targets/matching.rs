@@ -168,8 +168,5 @@ fuzz_target!(|data: &[u8]| {
     let Ok(c) = case(&mut Unstructured::new(data)) else { return };
     let (ours, expected) = (ours(&c), reference(&c));
     // IoU sums are exact integers: equality is bit-exact whatever the order of addition.
-    assert!(
-        ours == expected,
-        "{c:?}\nours {ours:?}\nreference {expected:?}"
-    );
+    assert!(ours == expected, "{c:?}\nours {ours:?}\nreference {expected:?}");
 });

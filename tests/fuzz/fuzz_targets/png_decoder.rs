@@ -1,7 +1,7 @@
 //! Differential fuzzing of panoptiq's PNG decoding against the `png` crate used directly: for
 //! any bytes, both give the same ids, or both refuse. Neither may panic, hang or over-allocate.
 //! And panoptiq's two inflaters (the sparse one of `panoptiq::inflate`, fdeflate) give the same
-//! rows, or the same error.
+//! rows, or the same error; the sparse one hands no stream that the dense one decodes over to it.
 #![no_main]
 
 use std::io::Cursor;
@@ -62,14 +62,17 @@ fn with_clean_tail(data: &[u8]) -> Option<Vec<u8>> {
     Some(clean)
 }
 
-/// Every row's runs with one engine, or its error; `None` for layouts the fast decoder leaves to
-/// the png crate. A row said to be the same as the one above must have its runs.
-fn rows(data: &[u8], engine: Engine) -> Option<Result<Vec<(Vec<u32>, Vec<u32>)>, String>> {
+type Rows = Vec<(Vec<u32>, Vec<u32>)>;
+
+/// Every row's runs with one engine, or its error, and the engine that decoded the last row;
+/// `None` for layouts the fast decoder leaves to the png crate. A row said to be the same as the
+/// one above must have its runs.
+fn rows(data: &[u8], engine: Engine) -> Option<(Result<Rows, String>, Engine)> {
     let path = Path::new("fuzz.png");
     let mut rows = match FastRows::from_file_bytes_with(path, Buffers::with_file(data.to_vec()), engine) {
         Ok(Ok(rows)) => rows,
         Ok(Err(_)) => return None,
-        Err(error) => return Some(Err(error.to_string())),
+        Err(error) => return Some((Err(error.to_string()), engine)),
     };
     let mut out = Vec::new();
     for _ in 0..rows.height().min(1 << 12) {
@@ -83,14 +86,24 @@ fn rows(data: &[u8], engine: Engine) -> Option<Result<Vec<(Vec<u32>, Vec<u32>)>,
                 }
                 out.push(runs);
             }
-            Err(error) => return Some(Err(error.to_string())),
+            Err(error) => return Some((Err(error.to_string()), rows.engine())),
         }
     }
-    Some(Ok(out))
+    Some((Ok(out), rows.engine()))
 }
 
 fuzz_target!(|data: &[u8]| {
-    assert_eq!(rows(data, Engine::Sparse), rows(data, Engine::Dense), "the two inflaters differ");
+    let (sparse, dense) = (rows(data, Engine::Sparse), rows(data, Engine::Dense));
+    assert_eq!(
+        sparse.as_ref().map(|(rows, _)| rows),
+        dense.as_ref().map(|(rows, _)| rows),
+        "the two inflaters differ"
+    );
+    // A stream the sparse engine refuses goes to the dense one, whose verdict is the answer; but
+    // one the dense engine decodes the sparse one must decode too, not hand over.
+    if let (Some((_, engine)), Some((Ok(_), _))) = (&sparse, &dense) {
+        assert_eq!(*engine, Engine::Sparse, "the sparse engine handed a stream the dense one decodes over");
+    }
     let ours = read_id_map_from_bytes(Path::new("fuzz.png"), data.to_vec(), &Cancel::new());
     // Sizes the reference refuses (its 64 MiB limit) are not compared.
     let expected = reference(data).or_else(|| reference(&with_clean_tail(data)?));
