@@ -254,9 +254,11 @@ pub(crate) fn scan_chunks(
 /// and the png crate does: a damaged byte of compressed image data often still inflates, to
 /// wrong pixels, so without it a corrupt file could give a silently wrong number. (Pillow checks
 /// the CRCs of the chunks before the image data only.) The Adler-32 sum that ends the zlib
-/// stream is not checked, as the png crate does not by default: it covers the same bytes, all of
-/// them already under the IDAT chunks' CRCs. A chunk cut short by the end of the file has no CRC
-/// to check; it is read as far as it goes (see [`scan_chunks`]).
+/// stream is not checked, as the png crate does not by default: the PNG specification (section
+/// 5, "Deflate/Inflate Compression") calls it mainly a cross-check of the deflate and inflate
+/// implementations, and the chunk CRCs enough to trust that a file arrived undamaged. A chunk
+/// cut short by the end of the file has no CRC to check; it is read as far as it goes (see
+/// [`scan_chunks`]).
 ///
 /// Fuzzing builds skip the check (as the png crate's do), so that mutated files reach the
 /// inflaters instead of stopping here.

@@ -4,8 +4,9 @@
 //! A panoptic PNG's image data is nearly all zeros (filtered rows that repeat the row above) and
 //! copies of them.
 //!
-//! The Adler-32 checksum is not computed: the png crate skips it by default too, and a corrupt
-//! stream still fails structurally (codes, lengths, distances).
+//! The Adler-32 checksum is not computed: the PNG specification calls it mainly a cross-check of
+//! the deflate and inflate implementations and the chunk CRCs enough to trust the transfer, and
+//! those are checked (`crate::fastpng::scan_chunks`); the png crate skips it by default too.
 
 mod bits;
 mod huffman;
