@@ -204,6 +204,30 @@ impl RowRuns {
         self.spare_ids = old_ids;
     }
 
+    /// Replaces the runs with those `build` makes from a first run of id `first`, while it reads
+    /// the current ones (ends, ids: the row above); `true` if they changed. The new runs are
+    /// built in the spare buffers, which the old ones then become.
+    pub fn rebuild(
+        &mut self,
+        width: usize,
+        first: u32,
+        build: impl FnOnce(&[u32], &[u32], &mut RunBuilder),
+    ) -> bool {
+        let (mut ends, mut ids) = (std::mem::take(&mut self.spare_ends), std::mem::take(&mut self.spare_ids));
+        ends.clear();
+        ids.clear();
+        ids.push(first);
+        let mut builder = RunBuilder { ends, ids };
+        build(self.ends(), self.ids(), &mut builder);
+        let RunBuilder { mut ends, ids } = builder;
+        ends.push(to_u32(width));
+        let changed = ends[..] != *self.ends() || ids[..] != *self.ids();
+        self.spare_ends = std::mem::replace(&mut self.ends, ends);
+        self.spare_ids = std::mem::replace(&mut self.ids, ids);
+        self.len = self.ends.len();
+        changed
+    }
+
     /// Sets the runs from `(end, id)` pairs, in order.
     pub fn set_runs(&mut self, runs: impl IntoIterator<Item = (u32, u32)>) {
         self.ends.clear();
@@ -232,6 +256,24 @@ impl RowRuns {
         self.ends.push(to_u32(row.len()));
         self.ids.push(current);
         self.len = self.ends.len();
+    }
+}
+
+/// Runs being built by [`RowRuns::rebuild`], left to right.
+pub struct RunBuilder {
+    ends: Vec<u32>,
+    ids: Vec<u32>,
+}
+
+impl RunBuilder {
+    /// From pixel `at` (after the last pixel given, and > 0) on, the row has `id`: a new run,
+    /// unless the run before has that id too.
+    #[inline]
+    pub fn set(&mut self, at: usize, id: u32) {
+        if self.ids.last() != Some(&id) {
+            self.ends.push(to_u32(at));
+            self.ids.push(id);
+        }
     }
 }
 

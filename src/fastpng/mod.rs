@@ -2,7 +2,7 @@
 //! interlaced): inflate with fdeflate, then un-filter each row in place, skipping the zero spans
 //! that make up almost all of a panoptic map's filtered bytes, and hand rows on as runs. Files
 //! whose image data inflates very many-fold go to the sparse engine instead (`sparse.rs`), which
-//! never writes those zeros; the choice is per file, from the sizes alone ([`SPARSE_FROM`]).
+//! never writes those zeros; the choice is per file, from the sizes alone ([`sparse_from`]).
 //!
 //! A zero span under the Up filter repeats the row above, and so does one under Paeth when the
 //! pixel to its left equals the one above-left; only the few bytes where segment borders move
@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 mod filters;
+mod run_filters;
 mod sparse;
 
 use filters::unfilter;
@@ -75,16 +76,29 @@ pub enum Engine {
     Sparse,
     /// fdeflate into a byte buffer, a chunk at a time. The sparse path falls back to it (from the first row) on any stream it does not decode, so that its verdict stands.
     Dense,
-    /// `Sparse` when the image data inflates at least [`SPARSE_FROM`]-fold, else `Dense`.
+    /// `Sparse` when the image data inflates at least [`sparse_from`]-fold, else `Dense`.
     Auto,
 }
 
 /// The inflation ratio (image bytes over compressed bytes) from which the sparse engine is the
-/// faster: its cost follows the deflate symbols, about the compressed size, the dense engine's
-/// the inflated size. Measured per file on Pillow-written COCO-like and Cityscapes-like PNGs
-/// (best of 15 decodes of each, this project's machine kind): sparse/dense time 1.27 at 51-fold,
-/// 1.15 at 90, 1.07 at 190, 1.04 at 220, about 1.00 at 290-320, 0.97 at 380, 0.82 at 515.
-pub const SPARSE_FROM: usize = 320;
+/// faster on a file of `channels`-byte pixels: its cost follows the deflate symbols, about the
+/// compressed size, the dense engine's the inflated size.
+///
+/// Measured per file on Pillow-written COCO-like and Cityscapes-like PNGs (best of 15 decodes of
+/// each, this project's machine kind; the median sparse/dense time of the files around each
+/// ratio). RGB, 440 files: 1.18 at 55-fold, 1.16 at 63, 1.07 at 86, 0.96-1.04 from 87 to 175
+/// (even), 0.88 at 186, 0.84 at 256, 0.76 at 332, 0.71 at 439; the threshold sits in the even
+/// stretch. RGBA, 72 files: 1.13 at 147, 1.07 at 195, 1.03 at 234, 1.00 at 261, 0.81 at 571 —
+/// later, because the sparse engine un-filters RGBA rows other than Up densely (see
+/// `run_filters`, which is RGB only).
+#[must_use]
+pub fn sparse_from(channels: usize) -> usize {
+    if channels == 3 {
+        128
+    } else {
+        300
+    }
+}
 
 /// The engine named by `value`: `auto`, `dense` or `sparse`; `None` for anything else.
 #[must_use]
@@ -299,7 +313,7 @@ impl FastRows {
     }
 
     /// [`FastRows::open`] on a file already read into `buffers` (by [`Buffers::with_file`]);
-    /// `path` only names it in errors. The engine is chosen for the file (see [`SPARSE_FROM`])
+    /// `path` only names it in errors. The engine is chosen for the file (see [`sparse_from`])
     /// unless `PANOPTIQ_DECODER` says otherwise (see [`configured_engine`]).
     pub fn from_file_bytes(path: &Path, buffers: Buffers) -> Result<Result<Self, Buffers>, PqError> {
         Self::from_file_bytes_with(path, buffers, configured_engine())
@@ -326,7 +340,9 @@ impl FastRows {
         grow(&mut buffers.row, stride, 0, "a row of pixels")?;
         let runs = RowRuns::void(header.width);
         let engine = match engine {
-            Engine::Auto if image_bytes / buffers.compressed.len().max(1) >= SPARSE_FROM => Engine::Sparse,
+            Engine::Auto if image_bytes / buffers.compressed.len().max(1) >= sparse_from(header.channels) => {
+                Engine::Sparse
+            }
             Engine::Auto => Engine::Dense,
             chosen => chosen,
         };
@@ -629,13 +645,18 @@ mod tests {
         let (width, height) = (400, 300);
         let flat: Vec<u32> = (0..width * height).map(|i| if i % width < 150 { 7 } else { 66_051 }).collect();
         let noise: Vec<u32> = (0..width * height).map(|_| rng.below(1 << 24) as u32).collect();
-        for (ids, expected) in [(&flat, Engine::Sparse), (&noise, Engine::Dense)] {
-            write(&path, ids, width, height, 3, Filter::Adaptive);
+        for (ids, channels, expected) in [
+            (&flat, 3, Engine::Sparse),
+            (&flat, 4, Engine::Sparse),
+            (&noise, 3, Engine::Dense),
+            (&noise, 4, Engine::Dense),
+        ] {
+            write(&path, ids, width, height, channels, Filter::Adaptive);
             let file = std::fs::read(&path).unwrap();
             let mut rows = FastRows::from_file_bytes(&path, Buffers::with_file(file)).unwrap().ok().unwrap();
             let ratio = rows.image_bytes / rows.buffers.compressed.len();
-            assert_eq!(rows.engine(), expected, "inflates {ratio}-fold");
-            assert_eq!(ratio >= SPARSE_FROM, expected == Engine::Sparse);
+            assert_eq!(rows.engine(), expected, "inflates {ratio}-fold, {channels} channels");
+            assert_eq!(ratio >= sparse_from(channels), expected == Engine::Sparse);
             for row in ids.chunks_exact(width) {
                 rows.next_row(&path).unwrap();
                 assert_eq!(rows.runs(), &runs_of(row));

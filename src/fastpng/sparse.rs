@@ -1,11 +1,13 @@
 //! Rows straight from the inflater's ring (see [`crate::inflate`]), whose zeros were never
 //! written. Under the Up filter — most rows of a panoptic PNG — a row is the row above plus its
 //! non-zero filtered bytes, and those lie in the blocks the ring marks: only they are read, only
-//! the bytes there are added and only the runs there looked at again. Rows under the other
-//! filters are copied out of the ring and un-filtered as the dense decoder does.
+//! the bytes there are added and only the runs there looked at again. None, Sub and Paeth rows
+//! of RGB pixels are undone from the same blocks and the runs of the row above (see
+//! [`super::run_filters`]); Average rows, and RGBA rows under filters other than Up, are copied
+//! out of the ring and un-filtered as the dense decoder does.
 
 use super::filters::{unfilter, up_16, up_part};
-use super::Row;
+use super::{run_filters, Row};
 use crate::inflate::Inflater;
 use crate::runs::RowRuns;
 
@@ -13,8 +15,10 @@ use crate::runs::RowRuns;
 #[derive(Debug, Default)]
 pub struct SparseBuffers {
     pub inflater: Inflater,
-    /// A filtered row laid out densely, for filters other than Up.
+    /// A filtered row laid out densely, for Average and for RGBA rows under filters other than Up.
     line: Vec<u8>,
+    /// The pixels of a row whose filtered bytes are not all zero (see `run_filters`).
+    pixels: Vec<u32>,
 }
 
 /// Un-filters row `y` of an image whose rows are `stride` bytes plus the filter type byte, from
@@ -62,6 +66,14 @@ pub fn next_row(
             }
             Some(Row::Changed)
         }
+    } else if channels == 3 && matches!(filter, 0 | 1 | 4) {
+        let pixels = &mut sparse.pixels;
+        run_filters::nonzero_pixels(ring, data_start, end, pixels);
+        Some(match filter {
+            0 => run_filters::none(ring, data_start, pixels, row, runs),
+            1 => run_filters::sub(ring, data_start, pixels, row, runs),
+            _ => run_filters::paeth(ring, data_start, pixels, row, runs),
+        })
     } else {
         let line = &mut sparse.line;
         let (a, b) = ring.slices(data_start, end);
