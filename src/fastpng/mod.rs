@@ -1,8 +1,9 @@
 //! panoptiq's own decoder for the common panoptic PNG layout (8-bit RGB or RGBA, not
 //! interlaced): inflate with fdeflate, then un-filter each row in place, skipping the zero spans
 //! that make up almost all of a panoptic map's filtered bytes, and hand rows on as runs. Files
-//! whose image data inflates very many-fold go to the sparse engine instead (`sparse.rs`), which
-//! never writes those zeros; the choice is per file, from the sizes alone ([`sparse_from`]).
+//! whose image data inflates many-fold go to the sparse engine instead (`sparse.rs`), which
+//! never writes those zeros and reads rows from the blocks that hold the rest; the choice is per
+//! file, from the sizes alone ([`sparse_from`]).
 //!
 //! A zero span under the Up filter repeats the row above, and so does one under Paeth when the
 //! pixel to its left equals the one above-left; only the few bytes where segment borders move
@@ -71,8 +72,8 @@ const CHUNK: usize = 256 * 1024;
 pub enum Engine {
     /// The inflater of [`crate::inflate`], whose zeros are never written, rows read from the
     /// blocks it marks: the faster on streams that inflate many-fold (large segments, wide
-    /// rows), the slower on COCO-sized maps, where its Huffman decoding and its bookkeeping of
-    /// copies cost more than writing and scanning the zeros (see benches/kernels.rs).
+    /// rows); on the least compressible COCO-sized maps its Huffman decoding and its bookkeeping
+    /// of copies cost more than writing and scanning the zeros (see benches/kernels.rs).
     Sparse,
     /// fdeflate into a byte buffer, a chunk at a time. The sparse path falls back to it (from the first row) on any stream it does not decode, so that its verdict stands.
     Dense,
