@@ -87,9 +87,9 @@ pub enum Engine {
 ///
 /// Measured per file on Pillow-written COCO-like and Cityscapes-like PNGs (best of 15 decodes of
 /// each, this project's machine kind; the median sparse/dense time of the files around each
-/// ratio). RGB, 440 files: 1.18 at 55-fold, 1.16 at 63, 1.07 at 86, 0.96-1.04 from 87 to 175
+/// ratio). 440 files, nine in ten RGB: 1.18 at 55-fold, 1.16 at 63, 1.07 at 86, 0.96-1.04 from 87 to 175
 /// (even), 0.88 at 186, 0.84 at 256, 0.76 at 332, 0.71 at 439; the threshold sits in the even
-/// stretch. RGBA, 72 files: 1.13 at 147, 1.07 at 195, 1.03 at 234, 1.00 at 261, 0.81 at 571 —
+/// stretch for RGB. RGBA files alone (72): 1.13 at 147, 1.07 at 195, 1.03 at 234, 1.00 at 261, 0.81 at 571 —
 /// later, because the sparse engine un-filters RGBA rows other than Up densely (see
 /// `run_filters`, which is RGB only).
 #[must_use]
