@@ -290,7 +290,7 @@ fn break_words(row: &[u8], k: usize, ends: &mut Vec<u32>, push: impl Fn(&mut Vec
 }
 
 /// Row widths come from a PNG header, which stores them as u32.
-fn to_u32(n: usize) -> u32 {
+pub(crate) fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 

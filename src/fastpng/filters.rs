@@ -85,11 +85,7 @@ fn replace(row: &mut [u8], data: &[u8]) -> Row {
 
 fn up(row: &mut [u8], data: &[u8], spans: &mut Vec<(usize, usize)>) -> Row {
     up_part(row, data, 0, spans);
-    if spans.is_empty() {
-        Row::Same
-    } else {
-        Row::Changed
-    }
+    Row::from_changed(!spans.is_empty())
 }
 
 /// Up on 16 filtered bytes from `offset`: one lane-wise add of two words each, and the span
@@ -181,11 +177,7 @@ fn sub<const BPP: usize>(row: &mut [u8], data: &[u8]) -> Row {
         row[k] = value;
         k += 1;
     }
-    if changed {
-        Row::Changed
-    } else {
-        Row::Same
-    }
+    Row::from_changed(changed)
 }
 
 fn average<const BPP: usize>(row: &mut [u8], data: &[u8]) -> Row {
@@ -197,11 +189,7 @@ fn average<const BPP: usize>(row: &mut [u8], data: &[u8]) -> Row {
         changed |= value != row[i];
         row[i] = value;
     }
-    if changed {
-        Row::Changed
-    } else {
-        Row::Same
-    }
+    Row::from_changed(changed)
 }
 
 #[inline]
@@ -266,9 +254,5 @@ fn paeth<const BPP: usize>(row: &mut [u8], data: &[u8], spans: &mut Vec<(usize, 
         left_same = same;
         k += BPP;
     }
-    if spans.is_empty() {
-        Row::Same
-    } else {
-        Row::Changed
-    }
+    Row::from_changed(!spans.is_empty())
 }

@@ -61,6 +61,18 @@ pub enum Row {
     Changed,
 }
 
+impl Row {
+    /// `Changed` if `changed`, else `Same`.
+    #[must_use]
+    pub fn from_changed(changed: bool) -> Self {
+        if changed {
+            Row::Changed
+        } else {
+            Row::Same
+        }
+    }
+}
+
 /// Deflate's back-references reach at most this far into the output already written.
 const WINDOW: usize = 32 * 1024;
 /// Inflated bytes produced per refill: the raw buffer stays this small (plus the window) whatever

@@ -7,17 +7,11 @@
 use super::filters::paeth_predictor;
 use super::Row;
 use crate::inflate::window::Ring;
-use crate::runs::RowRuns;
+use crate::runs::{to_u32, RowRuns};
 
 const BPP: usize = 3;
 const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// Pixel indices fit `u32`: a row of more than 2^32 pixels cannot be allocated.
-#[allow(clippy::cast_possible_truncation)]
-fn to_u32(n: usize) -> u32 {
-    n as u32
-}
 
 /// Sets `out` to the pixels of the filtered bytes `from..to` of `ring` (a row, after its filter
 /// type byte) that have a non-zero byte, in order.
@@ -81,14 +75,6 @@ fn fill(row: &mut [u8], from: usize, to: usize, value: [u8; BPP]) {
     }
 }
 
-fn change(changed: bool) -> Row {
-    if changed {
-        Row::Changed
-    } else {
-        Row::Same
-    }
-}
-
 /// None: the row is its filtered bytes, zero but at `pixels`.
 pub(super) fn none(ring: &Ring, from: u64, pixels: &[u32], row: &mut [u8], runs: &mut RowRuns) -> Row {
     let width = row.len() / BPP;
@@ -97,7 +83,7 @@ pub(super) fn none(ring: &Ring, from: u64, pixels: &[u32], row: &mut [u8], runs:
         Some(0) => id_of(filtered(ring, from, 0)),
         _ => 0,
     };
-    change(runs.rebuild(width, first, |_, _, build| {
+    Row::from_changed(runs.rebuild(width, first, |_, _, build| {
         for (k, &p) in pixels.iter().enumerate() {
             let p = p as usize;
             let value = filtered(ring, from, p);
@@ -121,7 +107,7 @@ pub(super) fn sub(ring: &Ring, from: u64, pixels: &[u32], row: &mut [u8], runs: 
         Some(0) => filtered(ring, from, 0),
         _ => [0; BPP],
     };
-    change(runs.rebuild(width, id_of(cur), |_, _, build| {
+    Row::from_changed(runs.rebuild(width, id_of(cur), |_, _, build| {
         let mut x = 0; // pixels before x are written, x - 1 (or a virtual pixel) is `cur`
         for &p in pixels {
             let p = p as usize;
@@ -149,7 +135,7 @@ pub(super) fn paeth(ring: &Ring, from: u64, pixels: &[u32], row: &mut [u8], runs
     let above_first = pixel_of(runs.ids()[0]);
     let first_filtered = if listed.next_if_eq(&0).is_some() { filtered(ring, from, 0) } else { [0; BPP] };
     let mut cur = add(first_filtered, above_first);
-    change(runs.rebuild(width, id_of(cur), |above_ends, above_ids, build| {
+    Row::from_changed(runs.rebuild(width, id_of(cur), |above_ends, above_ids, build| {
         row[..BPP].copy_from_slice(&cur);
         let mut run = 0; // the run above that holds pixel x - 1
         let mut above_left = above_first; // the pixel above x - 1
