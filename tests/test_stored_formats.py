@@ -86,7 +86,7 @@ def test_v1_state_dicts_and_pickles_merge_into_todays_metric(name: str):
         "pickle": [_loads_old_pickle((V1 / f"metric-{name}-{h}.pkl").read_bytes()) for h in "ab"],
     }
     for how, (a, b) in halves.items():
-        assert a.images == 4 and b.images == 2, how
+        assert (a.images, b.images) == (4, 2), how
         merged = a.merge(b).compute()
         assert merged.to_dict() == expected.to_dict(), how
         assert merged == expected, how
@@ -107,4 +107,5 @@ def test_v1_pickled_result_and_stat_load_equal():
     stat = _loads_old_pickle((V1 / "pqstat.pkl").read_bytes())
     table = {c["id"]: c for c in categories}
     assert stat == evaluation.pq_compute_single_core(0, pairs, str(V1 / "gt"), str(V1 / "pred"), table, verbose=False)
-    assert stat.pq_average(table, isthing=None)[0] == evaluation.pq_compute(str(GT_JSON), str(PRED_JSON), verbose=False)["All"]
+    overall = evaluation.pq_compute(str(GT_JSON), str(PRED_JSON), verbose=False)["All"]
+    assert stat.pq_average(table, isthing=None)[0] == overall
