@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use divan::counter::{BytesCount, ItemsCount};
 use divan::Bencher;
-use panoptiq::decode::{read_id_map, read_id_map_reference, RunReader};
-use panoptiq::fastpng::{Buffers, Engine, FastRows};
-use panoptiq::histogram::PairHistogram;
-use panoptiq::ids::rgb_to_ids;
-use panoptiq::inflate::Inflater;
+use panoptiq::eval::histogram::PairHistogram;
+use panoptiq::eval::ids::rgb_to_ids;
+use panoptiq::png::inflate::Inflater;
+use panoptiq::png::{read_id_map, read_id_map_reference, RunReader};
+use panoptiq::png::{Buffers, Engine, FastRows};
 
 fn main() {
     divan::main();
@@ -41,7 +41,8 @@ fn rgb2id(bencher: Bencher, (height, width): (usize, usize)) {
 /// The histogram of a real ground truth against itself shifted by one row.
 #[divan::bench]
 fn histogram(bencher: Bencher) {
-    let map = read_id_map(&sample_pngs()[0], &panoptiq::parallel::Cancel::new()).expect("sample decodes");
+    let map =
+        read_id_map(&sample_pngs()[0], &panoptiq::runtime::parallel::Cancel::new()).expect("sample decodes");
     let pred: Vec<u32> = map.ids[map.width..].iter().chain(&map.ids[..map.width]).copied().collect();
     let mut histogram = PairHistogram::new();
     bencher.counter(ItemsCount::new(map.ids.len())).bench_local(|| {

@@ -1,41 +1,37 @@
 //! panoptiq's core: Panoptic Quality (PQ = SQ × RQ) computed exactly as cocodataset/panopticapi
 //! computes it, with no Python types, so `cargo test` runs without an interpreter.
 //!
-//! The pipeline, one module a step: [`decode`] reads a panoptic PNG, [`ids`] packs RGB into
-//! segment ids, [`histogram`] counts (ground truth, prediction) pixel pairs run by run,
-//! [`segments`] checks and indexes `segments_info`, [`matching`] applies panopticapi's per-image
-//! rules and [`stats`] accumulates and averages per category. [`dataset`] runs that pipeline over
-//! many image pairs in parallel ([`parallel`] keeps fork-safe thread pools and makes long work
-//! interruptible), [`annotations`] reads their COCO panoptic JSON, [`io`] their PNGs from disk,
-//! archives or memory; [`records`] tells each image's scores and each segment's fate. [`encode`]
-//! writes id maps and pictures as PNGs, [`draw`] paints id maps for people ([`distance`] finds
-//! segments' interiors). [`memory`] allocates input-sized buffers fallibly; [`error`] holds the
-//! one error type.
+//! The map, one folder a stage, in pipeline order:
+//!
+//! ```text
+//! bytes ──► PNG decoding ──► id runs ──► pair histogram ──► matching, sums ──► totals, records
+//!  io/        png/            eval/ids    eval/histogram     eval/matching       eval/stats
+//!                             eval/runs   eval/boundary      eval/stats          eval/records
+//! ```
+//!
+//! - [`io`]: where bytes come from — files, zip and tar archives read in place, memory.
+//! - [`png`]: everything PNG — chunks and CRCs, the dense and sparse engines, the inflater, the
+//!   `png`-crate fallback, whole maps, and writing PNGs.
+//! - [`eval`]: one image pair from id runs to per-category sums: ids, runs, the pair histogram,
+//!   segments, Boundary PQ's bands, panopticapi's matching rules, exact sums and averages, and
+//!   per-image and per-segment records.
+//! - [`dataset`]: a dataset's pairs read from COCO panoptic JSON and evaluated in parallel.
+//! - [`metric`]: label maps in memory, under panopticapi's or torchmetrics' rules.
+//! - [`draw`]: pictures of id maps for people.
+//! - [`runtime`]: fork-safe thread pools, interruptible work, fallible buffers.
+//! - [`error`]: the one error type.
+//!
+//! The PyO3 binding (`src/python/`, behind the `python` feature) only converts and checks
+//! arguments, releases the GIL and maps errors to exceptions.
 
-pub mod annotations;
-pub mod boundary;
 pub mod dataset;
-pub mod decode;
-pub mod distance;
 pub mod draw;
-pub mod encode;
 pub mod error;
-pub mod exact;
-pub mod fastpng;
-pub mod histogram;
-pub mod ids;
-pub mod inflate;
+pub mod eval;
 pub mod io;
-pub mod labels;
-pub mod matching;
-pub mod memory;
 pub mod metric;
-pub mod parallel;
-pub mod records;
-pub mod runs;
-pub mod segments;
-pub mod stats;
-pub mod torchmetrics;
+pub mod png;
+pub mod runtime;
 
 #[cfg(feature = "python")]
 mod python;

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::distance::chessboard;
+use crate::draw::distance::chessboard;
 use crate::PqError;
 
 /// A segment's place in its image.

@@ -2,6 +2,7 @@
 //! photo or not, and a point inside each segment to write its label at.
 
 mod anchors;
+pub mod distance;
 mod paint;
 
 pub use anchors::{segment_anchors, Anchor};

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::memory::filled_vec;
+use crate::runtime::memory::filled_vec;
 use crate::PqError;
 
 /// How to paint an id map.

@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 
 pub use backing::Backing;
 
-use crate::memory::grow;
+use crate::runtime::memory::grow;
 use crate::PqError;
 
 /// How a member's bytes are stored.

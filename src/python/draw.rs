@@ -12,8 +12,8 @@ use pyo3::prelude::*;
 
 use super::{contiguous, run_sized};
 use crate::draw::{paint, segment_anchors, Paint};
-use crate::encode::write_rgb;
-use crate::ids::PARALLEL_MIN_PIXELS;
+use crate::eval::ids::PARALLEL_MIN_PIXELS;
+use crate::png::encode::write_rgb;
 
 /// `(id, area, row, col, depth, top, left, bottom, right)` of one segment.
 type AnchorRow = (u32, u64, usize, usize, u32, usize, usize, usize, usize);

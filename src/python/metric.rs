@@ -12,14 +12,15 @@ use super::{
     PredColumns, SegmentRow, StatRow,
 };
 use crate::error::Side;
-use crate::exact::ExactSum;
-use crate::ids::rgb_to_ids;
-use crate::labels::{encoded_label, Label};
-use crate::matching::ImageResult;
+use crate::eval::categories::Categories;
+use crate::eval::exact::ExactSum;
+use crate::eval::ids::rgb_to_ids;
+use crate::eval::matching::ImageResult;
+use crate::eval::records::SegmentRecord;
+use crate::eval::stats::{CategoryStats, PqStats};
+use crate::metric::labels::{encoded_label, Label};
 use crate::metric::{fold_results, ImageRow, ListedSegment, MetricConfig, Rules};
-use crate::parallel::Cancel;
-use crate::records::SegmentRecord;
-use crate::stats::{CategoryStats, PqStats};
+use crate::runtime::parallel::Cancel;
 use crate::PqError;
 
 /// Pixels of a batch below which it is evaluated on the calling thread: a hand-off to the pool
@@ -297,8 +298,14 @@ impl PyEvaluator {
         };
         let iou = super::iou_type(boundary)?;
         Ok(Self {
-            config: MetricConfig::new(&categories, rules, modified, void_category, allow_unknown_preds)
-                .with_iou(iou),
+            config: MetricConfig::new(
+                &Categories::with_kinds(categories),
+                rules,
+                modified,
+                void_category,
+                allow_unknown_preds,
+            )
+            .with_iou(iou),
         })
     }
 
@@ -449,7 +456,7 @@ impl PyEvaluator {
         let to_ids = |rgb: &PyReadonlyArray3<'py, u8>| -> PyResult<Bound<'py, numpy::PyArray2<u32>>> {
             let flat = super::contiguous(rgb, "colour maps")?;
             let ids = run_sized(py, flat.len(), PARALLEL_MIN_PIXELS, |_| {
-                let mut ids = crate::memory::filled_vec(images * pixels, 0u32, "the id maps")?;
+                let mut ids = crate::runtime::memory::filled_vec(images * pixels, 0u32, "the id maps")?;
                 rgb_to_ids(flat, channels, &mut ids)?;
                 Ok(ids)
             })?;

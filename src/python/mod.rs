@@ -27,19 +27,23 @@ use std::path::{Path, PathBuf};
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyTuple;
 
-use crate::annotations::{read_annotations, Annotations};
+use crate::dataset::annotations::{read_annotations, Annotations};
 use crate::dataset::{decode_only, evaluate_pairs_detailed, PairJob};
-use crate::decode::{read_id_map, read_id_map_from_bytes, read_id_map_reference};
-use crate::encode::write_id_map;
 use crate::error::{JsonFiles, Side};
-use crate::ids::{ids_to_rgb, rgb_to_ids, Channel, PARALLEL_MIN_PIXELS};
+use crate::eval::categories::Categories;
+use crate::eval::categories::CategoryInfo;
+use crate::eval::ids::{ids_to_rgb, rgb_to_ids, Channel, PARALLEL_MIN_PIXELS};
+use crate::eval::matching::{
+    evaluate_image as evaluate_histogram, evaluate_maps, map_histogram, IouType, MapView,
+};
+use crate::eval::records::{ImageDetail, SegmentRecord};
+use crate::eval::segments::{GtSegment, PredSegment};
+use crate::eval::stats::{average, Average, PqStats};
 use crate::io::{Origin, DISK};
-use crate::matching::{evaluate_image as evaluate_histogram, evaluate_maps, map_histogram, IouType, MapView};
-use crate::memory::filled_vec;
-use crate::parallel::{catch_panic, default_threads, run_interruptible, Cancel};
-use crate::records::{ImageDetail, SegmentRecord};
-use crate::segments::{Categories, GtSegment, PredSegment};
-use crate::stats::{average, Average, CategoryInfo, PqStats};
+use crate::png::encode::write_id_map;
+use crate::png::reader::{read_id_map, read_id_map_from_bytes, read_id_map_reference};
+use crate::runtime::memory::filled_vec;
+use crate::runtime::parallel::{catch_panic, default_threads, run_interruptible, Cancel};
 use crate::PqError;
 
 /// Borrows a C-contiguous array's data; any other layout is refused rather than copied silently.
@@ -278,7 +282,7 @@ fn evaluate_image<'py>(
     Ok(rows_from_stats(&result.stats))
 }
 
-/// One image pair's scores and segment records from its id maps (see [`crate::records`]).
+/// One image pair's scores and segment records from its id maps (see [`crate::eval::records`]).
 #[pyfunction]
 fn image_details<'py>(
     py: Python<'py>,
@@ -543,7 +547,14 @@ fn parse_annotations(
 ) -> PyResult<Option<PyAnnotations>> {
     let files = JsonFiles { gt: gt_json, pred: pred_json };
     let read = run(py, num_threads, |cancel| {
-        crate::annotations::parse_annotations(&gt_text, &pred_text, files, &gt_folder, &pred_folder, cancel)
+        crate::dataset::annotations::parse_annotations(
+            &gt_text,
+            &pred_text,
+            files,
+            &gt_folder,
+            &pred_folder,
+            cancel,
+        )
     })?;
     Ok(read.map(PyAnnotations))
 }
@@ -617,10 +628,10 @@ fn py_default_threads() -> usize {
 /// The PNG decoder's engine, as `PANOPTIQ_DECODER` set it: "auto", "dense" or "sparse".
 #[pyfunction]
 fn decoder_engine() -> &'static str {
-    match crate::fastpng::configured_engine() {
-        crate::fastpng::Engine::Auto => "auto",
-        crate::fastpng::Engine::Dense => "dense",
-        crate::fastpng::Engine::Sparse => "sparse",
+    match crate::png::configured_engine() {
+        crate::png::Engine::Auto => "auto",
+        crate::png::Engine::Dense => "dense",
+        crate::png::Engine::Sparse => "sparse",
     }
 }
 

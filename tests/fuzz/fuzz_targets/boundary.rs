@@ -8,10 +8,10 @@ use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 
-use panoptiq::boundary::{band_histogram, BandIou, BandScratch, Bands, RunImage, INTERIOR};
-use panoptiq::distance::chessboard;
-use panoptiq::histogram::PairHistogram;
-use panoptiq::parallel::Cancel;
+use panoptiq::eval::boundary::{band_histogram, BandIou, BandScratch, Bands, RunImage, INTERIOR};
+use panoptiq::draw::distance::chessboard;
+use panoptiq::eval::histogram::PairHistogram;
+use panoptiq::runtime::parallel::Cancel;
 
 struct Case {
     height: usize,

@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use panoptiq::annotations::parse_annotations;
+use panoptiq::dataset::annotations::parse_annotations;
 use panoptiq::error::JsonFiles;
 use panoptiq::io::{Origin, DISK};
-use panoptiq::parallel::Cancel;
+use panoptiq::runtime::parallel::Cancel;
 
 fuzz_target!(|data: &[u8]| {
     // The input is the ground truth, a NUL byte, then the prediction.

@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use panoptiq::exact::ExactSum;
-use panoptiq::matching::{evaluate_maps, MapView};
-use panoptiq::parallel::Cancel;
-use panoptiq::segments::{Categories, GtSegment, PredSegment};
-use panoptiq::stats::PqStats;
+use panoptiq::eval::exact::ExactSum;
+use panoptiq::eval::matching::{evaluate_maps, MapView};
+use panoptiq::runtime::parallel::Cancel;
+use panoptiq::eval::segments::{Categories, GtSegment, PredSegment};
+use panoptiq::eval::stats::PqStats;
 use panoptiq::PqError;
 
 #[derive(Debug)]

@@ -1,6 +1,6 @@
 //! Differential fuzzing of panoptiq's PNG decoding against the `png` crate used directly: for
 //! any bytes, both give the same ids, or both refuse. Neither may panic, hang or over-allocate.
-//! And panoptiq's two inflaters (the sparse one of `panoptiq::inflate`, fdeflate) give the same
+//! And panoptiq's two inflaters (the sparse one of `panoptiq::png::inflate`, fdeflate) give the same
 //! rows, or the same error; the sparse one hands no stream that the dense one decodes over to it.
 #![no_main]
 
@@ -8,9 +8,9 @@ use std::io::Cursor;
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use panoptiq::decode::read_id_map_from_bytes;
-use panoptiq::fastpng::{Buffers, Engine, FastRows, Row};
-use panoptiq::parallel::Cancel;
+use panoptiq::png::read_id_map_from_bytes;
+use panoptiq::png::{Buffers, Engine, FastRows, Row};
+use panoptiq::runtime::parallel::Cancel;
 
 /// The ids the `png` crate decodes, or `None` where panoptiq must refuse the file too: anything
 /// but 8-bit RGB, RGBA or palette images, and broken files.

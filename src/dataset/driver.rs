@@ -5,18 +5,19 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::boundary::{dilation, BandScratch, Bands, RunImage};
-use crate::decode::RunReader;
 use crate::error::JsonFiles;
-use crate::fastpng::{Buffers, Row};
-use crate::histogram::PairHistogram;
+use crate::eval::boundary::{dilation, BandScratch, Bands, RunImage};
+use crate::eval::categories::Categories;
+use crate::eval::histogram::PairHistogram;
+use crate::eval::matching::{evaluate_image_with, ImageResult, IouType};
+use crate::eval::records::ImageDetail;
+use crate::eval::runs::PairRows;
+use crate::eval::segments::{GtSegment, PredSegment};
+use crate::eval::stats::PqStats;
 use crate::io::Origin;
-use crate::matching::{evaluate_image_with, ImageResult, IouType};
-use crate::parallel::{catch_panic, Cancel};
-use crate::records::ImageDetail;
-use crate::runs::PairRows;
-use crate::segments::{Categories, GtSegment, PredSegment};
-use crate::stats::PqStats;
+use crate::png::reader::RunReader;
+use crate::png::{Buffers, Row};
+use crate::runtime::parallel::{catch_panic, Cancel};
 use crate::PqError;
 
 /// One image pair of a dataset: its PNG files and its `segments_info`.
@@ -114,7 +115,7 @@ fn evaluate_pair_with(
             IouType::Boundary { dilation_ratio, reference_marker } => {
                 let gt_listed: Vec<u32> = job.gt_segments.iter().map(|s| s.id).collect();
                 let pred_listed: Vec<u32> = job.pred_segments.iter().map(|s| s.id).collect();
-                crate::boundary::band_histogram(
+                crate::eval::boundary::band_histogram(
                     gt_rows,
                     pred_rows,
                     dilation(dilation_ratio, gt_height, gt_width),
@@ -207,7 +208,7 @@ pub fn evaluate_pairs_detailed(
         cancel.check()?;
         for result in results {
             let (result, detail) = result?;
-            updated.add_image(&result);
+            updated.merge(&result.stats);
             collected.extend(detail);
         }
     }
@@ -249,9 +250,9 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::encode::write_id_map;
     use crate::io::DISK;
-    use crate::parallel::with_threads;
+    use crate::png::encode::write_id_map;
+    use crate::runtime::parallel::with_threads;
 
     struct Fixture {
         dir: PathBuf,

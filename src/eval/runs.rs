@@ -3,7 +3,7 @@
 //! Panoptic maps are long horizontal runs; the fast pipeline never materialises ids pixel by
 //! pixel, it finds run boundaries in the decoded bytes and hands runs to the histogram.
 
-use crate::histogram::PairHistogram;
+use crate::eval::histogram::PairHistogram;
 
 /// One row as runs: run `i` covers columns `ends()[i - 1]..ends()[i]` (from 0 for the first)
 /// and has segment id `ids()[i]`.

@@ -4,17 +4,19 @@
 
 use std::collections::HashMap;
 
-use crate::boundary::{band_histogram, dilation, BandScratch, Bands, RunImage};
 use crate::error::Side;
-use crate::labels::{label_pair, listed_label, CategoryKinds, Label, LabelPolicy, LabelledPair, SideLabels};
-use crate::matching::{self, histogram_of, ImageResult, IouType};
-use crate::parallel::Cancel;
-pub use crate::records::ImageRow;
+use crate::eval::boundary::{band_histogram, dilation, BandScratch, Bands, RunImage};
+use crate::eval::matching::{self, histogram_of, ImageResult, IouType};
+pub use crate::eval::records::ImageRow;
+use crate::metric::labels::{label_pair, listed_label, Label, LabelPolicy, LabelledPair, SideLabels};
+use crate::runtime::parallel::Cancel;
 
-use crate::records::{image_row, segment_records, SegmentRecord};
-use crate::segments::{Categories, GtSegment, PredSegment};
-use crate::stats::{CategoryInfo, PqStats};
-use crate::{torchmetrics, PqError};
+use crate::eval::categories::Categories;
+use crate::eval::records::{image_row, segment_records, SegmentRecord};
+use crate::eval::segments::{GtSegment, PredSegment};
+use crate::eval::stats::PqStats;
+use crate::metric::torchmetrics;
+use crate::PqError;
 
 /// Whose per-image rules decide matches, VOID and crowd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +39,6 @@ pub struct ListedSegment {
 /// How a metric evaluates one image pair.
 #[derive(Debug, Clone)]
 pub struct MetricConfig {
-    kinds: CategoryKinds,
-    infos: Vec<CategoryInfo>,
     categories: Categories,
     rules: Rules,
     void_category: Option<i64>,
@@ -47,23 +47,19 @@ pub struct MetricConfig {
 }
 
 impl MetricConfig {
-    /// `categories` are `(id, isthing)`; `modified` scores stuff as PQ† does; pixels of
+    /// `modified` scores the stuff of `categories` as PQ† does; pixels of
     /// `void_category` are VOID on both sides; `allow_unknown_preds` makes predicted pixels of an
     /// unknown category VOID instead of an error.
     #[must_use]
     pub fn new(
-        categories: &[(i64, bool)],
+        categories: &Categories,
         rules: Rules,
         modified: bool,
         void_category: Option<i64>,
         allow_unknown_preds: bool,
     ) -> Self {
-        let kinds = CategoryKinds::new(categories.iter().copied());
-        let infos: Vec<CategoryInfo> =
-            categories.iter().map(|&(id, isthing)| CategoryInfo { id, isthing }).collect();
-        let stuff = categories.iter().filter(|&&(_, isthing)| modified && !isthing).map(|&(id, _)| id);
-        let categories = Categories::new(kinds.ids()).with_modified_stuff(stuff);
-        Self { kinds, infos, categories, rules, void_category, allow_unknown_preds, iou: IouType::Mask }
+        let categories = if modified { categories.clone().with_modified_stuff() } else { categories.clone() };
+        Self { categories, rules, void_category, allow_unknown_preds, iou: IouType::Mask }
     }
 
     /// This configuration with Boundary PQ's IoU (panopticapi's rules, id maps with a width).
@@ -113,7 +109,7 @@ impl MetricConfig {
             pred,
             &SideLabels { decode: gt_decode, policy: &gt_policy },
             &SideLabels { decode: pred_decode, policy: &pred_policy },
-            &self.kinds,
+            &self.categories,
             cancel,
         )?;
         let bands = match self.iou {
@@ -123,8 +119,9 @@ impl MetricConfig {
                 let width = checked_width(width, gt.len() / W)?;
                 gt_rows.set_flat_runs(&labelled.gt_runs, width);
                 pred_rows.set_flat_runs(&labelled.pred_runs, width);
-                let ids =
-                    |segments: &[crate::labels::Segment]| segments.iter().map(|s| s.id).collect::<Vec<_>>();
+                let ids = |segments: &[crate::metric::labels::Segment]| {
+                    segments.iter().map(|s| s.id).collect::<Vec<_>>()
+                };
                 // The segment ids are panoptiq's own: the reference's marker has no meaning here.
                 Some(bands_of(
                     [&gt_rows, &pred_rows],
@@ -151,7 +148,7 @@ impl MetricConfig {
                 torchmetrics::evaluate_image(histogram, gt, pred, |c| self.categories.is_modified_stuff(c))
             }
             Rules::Panopticapi => {
-                let as_gt = |s: &crate::labels::Segment| GtSegment {
+                let as_gt = |s: &crate::metric::labels::Segment| GtSegment {
                     id: s.id,
                     category_id: s.category_id,
                     iscrowd: false,
@@ -274,13 +271,13 @@ impl MetricConfig {
     /// One image's row: its PQ, SQ and RQ averaged over the categories it holds.
     #[must_use]
     pub fn image_row(&self, result: &ImageResult) -> ImageRow {
-        image_row(result, &self.infos)
+        image_row(result, self.categories.infos())
     }
 
-    /// The averaging table: every category with its kind.
+    /// Every category with its kind, in the metric's order (the averaging order).
     #[must_use]
-    pub fn category_infos(&self) -> &[CategoryInfo] {
-        &self.infos
+    pub fn categories(&self) -> &Categories {
+        &self.categories
     }
 }
 
@@ -345,7 +342,7 @@ pub fn fold_results(
     let mut batch = PqStats::new();
     for (index, result) in results.into_iter().enumerate() {
         let result = result.map_err(|e| PqError::InBatch { batch_index: index, source: Box::new(e) })?;
-        batch.add_image(&result);
+        batch.merge(&result.stats);
         on_image(index, &result);
     }
     totals.merge(&batch);
@@ -368,7 +365,13 @@ mod tests {
 
     #[test]
     fn panopticapi_rules_on_pairs_equal_id_maps() {
-        let config = MetricConfig::new(&[(1, true), (2, false)], Rules::Panopticapi, false, Some(255), false);
+        let config = MetricConfig::new(
+            &Categories::with_kinds([(1, true), (2, false)]),
+            Rules::Panopticapi,
+            false,
+            Some(255),
+            false,
+        );
         let gt = [(1, 1), (1, 1), (1, 1), (2, 0), (255, 0)];
         let pred = [(1, 5), (1, 5), (2, 0), (2, 0), (2, 0)];
         let r = config
@@ -397,7 +400,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_side_and_batch_position() {
-        let config = MetricConfig::new(&[(1, true)], Rules::Panopticapi, false, None, false);
+        let config =
+            MetricConfig::new(&Categories::with_kinds([(1, true)]), Rules::Panopticapi, false, None, false);
         let e = config
             .evaluate_labels("4", &pairs(&[(1, 0)]), &pairs(&[(9, 0)]), None, decode, decode, &Cancel::new())
             .unwrap_err();

@@ -3,12 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::boundary::{BandIou, Bands};
 use crate::error::Side;
-use crate::histogram::PairHistogram;
-use crate::matching::ImageResult;
-use crate::segments::{GtSegment, PredSegment};
-use crate::stats::CategoryInfo;
+use crate::eval::boundary::{BandIou, Bands};
+use crate::eval::categories::CategoryInfo;
+use crate::eval::histogram::PairHistogram;
+use crate::eval::matching::ImageResult;
+use crate::eval::segments::{GtSegment, PredSegment};
 use crate::VOID;
 
 /// A segment's fate.
@@ -211,10 +211,10 @@ pub fn segment_records(
 #[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
-    use crate::matching::{evaluate_maps, MapView};
-    use crate::parallel::Cancel;
-    use crate::segments::fixtures::{gt, pred};
-    use crate::segments::Categories;
+    use crate::eval::categories::Categories;
+    use crate::eval::matching::{evaluate_maps, MapView};
+    use crate::eval::segments::fixtures::{gt, pred};
+    use crate::runtime::parallel::Cancel;
 
     fn view(ids: &[u32]) -> MapView<'_> {
         MapView { ids, height: 1, width: ids.len() }
@@ -232,7 +232,7 @@ mod tests {
         let cats = Categories::new([1, 2]);
         let result =
             evaluate_maps("1", view(&gt_map), view(&pred_map), &g, &p, &cats, &Cancel::new()).unwrap();
-        let histogram = crate::matching::histogram_of(&gt_map, &pred_map, &Cancel::new()).unwrap();
+        let histogram = crate::eval::matching::histogram_of(&gt_map, &pred_map, &Cancel::new()).unwrap();
         let records = segment_records(&histogram, &g, &p, &result, None);
         let fates: Vec<(u32, Fate)> = records.iter().map(|r| (r.segment_id, r.fate)).collect();
         assert_eq!(

@@ -1,8 +1,8 @@
 //! PNG's five row filters undone in place, skipping the zero spans that make up almost all of a
 //! panoptic map's filtered bytes, with the runs of the row updated where it changed.
 
-use super::Row;
-use crate::runs::RowRuns;
+use super::row::Row;
+use crate::eval::runs::RowRuns;
 
 /// Un-filters one row of `BPP`-byte pixels in place and updates `runs`; `None` for an unknown
 /// filter type. `BPP` is a constant so that byte-to-pixel arithmetic never divides.

@@ -7,38 +7,11 @@ use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::Side;
-use crate::histogram::{IdMap, PairHistogram};
-use crate::memory::push;
-use crate::parallel::{panic_error, Cancel};
+use crate::eval::categories::Categories;
+use crate::eval::histogram::{IdMap, PairHistogram};
+use crate::runtime::memory::push;
+use crate::runtime::parallel::{panic_error, Cancel};
 use crate::{PqError, VOID};
-
-/// Every category the metric knows, each a thing or a stuff.
-#[derive(Debug, Clone, Default)]
-pub struct CategoryKinds {
-    /// (category id, isthing), sorted by id.
-    sorted: Vec<(i64, bool)>,
-}
-
-impl CategoryKinds {
-    #[must_use]
-    pub fn new(categories: impl IntoIterator<Item = (i64, bool)>) -> Self {
-        let mut sorted: Vec<(i64, bool)> = categories.into_iter().collect();
-        sorted.sort_unstable_by_key(|&(id, _)| id);
-        sorted.dedup_by_key(|&mut (id, _)| id);
-        Self { sorted }
-    }
-
-    /// `Some(isthing)` for a known category, `None` otherwise.
-    #[must_use]
-    pub fn isthing(&self, category_id: i64) -> Option<bool> {
-        self.sorted.binary_search_by_key(&category_id, |&(id, _)| id).ok().map(|i| self.sorted[i].1)
-    }
-
-    /// The known category ids, ascending.
-    pub fn ids(&self) -> impl Iterator<Item = i64> + '_ {
-        self.sorted.iter().map(|&(id, _)| id)
-    }
-}
 
 /// How one side's labels become segments.
 #[derive(Debug, Clone, Copy, Default)]
@@ -101,7 +74,7 @@ pub fn label_pair<T: Copy + PartialEq + Sync, const W: usize, G, P>(
     pred: &[T],
     gt_side: &SideLabels<'_, G>,
     pred_side: &SideLabels<'_, P>,
-    kinds: &CategoryKinds,
+    kinds: &Categories,
     cancel: &Cancel,
 ) -> Result<LabelledPair, PqError>
 where
@@ -155,7 +128,7 @@ fn two_cores() -> bool {
     static CORES: AtomicUsize = AtomicUsize::new(0);
     let mut cores = CORES.load(Ordering::Relaxed);
     if cores == 0 {
-        cores = crate::parallel::default_threads();
+        cores = crate::runtime::parallel::default_threads();
         CORES.store(cores, Ordering::Relaxed);
     }
     cores > 1
@@ -181,7 +154,7 @@ fn scan_side<T: Copy + PartialEq, const W: usize, D: Fn([T; W]) -> Result<Label,
     side: Side,
     values: &[T],
     labels: &SideLabels<'_, D>,
-    kinds: &CategoryKinds,
+    kinds: &Categories,
     cancel: &Cancel,
 ) -> Result<SideRuns, PqError> {
     let pixels = values.len() / W;
@@ -249,7 +222,7 @@ fn run_end<T: Copy + PartialEq, const W: usize>(values: &[T], from: usize, key: 
 struct Segmenter<'a> {
     image_id: &'a str,
     side: Side,
-    kinds: &'a CategoryKinds,
+    kinds: &'a Categories,
     policy: &'a LabelPolicy,
     segments: Vec<Segment>,
     index: IdMap<(i64, i64), u32>,
@@ -258,7 +231,7 @@ struct Segmenter<'a> {
 }
 
 impl<'a> Segmenter<'a> {
-    fn new(image_id: &'a str, side: Side, kinds: &'a CategoryKinds, policy: &'a LabelPolicy) -> Self {
+    fn new(image_id: &'a str, side: Side, kinds: &'a Categories, policy: &'a LabelPolicy) -> Self {
         Self {
             image_id,
             side,
@@ -372,8 +345,8 @@ pub fn listed_label<'a, S: BuildHasher + Sync>(
 mod tests {
     use super::*;
 
-    fn kinds() -> CategoryKinds {
-        CategoryKinds::new([(1, true), (7, false)])
+    fn kinds() -> Categories {
+        Categories::with_kinds([(1, true), (7, false)])
     }
 
     #[allow(clippy::unnecessary_wraps)] // the decoder signature label_pair takes

@@ -11,9 +11,9 @@ mod interior;
 
 use std::collections::{HashMap, HashSet};
 
-use crate::histogram::PairHistogram;
-use crate::parallel::Cancel;
-use crate::runs::{PairRows, RowRuns};
+use crate::eval::histogram::PairHistogram;
+use crate::eval::runs::{PairRows, RowRuns};
+use crate::runtime::parallel::Cancel;
 use crate::PqError;
 
 use interior::{horizontal, vertical, Interval, Lists, Window};

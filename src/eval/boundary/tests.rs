@@ -2,7 +2,7 @@
 #![allow(clippy::cast_possible_truncation)]
 
 use super::*;
-use crate::distance::chessboard;
+use crate::draw::distance::chessboard;
 use std::collections::HashMap;
 
 /// Ids 0 (VOID) and 3 are not listed: they keep all their pixels. The order is segments_info's.

@@ -16,9 +16,9 @@ use serde_json::value::RawValue;
 
 use crate::dataset::PairJob;
 use crate::error::JsonFiles;
+use crate::eval::segments::{GtSegment, PredSegment};
 use crate::io::Origin;
-use crate::parallel::Cancel;
-use crate::segments::{GtSegment, PredSegment};
+use crate::runtime::parallel::Cancel;
 use crate::PqError;
 
 /// An `image_id` as JSON holds it. panopticapi matches predictions to images by Python equality,

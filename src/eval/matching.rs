@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 
-use crate::boundary::{BandIou, Bands};
 use crate::error::Side;
-use crate::histogram::PairHistogram;
-use crate::parallel::Cancel;
-use crate::segments::{index_ids, Categories, GtSegment, PredSegment};
-use crate::stats::PqStats;
+use crate::eval::boundary::{BandIou, Bands};
+use crate::eval::categories::Categories;
+use crate::eval::histogram::PairHistogram;
+use crate::eval::segments::{index_ids, GtSegment, PredSegment};
+use crate::eval::stats::PqStats;
+use crate::runtime::parallel::Cancel;
 use crate::{PqError, VOID};
 
 /// A ground-truth segment matched to a predicted one.
@@ -123,9 +124,9 @@ pub enum IouType {
     #[default]
     Mask,
     /// Boundary PQ's `min(mask IoU, boundary IoU)`, bands `dilation_ratio` of the image's
-    /// diagonal wide (see [`crate::boundary`]); with `reference_marker`, boundary-iou-api's
+    /// diagonal wide (see [`crate::eval::boundary`]); with `reference_marker`, boundary-iou-api's
     /// numbers for a segment whose id is its interior marker (see
-    /// [`crate::boundary::band_histogram`]).
+    /// [`crate::eval::boundary::band_histogram`]).
     Boundary { dilation_ratio: f64, reference_marker: bool },
 }
 
@@ -145,7 +146,7 @@ pub fn evaluate_image(
 }
 
 /// [`evaluate_image`] with Boundary PQ's IoU when `bands` (the band histogram of
-/// [`crate::boundary::band_histogram`]) is given: each candidate pair's IoU is the smaller of
+/// [`crate::eval::boundary::band_histogram`]) is given: each candidate pair's IoU is the smaller of
 /// its mask IoU and its boundary IoU, for matching and for the sums; FP and FN counting is
 /// unchanged.
 pub fn evaluate_image_with(
@@ -284,7 +285,7 @@ fn predicted_areas(
 #[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
-    use crate::segments::fixtures::{gt, pred};
+    use crate::eval::segments::fixtures::{gt, pred};
 
     fn run(
         gt_map: &[u32],
@@ -324,7 +325,7 @@ mod tests {
     #[test]
     fn prediction_on_crowd_is_ignored_and_crowd_is_not_fn() {
         let r = run(&[5, 5, 5, 5], &[7, 7, 7, 0], &[gt(5, 1, true, 4)], &[pred(7, 1)]).unwrap();
-        assert_eq!(r.stats.get(1), crate::stats::CategoryStats::default());
+        assert_eq!(r.stats.get(1), crate::eval::stats::CategoryStats::default());
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use png::{BitDepth, ColorType};
 
-use crate::ids::ids_to_rgb;
-use crate::memory::filled_vec;
+use crate::eval::ids::ids_to_rgb;
+use crate::runtime::memory::filled_vec;
 use crate::PqError;
 
 /// Writes `ids` (row-major, `height` x `width`) as an 8-bit RGB PNG, or RGBA with opaque alpha
@@ -75,7 +75,7 @@ pub fn write_rgb(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::read_id_map;
+    use crate::png::reader::read_id_map;
 
     #[test]
     fn written_maps_read_back() {
@@ -84,7 +84,7 @@ mod tests {
             let path =
                 std::env::temp_dir().join(format!("panoptiq-encode-{}-{alpha}.png", std::process::id()));
             write_id_map(&path, &ids, 3, 4, alpha).unwrap();
-            let map = read_id_map(&path, &crate::parallel::Cancel::new()).unwrap();
+            let map = read_id_map(&path, &crate::runtime::parallel::Cancel::new()).unwrap();
             assert_eq!((map.height, map.width, map.ids), (3, 4, ids.clone()));
             std::fs::remove_file(&path).unwrap();
         }

@@ -5,11 +5,14 @@ use std::path::{Path, PathBuf};
 
 use png::{BitDepth, ColorType, Transformations};
 
-use crate::fastpng::{malformed, scan_chunks, Buffers, FastRows, Row};
-use crate::ids::rgb_to_ids;
-use crate::memory::{filled_vec, grow};
-use crate::parallel::Cancel;
-use crate::runs::RowRuns;
+use super::buffers::Buffers;
+use super::chunks::{malformed, scan_chunks};
+use super::dense::FastRows;
+use super::row::Row;
+use crate::eval::ids::rgb_to_ids;
+use crate::eval::runs::RowRuns;
+use crate::runtime::memory::{filled_vec, grow};
+use crate::runtime::parallel::Cancel;
 use crate::PqError;
 
 /// A decoded id map: `ids[y * width + x]` is the segment id of pixel (x, y).

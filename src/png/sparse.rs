@@ -1,4 +1,4 @@
-//! Rows straight from the inflater's ring (see [`crate::inflate`]), whose zeros were never
+//! Rows straight from the inflater's ring (see [`crate::png::inflate`]), whose zeros were never
 //! written. Under the Up filter — most rows of a panoptic PNG — a row is the row above plus its
 //! non-zero filtered bytes, and those lie in the blocks the ring marks: only they are read, only
 //! the bytes there are added and only the runs there looked at again. None, Sub and Paeth rows
@@ -7,9 +7,10 @@
 //! out of the ring and un-filtered as the dense decoder does.
 
 use super::filters::{unfilter, up_16, up_part};
-use super::{run_filters, Row};
-use crate::inflate::Inflater;
-use crate::runs::RowRuns;
+use super::row::Row;
+use super::run_filters;
+use crate::eval::runs::RowRuns;
+use crate::png::inflate::Inflater;
 
 /// Buffers of the sparse path, reused from file to file.
 #[derive(Debug, Default)]

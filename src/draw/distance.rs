@@ -1,7 +1,7 @@
 //! Chessboard distance from every pixel to the nearest pixel of another segment, the image border
 //! counting as another segment: one transform per image gives every segment's erosions at once.
 
-use crate::memory::filled_vec;
+use crate::runtime::memory::filled_vec;
 use crate::PqError;
 
 /// For each pixel of `ids` (row-major, `height` x `width`), the chessboard distance to the nearest

@@ -1,14 +1,14 @@
 //! torchmetrics' per-image rules (`PanopticQuality` and `ModifiedPanopticQuality`, torchmetrics
-//! 1.9), applied to an intersection histogram of two [`Labelled`](crate::labels::Labelled) maps.
+//! 1.9), applied to an intersection histogram of two [`LabelledPair`](crate::metric::labels::LabelledPair) maps.
 //!
 //! They differ from panopticapi's: VOID is subtracted from the union on both sides, an
 //! unmatched segment lying more than half on the other side's VOID is neither FP nor FN, and
 //! there is no crowd. torchmetrics divides pixel counts as `float32` tensors, so the IoUs and
 //! VOID ratios here are `f32` quotients too: that is what makes the numbers equal its own.
 
-use crate::histogram::PairHistogram;
-use crate::labels::Segment;
-use crate::matching::{ImageResult, Match};
+use crate::eval::histogram::PairHistogram;
+use crate::eval::matching::{ImageResult, Match};
+use crate::metric::labels::Segment;
 use crate::VOID;
 
 /// `a / b` as torch divides two integer tensors: both converted to `f32`, then divided.

@@ -5,9 +5,9 @@
 //! only; the row's bytes are written where they differ from the row above (Paeth) or wholesale.
 
 use super::filters::paeth_predictor;
-use super::Row;
-use crate::inflate::window::Ring;
-use crate::runs::{to_u32, RowRuns};
+use super::row::Row;
+use crate::eval::runs::{to_u32, RowRuns};
+use crate::png::inflate::window::Ring;
 
 const BPP: usize = 3;
 const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;

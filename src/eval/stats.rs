@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::exact::ExactSum;
-use crate::matching::ImageResult;
+use crate::eval::categories::CategoryInfo;
+use crate::eval::exact::ExactSum;
 
 /// Sum of matched IoUs (exact) and true/false positive/negative counts of one category.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -45,11 +45,6 @@ impl PqStats {
     /// Every category seen, in ascending id order.
     pub fn iter(&self) -> impl Iterator<Item = (i64, &CategoryStats)> {
         self.per_category.iter().map(|(&id, s)| (id, s))
-    }
-
-    /// Adds one image's result.
-    pub fn add_image(&mut self, image: &ImageResult) {
-        self.merge(&image.stats);
     }
 
     /// Adds another table. IoU sums are exact, so tables merge into the same bits whatever the
@@ -109,13 +104,6 @@ pub fn average(
     let n = per_class.iter().filter(|c| c.counted).count();
     let mean = |sum: f64| if n == 0 { 0.0 } else { sum / n as f64 };
     Average { pq: mean(sums[0]), sq: mean(sums[1]), rq: mean(sums[2]), n, per_class }
-}
-
-/// What averaging needs to know of a category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CategoryInfo {
-    pub id: i64,
-    pub isthing: bool,
 }
 
 /// PQ, SQ and RQ of one category; `counted` is false when it had no TP, FP or FN.

@@ -6,7 +6,7 @@
 //!
 //! The Adler-32 checksum is not computed: the PNG specification calls it mainly a cross-check of
 //! the deflate and inflate implementations and the chunk CRCs enough to trust the transfer, and
-//! those are checked (`crate::fastpng::scan_chunks`); the png crate skips it by default too.
+//! those are checked (`crate::png::scan_chunks`); the png crate skips it by default too.
 
 mod bits;
 mod huffman;

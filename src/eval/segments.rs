@@ -1,5 +1,5 @@
-//! `segments_info` of one image, checked and indexed: the segment and category records that
-//! matching looks ids up in.
+//! `segments_info` of one image, checked and indexed: the segment records that matching looks
+//! ids up in.
 
 use std::collections::HashMap;
 
@@ -21,52 +21,6 @@ pub struct GtSegment {
 pub struct PredSegment {
     pub id: u32,
     pub category_id: i64,
-}
-
-/// The category ids a dataset defines, and those scored as PQ† scores stuff.
-#[derive(Debug, Clone, Default)]
-pub struct Categories {
-    sorted_ids: Vec<i64>,
-    modified_stuff: Vec<i64>,
-}
-
-fn sorted(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
-    let mut ids: Vec<i64> = ids.into_iter().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
-}
-
-impl Categories {
-    #[must_use]
-    pub fn new(ids: impl IntoIterator<Item = i64>) -> Self {
-        Self { sorted_ids: sorted(ids), modified_stuff: Vec::new() }
-    }
-
-    /// boundary-iou-api's interior marker: the largest category id + 1 (None when that is no
-    /// possible segment id).
-    #[must_use]
-    pub fn reference_marker(&self) -> Option<u32> {
-        self.sorted_ids.last().and_then(|&m| u32::try_from(m.checked_add(1)?).ok())
-    }
-
-    /// Scores `stuff` as PQ† does (Porzi et al., 2019): every overlapping same-category pair adds
-    /// its IoU, every ground-truth segment counts once, no FP or FN.
-    #[must_use]
-    pub fn with_modified_stuff(mut self, stuff: impl IntoIterator<Item = i64>) -> Self {
-        self.modified_stuff = sorted(stuff);
-        self
-    }
-
-    #[must_use]
-    pub fn contains(&self, category_id: i64) -> bool {
-        self.sorted_ids.binary_search(&category_id).is_ok()
-    }
-
-    #[must_use]
-    pub fn is_modified_stuff(&self, category_id: i64) -> bool {
-        !self.modified_stuff.is_empty() && self.modified_stuff.binary_search(&category_id).is_ok()
-    }
 }
 
 /// Maps each segment id to its position in `segments_info`.
@@ -94,12 +48,6 @@ pub(crate) fn index_ids(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn categories_lookup() {
-        let c = Categories::new([5, 1, 3, 3]);
-        assert!(c.contains(3) && c.contains(1) && !c.contains(2));
-    }
 
     #[test]
     fn index_rejects_void_and_duplicates() {
