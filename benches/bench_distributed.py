@@ -145,7 +145,7 @@ def main() -> None:
 
         # The client's serial share (reading the JSON, planning), the cluster's fixed cost per part,
         # and the workers' memory for two partition sizes.
-        from panoptiq.dataset import load_dataset
+        from panoptiq._dataset import load_dataset
         from panoptiq.partials import plan_dataset
 
         load = statistics.median(

@@ -68,6 +68,10 @@ pub enum PqError {
     #[error("{source} (batch index {batch_index})")]
     InBatch { batch_index: usize, source: Box<PqError> },
 
+    /// Columns of image pairs that do not fit together.
+    #[error("{message}")]
+    InvalidPairs { message: String },
+
     #[error("{what}: expected {expected} values, got {got}")]
     LengthMismatch { what: &'static str, expected: usize, got: usize },
 
@@ -168,6 +172,26 @@ fn in_image_message(
 pub enum Side {
     GroundTruth,
     Prediction,
+}
+
+impl Side {
+    /// The side's short name in records and argument names: `"gt"` or `"pred"`.
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Side::GroundTruth => "gt",
+            Side::Prediction => "pred",
+        }
+    }
+
+    /// The adjective of the side's PNGs and segments in messages: "ground-truth" or "predicted".
+    #[must_use]
+    pub fn adjective(self) -> &'static str {
+        match self {
+            Side::GroundTruth => "ground-truth",
+            Side::Prediction => "predicted",
+        }
+    }
 }
 
 impl std::fmt::Display for Side {

@@ -19,6 +19,7 @@ import metric_data
 import reference
 from marker_data import with_marker_ids
 from panoptiq import cli, evaluation, partials, write_id_map
+from panoptiq.results import summarize
 from panoptiq.synthetic import GT_KINDS, make_dataset
 
 pytestmark = [
@@ -97,7 +98,7 @@ def test_pq_compute_and_the_command_line(dataset, tmp_path: Path) -> None:
         pairs, gt_json.with_suffix(""), pred_json.with_suffix(""), categories, "boundary", verbose=False
     )
     results = evaluation.pq_compute(str(gt_json), str(pred_json), iou_type="boundary", verbose=False)
-    assert results == evaluation.summarize(stat, categories)
+    assert results == summarize(stat, categories)
     mask = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False)
     # Each IoU is at most the mask IoU and a lost match moves one TP to one FP and one FN, which
     # leaves a category's denominator as it was: no category's PQ can rise.
@@ -195,7 +196,7 @@ def test_reference_marker_reproduces_boundary_iou_apis_painting(dataset, tmp_pat
     results = evaluation.pq_compute(
         str(gt_json), str(pred_json), None, None, "boundary", ratio, reference_marker=True, verbose=False
     )
-    assert results == evaluation.summarize(compat, categories)
+    assert results == summarize(compat, categories)
     out = tmp_path / "out.json"
     argv = ["eval", str(gt_json), str(pred_json), "--iou-type", "boundary", "--dilation-ratio", str(ratio)]
     assert cli.main([*argv, "--reference-marker", "--no-progress", "--json", str(out)]) == 0

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import panoptiq
+from panoptiq import partials
 from panoptiq.cli import main
 from panoptiq.synthetic import make_dataset
 
@@ -165,7 +166,8 @@ def per_class_table(out: str) -> list[list[str]]:
 
 
 def test_per_class_hides_unseen_categories_unless_all_classes(data, capsys) -> None:
-    stat = panoptiq.evaluation.load_dataset(*map(str, data)).evaluate()
+    plan = partials.plan(*map(str, data))
+    stat = plan.stat(partials.evaluate(part) for part in plan.parts)
     counted = sorted(c for c, s in stat.pq_per_cat.items() if s.tp + s.fp + s.fn > 0)
     assert main(["eval", *map(str, data), "--per-class", "--no-progress"]) == 0
     shown = [int(row[0]) for row in per_class_table(capsys.readouterr().out)]

@@ -16,6 +16,7 @@ fsspec = pytest.importorskip("fsspec", reason="URLs are read through fsspec (ins
 from object_storage import moto_server, storage_options, upload  # noqa: E402
 
 from panoptiq import cli, evaluation  # noqa: E402
+from panoptiq.results import summarize  # noqa: E402
 from panoptiq.synthetic import REALISTIC_GT_KINDS, REALISTIC_PRED_KINDS, make_dataset  # noqa: E402
 
 
@@ -127,5 +128,5 @@ def test_fsspec_memory_filesystem_and_the_pairs_api(data) -> None:
         pairs, str(gt_json.with_suffix("")), str(pred_json.with_suffix("")), categories, verbose=False
     )
     assert stat == local
-    assert evaluation.summarize(stat, categories) == expected
+    assert summarize(stat, categories) == expected
     fs.rm("/panoptiq-test", recursive=True)

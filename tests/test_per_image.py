@@ -17,7 +17,7 @@ from panopticapi import evaluation as panopticapi
 from PIL import Image
 
 from panoptiq import PanopticQuality, cli, evaluation, read_id_map
-from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
+from panoptiq.results import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 from panoptiq.synthetic import GT_KINDS, PRED_KINDS, make_dataset
 
 pytestmark = [

@@ -158,7 +158,7 @@ def test_two_threads_evaluating_at_once_get_the_single_threaded_results(data, tm
 
 @pytest.mark.skipif(shutil.which("taskset") is None, reason="taskset (util-linux) is not installed")
 def test_default_threads_follow_the_cpus_the_process_may_use() -> None:
-    code = "import panoptiq._core as c, panoptiq.dataset as d; print(c.default_threads(), d.default_threads())"
+    code = "import panoptiq._core as c, panoptiq._dataset as d; print(c.default_threads(), d.default_threads())"
     env = {k: v for k, v in os.environ.items() if k != "RAYON_NUM_THREADS"}
     done = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
@@ -189,7 +189,7 @@ def test_default_threads_follow_a_cgroup_cpu_quota() -> None:
     try:
         code = (
             "import os, sys; open(sys.argv[1], 'w').write(str(os.getpid())); "
-            "import panoptiq._core as c, panoptiq.dataset as d; print(c.default_threads(), d.default_threads())"
+            "import panoptiq._core as c, panoptiq._dataset as d; print(c.default_threads(), d.default_threads())"
         )
         env = {k: v for k, v in os.environ.items() if k != "RAYON_NUM_THREADS"}
         done = subprocess.run(

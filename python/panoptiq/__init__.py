@@ -12,7 +12,6 @@ metrics), :func:`evaluate_image` for one in-memory pair and :func:`read_id_map` 
 from __future__ import annotations
 
 import os
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 # Read by the Rust decoder, which cannot raise where it reads it: checked here, on import.
@@ -22,14 +21,17 @@ if os.environ.get("PANOPTIQ_DECODER", "auto").strip() not in ("auto", "dense", "
         f"not {os.environ['PANOPTIQ_DECODER']!r}"
     )
 
+from panoptiq import _deprecated
+from panoptiq._ids import id2rgb, rgb2id
+from panoptiq._image import evaluate_image
+from panoptiq._png import read_id_map, write_id_map
+from panoptiq._version import __version__
 from panoptiq.compat import install_as_panopticapi
 from panoptiq.errors import MissingPredictionError
-from panoptiq.ids import id2rgb, rgb2id
-from panoptiq.image import evaluate_image
 from panoptiq.metric import PanopticQuality
-from panoptiq.png import read_id_map, write_id_map
-from panoptiq.results import PQResult
-from panoptiq.stats import PQStat, PQStatCat
+from panoptiq.results import PQResult, PQStat, PQStatCat
+
+_deprecated.install()
 
 #: Segment ids are below OFFSET, so ``gt_id * OFFSET + pred_id`` identifies a pair (panopticapi's).
 OFFSET = 256 * 256 * 256
@@ -49,11 +51,6 @@ def __getattr__(name: str) -> Any:
         return pq_compute
     raise AttributeError(f"module 'panoptiq' has no attribute {name!r}")
 
-
-try:
-    __version__ = version("panoptiq")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0+unknown"
 
 __all__ = [
     "OFFSET",

@@ -10,6 +10,7 @@ import numpy as np
 from panoptiq import _core
 from panoptiq._arrays import as_numpy
 from panoptiq._segments import flatten
+from panoptiq._side import GT, PRED, Side
 
 # Label dtypes the core reads without a copy; any other integer dtype is widened to int64.
 _NATIVE = {np.dtype(t) for t in (np.int64, np.int32, np.uint8, np.uint16, np.uint32)}
@@ -121,11 +122,11 @@ def looks_rgb(value: Any, batched: bool) -> bool:
 
 
 def segment_columns(
-    segments_infos: Sequence[Sequence[Mapping[str, Any]]], keys: Sequence[str], side: str
+    segments_infos: Sequence[Sequence[Mapping[str, Any]]], keys: Sequence[str], side: Side
 ) -> tuple[list[int], tuple[np.ndarray, ...]]:
     """``segments_info`` per image as the core's columns; HF's ``label_id`` is read as the
     category, a missing ``iscrowd`` as 0 and a missing ground-truth ``area`` as "count it"."""
-    is_gt = side == "ground-truth"
+    is_gt = side is GT
     normalised = []
     for image, (key, segments) in enumerate(zip(keys, segments_infos, strict=True)):
         if not isinstance(segments, Sequence) or isinstance(segments, (str, bytes)):
@@ -134,7 +135,7 @@ def segment_columns(
         for position, segment in enumerate(segments):
             if not isinstance(segment, Mapping):
                 raise TypeError(
-                    f"In the image with ID {key} {side} segment #{position} is a {type(segment).__name__}, "
+                    f"In the image with ID {key} {side.adjective} segment #{position} is a {type(segment).__name__}, "
                     f"not a dict (batch index {image})"
                 )
             complete = "category_id" in segment and (not is_gt or ("iscrowd" in segment and "area" in segment))
@@ -150,8 +151,8 @@ def segment_columns(
                     record["area"] = -1
                 elif _negative(record["area"]):
                     raise ValueError(
-                        f"In the image with ID {key} {side} segment with ID {record.get('id')} has a negative "
-                        f"area {record['area']!r} (batch index {image})"
+                        f"In the image with ID {key} {side.adjective} segment with ID {record.get('id')} has a "
+                        f"negative area {record['area']!r} (batch index {image})"
                     )
             rows.append(record)
         normalised.append(rows)
@@ -185,7 +186,7 @@ def prepare_id_maps(
     boundary: bool = False,
 ) -> tuple[int, Callable[..., Any]]:
     """Checks id maps (or colour maps) with their ``segments_info`` now; returns the image count
-    and the evaluation to run, which adds to the totals it is given and returns rows if asked.
+    and the evaluation to run, which returns its totals and, if asked, its rows.
     ``boundary`` (Boundary PQ) needs 2-D maps: their width is passed on."""
     if preds_segments_info is None or target_segments_info is None:
         raise ValueError("id maps need both preds_segments_info and target_segments_info")
@@ -205,11 +206,12 @@ def prepare_id_maps(
             f"and {len(target_infos)} for target"
         )
     keys = keys_for(len(p))
-    pred_offsets, pred_columns = segment_columns(pred_infos, keys, "predicted")
-    gt_offsets, gt_columns = segment_columns(target_infos, keys, "ground-truth")
+    pred_offsets, pred_columns = segment_columns(pred_infos, keys, PRED)
+    gt_offsets, gt_columns = segment_columns(target_infos, keys, GT)
     if copy:
         p, t = p.copy(), t.copy()
     update = evaluator.update_rgb if rgb else evaluator.update_id_maps
-    return len(p), lambda totals, rows, segments, cancel: update(
-        p, t, pred_offsets, pred_columns, gt_offsets, gt_columns, keys, totals, rows, cancel, segments, width
+    columns = (pred_offsets, pred_columns, gt_offsets, gt_columns)
+    return len(p), lambda rows, segments, cancel: update(
+        (p, t), columns, _core.Batch(keys, rows, segments, cancel, width)
     )

@@ -1,28 +1,29 @@
-# Type stubs of the compiled extension panoptiq._core (src/python/mod.rs); kept by hand.
+# Type stubs of the compiled extension panoptiq._core (src/python/), kept by hand and checked
+# against it by mypy.stubtest in CI. Grouped as the binding files are.
 from collections.abc import Sequence
-from typing import final
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
-    "Annotations",
     "ArchiveError",
     "ArchiveFolder",
+    "Batch",
     "CancelToken",
+    "Categories",
     "Evaluator",
+    "Options",
+    "Pairs",
     "Totals",
     "anchors",
     "decode_files",
     "decoder_engine",
     "default_threads",
-    "evaluate_files",
     "evaluate_image",
     "id2rgb",
     "image_details",
-    "load_annotations",
     "paint_ids",
-    "parse_annotations",
     "pq_average",
     "read_id_map_png",
     "rgb2id_u8",
@@ -31,63 +32,31 @@ __all__ = [
     "write_rgb_png",
 ]
 
+_GtColumns = tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]
+_PredColumns = tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]
+# (image_id, pq, sq, rq, n, tp, fp, fn)
+_ImageRow = tuple[str, float, float, float, int, int, int, int]
+# (image_id, side, segment_id, category_id, area, fate, other_id, other_category_id, other_iou,
+# other_boundary_iou)
+_SegmentRow = tuple[str, str, int, int, int, str, int | None, int | None, float | None, float | None]
+_Details = tuple[list[_ImageRow], list[_SegmentRow]]
+_StatRow = tuple[int, float, int, int, int]
+_ExactRow = tuple[int, str, int, int, int]
+
+def default_threads() -> int: ...
+
+# ids.rs
 def rgb2id_u8(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]: ...
 def rgb2id_u32(rgb: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]: ...
 def id2rgb(ids: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint8]: ...
-def read_id_map_png(path: str, reference: bool = False, data: bytes | None = None) -> npt.NDArray[np.uint32]: ...
-def image_details(
-    image_id: str,
-    gt_ids: npt.NDArray[np.uint32],
-    pred_ids: npt.NDArray[np.uint32],
-    gt: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]],
-    pred: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]],
-    category_ids: npt.NDArray[np.int64],
-) -> tuple[
-    tuple[str, float, float, float, int, int, int, int],
-    list[tuple[str, str, int, int, int, str, int | None, int | None, float | None, float | None]],
-]: ...
-def paint_ids(
-    ids: npt.NDArray[np.uint32],
-    segment_ids: npt.NDArray[np.uint32],
-    colors: npt.NDArray[np.uint8],
-    fallback: tuple[int, int, int],
-    photo: npt.NDArray[np.uint8] | None = None,
-    alpha: float = 1.0,
-    border: tuple[int, int, int] | None = None,
-) -> npt.NDArray[np.uint8]: ...
-def anchors(ids: npt.NDArray[np.uint32]) -> list[tuple[int, int, int, int, int, int, int, int, int]]: ...
-def write_rgb_png(path: str, rgb: npt.NDArray[np.uint8]) -> None: ...
-def evaluate_image(
-    image_id: str,
-    gt_ids: npt.NDArray[np.uint32],
-    pred_ids: npt.NDArray[np.uint32],
-    gt: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]],
-    pred: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]],
-    category_ids: npt.NDArray[np.int64],
-) -> list[tuple[int, float, int, int, int]]: ...
-def pq_average(
-    stats: list[tuple[int, float, int, int, int]],
-    categories: list[tuple[int, bool]],
-    isthing: bool | None,
-) -> tuple[float, float, float, int, list[tuple[int, float, float, float, bool]]]: ...
-def evaluate_files(
-    image_ids: list[str],
-    gt_paths: list[str],
-    pred_paths: list[str],
-    gt_offsets: list[int],
-    gt: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]],
-    pred_offsets: list[int],
-    pred: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]],
-    category_ids: npt.NDArray[np.int64],
-    totals: Totals,
-    num_threads: int | None,
-    json_files: tuple[str, str] | None = None,
-    gt_from: _Source | None = None,
-    pred_from: _Source | None = None,
-    details: bool = False,
-    boundary: tuple[float, bool] | None = None,
-) -> _Details | None: ...
 
+# png.rs
+def read_id_map_png(path: str, reference: bool = False, data: bytes | None = None) -> npt.NDArray[np.uint32]: ...
+def write_id_map_png(path: str, ids: npt.NDArray[np.uint32], alpha: bool) -> None: ...
+def decode_files(paths: list[str], num_threads: int | None) -> int: ...
+def decoder_engine() -> str: ...
+
+# io.rs
 class ArchiveError(ValueError):
     """A zip or tar archive that cannot be read."""
 
@@ -105,147 +74,117 @@ class ArchiveFolder:
     def __len__(self) -> int: ...
     def read(self, name: str) -> bytes: ...
 
-# Per-image rows (image_id, pq, sq, rq, n, tp, fp, fn) and per-segment rows (image_id, side,
-# segment_id, category_id, area, fate, other_id, other_category_id, other_iou).
-_Details = tuple[
-    list[tuple[str, float, float, float, int, int, int, int]],
-    list[tuple[str, str, int, int, int, str, int | None, int | None, float | None, float | None]],
-]
-
 # Where one side's PNGs are: an archive folder, or one bytes object per image (None: on disk).
-_Source = ArchiveFolder | Sequence[bytes]
-_Columns = tuple[
-    list[str],
-    list[str],
-    list[str],
-    list[int],
-    tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]],
-    list[int],
-    tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]],
-]
+_Source = ArchiveFolder | Sequence[bytes] | None
 
+# options.rs
 @final
-class Annotations:
-    """Image pairs read from COCO panoptic JSON files by the Rust reader."""
+class Options:
+    """What an evaluation computes: mask IoU or Boundary PQ's, records or not, threads."""
 
-    def __len__(self) -> int: ...
+    def __new__(
+        cls,
+        iou_type: str = "segm",
+        dilation_ratio: float = 0.02,
+        reference_marker: bool = False,
+        records: bool = False,
+        threads: int | None = None,
+    ) -> Options: ...
     @property
-    def categories_json(self) -> str: ...
-    def evaluate(
-        self,
-        start: int,
-        stop: int,
-        category_ids: npt.NDArray[np.int64],
-        totals: Totals,
-        num_threads: int | None,
-        gt_from: _Source | None = None,
-        pred_from: _Source | None = None,
-        details: bool = False,
-        boundary: tuple[float, bool] | None = None,
-    ) -> _Details | None: ...
-    def ids(self, start: int, stop: int) -> list[str]: ...
-    def paths(self, start: int, stop: int) -> tuple[list[str], list[str]]: ...
-    def columns(self, start: int, stop: int) -> _Columns: ...
+    def iou_type(self) -> str: ...
+    @property
+    def dilation_ratio(self) -> float | None: ...
+    @property
+    def reference_marker(self) -> bool: ...
+    @property
+    def records(self) -> bool: ...
+    @property
+    def threads(self) -> int | None: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
 
-def load_annotations(
-    gt_json: str, pred_json: str, gt_folder: str, pred_folder: str, num_threads: int | None
-) -> Annotations | None: ...
-def parse_annotations(
-    gt_text: bytes,
-    pred_text: bytes,
-    gt_json: str,
-    pred_json: str,
-    gt_folder: str,
-    pred_folder: str,
-    num_threads: int | None,
-) -> Annotations | None: ...
-def write_id_map_png(path: str, ids: npt.NDArray[np.uint32], alpha: bool) -> None: ...
-def decode_files(paths: list[str], num_threads: int | None) -> int: ...
-def default_threads() -> int: ...
-def decoder_engine() -> str: ...
+# results.rs
+@final
+class Categories:
+    """Every category of an evaluation, (id, isthing) in order."""
+
+    def __new__(cls, kinds: list[tuple[int, bool]]) -> Categories: ...
+    def __len__(self) -> int: ...
+    def kinds(self) -> list[tuple[int, bool]]: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
 
 @final
 class Totals:
     """Per-category running totals with exact IoU sums."""
 
     def __init__(self) -> None: ...
-    def rows(self) -> list[tuple[int, float, int, int, int]]: ...
-    def exact_rows(self) -> list[tuple[int, str, int, int, int]]: ...
+    def rows(self) -> list[_StatRow]: ...
+    def exact_rows(self) -> list[_ExactRow]: ...
     @staticmethod
-    def from_exact_rows(rows: list[tuple[int, str, int, int, int]]) -> Totals: ...
+    def from_exact_rows(rows: list[_ExactRow]) -> Totals: ...
     def merge(self, other: Totals) -> None: ...
+    def summary(
+        self, categories: Categories
+    ) -> tuple[
+        list[tuple[float, float, float, int]],
+        list[tuple[int, bool, float, float, float, bool, float, int, int, int]],
+    ]: ...
 
-_ImageRow = tuple[str, float, float, float, int, int, int, int]
-_GtColumns = tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]
-_PredColumns = tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]
-_SegmentRow = tuple[str, str, int, int, int, str, int | None, int | None, float | None, float | None]
-_BatchRows = tuple[list[_ImageRow] | None, list[_SegmentRow] | None]
+def pq_average(
+    stats: list[_StatRow],
+    categories: list[tuple[int, bool]],
+    isthing: bool | None,
+) -> tuple[float, float, float, int, list[tuple[int, float, float, float, bool]]]: ...
+
+# pairs.rs
+_SideIn = tuple[Sequence[str], Sequence[int], Any]
 
 @final
-class Evaluator:
-    """A metric's evaluation settings."""
+class Pairs:
+    """Matched image pairs with their PNG paths and segments, held by the core."""
 
     def __new__(
         cls,
-        categories: list[tuple[int, bool]],
-        rules: str,
-        modified: bool,
-        void_category: int | None,
-        allow_unknown_preds: bool,
-        boundary: tuple[float, bool] | None = None,
-    ) -> Evaluator: ...
-    def update_pairs(
+        image_ids: Sequence[str],
+        gt: tuple[Sequence[str], Sequence[int], _GtColumns],
+        pred: tuple[Sequence[str], Sequence[int], _PredColumns],
+        json_files: tuple[str, str] | None = None,
+    ) -> Pairs: ...
+    @staticmethod
+    def read(
+        json: tuple[str, str], folders: tuple[str, str], threads: int | None
+    ) -> tuple[Pairs, str] | tuple[None, bytes | None, bytes | None]: ...
+    @staticmethod
+    def parse(
+        texts: tuple[bytes, bytes], json: tuple[str, str], folders: tuple[str, str], threads: int | None
+    ) -> tuple[Pairs, str] | None: ...
+    def __len__(self) -> int: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+    def slice(self, start: int, stop: int) -> Pairs: ...
+    def image_ids(self, start: int, stop: int) -> list[str]: ...
+    def paths(self, start: int, stop: int) -> tuple[list[str], list[str]]: ...
+    def pair(self, index: int) -> tuple[str, str, str, list[tuple[int, int, bool, int]], list[tuple[int, int]]]: ...
+    def evaluate(
         self,
-        preds: npt.NDArray[np.integer],
-        targets: npt.NDArray[np.integer],
-        keys: list[str],
-        totals: Totals,
-        rows: bool,
-        cancel: CancelToken | None = None,
-        width: int | None = None,
-    ) -> _BatchRows: ...
-    def update_encoded(
-        self,
-        preds: npt.NDArray[np.integer],
-        targets: npt.NDArray[np.integer],
-        label_divisor: int,
-        keys: list[str],
-        totals: Totals,
-        rows: bool,
-        cancel: CancelToken | None = None,
-        width: int | None = None,
-    ) -> _BatchRows: ...
-    def update_id_maps(
-        self,
-        preds: npt.NDArray[np.uint32],
-        targets: npt.NDArray[np.uint32],
-        pred_offsets: list[int],
-        pred: _PredColumns,
-        gt_offsets: list[int],
-        gt: _GtColumns,
-        keys: list[str],
-        totals: Totals,
-        rows: bool,
-        cancel: CancelToken | None = None,
-        segments: bool = False,
-        width: int | None = None,
-    ) -> _BatchRows: ...
-    def update_rgb(
-        self,
-        preds: npt.NDArray[np.uint8],
-        targets: npt.NDArray[np.uint8],
-        pred_offsets: list[int],
-        pred: _PredColumns,
-        gt_offsets: list[int],
-        gt: _GtColumns,
-        keys: list[str],
-        totals: Totals,
-        rows: bool,
-        cancel: CancelToken | None = None,
-        segments: bool = False,
-        width: int | None = None,
-    ) -> _BatchRows: ...
+        start: int,
+        stop: int,
+        categories: Categories,
+        options: Options,
+        sources: tuple[_Source, _Source] = ...,
+    ) -> tuple[Totals, _Details | None]: ...
 
+# image.rs
+def evaluate_image(
+    image_id: str,
+    pair: tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], _GtColumns, _PredColumns],
+    categories: Categories,
+) -> list[_StatRow]: ...
+def image_details(
+    image_id: str,
+    pair: tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], _GtColumns, _PredColumns],
+    categories: Categories,
+) -> tuple[_ImageRow, list[_SegmentRow]]: ...
+
+# metric.rs, metric_inputs.rs
 @final
 class CancelToken:
     """Stops a metric's work running off Python's main thread."""
@@ -253,3 +192,56 @@ class CancelToken:
     def __init__(self) -> None: ...
     def cancel(self) -> None: ...
     def is_cancelled(self) -> bool: ...
+
+@final
+class Batch:
+    """One update: its images' keys, the rows it returns, its cancel token, the maps' width."""
+
+    def __new__(
+        cls,
+        keys: list[str],
+        rows: bool = False,
+        segments: bool = False,
+        cancel: CancelToken | None = None,
+        width: int | None = None,
+    ) -> Batch: ...
+
+_BatchResult = tuple[Totals, list[_ImageRow] | None, list[_SegmentRow] | None]
+_IdMapSegments = tuple[list[int], _PredColumns, list[int], _GtColumns]
+
+@final
+class Evaluator:
+    """A metric's evaluation settings."""
+
+    def __new__(
+        cls,
+        categories: Categories,
+        rules: str,
+        modified: bool,
+        void_category: int | None,
+        allow_unknown_preds: bool,
+        options: Options | None = None,
+    ) -> Evaluator: ...
+    def update_pairs(
+        self, maps: tuple[npt.NDArray[np.integer], npt.NDArray[np.integer]], batch: Batch
+    ) -> _BatchResult: ...
+    def update_encoded(
+        self, maps: tuple[npt.NDArray[np.integer], npt.NDArray[np.integer]], label_divisor: int, batch: Batch
+    ) -> _BatchResult: ...
+    def update_id_maps(
+        self, maps: tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]], segments: _IdMapSegments, batch: Batch
+    ) -> _BatchResult: ...
+    def update_rgb(
+        self, maps: tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]], segments: _IdMapSegments, batch: Batch
+    ) -> _BatchResult: ...
+
+# draw.rs
+def paint_ids(
+    ids: npt.NDArray[np.uint32],
+    palette: tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8], tuple[int, int, int]],
+    photo: npt.NDArray[np.uint8] | None = None,
+    alpha: float = 1.0,
+    border: tuple[int, int, int] | None = None,
+) -> npt.NDArray[np.uint8]: ...
+def anchors(ids: npt.NDArray[np.uint32]) -> list[tuple[int, int, int, int, int, int, int, int, int]]: ...
+def write_rgb_png(path: str, rgb: npt.NDArray[np.uint8]) -> None: ...

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from panoptiq._side import GT, Side
+
 GT_KEYS = ("id", "category_id", "iscrowd", "area")
 PRED_KEYS = ("id", "category_id")
 _MAX_ID = 2**32 - 1
@@ -18,17 +20,17 @@ _MAX_ID = 2**32 - 1
 def flatten(
     segments_infos: Sequence[Sequence[Mapping[str, Any]]],
     image_ids: Sequence[str],
-    side: str,
+    side: Side,
     source: str | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """Concatenate the ``segments_info`` of several images into columns.
 
     Returns the offsets (one per image, plus the total) and the columns: for the ground truth
     ``(ids, category_ids, iscrowd, areas)``, for a prediction ``(ids, category_ids)``.
-    ``side`` is ``"ground-truth"`` or ``"predicted"``; errors name it, the image, the segment and
-    ``source``, the JSON file the records came from, when given.
+    Errors name ``side``, the image, the segment and ``source``, the JSON file the records came
+    from, when given.
     """
-    is_gt = side == "ground-truth"
+    is_gt = side is GT
     keys = GT_KEYS if is_gt else PRED_KEYS
     at = "" if source is None else f" in {source}"
     offsets = np.zeros(len(segments_infos) + 1, dtype=np.int64)
@@ -49,7 +51,9 @@ def flatten(
     bad = (ids < 0) | (ids > _MAX_ID)
     if bad.any():
         image, segment = where(int(np.argmax(bad)))
-        raise ValueError(f"In the image with ID {image} {side} segment id {segment}{at} is outside [0, 2**32)")
+        raise ValueError(
+            f"In the image with ID {image} {side.adjective} segment id {segment}{at} is outside [0, 2**32)"
+        )
     result = [ids.astype(np.uint32), _integers(columns[1], "category_id", side, at, where)]
     if is_gt:
         result.append(np.array([c == 1 for c in columns[2]], dtype=np.bool_))
@@ -57,7 +61,7 @@ def flatten(
     return offsets, tuple(result)
 
 
-def _integers(values: Sequence[Any], field: str, side: str, at: str, where: Any) -> np.ndarray:
+def _integers(values: Sequence[Any], field: str, side: Side, at: str, where: Any) -> np.ndarray:
     """An int64 column; integral floats (``1234.0``) pass, anything else names its segment."""
     array = np.asarray(values) if values else np.zeros(0, dtype=np.int64)
     if array.dtype.kind in "iu":
@@ -78,7 +82,7 @@ def _integers(values: Sequence[Any], field: str, side: str, at: str, where: Any)
     problem = (
         f"{field} {value!r}, outside the 64-bit integer range" if integral else f"a non-integral {field} {value!r}"
     )
-    raise ValueError(f"In the image with ID {image} {side} segment with ID {segment}{at} has {problem}")
+    raise ValueError(f"In the image with ID {image} {side.adjective} segment with ID {segment}{at} has {problem}")
 
 
 def _is_int64(value: Any) -> bool:
@@ -87,15 +91,16 @@ def _is_int64(value: Any) -> bool:
     return math.isfinite(value) and value == math.floor(value) and -(2**63) <= value < 2**63
 
 
-def _explain_bad_record(segments: Sequence[Any], keys: tuple[str, ...], image: str, side: str, at: str) -> None:
+def _explain_bad_record(segments: Sequence[Any], keys: tuple[str, ...], image: str, side: Side, at: str) -> None:
     for position, segment in enumerate(segments):
         if not isinstance(segment, Mapping):
             raise TypeError(
-                f"In the image with ID {image} {side} segment #{position}{at} is a {type(segment).__name__}, not a dict"
+                f"In the image with ID {image} {side.adjective} segment #{position}{at} is a "
+                f"{type(segment).__name__}, not a dict"
             )
         for key in keys:
             if key not in segment:
                 raise KeyError(
-                    f"In the image with ID {image} {side} segment #{position} "
+                    f"In the image with ID {image} {side.adjective} segment #{position} "
                     f"(id {segment.get('id', '?')}){at} is missing '{key}'"
                 )

@@ -14,14 +14,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from panoptiq import __version__
-from panoptiq.boundary import IOU_TYPES, BoundaryOptions, boundary_options
-from panoptiq.dataset import Dataset, default_threads, load_dataset
+from panoptiq import _dataset
+from panoptiq._options import Options
+from panoptiq._progress import Progress
+from panoptiq._version import __version__
+from panoptiq.boundary import IOU_TYPES
 from panoptiq.errors import ClusterError
-from panoptiq.evaluation import print_table, summarize
-from panoptiq.progress import Progress
-from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
-from panoptiq.stats import PQStat
+from panoptiq.results import ClassResult, Evaluation, print_table
 
 
 class UsageError(Exception):
@@ -29,78 +28,70 @@ class UsageError(Exception):
 
 
 def evaluate(
-    dataset: Dataset,
-    threads: int | None,
+    dataset: _dataset.Dataset,
+    options: Options,
     show_progress: bool,
     client: Any = None,
     partition_size: int | None = None,
-    details: tuple[list[Any], list[Any]] | None = None,
-    boundary: BoundaryOptions | None = None,
-) -> tuple[PQStat, dict[str, Any], float]:
+) -> tuple[Evaluation, dict[str, Any], float]:
     progress = Progress() if show_progress else None
+    options = options.but(progress=progress)
     start = time.perf_counter()
     try:
         if client is not None:
             from panoptiq.dask import evaluate_dataset
 
-            stat = evaluate_dataset(client, dataset, partition_size, progress, details, boundary)
+            evaluation = evaluate_dataset(client, dataset, options, partition_size)
         else:
-            stat = dataset.evaluate(num_threads=threads, progress=progress, details=details, boundary=boundary)
+            evaluation = dataset.evaluate(options)
     finally:
         if progress is not None:
             progress.close()
-    return stat, summarize(stat, dataset.categories), time.perf_counter() - start
+    return evaluation, evaluation.summarize(), time.perf_counter() - start
 
 
 SORT_KEYS = ("id", "name", "pq")
 
 
 def per_class_rows(
-    stat: PQStat, results: Mapping[str, Any], categories: Mapping[int, Any], *, all_classes: bool, sort: str
-) -> list[tuple[int, Mapping[str, Any]]]:
+    evaluation: Evaluation, categories: Mapping[int, Any], *, all_classes: bool, sort: str
+) -> list[ClassResult]:
     """The categories to list: by default those counted in the averages (a TP, FP or FN)."""
-    rows = [
-        (category_id, scores)
-        for category_id, scores in results["per_class"].items()
-        if all_classes or stat[category_id].tp + stat[category_id].fp + stat[category_id].fn > 0
-    ]
+    rows = [c for c in evaluation.classes() if all_classes or c.tp + c.fp + c.fn > 0]
     if sort == "name":
-        rows.sort(key=lambda row: (str(categories[row[0]].get("name", row[0])).lower(), row[0]))
+        rows.sort(key=lambda c: (str(categories[c.category_id].get("name", c.category_id)).lower(), c.category_id))
     elif sort == "pq":
-        rows.sort(key=lambda row: (-row[1]["pq"], row[0]))
+        rows.sort(key=lambda c: (-c.pq, c.category_id))
     return rows
 
 
-def print_per_class(
-    stat: PQStat, rows: list[tuple[int, Mapping[str, Any]]], categories: Mapping[int, Any], file: TextIO
-) -> None:
+def print_per_class(rows: list[ClassResult], categories: Mapping[int, Any], file: TextIO) -> None:
     header = f"{'id':>5s}  {'category':24s} {'kind':5s} | {'PQ':>5s}  {'SQ':>5s}  {'RQ':>5s}"
     print(f"\n{header} | {'TP':>6s} {'FP':>6s} {'FN':>6s}", file=file)
     print("-" * 84, file=file)
-    for category_id, scores in rows:
-        info, s = categories[category_id], stat[category_id]
+    for c in rows:
+        info = categories[c.category_id]
         kind = "thing" if info.get("isthing") == 1 else "stuff"
-        name = str(info.get("name", category_id))[:24]
+        name = str(info.get("name", c.category_id))[:24]
         print(
-            f"{category_id!s:>5s}  {name:24s} {kind:5s} | {100 * scores['pq']:5.1f}  {100 * scores['sq']:5.1f}  "
-            f"{100 * scores['rq']:5.1f} | {s.tp:6d} {s.fp:6d} {s.fn:6d}",
+            f"{c.category_id!s:>5s}  {name:24s} {kind:5s} | {100 * c.pq:5.1f}  {100 * c.sq:5.1f}  "
+            f"{100 * c.rq:5.1f} | {c.tp:6d} {c.fp:6d} {c.fn:6d}",
             file=file,
         )
 
 
-def results_json(stat: PQStat, results: Mapping[str, Any], categories: Mapping[int, Any]) -> dict[str, Any]:
+def results_json(evaluation: Evaluation, results: Mapping[str, Any], categories: Mapping[int, Any]) -> dict[str, Any]:
     """The results with per-class counts and names added, ready for json.dump."""
     per_class = {}
-    for category_id, scores in results["per_class"].items():
-        s = stat[category_id]
-        per_class[str(category_id)] = {
-            **scores,
-            "tp": s.tp,
-            "fp": s.fp,
-            "fn": s.fn,
-            "iou_sum": s.iou,
-            "name": categories[category_id].get("name"),
-            "isthing": categories[category_id].get("isthing"),
+    for c in evaluation.classes():
+        per_class[str(c.category_id)] = {
+            **results["per_class"][c.category_id],
+            "tp": c.tp,
+            "fp": c.fp,
+            "fn": c.fn,
+            "iou_sum": c.iou_sum,
+            "name": categories[c.category_id].get("name"),
+            "isthing": categories[c.category_id].get("isthing"),
         }
     return {name: results[name] for name in ("All", "Things", "Stuff")} | {"per_class": per_class}
 
@@ -125,11 +116,14 @@ def check_output_file(path: str, option: str) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    want_records = getattr(args, "per_image", None) is not None or getattr(args, "per_segment", None) is not None
     try:
-        boundary = boundary_options(
+        options = Options(
             getattr(args, "iou_type", "segm"),
             getattr(args, "dilation_ratio", 0.02),
             getattr(args, "reference_marker", False),
+            records=want_records,
+            num_threads=args.threads,
         )
     except ValueError as error:
         message = str(error).replace('iou_type="boundary"', "--iou-type boundary")
@@ -144,63 +138,57 @@ def run_eval(args: argparse.Namespace) -> int:
             if not path.endswith((".csv", ".jsonl", ".ndjson")):
                 raise UsageError(f"--{option.replace('_', '-')} {path}: give a .csv or .jsonl file")
             check_output_file(path, f"--{option.replace('_', '-')}")
-    want_details = getattr(args, "per_image", None) is not None or getattr(args, "per_segment", None) is not None
-    details: tuple[list[Any], list[Any]] | None = ([], []) if want_details else None
     # With the JSON on stdout, everything meant for a person goes to stderr.
     out = sys.stderr if args.json == "-" else sys.stdout
-    options = storage_options(getattr(args, "storage_options", None))
+    locations = storage_options(getattr(args, "storage_options", None))
     with contextlib.ExitStack() as stack:
         client = None
         if getattr(args, "scheduler", None):
             from panoptiq.dask import connect
 
             client = stack.enter_context(connect(args.scheduler))
-        dataset = load_dataset(
+        dataset = _dataset.load_dataset(
             args.gt_json,
             args.pred_json,
             args.gt_folder,
             args.pred_folder,
             num_threads=args.threads,
-            storage_options=options,
+            storage_options=locations,
         )
         if len(dataset) == 0:
             raise UsageError(f"the ground truth {args.gt_json} has no annotations: there is nothing to evaluate")
         if client is not None:
             where = f"on the Dask cluster at {args.scheduler} ({sum(client.nthreads().values())} worker threads)"
         else:
-            where = f"with {args.threads or default_threads()} threads"
+            where = f"with {args.threads or _dataset.default_threads()} threads"
         print(f"Evaluating {len(dataset)} images {where}", file=out)
-        stat, results, seconds = evaluate(
+        evaluation, results, seconds = evaluate(
             dataset,
-            args.threads,
+            options,
             show_progress=not args.no_progress,
             client=client,
             partition_size=getattr(args, "partition_size", None),
-            details=details,
-            boundary=boundary,
         )
     print_table(results, file=out)
     if args.per_class or args.all_classes or args.sort:
-        rows = per_class_rows(stat, results, dataset.categories, all_classes=args.all_classes, sort=args.sort or "id")
-        print_per_class(stat, rows, dataset.categories, file=out)
+        rows = per_class_rows(evaluation, dataset.categories, all_classes=args.all_classes, sort=args.sort or "id")
+        print_per_class(rows, dataset.categories, file=out)
     print(f"Time elapsed: {seconds:0.2f} seconds ({len(dataset) / max(seconds, 1e-9):,.0f} images/s)", file=out)
-    if details is not None:
-        for option, rows, fields in (
-            ("per_image", details[0], IMAGE_FIELDS),
-            ("per_segment", details[1], SEGMENT_FIELDS),
-        ):
-            path = getattr(args, option, None)
-            if path is not None:
-                Records.from_tuples(rows, fields).write(path)
-                print(f"{len(rows)} {option.replace('per_', '')} records written to {path}", file=out)
+    for option, records in (("per_image", evaluation.per_image), ("per_segment", evaluation.segments)):
+        path = getattr(args, option, None)
+        if path is not None:
+            written = records()
+            assert written is not None  # records were asked for
+            written.write(path)
+            print(f"{len(written)} {option.replace('per_', '')} records written to {path}", file=out)
     if args.json is not None:
-        written = results_json(stat, results, dataset.categories)
+        table = results_json(evaluation, results, dataset.categories)
         if args.json == "-":
-            json.dump(written, sys.stdout, indent=2)
+            json.dump(table, sys.stdout, indent=2)
             sys.stdout.write("\n")
         else:
             with open(args.json, "w", encoding="utf-8") as f:
-                json.dump(written, f, indent=2)
+                json.dump(table, f, indent=2)
             print(f"Results written to {args.json}", file=out)
     return 0
 

@@ -13,13 +13,12 @@ import uuid
 from concurrent.futures import CancelledError
 from typing import Any
 
-from panoptiq import _core
-from panoptiq.boundary import BoundaryOptions
-from panoptiq.dataset import Dataset, ProgressCallback
+from panoptiq import _core, _dataset
+from panoptiq._options import Options
+from panoptiq._progress import ProgressCallback
 from panoptiq.errors import ClusterError, SchedulerUnreachableError
-from panoptiq.image import stat_from_rows
 from panoptiq.partials import Plan, as_partial, evaluate, plan_dataset
-from panoptiq.stats import PQStat
+from panoptiq.results import Evaluation
 
 #: Parts per worker thread by default: enough to balance uneven images and a lost worker's
 #: rerun, few enough that per-part overhead stays small.
@@ -101,15 +100,13 @@ def evaluate_plan(
 
 
 def evaluate_dataset(
-    client: Any,
-    dataset: Dataset,
-    partition_size: int | None = None,
-    progress: ProgressCallback | None = None,
-    details: tuple[list[Any], list[Any]] | None = None,
-    boundary: BoundaryOptions | None = None,
-) -> PQStat:
-    """Evaluate a loaded dataset on the cluster of ``client``; its :class:`PQStat` (``details``
-    as for :func:`evaluate_plan`; Boundary PQ with ``boundary``)."""
+    client: Any, dataset: _dataset.Dataset, options: Options, partition_size: int | None = None
+) -> Evaluation:
+    """Evaluate a loaded dataset on the cluster of ``client`` as ``options`` say (its progress
+    callback follows the parts as they finish, its records come back in image order)."""
     size = partition_size if partition_size is not None else default_partition_size(len(dataset), client)
-    parts = plan_dataset(dataset, size, boundary)
-    return stat_from_rows(evaluate_plan(client, parts, progress, details).rows())
+    parts = plan_dataset(dataset, size, options)
+    rows: tuple[list[Any], list[Any]] | None = ([], []) if options.records else None
+    totals = evaluate_plan(client, parts, options.progress, rows)
+    image_rows, segment_rows = (None, None) if rows is None else rows
+    return Evaluation(totals, dataset.categories, dataset.kinds, image_rows, segment_rows)

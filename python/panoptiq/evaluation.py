@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import time
-import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from typing import Any
 
-from panoptiq.boundary import boundary_options
-from panoptiq.dataset import ProgressCallback, default_threads, evaluate_pairs, load_dataset
-from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
-from panoptiq.stats import METRICS, PQStat, PQStatCat, empty_split_message, summary
+from panoptiq import _dataset
+from panoptiq._options import Options
+from panoptiq._progress import ProgressCallback
+from panoptiq.results import PQStat, PQStatCat, print_table
 
 OFFSET = 256 * 256 * 256
 VOID = 0
@@ -79,10 +78,8 @@ def pq_compute_single_core(
     PQStat
         Per-category IoU sums and TP / FP / FN counts.
     """
-    boundary = boundary_options(iou_type, dilation_ratio, reference_marker)
-    stat = evaluate_pairs(
-        annotation_set, gt_folder, pred_folder, categories, num_threads=num_threads, boundary=boundary
-    )
+    options = Options(iou_type, dilation_ratio, reference_marker, num_threads=num_threads)
+    stat = _dataset.evaluate_pairs(annotation_set, gt_folder, pred_folder, categories, options).stat()
     if verbose:
         print(f"Core: {proc_id}, all {len(annotation_set)} images processed")
     return stat
@@ -107,18 +104,10 @@ def pq_compute_multi_core(
     :func:`pq_compute_single_core` for the parameters; ``progress`` is called with
     (images done, images in all).
     """
-    boundary = boundary_options(iou_type, dilation_ratio, reference_marker)
+    options = Options(iou_type, dilation_ratio, reference_marker, num_threads=num_threads, progress=progress)
     if verbose:
         _announce(len(matched_annotations_list), num_threads)
-    return evaluate_pairs(
-        matched_annotations_list,
-        gt_folder,
-        pred_folder,
-        categories,
-        num_threads=num_threads,
-        progress=progress,
-        boundary=boundary,
-    )
+    return _dataset.evaluate_pairs(matched_annotations_list, gt_folder, pred_folder, categories, options).stat()
 
 
 def pq_compute(
@@ -177,7 +166,7 @@ def pq_compute(
         Pairs per part on a cluster; by default four parts per worker thread (16 to 2,000 pairs).
     per_image : bool
         Also return, under ``"per_image"`` and ``"segments"``, every image's PQ / SQ / RQ and
-        TP / FP / FN and every segment's fate (:mod:`panoptiq.records`), from the same pass.
+        TP / FP / FN and every segment's fate (:mod:`panoptiq.results`), from the same pass.
 
     Returns
     -------
@@ -199,8 +188,10 @@ def pq_compute(
         ``dilation_ratio`` that is not a number above 0, or ``reference_marker`` with mask IoU.
     """
     start_time = time.time()
-    boundary = boundary_options(iou_type, dilation_ratio, reference_marker)
-    dataset = load_dataset(
+    options = Options(
+        iou_type, dilation_ratio, reference_marker, records=per_image, num_threads=num_threads, progress=progress
+    )
+    dataset = _dataset.load_dataset(
         gt_json_file,
         pred_json_file,
         gt_folder,
@@ -209,52 +200,28 @@ def pq_compute(
         num_threads,
         storage_options=storage_options,
     )
-    details: tuple[list[Any], list[Any]] | None = ([], []) if per_image else None
     if client is not None:
-        from panoptiq.dask import evaluate_dataset
+        from panoptiq import dask
 
         if verbose:
             print(f"Number of images: {len(dataset)}, on the Dask cluster at {client.scheduler.address}")
-        pq_stat = evaluate_dataset(client, dataset, partition_size, progress, details, boundary)
+        evaluation = dask.evaluate_dataset(client, dataset, options, partition_size)
     else:
         if verbose:
             _announce(len(dataset), num_threads)
-        pq_stat = dataset.evaluate(num_threads=num_threads, progress=progress, details=details, boundary=boundary)
-    results = summarize(pq_stat, dataset.categories)
-    if details is not None:
-        results["per_image"] = Records.from_tuples(details[0], IMAGE_FIELDS)
-        results["segments"] = Records.from_tuples(details[1], SEGMENT_FIELDS)
+        evaluation = dataset.evaluate(options)
+    results = evaluation.summarize()
+    if per_image:
+        results["per_image"] = evaluation.per_image()
+        results["segments"] = evaluation.segments()
     if verbose:
         print_table(results)
         print(f"Time elapsed: {time.time() - start_time:0.2f} seconds")
     return results
 
 
-def summarize(pq_stat: PQStat, categories: Mapping[int, Any]) -> dict[str, Any]:
-    """panopticapi's result dict: All, per_class, Things, Stuff, in that key order.
-
-    Splits in which no category was seen average to zeros with ``n = 0`` (panopticapi divides by
-    zero there); one ``RuntimeWarning`` names them all.
-    """
-    results = summary(pq_stat, categories)
-    empty = [isthing for name, isthing in METRICS if results[name]["n"] == 0]
-    if empty:
-        warnings.warn(empty_split_message(empty), RuntimeWarning, stacklevel=3)
-    return results
-
-
-def print_table(results: Mapping[str, Any], file: TextIO | None = None) -> None:
-    """Print panopticapi's PQ / SQ / RQ / N table (to ``file``, standard output by default)."""
-    print("{:10s}| {:>5s}  {:>5s}  {:>5s} {:>5s}".format("", "PQ", "SQ", "RQ", "N"), file=file)
-    print("-" * (10 + 7 * 4), file=file)
-    for name, _isthing in METRICS:
-        r = results[name]
-        row = f"{name:10s}| {100 * r['pq']:5.1f}  {100 * r['sq']:5.1f}  {100 * r['rq']:5.1f} {r['n']:5d}"
-        print(row, file=file)
-
-
 def _announce(images: int, num_threads: int | None) -> None:
-    print(f"Number of images: {images}, threads: {num_threads or default_threads()}")
+    print(f"Number of images: {images}, threads: {num_threads or _dataset.default_threads()}")
 
 
 def _silent(*_args: object) -> None:

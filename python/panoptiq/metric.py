@@ -10,19 +10,16 @@ import numpy as np
 
 from panoptiq import _batches, _core
 from panoptiq._background import Worker
-from panoptiq.boundary import BoundaryOptions, boundary_options
-from panoptiq.image import stat_from_rows
-from panoptiq.results import PQResult, build_result
-from panoptiq.stats import summary
+from panoptiq._options import Options
+from panoptiq.boundary import BoundaryOptions
+from panoptiq.results import Evaluation, PQResult
 
 STATE_FORMAT = "panoptiq.PanopticQuality"
 STATE_VERSION = 1
 _RULES = ("panopticapi", "torchmetrics")
-#: An update checked and ready to run: its image count and the evaluation itself, which takes the
-#: totals to add to, whether to return per-image rows, and a token that can stop it.
-#: An update ready to run: its image count, and a call (totals, rows?, segments?, cancel) that
-#: evaluates it into the totals and returns its per-image and per-segment rows when asked.
-_Job = tuple[int, Callable[[_core.Totals, bool, bool, "_core.CancelToken | None"], Any]]
+#: An update checked and ready to run: its image count, and a call (rows?, segments?, cancel)
+#: that evaluates it and returns its totals and, when asked, its per-image and per-segment rows.
+_Job = tuple[int, Callable[[bool, bool, "_core.CancelToken | None"], Any]]
 
 
 def category_kinds(
@@ -163,7 +160,7 @@ class PanopticQuality:
     ) -> None:
         if rules not in _RULES:
             raise ValueError(f"rules must be one of {_RULES}, got {rules!r}")
-        boundary = boundary_options(iou_type, dilation_ratio, reference_marker)
+        boundary = Options(iou_type, dilation_ratio, reference_marker).boundary
         if boundary is not None and rules != "panopticapi":
             raise ValueError(
                 "iou_type='boundary' follows panopticapi's rules; it is not available with rules='torchmetrics'"
@@ -196,13 +193,11 @@ class PanopticQuality:
 
     def _setup(self) -> None:
         c = self._config
+        boundary = self._boundary()
+        options = None if boundary is None else Options("boundary", *boundary).core
+        self._kinds = _core.Categories([tuple(k) for k in c["categories"]])
         self._evaluator = _core.Evaluator(
-            [tuple(k) for k in c["categories"]],
-            c["rules"],
-            c["modified"],
-            c["void"],
-            c["allow_unknown_preds_category"],
-            self._boundary(),
+            self._kinds, c["rules"], c["modified"], c["void"], c["allow_unknown_preds_category"], options
         )
         self._totals = _core.Totals()
         self._images = self._next_key = 0
@@ -302,18 +297,21 @@ class PanopticQuality:
             width = _batches.boundary_width(np.shape(preds)[1:], np.shape(preds)) if boundary else None
             p, t = (p.copy(), t.copy()) if copy_inputs else (p, t)
             keys = keys_for(len(p))
-            return len(p), lambda totals, rows, _segments, cancel: ev.update_encoded(
-                p, t, divisor, keys, totals, rows, cancel, width
+            return len(p), lambda rows, _segments, cancel: ev.update_encoded(
+                (p, t), divisor, _core.Batch(keys, rows, False, cancel, width)
             )
         p, t = _batches.pairs_batch(preds, target)
         width = _batches.boundary_width(np.shape(preds)[1:-1], np.shape(preds)) if boundary else None
         p, t = (p.copy(), t.copy()) if copy_inputs else (p, t)
         keys = keys_for(len(p))
-        return len(p), lambda totals, rows, _segments, cancel: ev.update_pairs(p, t, keys, totals, rows, cancel, width)
+        return len(p), lambda rows, _segments, cancel: ev.update_pairs(
+            (p, t), _core.Batch(keys, rows, False, cancel, width)
+        )
 
     def _run(self, job: _Job, cancel: _core.CancelToken | None = None) -> None:
         count, run = job
-        rows, segments = run(self._totals, self._rows is not None, self._segments is not None, cancel)
+        totals, rows, segments = run(self._rows is not None, self._segments is not None, cancel)
+        self._totals.merge(totals)
         self._images += count
         if self._rows is not None and rows is not None:
             self._rows.extend(rows)
@@ -348,15 +346,10 @@ class PanopticQuality:
             ``pq_compute``'s dict. A split with no category seen scores 0.0 with ``n == 0``.
         """
         self.wait()
-        rows = self._totals.rows()
-        stat = stat_from_rows(rows)
-        kinds = {c: isthing for c, isthing in self._config["categories"]}
         records = {c: {"id": c, "isthing": int(isthing)} for c, isthing in self._config["categories"]}
-        result = summary(stat, records)
-        totals = {c: (iou, tp, fp, fn) for c, iou, tp, fp, fn in rows}
         images = None if self._rows is None else list(self._rows)
         segments = None if self._segments is None else list(self._segments)
-        return build_result(result, totals, kinds, images, segments)
+        return Evaluation(self._totals, records, self._kinds, images, segments).result()
 
     def reset(self) -> None:
         """Forget everything added (waiting for background updates first)."""

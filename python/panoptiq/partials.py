@@ -20,8 +20,8 @@ The serialized form (``Partial.to_bytes``, UTF-8 JSON) is versioned::
 
 where ``iou_sum_hex`` is the exact IoU sum as a hexadecimal count of 2**-128 units (so no JSON
 reader loses digits). A part evaluated with ``details=True`` adds ``"per_image"`` and
-``"segments"``: lists of rows with :data:`panoptiq.records.IMAGE_FIELDS` and
-:data:`~panoptiq.records.SEGMENT_FIELDS`, in image order.
+``"segments"``: lists of rows with :data:`panoptiq.results.IMAGE_FIELDS` and
+:data:`~panoptiq.results.SEGMENT_FIELDS`, in image order.
 """
 
 from __future__ import annotations
@@ -34,15 +34,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from panoptiq import _core
-from panoptiq.boundary import BoundaryOptions, boundary_options
-from panoptiq.dataset import Columns, Dataset, _check_threads, evaluate_all, load_dataset
-from panoptiq.image import category_array, stat_from_rows
-from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
-from panoptiq.stats import PQStat
-from panoptiq.storage import Folder, Location, is_url, open_folder
+from panoptiq import _core, _dataset
+from panoptiq._options import Options, check_threads
+from panoptiq._side import GT, PRED, Side
+from panoptiq._storage import Folder, Location, is_url, open_folder
+from panoptiq.results import IMAGE_FIELDS, SEGMENT_FIELDS, Evaluation, PQStat, Records
 
 FORMAT = "panoptiq.partial"
 VERSION = 1
@@ -53,17 +49,18 @@ DEFAULT_PARTITION_SIZE = 1000
 
 @dataclass(frozen=True)
 class Part:
-    """One partition of a dataset: everything a worker needs to evaluate it."""
+    """One partition of a dataset: everything a worker needs to evaluate it — its pairs (the
+    core's table, pickled as columns), where their PNGs are, the categories, and the options
+    (which IoU; records and threads are the worker's call)."""
 
     index: int
     start: int
     stop: int
-    columns: Columns
+    pairs: _core.Pairs = field(repr=False)
     gt: Location
     pred: Location
-    categories: np.ndarray = field(repr=False)
-    #: Boundary PQ's options, None for mask IoU.
-    boundary: BoundaryOptions | None = None
+    categories: _core.Categories = field(repr=False)
+    options: _core.Options = field(default_factory=_core.Options)
 
     def __len__(self) -> int:
         return self.stop - self.start
@@ -72,7 +69,7 @@ class Part:
 @dataclass(frozen=True)
 class Partial:
     """The exact per-category totals of one part, and its per-image and per-segment rows when
-    they were asked for (:mod:`panoptiq.records`' fields, in image order)."""
+    they were asked for (:mod:`panoptiq.results`' fields, in image order)."""
 
     part: int
     start: int
@@ -133,7 +130,7 @@ class Partial:
 class Plan:
     """A dataset split into :class:`Part` s, and how their results combine."""
 
-    dataset: Dataset
+    dataset: _dataset.Dataset
     parts: list[Part]
 
     def __len__(self) -> int:
@@ -191,15 +188,17 @@ class Plan:
         ordered = [by_part[index] for index in range(len(self.parts))]
         return [row for p in ordered for row in p.per_image or ()], [row for p in ordered for row in p.segments or ()]
 
+    def evaluation(self, partials: Iterable[Partial | bytes | str | Mapping[str, Any]]) -> Evaluation:
+        """The merged totals, ready to average (:class:`panoptiq.results.Evaluation`)."""
+        return Evaluation(self.totals(partials), self.dataset.categories, self.dataset.kinds)
+
     def stat(self, partials: Iterable[Partial | bytes | str | Mapping[str, Any]]) -> PQStat:
         """The merged results as panopticapi's :class:`PQStat`."""
-        return stat_from_rows(self.totals(partials).rows())
+        return self.evaluation(partials).stat()
 
     def combine(self, partials: Iterable[Partial | bytes | str | Mapping[str, Any]]) -> dict[str, Any]:
         """The merged results as ``pq_compute`` returns them (All, per_class, Things, Stuff)."""
-        from panoptiq.evaluation import summarize
-
-        return summarize(self.stat(partials), self.dataset.categories)
+        return self.evaluation(partials).summarize()
 
 
 def as_partial(item: Partial | bytes | str | Mapping[str, Any]) -> Partial:
@@ -229,34 +228,27 @@ def plan(
     fsspec URLs). The workers must reach the folders by the same names: a shared file system or
     object storage.
     """
-    boundary = boundary_options(iou_type, dilation_ratio, reference_marker)
-    dataset = load_dataset(
+    options = Options(iou_type, dilation_ratio, reference_marker)
+    dataset = _dataset.load_dataset(
         gt_json_file, pred_json_file, gt_folder, pred_folder, num_threads=num_threads, storage_options=storage_options
     )
-    return plan_dataset(dataset, partition_size, boundary)
+    return plan_dataset(dataset, partition_size, options)
 
 
 def plan_dataset(
-    dataset: Dataset, partition_size: int = DEFAULT_PARTITION_SIZE, boundary: BoundaryOptions | None = None
+    dataset: _dataset.Dataset, partition_size: int = DEFAULT_PARTITION_SIZE, options: Options | None = None
 ) -> Plan:
-    """:func:`plan` of a dataset already loaded (Boundary PQ with ``boundary``)."""
+    """:func:`plan` of a dataset already loaded (its IoU as ``options`` say)."""
     if not isinstance(partition_size, int) or isinstance(partition_size, bool) or partition_size < 1:
         raise ValueError(f"partition_size must be a positive integer, got {partition_size!r}")
-    known = category_array(dataset.categories)
+    # A part carries which IoU; whether records are kept and on how many threads is the worker's.
+    iou = (options or Options()).but(records=False, num_threads=None, progress=None).core
     total = len(dataset)
-    parts = [
-        Part(
-            index,
-            start,
-            min(start + partition_size, total),
-            dataset.columns(start, min(start + partition_size, total)),
-            dataset.gt.location,
-            dataset.pred.location,
-            known,
-            boundary,
-        )
-        for index, start in enumerate(range(0, total, partition_size))
-    ]
+    parts = []
+    for index, start in enumerate(range(0, total, partition_size)):
+        stop = min(start + partition_size, total)
+        pairs = dataset.pairs.slice(start, stop)
+        parts.append(Part(index, start, stop, pairs, dataset.gt.location, dataset.pred.location, dataset.kinds, iou))
     return Plan(dataset, parts)
 
 
@@ -268,13 +260,15 @@ def evaluate(part: Part, num_threads: int | None = 1, details: bool = False) -> 
     ``details``, the result also carries the part's per-image and per-segment rows
     (:meth:`Plan.details` gathers them).
     """
-    _check_threads(num_threads)
-    gt = _opened(part.gt, "ground truth")
-    pred = _opened(part.pred, "predicted")
-    rows: tuple[list[Any], list[Any]] | None = ([], []) if details else None
-    totals = evaluate_all(part.columns, gt, pred, part.categories, num_threads, None, rows, part.boundary)
-    per_image, segments = (None, None) if rows is None else (tuple(rows[0]), tuple(rows[1]))
-    partial = Partial(part.index, part.start, part.stop, tuple(totals.exact_rows()), per_image, segments)
+    check_threads(num_threads)
+    gt = _opened(part.gt, GT)
+    pred = _opened(part.pred, PRED)
+    options = Options.of_core(part.options).but(records=details, num_threads=num_threads)
+    # Categories are named by the core's table alone: a worker needs no category records.
+    evaluated = _dataset.evaluate_all(part.pairs, gt, pred, {}, part.categories, options)
+    rows = (evaluated.image_rows, evaluated.segment_rows)
+    per_image, segments = (None, None) if not details else (tuple(rows[0] or ()), tuple(rows[1] or ()))
+    partial = Partial(part.index, part.start, part.stop, tuple(evaluated.totals.exact_rows()), per_image, segments)
     return partial.to_bytes()
 
 
@@ -282,18 +276,18 @@ _folders: dict[str, Folder] = {}
 _folders_lock = threading.Lock()
 
 
-def _opened(location: Location, what: str) -> Folder:
+def _opened(location: Location, side: Side) -> Folder:
     # A local archive rewritten since it was opened is opened again.
     stamp = None
     if not is_url(location.path):
         with contextlib.suppress(OSError):
             status = os.stat(_nearest_existing(location.path))
             stamp = (status.st_mtime_ns, status.st_size)
-    key = json.dumps([location.path, what, stamp, location.storage_options], sort_keys=True, default=repr)
+    key = json.dumps([location.path, side.key, stamp, location.storage_options], sort_keys=True, default=repr)
     with _folders_lock:
         folder = _folders.get(key)
     if folder is None:
-        folder = open_folder(location, what)
+        folder = open_folder(location, side)
         with _folders_lock:
             _folders[key] = folder
             while len(_folders) > 16:
@@ -312,4 +306,4 @@ def merge(partials: Sequence[Partial | bytes | str | Mapping[str, Any]]) -> PQSt
     totals = _core.Totals()
     for item in partials:
         totals.merge(as_partial(item).totals())
-    return stat_from_rows(totals.rows())
+    return Evaluation(totals, {}).stat()

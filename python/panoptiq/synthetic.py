@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from panoptiq.png import read_id_map, write_id_map
+from panoptiq._png import read_id_map, write_id_map
 
 #: The ground-truth transformations :func:`make_dataset` cycles through.
 GT_KINDS = ("sample", "crop", "void_band", "crowd", "flip", "tiny_segments", "upscaled")

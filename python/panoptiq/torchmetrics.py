@@ -90,7 +90,7 @@ class _PanopticBase(Metric):
         order = [(c, True) for c in sorted(self.things)] + [(c, False) for c in sorted(self.stuffs)]
         self.cat_id_to_continuous_id = {c: i for i, (c, _) in enumerate(order)}
         self.void_color = (1 + max([0, *self.things, *self.stuffs]), 0)
-        self._evaluator = _core.Evaluator(order, "torchmetrics", modified, None, allow_unknown)
+        self._evaluator = _core.Evaluator(_core.Categories(order), "torchmetrics", modified, None, allow_unknown)
         n = len(order)
         self.add_state("iou_sum", default=torch.zeros(n, dtype=torch.double), dist_reduce_fx="sum")
         self.add_state("iou_exact", default=torch.zeros((n, _LIMBS), dtype=torch.int64), dist_reduce_fx="sum")
@@ -104,9 +104,8 @@ class _PanopticBase(Metric):
         t = target.detach().cpu().reshape(len(target), -1, 2).contiguous()
         if p.dtype != t.dtype or p.dtype not in (torch.int64, torch.int32, torch.uint8):
             p, t = p.to(torch.int64), t.to(torch.int64)
-        totals = _core.Totals()
         keys = [str(i) for i in range(len(p))]
-        self._evaluator.update_pairs(p.numpy(), t.numpy(), keys, totals, False)
+        totals, _, _ = self._evaluator.update_pairs((p.numpy(), t.numpy()), _core.Batch(keys))
         rows = totals.exact_rows()
         if not rows:
             return

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from panoptiq.ids import id2rgb, rgb2id
+from panoptiq._ids import id2rgb, rgb2id
 
 __all__ = ["IdGenerator", "get_traceback", "id2rgb", "rgb2id", "save_json"]
 

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from panoptiq import _core
-from panoptiq.ids import rgb2id
-from panoptiq.image import _id_map, image_details
-from panoptiq.png import read_id_map
+from panoptiq._ids import rgb2id
+from panoptiq._image import _id_map, image_details
+from panoptiq._png import read_id_map
 
 #: Colour of each segment fate in error images (see :data:`panoptiq.records.SEGMENT_FIELDS`), and
 #: of VOID: matched segments green, missed ones red, false positives orange, ground-truth crowd
@@ -284,7 +284,7 @@ def _paint(
 ) -> np.ndarray:
     ids = np.fromiter(colors.keys(), dtype=np.uint32, count=len(colors))
     table = np.array(list(colors.values()), dtype=np.uint8).reshape(len(colors), 3)
-    return _core.paint_ids(id_map, ids, table, fallback, photo, float(alpha), _BORDER if borders else None)
+    return _core.paint_ids(id_map, (ids, table, fallback), photo, float(alpha), _BORDER if borders else None)
 
 
 def _paint_fates(

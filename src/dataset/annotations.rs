@@ -8,16 +8,14 @@
 //! reader never changes a result or an error message: it only makes the common case fast.
 
 use std::collections::HashMap;
-use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::dataset::PairJob;
+use crate::dataset::pairs::Pairs;
 use crate::error::JsonFiles;
 use crate::eval::segments::{GtSegment, PredSegment};
-use crate::io::Origin;
 use crate::runtime::parallel::Cancel;
 use crate::PqError;
 
@@ -114,86 +112,67 @@ struct PredFile {
     annotations: AnnotationList<PredRecord>,
 }
 
-/// Matched (ground truth, prediction) image pairs with their files and segments, in
-/// ground-truth order.
-#[derive(Debug, Default)]
+/// What a strict pair of files gives: the matched pairs, and the ground truth's `categories` list
+/// as the JSON text it was in the file (Python reads it: it is small, and its records are
+/// panopticapi's `categories` dict).
+#[derive(Debug)]
 pub struct Annotations {
-    image_ids: Vec<String>,
-    gt_paths: Vec<PathBuf>,
-    pred_paths: Vec<PathBuf>,
-    gt_segments: Vec<GtSegment>,
-    /// Image `i`'s ground-truth segments are `gt_segments[gt_offsets[i]..gt_offsets[i + 1]]`.
-    gt_offsets: Vec<usize>,
-    pred_segments: Vec<PredSegment>,
-    pred_offsets: Vec<usize>,
-    categories_json: String,
-    files: JsonFiles,
+    pub pairs: Pairs,
+    pub categories_json: String,
 }
 
-impl Annotations {
-    /// Number of image pairs.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.image_ids.len()
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.image_ids.is_empty()
-    }
-
-    /// The ground truth's `categories` list, as the JSON text it was in the file.
-    #[must_use]
-    pub fn categories_json(&self) -> &str {
-        &self.categories_json
-    }
-
-    /// The evaluation jobs of pairs `range` (clamped to the pairs there are), whose PNGs are
-    /// read from `gt_from` and `pred_from`.
-    #[must_use]
-    pub fn jobs<'a>(
-        &'a self,
-        range: Range<usize>,
-        gt_from: Origin<'a>,
-        pred_from: Origin<'a>,
-    ) -> Vec<PairJob<'a>> {
-        let end = range.end.min(self.len());
-        (range.start.min(end)..end)
-            .map(|i| PairJob {
-                image_id: &self.image_ids[i],
-                gt_path: &self.gt_paths[i],
-                pred_path: &self.pred_paths[i],
-                gt_segments: &self.gt_segments[self.gt_offsets[i]..self.gt_offsets[i + 1]],
-                pred_segments: &self.pred_segments[self.pred_offsets[i]..self.pred_offsets[i + 1]],
-                json: Some(&self.files),
-                gt_from,
-                pred_from,
-            })
-            .collect()
-    }
+/// What [`read_annotations`] found: the pairs, or, when a file is not in the strict form, the
+/// bytes of each file that could be read, for the general reader to parse without reading it again.
+#[derive(Debug)]
+pub enum Read {
+    Strict(Annotations),
+    Loose { gt: Option<Vec<u8>>, pred: Option<Vec<u8>> },
 }
 
 /// Reads both JSON files (at once, on two threads) and matches every ground-truth image with its
 /// prediction, as panopticapi does: a later prediction of the same image replaces an earlier one.
 ///
-/// `Ok(None)` when a file cannot be read or is not in the strict form described in the module
-/// documentation, including when an image has no prediction; `Err(Interrupted)` once `cancel`
-/// is set.
+/// [`Read::Loose`] when a file cannot be read or is not in the strict form described in the
+/// module documentation, including when an image has no prediction; `Err(Interrupted)` once
+/// `cancel` is set.
 pub fn read_annotations(
     gt_json: &Path,
     pred_json: &Path,
     gt_folder: &Path,
     pred_folder: &Path,
     cancel: &Cancel,
-) -> Result<Option<Annotations>, PqError> {
-    // Each file's text is dropped as soon as it is parsed: the peak holds one file's text and
-    // the parsed tables, not both texts besides.
+) -> Result<Read, PqError> {
+    // Each file's text is dropped as soon as it parsed: the peak holds one file's text and the
+    // parsed tables, not both texts besides. A text that did not parse is kept for the general
+    // reader.
     let (gt, pred) = rayon::join(
-        || std::fs::read(gt_json).ok().and_then(|text| parse_cancellable::<GtFile>(&text, cancel)),
-        || std::fs::read(pred_json).ok().and_then(|text| parse_cancellable::<PredFile>(&text, cancel)),
+        || read_and_parse::<GtFile>(gt_json, cancel),
+        || read_and_parse::<PredFile>(pred_json, cancel),
     );
     let files = JsonFiles { gt: gt_json.to_owned(), pred: pred_json.to_owned() };
-    match_parsed(gt, pred, files, gt_folder, pred_folder, cancel)
+    cancel.check()?;
+    match (gt, pred) {
+        (Ok(gt), Ok(pred)) => Ok(match match_pairs(&gt, &pred, files, gt_folder, pred_folder) {
+            Some(read) => Read::Strict(read),
+            None => Read::Loose { gt: std::fs::read(gt_json).ok(), pred: std::fs::read(pred_json).ok() },
+        }),
+        (gt, pred) => Ok(Read::Loose { gt: text_of(gt, gt_json), pred: text_of(pred, pred_json) }),
+    }
+}
+
+/// A file's parse, or its bytes (`None` when it could not be read) when it is not in the strict form.
+fn read_and_parse<T: for<'a> Deserialize<'a>>(path: &Path, cancel: &Cancel) -> Result<T, Option<Vec<u8>>> {
+    let text = std::fs::read(path).map_err(|_| None)?;
+    parse_cancellable::<T>(&text, cancel).ok_or(Some(text))
+}
+
+/// The bytes of a file whose pair did not parse strictly: kept, or read again when it was the
+/// other file that failed (the common case keeps no text at all).
+fn text_of<T>(parsed: Result<T, Option<Vec<u8>>>, path: &Path) -> Option<Vec<u8>> {
+    match parsed {
+        Err(text) => text,
+        Ok(_) => std::fs::read(path).ok(),
+    }
 }
 
 /// [`read_annotations`] of the two files' contents; `files` only names them in errors.
@@ -239,48 +218,34 @@ fn match_pairs(
     }
     let predictions: HashMap<&ImageId, &Annotation<PredRecord>> =
         pred.annotations.0.iter().map(|annotation| (&annotation.image_id, annotation)).collect();
-
-    let images = gt.annotations.0.len();
-    let mut out = Annotations {
-        image_ids: Vec::with_capacity(images),
-        gt_paths: Vec::with_capacity(images),
-        pred_paths: Vec::with_capacity(images),
-        gt_offsets: Vec::with_capacity(images + 1),
-        pred_offsets: Vec::with_capacity(images + 1),
-        categories_json: gt.categories.get().to_owned(),
-        files,
-        ..Annotations::default()
-    };
-    out.gt_offsets.push(0);
-    out.pred_offsets.push(0);
+    let mut pairs = Pairs::new(Some(files));
     for gt_annotation in &gt.annotations.0 {
         let pred_annotation = predictions.get(&gt_annotation.image_id)?;
-        out.image_ids.push(gt_annotation.image_id.to_text());
-        out.gt_paths.push(gt_folder.join(&gt_annotation.file_name));
-        out.pred_paths.push(pred_folder.join(&pred_annotation.file_name));
-        out.gt_segments.extend(gt_annotation.segments_info.iter().map(|s| GtSegment {
-            id: s.id,
-            category_id: s.category_id,
-            // panopticapi tests `iscrowd == 1`.
-            iscrowd: s.iscrowd == 1,
-            area: s.area,
-        }));
-        out.pred_segments.extend(
+        pairs.push(
+            gt_annotation.image_id.to_text(),
+            [gt_folder.join(&gt_annotation.file_name), pred_folder.join(&pred_annotation.file_name)],
+            gt_annotation.segments_info.iter().map(|s| GtSegment {
+                id: s.id,
+                category_id: s.category_id,
+                // panopticapi tests `iscrowd == 1`.
+                iscrowd: s.iscrowd == 1,
+                area: s.area,
+            }),
             pred_annotation
                 .segments_info
                 .iter()
                 .map(|s| PredSegment { id: s.id, category_id: s.category_id }),
         );
-        out.gt_offsets.push(out.gt_segments.len());
-        out.pred_offsets.push(out.pred_segments.len());
     }
-    Some(out)
+    Some(Annotations { pairs, categories_json: gt.categories.get().to_owned() })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
-    use crate::io::DISK;
+    use crate::io::{Origin, DISK};
 
     struct Files {
         dir: PathBuf,
@@ -297,14 +262,23 @@ mod tests {
         }
 
         fn read(&self) -> Option<Annotations> {
-            read_annotations(
+            let read = read_annotations(
                 &self.dir.join("gt.json"),
                 &self.dir.join("pred.json"),
                 Path::new("gt"),
                 Path::new("/abs/pred"),
                 &Cancel::new(),
             )
-            .unwrap()
+            .unwrap();
+            match read {
+                Read::Strict(annotations) => Some(annotations),
+                Read::Loose { gt, pred } => {
+                    // The general reader gets the files' bytes, exactly, for every file there is.
+                    assert_eq!(gt, std::fs::read(self.dir.join("gt.json")).ok());
+                    assert_eq!(pred, std::fs::read(self.dir.join("pred.json")).ok());
+                    None
+                }
+            }
         }
     }
 
@@ -328,9 +302,10 @@ mod tests {
             {"image_id": 7, "file_name": "old.png", "segments_info": []},
             {"image_id": 7, "file_name": "a.png", "segments_info": [{"id": 4, "category_id": 1}]}]}"#;
         let files = Files::new("ok", GT, pred);
-        let a = files.read().expect("strict input is read");
+        let read = files.read().expect("strict input is read");
+        let a = read.pairs;
         assert_eq!(a.len(), 2);
-        assert!(a.categories_json().starts_with("[{\"id\": 1"));
+        assert!(read.categories_json.starts_with("[{\"id\": 1"));
         let jobs = a.jobs(0..5, Origin::Folder(&DISK), Origin::Folder(&DISK));
         assert_eq!((jobs[0].image_id, jobs[1].image_id), ("7", "x"));
         assert_eq!(jobs[0].gt_path, Path::new("gt/a.png"));

@@ -5,35 +5,20 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::error::JsonFiles;
+use super::options::EvalOptions;
+use super::pairs::PairJob;
 use crate::eval::boundary::{dilation, BandScratch, Bands, RunImage};
 use crate::eval::categories::Categories;
 use crate::eval::histogram::PairHistogram;
 use crate::eval::matching::{evaluate_image_with, ImageResult, IouType};
 use crate::eval::records::ImageDetail;
 use crate::eval::runs::PairRows;
-use crate::eval::segments::{GtSegment, PredSegment};
 use crate::eval::stats::PqStats;
 use crate::io::Origin;
 use crate::png::reader::RunReader;
 use crate::png::{Buffers, Row};
 use crate::runtime::parallel::{catch_panic, Cancel};
 use crate::PqError;
-
-/// One image pair of a dataset: its PNG files and its `segments_info`.
-#[derive(Debug, Clone, Copy)]
-pub struct PairJob<'a> {
-    pub image_id: &'a str,
-    pub gt_path: &'a Path,
-    pub pred_path: &'a Path,
-    pub gt_segments: &'a [GtSegment],
-    pub pred_segments: &'a [PredSegment],
-    /// The JSON files the segments were read from, named in errors when known.
-    pub json: Option<&'a JsonFiles>,
-    /// Where the PNGs at `gt_path` and `pred_path` are read from.
-    pub gt_from: Origin<'a>,
-    pub pred_from: Origin<'a>,
-}
 
 thread_local! {
     // One per worker thread, kept across calls: buffers stay allocated from batch to batch, and
@@ -116,8 +101,7 @@ fn evaluate_pair_with(
                 let gt_listed: Vec<u32> = job.gt_segments.iter().map(|s| s.id).collect();
                 let pred_listed: Vec<u32> = job.pred_segments.iter().map(|s| s.id).collect();
                 crate::eval::boundary::band_histogram(
-                    gt_rows,
-                    pred_rows,
+                    [gt_rows, pred_rows],
                     dilation(dilation_ratio, gt_height, gt_width),
                     [&gt_listed, &pred_listed],
                     categories.reference_marker().filter(|_| reference_marker),
@@ -167,32 +151,25 @@ fn open(origin: Origin<'_>, path: &Path, mut buffers: Buffers) -> Result<RunRead
     RunReader::from_buffers(path, buffers)
 }
 
-/// Evaluates `jobs` in parallel on the current rayon pool and adds their results to `stats`; IoU
-/// sums are exact, so the totals are bit-identical whatever the number of threads. On failure, the
-/// error of the first failing job (in job order) is returned and `stats` is left unchanged.
-/// Once `cancel` is set, no new pair starts and pairs under way stop within a few hundred rows.
+/// What evaluating pairs gave: their per-category totals and, when records were asked for, each
+/// image's [`ImageDetail`] in job order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evaluated {
+    pub stats: PqStats,
+    pub details: Vec<ImageDetail>,
+}
+
+/// Evaluates `jobs` in parallel on the current rayon pool. IoU sums are exact, so the totals are
+/// bit-identical whatever the number of threads. On failure, the error of the first failing job
+/// (in job order) is returned and nothing else. Once `cancel` is set, no new pair starts and
+/// pairs under way stop within a few hundred rows.
 pub fn evaluate_pairs(
     jobs: &[PairJob<'_>],
     categories: &Categories,
-    stats: &mut PqStats,
+    options: &EvalOptions,
     cancel: &Cancel,
-) -> Result<(), PqError> {
-    evaluate_pairs_detailed(jobs, categories, IouType::Mask, stats, cancel, None)
-}
-
-/// [`evaluate_pairs`] that also appends each image's [`ImageDetail`] to `details`, in job order,
-/// when given (all of them or, on failure, none).
-pub fn evaluate_pairs_detailed(
-    jobs: &[PairJob<'_>],
-    categories: &Categories,
-    iou: IouType,
-    stats: &mut PqStats,
-    cancel: &Cancel,
-    details: Option<&mut Vec<ImageDetail>>,
-) -> Result<(), PqError> {
-    let mut updated = stats.clone();
-    let mut collected = Vec::new();
-    let want = details.is_some();
+) -> Result<Evaluated, PqError> {
+    let mut evaluated = Evaluated::default();
     // Pairs are evaluated a block at a time and folded in, so that the per-image results held at
     // once do not grow with the dataset.
     for block in jobs.chunks(JOBS_PER_BLOCK) {
@@ -201,22 +178,18 @@ pub fn evaluate_pairs_detailed(
             .map(|job| {
                 cancel.check()?;
                 SCRATCH.with_borrow_mut(|scratch| {
-                    evaluate_pair_with(job, categories, iou, scratch, cancel, want)
+                    evaluate_pair_with(job, categories, options.iou, scratch, cancel, options.records)
                 })
             })
             .collect();
         cancel.check()?;
         for result in results {
             let (result, detail) = result?;
-            updated.merge(&result.stats);
-            collected.extend(detail);
+            evaluated.stats.merge(&result.stats);
+            evaluated.details.extend(detail);
         }
     }
-    *stats = updated;
-    if let Some(details) = details {
-        details.append(&mut collected);
-    }
-    Ok(())
+    Ok(evaluated)
 }
 
 /// Reads and decodes every file in parallel and throws the ids away; returns the pixel count.
@@ -250,6 +223,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+    use crate::eval::segments::{GtSegment, PredSegment};
     use crate::io::DISK;
     use crate::png::encode::write_id_map;
     use crate::runtime::parallel::with_threads;
@@ -298,11 +272,11 @@ mod tests {
                 pred_from: Origin::Folder(&DISK),
             })
             .collect();
-        let mut stats = PqStats::new();
-        with_threads(Some(threads), || {
-            evaluate_pairs(&jobs, &Categories::new([1]), &mut stats, &Cancel::new())
+        let options = EvalOptions::default();
+        let evaluated = with_threads(Some(threads), || {
+            evaluate_pairs(&jobs, &Categories::new([1]), &options, &Cancel::new())
         })??;
-        Ok(stats)
+        Ok(evaluated.stats)
     }
 
     #[test]

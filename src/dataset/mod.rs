@@ -1,7 +1,13 @@
-//! A dataset's image pairs: read from COCO panoptic JSON ([`annotations`]) and evaluated in
-//! parallel, streamed so that only the pairs in flight are in memory ([`driver`]).
+//! A dataset's image pairs: one table of pairs ([`pairs`]), read from COCO panoptic JSON
+//! ([`annotations`]) or built from columns Python checked, and evaluated in parallel with one
+//! options value ([`options`]), streamed so that only the pairs in flight are in memory
+//! ([`driver`]).
 
 pub mod annotations;
 pub mod driver;
+pub mod options;
+pub mod pairs;
 
-pub use driver::{decode_only, evaluate_pairs, evaluate_pairs_detailed, PairJob};
+pub use driver::{decode_only, evaluate_pairs, Evaluated};
+pub use options::EvalOptions;
+pub use pairs::{PairJob, Pairs, SideColumns};

@@ -212,7 +212,8 @@ pub fn segment_records(
 mod tests {
     use super::*;
     use crate::eval::categories::Categories;
-    use crate::eval::matching::{evaluate_maps, MapView};
+    use crate::eval::histogram::MapView;
+    use crate::eval::matching::evaluate_maps;
     use crate::eval::segments::fixtures::{gt, pred};
     use crate::runtime::parallel::Cancel;
 
@@ -232,7 +233,7 @@ mod tests {
         let cats = Categories::new([1, 2]);
         let result =
             evaluate_maps("1", view(&gt_map), view(&pred_map), &g, &p, &cats, &Cancel::new()).unwrap();
-        let histogram = crate::eval::matching::histogram_of(&gt_map, &pred_map, &Cancel::new()).unwrap();
+        let histogram = crate::eval::histogram::histogram_of(&gt_map, &pred_map, &Cancel::new()).unwrap();
         let records = segment_records(&histogram, &g, &p, &result, None);
         let fates: Vec<(u32, Fate)> = records.iter().map(|r| (r.segment_id, r.fate)).collect();
         assert_eq!(

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use crate::error::Side;
 use crate::eval::boundary::{band_histogram, dilation, BandScratch, Bands, RunImage};
-use crate::eval::matching::{self, histogram_of, ImageResult, IouType};
+use crate::eval::histogram::histogram_of;
+use crate::eval::matching::{self, ImageResult, IouType};
 pub use crate::eval::records::ImageRow;
 use crate::metric::labels::{label_pair, listed_label, Label, LabelPolicy, LabelledPair, SideLabels};
 use crate::runtime::parallel::Cancel;
@@ -34,6 +35,16 @@ pub struct ListedSegment {
     pub category_id: i64,
     pub iscrowd: bool,
     pub area: Option<i64>,
+}
+
+/// One image pair's two maps as flat pixel values, `W` a pixel, with the image's key for errors
+/// and, for Boundary PQ, the maps' row length.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageMaps<'a, T> {
+    pub image_id: &'a str,
+    pub gt: &'a [T],
+    pub pred: &'a [T],
+    pub width: Option<usize>,
 }
 
 /// How a metric evaluates one image pair.
@@ -90,18 +101,15 @@ impl MetricConfig {
     /// Evaluates a pair given as `W` raw values per pixel, each side's decoder turning a
     /// pixel's values into a (category, instance) pair or VOID.
     ///
-    /// `width` is the maps' row length, which Boundary PQ needs.
-    #[allow(clippy::too_many_arguments)]
+    /// `maps.width` is the maps' row length, which Boundary PQ needs.
     pub fn evaluate_labels<T: Copy + PartialEq + Sync, const W: usize>(
         &self,
-        image_id: &str,
-        gt: &[T],
-        pred: &[T],
-        width: Option<usize>,
+        maps: ImageMaps<'_, T>,
         gt_decode: impl Fn([T; W]) -> Result<Label, PqError> + Sync,
         pred_decode: impl Fn([T; W]) -> Result<Label, PqError> + Sync,
         cancel: &Cancel,
     ) -> Result<ImageResult, PqError> {
+        let ImageMaps { image_id, gt, pred, width } = maps;
         let (gt_policy, pred_policy) = (self.policy(Side::GroundTruth), self.policy(Side::Prediction));
         let labelled = label_pair(
             image_id,
@@ -179,25 +187,23 @@ impl MetricConfig {
         pred: &[PredSegment],
         cancel: &Cancel,
     ) -> Result<ImageResult, PqError> {
-        Ok(self.evaluate_id_maps_with(image_id, gt_ids, pred_ids, gt, pred, false, None, cancel)?.0)
+        let maps = ImageMaps { image_id, gt: gt_ids, pred: pred_ids, width: None };
+        Ok(self.evaluate_id_maps_with(maps, gt, pred, false, cancel)?.0)
     }
 
     /// [`evaluate_id_maps`](Self::evaluate_id_maps) that also gives every segment's record when
     /// `segments` is set and the rules are panopticapi's (the records follow its rules; under
-    /// torchmetrics' rules there are none). `width` is the maps' row length, which Boundary PQ
-    /// needs (the maps are then `len / width` rows high).
-    #[allow(clippy::too_many_arguments)]
+    /// torchmetrics' rules there are none). `maps.width` is the maps' row length, which Boundary
+    /// PQ needs (the maps are then `len / width` rows high).
     pub fn evaluate_id_maps_with(
         &self,
-        image_id: &str,
-        gt_ids: &[u32],
-        pred_ids: &[u32],
+        maps: ImageMaps<'_, u32>,
         gt: &[ListedSegment],
         pred: &[PredSegment],
         segments: bool,
-        width: Option<usize>,
         cancel: &Cancel,
     ) -> Result<(ImageResult, Option<Vec<SegmentRecord>>), PqError> {
+        let ImageMaps { image_id, gt: gt_ids, pred: pred_ids, width } = maps;
         if gt_ids.len() != pred_ids.len() {
             return Err(PqError::LengthMismatch {
                 what: "predicted pixels",
@@ -255,10 +261,7 @@ impl MetricConfig {
                     listed_label(image_id, Side::Prediction, &pred_listed),
                 );
                 let result = self.evaluate_labels(
-                    image_id,
-                    gt_ids,
-                    pred_ids,
-                    width,
+                    maps,
                     |[id]: [u32; 1]| gt_label(id),
                     |[id]: [u32; 1]| pred_label(id),
                     cancel,
@@ -320,8 +323,7 @@ fn bands_of(
 ) -> Result<Bands, PqError> {
     let mut bands = Bands::default();
     band_histogram(
-        gt_rows,
-        pred_rows,
+        [gt_rows, pred_rows],
         dilation(dilation_ratio, gt_rows.height(), width),
         listed,
         marker,
@@ -358,6 +360,10 @@ mod tests {
         values.iter().flat_map(|&(c, i)| [c, i]).collect()
     }
 
+    fn maps<'a>(image_id: &'a str, gt: &'a [i64], pred: &'a [i64]) -> ImageMaps<'a, i64> {
+        ImageMaps { image_id, gt, pred, width: None }
+    }
+
     #[allow(clippy::unnecessary_wraps)] // the decoder signature label_pair takes
     fn decode([category_id, instance_id]: [i64; 2]) -> Result<Label, PqError> {
         Ok(Label::Segment { category_id, instance_id })
@@ -375,7 +381,7 @@ mod tests {
         let gt = [(1, 1), (1, 1), (1, 1), (2, 0), (255, 0)];
         let pred = [(1, 5), (1, 5), (2, 0), (2, 0), (2, 0)];
         let r = config
-            .evaluate_labels("1", &pairs(&gt), &pairs(&pred), None, decode, decode, &Cancel::new())
+            .evaluate_labels(maps("1", &pairs(&gt), &pairs(&pred)), decode, decode, &Cancel::new())
             .unwrap();
         // thing: 2/3 IoU; stuff: gt 1 px, pred 3 px (1 on VOID): union 3 + 1 - 1 - 1 = 2 -> 1/2.
         assert_eq!(r.stats.get(1).iou.to_f64(), 2.0 / 3.0);
@@ -403,7 +409,7 @@ mod tests {
         let config =
             MetricConfig::new(&Categories::with_kinds([(1, true)]), Rules::Panopticapi, false, None, false);
         let e = config
-            .evaluate_labels("4", &pairs(&[(1, 0)]), &pairs(&[(9, 0)]), None, decode, decode, &Cancel::new())
+            .evaluate_labels(maps("4", &pairs(&[(1, 0)]), &pairs(&[(9, 0)])), decode, decode, &Cancel::new())
             .unwrap_err();
         assert!(e.to_string().contains("prediction has pixels of category 9"), "{e}");
         let mut totals = PqStats::new();

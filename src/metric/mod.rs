@@ -7,4 +7,4 @@ pub mod config;
 pub mod labels;
 pub mod torchmetrics;
 
-pub use config::{fold_results, ImageRow, ListedSegment, MetricConfig, Rules};
+pub use config::{fold_results, ImageMaps, ImageRow, ListedSegment, MetricConfig, Rules};

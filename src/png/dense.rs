@@ -228,9 +228,7 @@ impl FastRows {
             if let Ok(Some(change)) = sparse::next_row(
                 &mut b.sparse,
                 &b.compressed,
-                y,
-                stride,
-                channels,
+                sparse::Line { y, stride, channels },
                 &mut b.row,
                 &mut self.spans,
                 &mut self.runs,

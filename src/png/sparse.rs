@@ -22,16 +22,22 @@ pub struct SparseBuffers {
     pixels: Vec<u32>,
 }
 
-/// Un-filters row `y` of an image whose rows are `stride` bytes plus the filter type byte, from
-/// the inflation of `compressed`, into `row` (which holds row `y - 1`) and `runs`. `Err` with
-/// the inflater's message when the stream is bad or short; `Ok(None)` for an unknown filter type.
-#[allow(clippy::too_many_arguments)] // the row's buffers, all needed
+/// Which row of an image to un-filter: row `y`, rows being `stride` bytes (plus the filter type
+/// byte) of `channels`-byte pixels.
+#[derive(Debug, Clone, Copy)]
+pub struct Line {
+    pub y: usize,
+    pub stride: usize,
+    pub channels: usize,
+}
+
+/// Un-filters `line` of an image from the inflation of `compressed`, into `row` (which holds the
+/// row above) and `runs`, noting in `spans` the bytes that changed. `Err` with the inflater's
+/// message when the stream is bad or short; `Ok(None)` for an unknown filter type.
 pub fn next_row(
     sparse: &mut SparseBuffers,
     compressed: &[u8],
-    y: usize,
-    stride: usize,
-    channels: usize,
+    Line { y, stride, channels }: Line,
     row: &mut [u8],
     spans: &mut Vec<(usize, usize)>,
     runs: &mut RowRuns,

@@ -1,4 +1,4 @@
-//! Bindings for pictures: painting id maps, label anchors and writing RGB PNGs.
+//! Bindings of `panoptiq.visualize`, for pictures: painting id maps, label anchors and writing RGB PNGs.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,7 +10,7 @@ use numpy::{
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use super::{contiguous, run_sized};
+use super::run::{contiguous, run_sized};
 use crate::draw::{paint, segment_anchors, Paint};
 use crate::eval::ids::PARALLEL_MIN_PIXELS;
 use crate::png::encode::write_rgb;
@@ -18,21 +18,22 @@ use crate::png::encode::write_rgb;
 /// `(id, area, row, col, depth, top, left, bottom, right)` of one segment.
 type AnchorRow = (u32, u64, usize, usize, u32, usize, usize, usize, usize);
 
-/// Paints an H×W id map: `colors[i]` for `segment_ids[i]`, `fallback` elsewhere, blended with
-/// opacity `alpha` over `photo` (H×W×3) when given, `border` on pixels next to another segment.
+/// A palette: `colors[i]` for `segment_ids[i]`, `fallback` for every other id.
+type Palette<'py> = (PyReadonlyArray1<'py, u32>, PyReadonlyArray2<'py, u8>, [u8; 3]);
+
+/// Paints an H×W id map with `palette`, blended with opacity `alpha` over `photo` (H×W×3) when
+/// given, `border` on pixels next to another segment.
 #[pyfunction]
-#[pyo3(signature = (ids, segment_ids, colors, fallback, photo = None, alpha = 1.0, border = None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (ids, palette, photo = None, alpha = 1.0, border = None))]
 fn paint_ids<'py>(
     py: Python<'py>,
     ids: PyReadonlyArray2<'py, u32>,
-    segment_ids: PyReadonlyArray1<'py, u32>,
-    colors: PyReadonlyArray2<'py, u8>,
-    fallback: [u8; 3],
+    palette: Palette<'py>,
     photo: Option<PyReadonlyArray3<'py, u8>>,
     alpha: f32,
     border: Option<[u8; 3]>,
 ) -> PyResult<Bound<'py, PyArray3<u8>>> {
+    let (segment_ids, colors, fallback) = palette;
     let (height, width) = (ids.shape()[0], ids.shape()[1]);
     if colors.shape() != [segment_ids.len(), 3] {
         return Err(PyValueError::new_err(format!(

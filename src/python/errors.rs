@@ -37,6 +37,7 @@ impl From<PqError> for PyErr {
             | PqError::VoidSegment { .. }
             | PqError::EmptyUnion { .. }
             | PqError::LengthMismatch { .. }
+            | PqError::InvalidPairs { .. }
             | PqError::Decode { .. }
             | PqError::UnsupportedPng { .. }
             | PqError::Encode { .. }

@@ -1,5 +1,6 @@
-//! Where PNGs come from, as Python passes it: nothing (files on disk), an archive folder opened
-//! here, or one `bytes` object per image fetched by Python from object storage.
+//! Bindings of `panoptiq._storage`: zip and tar archive folders opened in Rust, and where PNGs come
+//! from as Python passes them — nothing (files on disk), an archive folder, or one `bytes` object
+//! per image fetched by Python from object storage.
 
 use std::path::PathBuf;
 
@@ -8,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
+use crate::error::Side;
 use crate::io::{Archive, Folder, Origin, DISK};
 
 /// A folder inside a zip or tar archive, its directory read once and kept.
@@ -83,15 +85,21 @@ pub enum Source<'py> {
 }
 
 /// The origin of each of `images` PNGs of one side.
-pub fn origins<'a>(source: Option<&'a Source<'_>>, images: usize, side: &str) -> PyResult<Vec<Origin<'a>>> {
+pub fn origins<'a>(source: Option<&'a Source<'_>>, images: usize, side: Side) -> PyResult<Vec<Origin<'a>>> {
     match source {
         None => Ok(vec![Origin::Folder(&DISK); images]),
         Some(Source::Archive(folder)) => Ok(vec![Origin::Folder(&folder.0); images]),
         Some(Source::Bytes(files)) if files.len() == images => {
             Ok(files.iter().map(|bytes| Origin::Bytes(bytes)).collect())
         }
-        Some(Source::Bytes(files)) => {
-            Err(PyValueError::new_err(format!("{side} PNG bytes: {} for {images} images", files.len())))
-        }
+        Some(Source::Bytes(files)) => Err(PyValueError::new_err(format!(
+            "{} PNG bytes: {} for {images} images",
+            side.adjective(),
+            files.len()
+        ))),
     }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyArchiveFolder>()
 }

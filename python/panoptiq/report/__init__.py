@@ -25,12 +25,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from panoptiq.dataset import ProgressCallback, default_threads, load_dataset
-from panoptiq.evaluation import summarize
-from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
+from panoptiq import _dataset
+from panoptiq._options import Options
+from panoptiq._progress import ProgressCallback
 from panoptiq.report.analysis import confusions, iou_histogram, tp_ious, worst_images
 from panoptiq.report.page import Page, render
 from panoptiq.report.pictures import start_drawing
+from panoptiq.results import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Report:
 
     @cached_property
     def segments(self) -> Records:
-        """Every segment's record (:data:`panoptiq.records.SEGMENT_FIELDS`), made when asked for."""
+        """Every segment's record (:data:`panoptiq.results.SEGMENT_FIELDS`), made when asked for."""
         return Records.from_tuples(self.segment_rows, SEGMENT_FIELDS)
 
 
@@ -120,27 +121,27 @@ def write_report(
     # Made first: a folder that cannot be written is found before the evaluation, not after it.
     with _staging(target, overwrite) as temporary:
         started, created = time.perf_counter(), datetime.now(timezone.utc)
-        dataset = load_dataset(gt_json_file, pred_json_file, gt_folder, pred_folder, storage_options=storage_options)
-        details: tuple[list[Any], list[Any]] = ([], [])
-        stat = dataset.evaluate(num_threads=num_threads, progress=progress, details=details)
-        results = summarize(stat, dataset.categories)
-        per_image = Records.from_tuples(details[0], IMAGE_FIELDS)
-        segment_rows = details[1]
+        dataset = _dataset.load_dataset(
+            gt_json_file, pred_json_file, gt_folder, pred_folder, storage_options=storage_options
+        )
+        evaluation = dataset.evaluate(Options(records=True, num_threads=num_threads, progress=progress))
+        results = evaluation.summarize()
+        per_image = Records.from_tuples(evaluation.image_rows or [], IMAGE_FIELDS)
+        segment_rows = evaluation.segment_rows or []
         worst_lists = worst_images(per_image, worst)
         shown = sorted({p for positions in worst_lists.values() for p in positions})
         photos = None if images is None else os.fspath(images)
         # The error images are drawn on other threads (mostly outside the GIL) while this one
         # works out the rest of the page.
-        with ThreadPoolExecutor(max_workers=num_threads or default_threads()) as pool:
+        with ThreadPoolExecutor(max_workers=num_threads or _dataset.default_threads()) as pool:
             drawing = start_drawing(pool, dataset, shown, temporary / "images", photos)
             categories = dataset.categories
             names = {cid: str(info.get("name", cid)) for cid, info in categories.items()}
             classes = []
-            for cid, scores in results["per_class"].items():
-                s = stat[cid]
-                if s.tp + s.fp + s.fn:
-                    kind = "thing" if categories[cid].get("isthing") == 1 else "stuff"
-                    classes.append((cid, names[cid], kind, scores["pq"], scores["sq"], scores["rq"], s.tp, s.fp, s.fn))
+            for c in evaluation.classes():
+                if c.tp + c.fp + c.fn:
+                    kind = "thing" if categories[c.category_id].get("isthing") == 1 else "stuff"
+                    classes.append((c.category_id, names[c.category_id], kind, c.pq, c.sq, c.rq, c.tp, c.fp, c.fn))
             ious = tp_ious(segment_rows)
             found = confusions(segment_rows, confusion_count)
             per_image.write(temporary / "per_image.csv")

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from panoptiq.records import SEGMENT_FIELDS
+from panoptiq.results import SEGMENT_FIELDS
 
 _SIDE, _CATEGORY, _FATE, _OTHER_CATEGORY, _OTHER_IOU = (
     SEGMENT_FIELDS.index(name) for name in ("side", "category_id", "fate", "other_category_id", "other_iou")
@@ -45,7 +45,7 @@ def worst_images(images: Sequence[Mapping[str, Any]], count: int) -> dict[str, l
 def confusions(segments: Iterable[Sequence[Any]], count: int) -> list[Confusion]:
     """The ``count`` most frequent confusions, most frequent first (ties by category ids).
 
-    ``segments`` are segment rows: tuples in :data:`~panoptiq.records.SEGMENT_FIELDS` order, as
+    ``segments`` are segment rows: tuples in :data:`~panoptiq.results.SEGMENT_FIELDS` order, as
     the core returns them. A confusion is a ground-truth segment that no prediction matched (a
     false negative) whose most overlapping predicted segment has another category: the model saw
     something there and called it something else.

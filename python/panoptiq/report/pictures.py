@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from panoptiq import _core
-from panoptiq.dataset import Dataset
-from panoptiq.storage import Folder
+from panoptiq._dataset import Dataset
+from panoptiq._storage import Folder
 from panoptiq.visualize import error_image, read_photo, save_png
 
 #: Photo names tried for an annotation ``name.png``, in this order (COCO's photos are JPEG).
@@ -37,17 +37,12 @@ def start_drawing(
 
 
 def _draw_pair(dataset: Dataset, position: int, out: Path, photos: str | None) -> Picture:
-    columns = dataset.columns(position, position + 1)
-    image_id = columns.image_ids[0]
-    gt_map = _read_map(dataset.gt, columns.gt_paths[0], image_id)
-    pred_map = _read_map(dataset.pred, columns.pred_paths[0], image_id)
-    gt_ids, gt_categories, gt_crowd, gt_areas = columns.gt
-    gt_segments = [
-        {"id": int(i), "category_id": int(c), "iscrowd": int(k), "area": int(a)}
-        for i, c, k, a in zip(gt_ids, gt_categories, gt_crowd, gt_areas, strict=True)
-    ]
-    pred_segments = [{"id": int(i), "category_id": int(c)} for i, c in zip(*columns.pred, strict=True)]
-    photo, note = _find_photo(photos, columns.gt_paths[0], gt_map.shape)
+    image_id, gt_path, pred_path, gt, pred = dataset.pairs.pair(position)
+    gt_map = _read_map(dataset.gt, gt_path, image_id)
+    pred_map = _read_map(dataset.pred, pred_path, image_id)
+    gt_segments = [{"id": i, "category_id": c, "iscrowd": int(k), "area": a} for i, c, k, a in gt]
+    pred_segments = [{"id": i, "category_id": c} for i, c in pred]
+    photo, note = _find_photo(photos, gt_path, gt_map.shape)
     picture = error_image(
         gt_map, pred_map, gt_segments, pred_segments, dataset.categories, photo=photo, image_id=image_id
     )

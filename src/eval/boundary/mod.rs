@@ -348,7 +348,8 @@ fn cut_out(ends: &[u32], ids: &[u32], interior: &[Interval], marker: u32, out: &
     }
 }
 
-/// Counts the (ground truth, prediction) pairs of band pixels of two equal-sized images into
+/// Counts the (ground truth, prediction) pairs of band pixels of two equal-sized images `[gt,
+/// pred]` into
 /// `bands`, interior pixels of the segments each side lists (`listed`, in segments_info order) as
 /// [`INTERIOR`]: a pair's boundary intersection is its count, a segment's band area the sum of
 /// its row, the prediction's band on ground-truth VOID the `(VOID, id)` count. Ids a side does
@@ -359,10 +360,8 @@ fn cut_out(ends: &[u32], ids: &[u32], interior: &[Interval], marker: u32, out: &
 /// id + 1), a side that lists a segment with that id has its interiors counted under that id, and
 /// that segment's band area is the reference's (see [`MarkerScratch::band_area`]); a side that
 /// does not is counted as without `marker`, which the reference's numbers then equal.
-#[allow(clippy::too_many_arguments)] // the two images, their ids and the outputs, all needed
 pub fn band_histogram(
-    gt: &RunImage,
-    pred: &RunImage,
+    [gt, pred]: [&RunImage; 2],
     d: usize,
     listed: [&[u32]; 2],
     marker: Option<u32>,

@@ -60,8 +60,7 @@ type Expected = (Vec<(u32, u32, u64)>, [Option<(u32, u64)>; 2]);
 fn ours(gt: &[u32], pred: &[u32], height: usize, width: usize, d: usize, marker: Option<u32>) -> Expected {
     let mut bands = Bands::default();
     band_histogram(
-        &image(gt, height, width),
-        &image(pred, height, width),
+        [&image(gt, height, width), &image(pred, height, width)],
         d,
         [&LISTED, &LISTED],
         marker,

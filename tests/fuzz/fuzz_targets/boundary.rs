@@ -90,8 +90,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(c) = case(&mut Unstructured::new(data)) else { return };
     let mut ours = Bands::default();
     band_histogram(
-        &image(&c.gt, c.width),
-        &image(&c.pred, c.width),
+        [&image(&c.gt, c.width), &image(&c.pred, c.width)],
         c.d,
         [&c.listed[0], &c.listed[1]],
         c.marker,

@@ -8,9 +8,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use panoptiq::eval::exact::ExactSum;
-use panoptiq::eval::matching::{evaluate_maps, MapView};
+use panoptiq::eval::histogram::MapView;
+use panoptiq::eval::matching::evaluate_maps;
 use panoptiq::runtime::parallel::Cancel;
-use panoptiq::eval::segments::{Categories, GtSegment, PredSegment};
+use panoptiq::eval::categories::Categories;
+use panoptiq::eval::segments::{GtSegment, PredSegment};
 use panoptiq::eval::stats::PqStats;
 use panoptiq::PqError;
 
@@ -145,7 +147,7 @@ fn ours(c: &Case) -> Outcome {
     {
         Ok(image) => {
             let mut totals = PqStats::new();
-            totals.add_image(&image);
+            totals.merge(&image.stats);
             Outcome::Stats(
                 totals
                     .iter()

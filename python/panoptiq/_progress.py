@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
+
+#: Called after each batch with (images done, images in all).
+ProgressCallback = Callable[[int, int], None]
 
 
 class Progress:

@@ -10,8 +10,10 @@ import numpy as np
 from panoptiq import _core
 from panoptiq._arrays import as_numpy
 from panoptiq._segments import flatten
-from panoptiq.records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
-from panoptiq.stats import PQStat
+from panoptiq._side import GT, PRED
+from panoptiq.results._evaluation import core_categories
+from panoptiq.results._records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
+from panoptiq.results._stat import PQStat, stat_from_rows
 
 
 def evaluate_image(
@@ -86,9 +88,9 @@ def image_details(
     -------
     image : dict
         ``image_id``, ``pq``, ``sq``, ``rq``, ``n``, ``tp``, ``fp``, ``fn``
-        (:data:`panoptiq.records.IMAGE_FIELDS`).
+        (:data:`panoptiq.results.IMAGE_FIELDS`).
     segments : Records
-        One record per segment, ground truth first (:data:`panoptiq.records.SEGMENT_FIELDS`).
+        One record per segment, ground truth first (:data:`panoptiq.results.SEGMENT_FIELDS`).
     """
     inputs = _core_inputs(gt_ids, gt_segments_info, pred_ids, pred_segments_info, categories, image_id)
     row, segments = _core.image_details(*inputs)
@@ -108,27 +110,9 @@ def _core_inputs(
     name = "?" if image_id is None else str(image_id)
     gt_map = _id_map(gt_ids, "gt_ids")
     pred_map = _id_map(pred_ids, "pred_ids")
-    _, gt_columns = flatten([gt_segments_info], [name], "ground-truth")
-    _, pred_columns = flatten([pred_segments_info], [name], "predicted")
-    return name, gt_map, pred_map, gt_columns, pred_columns, category_array(categories)
-
-
-def stat_from_rows(rows: list[tuple[int, float, int, int, int]]) -> PQStat:
-    """A :class:`PQStat` from the core's ``(category_id, iou, tp, fp, fn)`` rows."""
-    stat = PQStat()
-    for category_id, iou, tp, fp, fn in rows:
-        cat = stat[category_id]
-        cat.iou, cat.tp, cat.fp, cat.fn = iou, tp, fp, fn
-    return stat
-
-
-def category_array(categories: Mapping[int, Any] | Iterable[Any]) -> np.ndarray:
-    """The known category ids, from a mapping keyed by id or records with ``id`` or bare ids."""
-    if isinstance(categories, Mapping):
-        ids = list(categories)
-    else:
-        ids = [c["id"] if isinstance(c, Mapping) else c for c in categories]
-    return np.array(ids, dtype=np.int64)
+    _, gt_columns = flatten([gt_segments_info], [name], GT)
+    _, pred_columns = flatten([pred_segments_info], [name], PRED)
+    return name, (gt_map, pred_map, gt_columns, pred_columns), core_categories(categories)
 
 
 def _id_map(ids: Any, name: str) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Per-category PQ statistics: ``PQStatCat`` and ``PQStat``, as in panopticapi."""
+"""Per-category PQ statistics as panopticapi holds them: ``PQStatCat`` and ``PQStat``, float sums a
+user may fill and add by hand, averaged by the core's one averaging rule."""
 
 from __future__ import annotations
 
@@ -184,3 +185,12 @@ def empty_split_message(splits: Sequence[bool | None]) -> str:
         f"no {kind}category has a true positive, false positive or false negative{where}: "
         "PQ, SQ and RQ are reported as 0.0 with n = 0"
     )
+
+
+def stat_from_rows(rows: Iterable[tuple[int, float, int, int, int]]) -> PQStat:
+    """A :class:`PQStat` from the core's ``(category_id, iou, tp, fp, fn)`` rows."""
+    stat = PQStat()
+    for category_id, iou, tp, fp, fn in rows:
+        cat = stat[category_id]
+        cat.iou, cat.tp, cat.fp, cat.fn = iou, tp, fp, fn
+    return stat

@@ -1,13 +1,12 @@
 """What :meth:`PanopticQuality.compute` returns: PQ, SQ, RQ overall, per split, per class and
-per image."""
+per image, as frozen dataclasses."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from panoptiq.records import SEGMENT_FIELDS, Records
+from panoptiq.results._records import Records
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ class PQResult:
     per_image : list of ImageResult or None
         One row per image in update order, when the metric was made with ``per_image=True``.
     segments : Records or None
-        Every segment's record in update order (:data:`panoptiq.records.SEGMENT_FIELDS`), when
+        Every segment's record in update order (:data:`panoptiq.results.SEGMENT_FIELDS`), when
         the metric was made with ``per_segment=True``.
     """
 
@@ -97,23 +96,3 @@ class PQResult:
     def per_image_records(self) -> list[dict[str, Any]]:
         """The per-image rows as plain dicts (empty when they were not kept)."""
         return [dict(vars(row)) for row in self.per_image or []]
-
-
-def build_result(
-    summary: Mapping[str, Any],
-    rows: Mapping[int, tuple[float, int, int, int]],
-    kinds: Mapping[int, bool],
-    per_image: list[tuple[Any, ...]] | None,
-    segments: list[tuple[Any, ...]] | None = None,
-) -> PQResult:
-    """A :class:`PQResult` from ``pq_compute``'s dict and the per-category totals."""
-    split = {name: Scores(**summary[name]) for name in ("All", "Things", "Stuff")}
-    per_class = {}
-    for category_id, scores in summary["per_class"].items():
-        iou, tp, fp, fn = rows.get(category_id, (0.0, 0, 0, 0))
-        per_class[category_id] = ClassResult(
-            category_id, kinds[category_id], scores["pq"], scores["sq"], scores["rq"], tp, fp, fn, iou
-        )
-    images = None if per_image is None else [ImageResult(*row) for row in per_image]
-    records = None if segments is None else Records.from_tuples(segments, SEGMENT_FIELDS)
-    return PQResult(split["All"], split["Things"], split["Stuff"], per_class, images, records, dict(summary))

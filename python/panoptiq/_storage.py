@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from panoptiq import _core
+from panoptiq._side import Side
 
 #: Extensions of archives that are worth a hint when a folder of that name is missing.
 ARCHIVE_EXTENSIONS = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
@@ -69,9 +70,9 @@ class Folder:
         return self.location.path
 
 
-def open_folder(location: Location, what: str) -> Folder:
-    """Opens the PNG folder at ``location``; ``what`` ("ground truth", "predicted") names it in errors."""
-    path = location.path
+def open_folder(location: Location, side: Side) -> Folder:
+    """Opens the PNG folder of ``side`` at ``location``."""
+    path, what = location.path, side.folder
     if is_url(path):
         remote = RemoteFolder(path, location.storage_options, what)
         archive = remote.archive_on_the_way()

@@ -1,0 +1,250 @@
+"""A dataset: two COCO panoptic JSON files read and matched as panopticapi matches them, each
+read once, their PNG folders resolved and opened once, and the pairs held by the Rust core
+(:class:`panoptiq._core.Pairs`) and evaluated batch by batch with one options value."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from panoptiq import _core
+from panoptiq._json import (
+    category_table,
+    file_name_of,
+    image_id_of,
+    missing_message,
+    parse_json,
+    read_json_bytes,
+    require_list,
+    segments_of,
+)
+from panoptiq._options import Options, check_threads
+from panoptiq._segments import flatten
+from panoptiq._side import GT, PRED
+from panoptiq._storage import Folder, Location, batches, is_url, local, open_folder
+from panoptiq.errors import MissingPredictionError
+from panoptiq.results._evaluation import Evaluation, core_categories
+
+#: Pairs fetched from object storage per batch: enough requests in flight to hide latency, few
+#: enough that a handful of batches in memory stays small.
+REMOTE_BATCH = 256
+
+
+@dataclass
+class Dataset:
+    """A ground truth and a prediction in COCO panoptic format, matched image by image.
+
+    ``pairs`` is the Rust core's table of the matched pairs (read by the Rust JSON reader, or
+    built once from the pairs Python's reader checked); ``kinds`` the core's table of the
+    ``categories``, built once.
+    """
+
+    pairs: _core.Pairs
+    categories: dict[int, dict[str, Any]]
+    gt: Folder
+    pred: Folder
+    json_files: tuple[str, str] | None = None
+    #: Whether the Rust reader read the JSON files (their strict form), not Python's.
+    strict: bool = False
+    kinds: _core.Categories = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.kinds = core_categories(self.categories)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def gt_folder(self) -> str:
+        return self.gt.root
+
+    @property
+    def pred_folder(self) -> str:
+        return self.pred.root
+
+    def evaluate(self, options: Options) -> Evaluation:
+        """Evaluate every pair here, on ``options.num_threads`` threads."""
+        return evaluate_all(self.pairs, self.gt, self.pred, self.categories, self.kinds, options)
+
+
+def evaluate_all(
+    pairs: _core.Pairs,
+    gt: Folder,
+    pred: Folder,
+    categories: Mapping[int, Any],
+    kinds: _core.Categories,
+    options: Options,
+) -> Evaluation:
+    """Evaluate every pair of ``pairs``, PNGs read from ``gt`` and ``pred``.
+
+    One call when the PNGs are local and nobody watches; otherwise batches, so that progress
+    shows and remote PNGs are fetched a few batches ahead. (Ctrl-C stops a call under way
+    either way.) IoU sums are exact until the end, so batching and thread counts do not change a
+    bit of the result.
+    """
+    total, progress = len(pairs), options.progress
+    if gt.remote is not None or pred.remote is not None:
+        step = min(REMOTE_BATCH, max(total, 1))
+    else:
+        step = max(total, 1) if progress is None else max(64, total // 200)
+    totals = _core.Totals()
+    image_rows: list[tuple[Any, ...]] | None = [] if options.records else None
+    segment_rows: list[tuple[Any, ...]] | None = [] if options.records else None
+    for start, stop, gt_from, pred_from in batches(total, step, gt, pred, pairs.paths, pairs.image_ids):
+        batch, rows = pairs.evaluate(start, stop, kinds, options.core, (gt_from, pred_from))
+        totals.merge(batch)
+        if rows is not None and image_rows is not None and segment_rows is not None:
+            image_rows.extend(rows[0])
+            segment_rows.extend(rows[1])
+        if progress is not None:
+            progress(stop, total)
+    return Evaluation(totals, categories, kinds, image_rows, segment_rows)
+
+
+def evaluate_pairs(
+    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    gt_folder: str | os.PathLike[str],
+    pred_folder: str | os.PathLike[str],
+    categories: Mapping[int, Any],
+    options: Options,
+    *,
+    json_files: tuple[str, str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> Evaluation:
+    """Evaluate (ground truth, prediction) annotation dicts whose PNGs lie in two folders (on
+    disk, inside a zip or tar archive, or at an fsspec URL opened with ``storage_options``)."""
+    locations = dict(storage_options or {})
+    gt = open_folder(Location(local(os.fspath(gt_folder)), locations), GT)
+    pred = open_folder(Location(local(os.fspath(pred_folder)), locations), PRED)
+    table = pairs_from_dicts(pairs, gt.root, pred.root, json_files)
+    return evaluate_all(table, gt, pred, categories, core_categories(categories), options)
+
+
+def pairs_from_dicts(
+    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    gt_folder: str,
+    pred_folder: str,
+    json_files: tuple[str, str] | None = None,
+) -> _core.Pairs:
+    """The core's table of matched annotation dicts, checked; errors name the image, the segment
+    and the JSON file."""
+    gt_json, pred_json = json_files if json_files is not None else (None, None)
+    image_ids = [str(gt["image_id"]) for gt, _ in pairs]
+    gt_paths = [_join(gt_folder, file_name_of(gt, i, GT, gt_json)) for i, (gt, _) in enumerate(pairs)]
+    pred_paths = [_join(pred_folder, file_name_of(p, i, PRED, pred_json)) for i, (_, p) in enumerate(pairs)]
+    gt_segments = [segments_of(gt, GT, gt_json) for gt, _ in pairs]
+    pred_segments = [segments_of(p, PRED, pred_json) for _, p in pairs]
+    gt_offsets, gt_columns = flatten(gt_segments, image_ids, GT, gt_json)
+    pred_offsets, pred_columns = flatten(pred_segments, image_ids, PRED, pred_json)
+    return _core.Pairs(
+        image_ids,
+        (gt_paths, gt_offsets.tolist(), gt_columns),
+        (pred_paths, pred_offsets.tolist(), pred_columns),
+        json_files,
+    )
+
+
+def _join(folder: str, name: str) -> str:
+    # URLs keep their slashes; local paths join as the OS joins them.
+    return f"{folder.rstrip('/')}/{name}" if is_url(folder) else os.path.join(folder, name)
+
+
+def default_threads() -> int:
+    """Threads used when ``num_threads`` is None: ``RAYON_NUM_THREADS`` if set, else the CPUs this
+    process may use (its CPU affinity and cgroup quota honoured, as in a container)."""
+    return _core.default_threads()
+
+
+def _silent(*_args: object) -> None:
+    pass
+
+
+def load_dataset(
+    gt_json_file: str | os.PathLike[str],
+    pred_json_file: str | os.PathLike[str],
+    gt_folder: str | os.PathLike[str] | None = None,
+    pred_folder: str | os.PathLike[str] | None = None,
+    say: Any = _silent,
+    num_threads: int | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> Dataset:
+    """Read both JSON files and match predictions to ground-truth images, as panopticapi does.
+
+    Files and folders may be on disk, inside zip or tar archives, or fsspec URLs (opened with
+    ``storage_options``). Folders default to the JSON path without ``.json``. ``say`` receives
+    panopticapi's description of the inputs, line by line. Files in the strict form COCO and
+    panoptic models write are read in Rust; anything else is read here, from the same bytes,
+    which explains what it refuses.
+    """
+    gt_json_file, pred_json_file = local(os.fspath(gt_json_file)), local(os.fspath(pred_json_file))
+    gt_folder = gt_json_file.replace(".json", "") if gt_folder is None else local(os.fspath(gt_folder))
+    pred_folder = pred_json_file.replace(".json", "") if pred_folder is None else local(os.fspath(pred_folder))
+    check_threads(num_threads)
+    options = dict(storage_options or {})
+    json_files = (gt_json_file, pred_json_file)
+    gt_location, pred_location = Location(gt_json_file, options), Location(pred_json_file, options)
+    folders = (gt_folder, pred_folder)
+    texts: list[bytes | None]
+    if all(not is_url(p) and Path(p).is_file() for p in json_files):
+        read = _core.Pairs.read(json_files, folders, num_threads)
+        strict = None if read[0] is None else (read[0], read[1])
+        texts = [None, None] if strict is not None else [read[1], read[2]]
+    else:
+        texts = [read_json_bytes(gt_location, GT), read_json_bytes(pred_location, PRED)]
+        strict = _core.Pairs.parse((texts[0], texts[1]), json_files, folders, num_threads)
+    gt_json = pred_json = None
+    if strict is not None:
+        category_list = json.loads(strict[1])
+    else:
+        # The general reader parses the bytes already read; a file the core could not read is
+        # read here, to say why.
+        gt_json = parse_json(texts[0] if texts[0] is not None else read_json_bytes(gt_location, GT), gt_json_file, GT)
+        pred_json = parse_json(
+            texts[1] if texts[1] is not None else read_json_bytes(pred_location, PRED), pred_json_file, PRED
+        )
+        require_list(gt_json, "categories", f"ground truth JSON file {gt_json_file}")
+        category_list = gt_json["categories"]
+    categories = category_table(category_list, gt_json_file)
+
+    say("Evaluation panoptic segmentation metrics:")
+    say("Ground truth:")
+    say(f"\tSegmentation folder: {gt_folder}")
+    say(f"\tJSON file: {gt_json_file}")
+    say("Prediction:")
+    say(f"\tSegmentation folder: {pred_folder}")
+    say(f"\tJSON file: {pred_json_file}")
+    gt = open_folder(Location(gt_folder, options), GT)
+    pred = open_folder(Location(pred_folder, options), PRED)
+    if strict is not None:
+        return Dataset(strict[0], categories, gt, pred, json_files, strict=True)
+    assert gt_json is not None
+    assert pred_json is not None
+    return Dataset(_match(gt_json, pred_json, json_files, folders), categories, gt, pred, json_files)
+
+
+def _match(
+    gt_json: Mapping[str, Any],
+    pred_json: Mapping[str, Any],
+    json_files: tuple[str, str],
+    folders: tuple[str, str],
+) -> _core.Pairs:
+    """The pairs of two parsed files, as panopticapi matches them: a later prediction of the same
+    image replaces an earlier one, and every ground-truth image needs one."""
+    (gt_json_file, pred_json_file), (gt_folder, pred_folder) = json_files, folders
+    predictions = {}
+    for position, annotation in enumerate(pred_json["annotations"]):
+        predictions[image_id_of(annotation, position, PRED, pred_json_file)] = annotation
+    pairs, missing = [], []
+    for position, gt_ann in enumerate(gt_json["annotations"]):
+        image_id = image_id_of(gt_ann, position, GT, gt_json_file)
+        if image_id in predictions:
+            pairs.append((gt_ann, predictions[image_id]))
+        else:
+            missing.append(gt_ann)
+    if missing:
+        raise MissingPredictionError(missing_message(missing, len(pairs), predictions, gt_folder, pred_json_file))
+    return pairs_from_dicts(pairs, gt_folder, pred_folder, json_files)

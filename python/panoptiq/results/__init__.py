@@ -1,0 +1,39 @@
+"""Results, in one home: panopticapi's per-category statistics (:class:`PQStat`,
+:class:`PQStatCat`), the metric's :class:`PQResult` and its parts, per-image and per-segment
+:class:`Records`, and :class:`Evaluation`, where every evaluation's totals are averaged and its
+records made.
+
+Per-image records have the fields :data:`IMAGE_FIELDS`; per-segment records
+:data:`SEGMENT_FIELDS`: ``fate`` is "tp", "fn", "fp", "ignored" (a predicted segment mostly on
+VOID or on a crowd region of its category: not counted) or "crowd" (a ground-truth crowd
+region); ``other_*`` is the matched segment of a true positive (its IoU as counted), else the
+most overlapping segment of the other side (plain pixel IoU), None when nothing overlaps;
+``other_boundary_iou`` is, under Boundary PQ, the boundary IoU of the segment and ``other_id``.
+"""
+
+from __future__ import annotations
+
+from panoptiq.results._evaluation import Evaluation, print_table, summarize
+from panoptiq.results._records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
+from panoptiq.results._scores import ClassResult, ImageResult, PQResult, Scores
+from panoptiq.results._stat import PQStat, PQStatCat
+
+# Pickles and reprs name the public home, not the private file a class happens to be in.
+for _cls in (ClassResult, Evaluation, ImageResult, PQResult, PQStat, PQStatCat, Records, Scores):
+    _cls.__module__ = __name__
+del _cls
+
+__all__ = [
+    "IMAGE_FIELDS",
+    "SEGMENT_FIELDS",
+    "ClassResult",
+    "Evaluation",
+    "ImageResult",
+    "PQResult",
+    "PQStat",
+    "PQStatCat",
+    "Records",
+    "Scores",
+    "print_table",
+    "summarize",
+]

@@ -1,0 +1,209 @@
+//! Bindings of `panoptiq._dataset`: a dataset's pairs as one Rust-owned table — read from COCO
+//! panoptic JSON in Rust, or built once from the columns Python's reader checked — sliced into
+//! picklable parts and evaluated batch by batch with the GIL released.
+
+use std::path::{Path, PathBuf};
+
+use numpy::IntoPyArray;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::{PyBytes, PyTuple};
+
+use super::columns::{gt_segments, image_row, pred_segments, segment_rows, Details, GtColumns, PredColumns};
+use super::io::{origins, Source};
+use super::options::PyOptions;
+use super::results::{PyCategories, PyTotals};
+use super::run::run;
+use crate::dataset::annotations::{parse_annotations, read_annotations, Annotations, Read};
+use crate::dataset::{evaluate_pairs, Pairs, SideColumns};
+use crate::error::{JsonFiles, Side};
+
+/// One side of every pair as Python passes it: PNG paths, segment offsets, segment columns.
+type SideIn<C> = (Vec<PathBuf>, Vec<usize>, C);
+/// Where each side's PNGs are read from in one evaluation call (None: files on disk).
+type Sources<'py> = (Option<Source<'py>>, Option<Source<'py>>);
+/// A pair's `(image_id, gt_path, pred_path, gt segments as (id, category_id, iscrowd, area),
+/// pred segments as (id, category_id))`.
+type PairRow = (String, String, String, Vec<(u32, i64, bool, i64)>, Vec<(u32, i64)>);
+
+/// Matched (ground truth, prediction) image pairs with their PNG paths and segments.
+#[pyclass(frozen, name = "Pairs", module = "panoptiq._core")]
+pub struct PyPairs(Pairs);
+
+/// A path as text: URLs (`s3://bucket/x.png`) must not become `pathlib` paths, which would fold
+/// their double slash.
+fn text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+fn texts(paths: &[PathBuf]) -> Vec<String> {
+    paths.iter().map(|p| text(p)).collect()
+}
+
+fn strict(py: Python<'_>, read: Annotations) -> PyResult<Py<PyTuple>> {
+    Ok((PyPairs(read.pairs), read.categories_json).into_pyobject(py)?.unbind())
+}
+
+#[pymethods]
+impl PyPairs {
+    /// A table from columns already checked: each side's `(paths, offsets, columns)`, image `i`'s
+    /// segments at `offsets[i]:offsets[i + 1]`; `json_files` are named in errors.
+    #[new]
+    #[pyo3(signature = (image_ids, gt, pred, json_files = None))]
+    fn new(
+        image_ids: Vec<String>,
+        gt: SideIn<GtColumns<'_>>,
+        pred: SideIn<PredColumns<'_>>,
+        json_files: Option<(PathBuf, PathBuf)>,
+    ) -> PyResult<Self> {
+        let gt = SideColumns { paths: gt.0, offsets: gt.1, segments: gt_segments(&gt.2)? };
+        let pred = SideColumns { paths: pred.0, offsets: pred.1, segments: pred_segments(&pred.2)? };
+        let json = json_files.map(|(gt, pred)| JsonFiles { gt, pred });
+        Ok(Self(Pairs::from_columns(image_ids, gt, pred, json)?))
+    }
+
+    /// Reads both JSON files (on two threads) and matches their images: `(pairs, categories
+    /// JSON text)`, or, when they are not in the strict form the Rust reader takes, `(None,
+    /// ground-truth bytes, prediction bytes)` for Python's reader (a file that cannot be read
+    /// gives None; that reader says why).
+    #[staticmethod]
+    fn read(
+        py: Python<'_>,
+        json: (PathBuf, PathBuf),
+        folders: (PathBuf, PathBuf),
+        threads: Option<usize>,
+    ) -> PyResult<Py<PyTuple>> {
+        let read =
+            run(py, threads, |cancel| read_annotations(&json.0, &json.1, &folders.0, &folders.1, cancel))?;
+        match read {
+            Read::Strict(read) => strict(py, read),
+            Read::Loose { gt, pred } => {
+                let bytes = |b: Option<Vec<u8>>| b.map(|b| PyBytes::new(py, &b).unbind());
+                Ok((py.None(), bytes(gt), bytes(pred)).into_pyobject(py)?.unbind())
+            }
+        }
+    }
+
+    /// [`read`](Self::read) of the two files' contents (from an archive or object storage);
+    /// `json` names them. `None` when they are not in the strict form.
+    #[staticmethod]
+    fn parse(
+        py: Python<'_>,
+        texts: (PyBackedBytes, PyBackedBytes),
+        json: (PathBuf, PathBuf),
+        folders: (PathBuf, PathBuf),
+        threads: Option<usize>,
+    ) -> PyResult<Option<Py<PyTuple>>> {
+        let files = JsonFiles { gt: json.0, pred: json.1 };
+        let read = run(py, threads, |cancel| {
+            parse_annotations(&texts.0, &texts.1, files, &folders.0, &folders.1, cancel)
+        })?;
+        read.map(|read| strict(py, read)).transpose()
+    }
+
+    fn __len__(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Pickles as its columns: a part of a dataset sent to a cluster's workers.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let pairs = &slf.get().0;
+        let (gt, pred) = (pairs.gt(), pairs.pred());
+        let gt_columns = (
+            gt.segments.iter().map(|s| s.id).collect::<Vec<_>>().into_pyarray(py),
+            gt.segments.iter().map(|s| s.category_id).collect::<Vec<_>>().into_pyarray(py),
+            gt.segments.iter().map(|s| s.iscrowd).collect::<Vec<_>>().into_pyarray(py),
+            gt.segments.iter().map(|s| s.area).collect::<Vec<_>>().into_pyarray(py),
+        );
+        let pred_columns = (
+            pred.segments.iter().map(|s| s.id).collect::<Vec<_>>().into_pyarray(py),
+            pred.segments.iter().map(|s| s.category_id).collect::<Vec<_>>().into_pyarray(py),
+        );
+        let json = pairs.json().map(|j| (text(&j.gt), text(&j.pred)));
+        let args = (
+            pairs.image_ids().to_vec(),
+            (texts(&gt.paths), gt.offsets.clone(), gt_columns),
+            (texts(&pred.paths), pred.offsets.clone(), pred_columns),
+            json,
+        );
+        Ok((slf.get_type().into_any(), args.into_pyobject(py)?))
+    }
+
+    /// Pairs `start:stop` as a table of their own (a part).
+    fn slice(&self, start: usize, stop: usize) -> Self {
+        Self(self.0.slice(start..stop))
+    }
+
+    /// The image ids of pairs `start:stop`.
+    fn image_ids(&self, start: usize, stop: usize) -> Vec<String> {
+        let (ids, stop) = (self.0.image_ids(), stop.min(self.0.len()));
+        ids[start.min(stop)..stop].to_vec()
+    }
+
+    /// The PNG paths of pairs `start:stop`: `(ground truth, prediction)` lists.
+    fn paths(&self, start: usize, stop: usize) -> (Vec<String>, Vec<String>) {
+        let stop = stop.min(self.0.len());
+        let range = start.min(stop)..stop;
+        (texts(&self.0.gt().paths[range.clone()]), texts(&self.0.pred().paths[range]))
+    }
+
+    /// Pair `index`: its image id, PNG paths and segments.
+    fn pair(&self, index: usize) -> PyResult<PairRow> {
+        if index >= self.0.len() {
+            return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+                "no pair {index} of {}",
+                self.0.len()
+            )));
+        }
+        let origin = crate::io::Origin::Folder(&crate::io::DISK);
+        let job = self.0.jobs(index..index + 1, origin, origin)[0];
+        Ok((
+            job.image_id.to_owned(),
+            text(job.gt_path),
+            text(job.pred_path),
+            job.gt_segments.iter().map(|s| (s.id, s.category_id, s.iscrowd, s.area)).collect(),
+            job.pred_segments.iter().map(|s| (s.id, s.category_id)).collect(),
+        ))
+    }
+
+    /// Evaluates pairs `start:stop` in parallel with the GIL released: their totals and, when
+    /// `options` asks for records, their per-image and per-segment rows. `sources` says where
+    /// each side's PNGs are: on disk (None), in an `ArchiveFolder`, or one `bytes` per pair.
+    #[pyo3(signature = (start, stop, categories, options, sources = (None, None)))]
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        start: usize,
+        stop: usize,
+        categories: &PyCategories,
+        options: &PyOptions,
+        sources: Sources<'_>,
+    ) -> PyResult<(PyTotals, Option<Details>)> {
+        let (stop, start) = (stop.min(self.0.len()), start.min(stop.min(self.0.len())));
+        let gt_origins = origins(sources.0.as_ref(), stop - start, Side::GroundTruth)?;
+        let pred_origins = origins(sources.1.as_ref(), stop - start, Side::Prediction)?;
+        let disk = crate::io::Origin::Folder(&crate::io::DISK);
+        let mut jobs = self.0.jobs(start..stop, disk, disk);
+        for (job, (gt, pred)) in jobs.iter_mut().zip(gt_origins.into_iter().zip(pred_origins)) {
+            (job.gt_from, job.pred_from) = (gt, pred);
+        }
+        let options = options.0;
+        let evaluated =
+            run(py, options.threads, |cancel| evaluate_pairs(&jobs, &categories.0, &options, cancel))?;
+        let details = options.records.then(|| {
+            let mut images = Vec::with_capacity(evaluated.details.len());
+            let mut segments = Vec::new();
+            for (job, detail) in jobs.iter().zip(evaluated.details) {
+                images.push(image_row(job.image_id, detail.scores));
+                segments.extend(segment_rows(job.image_id, detail.segments));
+            }
+            (images, segments)
+        });
+        Ok((PyTotals { stats: evaluated.stats }, details))
+    }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyPairs>()
+}

@@ -1,0 +1,150 @@
+//! Bindings of `panoptiq.results`: the categories an evaluation averages over, exact running
+//! totals, and their averages — made from the exact sums where they are, each rounded once.
+
+use std::collections::HashMap;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use crate::eval::categories::{Categories, CategoryInfo};
+use crate::eval::exact::ExactSum;
+use crate::eval::stats::{average, Average, CategoryStats, PqStats};
+
+/// Every category of an evaluation, `(id, isthing)` in the dataset's order: built once, shared
+/// by every batch and by the averages.
+#[pyclass(frozen, name = "Categories", module = "panoptiq._core")]
+#[derive(Clone)]
+pub struct PyCategories(pub Categories);
+
+#[pymethods]
+impl PyCategories {
+    #[new]
+    fn new(kinds: Vec<(i64, bool)>) -> Self {
+        Self(Categories::with_kinds(kinds))
+    }
+
+    fn __len__(&self) -> usize {
+        self.0.len()
+    }
+
+    /// `(id, isthing)` of every category, in order.
+    fn kinds(&self) -> Vec<(i64, bool)> {
+        self.0.infos().iter().map(|c| (c.id, c.isthing)).collect()
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let kinds = slf.get().kinds();
+        Ok((slf.get_type().into_any(), PyTuple::new(slf.py(), [kinds])?))
+    }
+}
+
+/// One category's statistics as `(category_id, iou, tp, fp, fn)`.
+pub(crate) type StatRow = (i64, f64, u64, u64, u64);
+/// One category's exact row: `(category_id, iou_sum_hex, tp, fp, fn)`, the IoU sum a hex count
+/// of 2^-128 units.
+type ExactRow = (i64, String, u64, u64, u64);
+/// A split's `(pq, sq, rq, n)`.
+type SplitRow = (f64, f64, f64, usize);
+/// One category of a summary: `(id, isthing, pq, sq, rq, counted, iou, tp, fp, fn)`.
+type ClassRow = (i64, bool, f64, f64, f64, bool, f64, u64, u64, u64);
+
+/// Per-category rows with each IoU sum rounded once to the nearest `f64`.
+pub(crate) fn rows_from_stats(stats: &PqStats) -> Vec<StatRow> {
+    stats.iter().map(|(id, s)| (id, s.iou.to_f64(), s.tp, s.fp, s.fn_)).collect()
+}
+
+/// Per-category running totals with exact IoU sums: merging them is exact and order-free.
+#[pyclass(name = "Totals", module = "panoptiq._core")]
+#[derive(Default)]
+pub struct PyTotals {
+    pub stats: PqStats,
+}
+
+#[pymethods]
+impl PyTotals {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// `(category_id, iou_sum, tp, fp, fn)` with each IoU sum rounded once to the nearest float.
+    fn rows(&self) -> Vec<StatRow> {
+        rows_from_stats(&self.stats)
+    }
+
+    /// The exact state: `(category_id, iou_sum as hex units of 2**-128, tp, fp, fn)`.
+    fn exact_rows(&self) -> Vec<ExactRow> {
+        self.stats.iter().map(|(id, s)| (id, s.iou.to_hex(), s.tp, s.fp, s.fn_)).collect()
+    }
+
+    /// Totals from [`exact_rows`](Self::exact_rows)' form.
+    #[staticmethod]
+    fn from_exact_rows(rows: Vec<ExactRow>) -> PyResult<Self> {
+        let mut stats = PqStats::new();
+        for (id, hex, tp, fp, fn_) in rows {
+            let iou = ExactSum::from_hex(&hex).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "category {id}: iou_sum {hex:?} is not a hexadecimal count of 2**-128 units"
+                ))
+            })?;
+            stats.insert(id, CategoryStats { iou, tp, fp, fn_ });
+        }
+        Ok(Self { stats })
+    }
+
+    /// Adds `other` into these totals.
+    fn merge(&mut self, other: &PyTotals) {
+        self.stats.merge(&other.stats);
+    }
+
+    /// panopticapi's averages of these totals over `categories`: All, Things and Stuff as
+    /// `(pq, sq, rq, n)`, and every category's scores and totals in the categories' order.
+    fn summary(&self, categories: &PyCategories) -> (Vec<SplitRow>, Vec<ClassRow>) {
+        let infos = categories.0.infos();
+        let splits = [None, Some(true), Some(false)]
+            .map(|isthing| {
+                let avg = self.stats.average(infos, isthing);
+                (avg.pq, avg.sq, avg.rq, avg.n)
+            })
+            .to_vec();
+        let all = self.stats.average(infos, None);
+        let classes = infos
+            .iter()
+            .zip(all.per_class)
+            .map(|(info, c)| {
+                let s = self.stats.get(info.id);
+                (info.id, info.isthing, c.pq, c.sq, c.rq, c.counted, s.iou.to_f64(), s.tp, s.fp, s.fn_)
+            })
+            .collect();
+        (splits, classes)
+    }
+}
+
+/// One category's scores as `(category_id, pq, sq, rq, counted)`.
+type ScoreRow = (i64, f64, f64, f64, bool);
+/// A split's `(pq, sq, rq, n)` and its categories' scores.
+type AverageRows = (f64, f64, f64, usize, Vec<ScoreRow>);
+
+fn average_rows(avg: &Average) -> AverageRows {
+    let rows = avg.per_class.iter().map(|c| (c.category_id, c.pq, c.sq, c.rq, c.counted)).collect();
+    (avg.pq, avg.sq, avg.rq, avg.n, rows)
+}
+
+/// `PQStat.pq_average` of float sums as a `PQStat` holds them (panopticapi's mirror, which users
+/// may fill by hand): means over the categories of a split and every category's scores.
+#[pyfunction]
+fn pq_average(stats: Vec<StatRow>, categories: Vec<(i64, bool)>, isthing: Option<bool>) -> AverageRows {
+    let table: HashMap<i64, (f64, u64, u64, u64)> =
+        stats.into_iter().map(|(id, iou, tp, fp, fn_)| (id, (iou, tp, fp, fn_))).collect();
+    let categories: Vec<CategoryInfo> =
+        categories.into_iter().map(|(id, isthing)| CategoryInfo { id, isthing }).collect();
+    average_rows(&average(&categories, isthing, |id| table.get(&id).copied().unwrap_or_default()))
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyCategories>()?;
+    m.add_class::<PyTotals>()?;
+    m.add_function(wrap_pyfunction!(pq_average, m)?)?;
+    Ok(())
+}

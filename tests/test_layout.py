@@ -1,0 +1,111 @@
+"""The package's public face: every name the documentation gives works from where it is given,
+and the modules that became private in 0.2 still import, for one release, with a warning saying
+where their names went."""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+import panoptiq
+from panoptiq import _deprecated
+
+TOP_LEVEL = (
+    "pq_compute",
+    "PQStat",
+    "PQStatCat",
+    "rgb2id",
+    "id2rgb",
+    "OFFSET",
+    "VOID",
+    "PanopticQuality",
+    "PQResult",
+    "evaluate_image",
+    "read_id_map",
+    "write_id_map",
+    "install_as_panopticapi",
+    "MissingPredictionError",
+    "__version__",
+)
+PUBLIC_MODULES = {
+    "panoptiq.evaluation": ("pq_compute", "pq_compute_single_core", "pq_compute_multi_core", "PQStat", "OFFSET"),
+    "panoptiq.utils": ("rgb2id", "id2rgb", "IdGenerator", "get_traceback", "save_json"),
+    "panoptiq.metric": ("PanopticQuality",),
+    "panoptiq.results": ("PQResult", "PQStat", "PQStatCat", "Records", "IMAGE_FIELDS", "SEGMENT_FIELDS", "summarize"),
+    "panoptiq.partials": ("plan", "evaluate", "merge", "Plan", "Part", "Partial"),
+    "panoptiq.dask": ("connect", "evaluate_plan"),
+    "panoptiq.visualize": ("colorize", "error_image", "save_png", "FATE_COLORS"),
+    "panoptiq.report": ("write_report",),
+    "panoptiq.errors": ("ArchiveError", "ClusterError", "MissingPredictionError", "SchedulerUnreachableError"),
+    "panoptiq.synthetic": ("make_dataset",),
+    "panoptiq.boundary": ("boundary_options", "BoundaryOptions", "IOU_TYPES"),
+    "panoptiq.compat": ("install_as_panopticapi",),
+    "panoptiq.cli": ("main",),
+}
+
+
+def test_top_level_names():
+    for name in TOP_LEVEL:
+        assert getattr(panoptiq, name) is not None, name
+    assert panoptiq.PQStat is panoptiq.results.PQStat
+    assert panoptiq.OFFSET == 256**3
+    assert panoptiq.VOID == 0
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC_MODULES))
+def test_public_modules_keep_their_names(module: str):
+    loaded = importlib.import_module(module)
+    for name in PUBLIC_MODULES[module]:
+        assert hasattr(loaded, name), f"{module}.{name}"
+
+
+def test_results_classes_are_named_and_pickled_by_their_public_home():
+    stat = panoptiq.PQStat()
+    stat[3].tp = 2
+    assert type(stat).__module__ == "panoptiq.results"
+    assert b"panoptiq.results" in pickle.dumps(stat)
+    assert pickle.loads(pickle.dumps(stat)) == stat
+
+
+@pytest.mark.parametrize("old", sorted(_deprecated.MOVED))
+def test_modules_made_private_still_import_with_a_warning(old: str):
+    advice, sources = _deprecated.MOVED[old]
+    # A fresh interpreter: the warning is given once, when the module is first imported.
+    code = (
+        "import warnings, importlib\n"
+        "warnings.simplefilter('error', DeprecationWarning)\n"
+        "import panoptiq\n"
+        "try:\n"
+        f"    importlib.import_module({old!r})\n"
+        "except DeprecationWarning as w:\n"
+        "    print(w)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f"{old} is internal since panoptiq 0.2 and will be removed in 0.3; {advice}"
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=old.replace(".", r"\.")):
+        module = importlib.import_module(old)
+    for source, names in sources:
+        new = importlib.import_module(source)
+        for name in names:
+            assert getattr(module, name) is getattr(new, name), f"{old}.{name}"
+
+
+def test_old_names_resolve_to_the_same_objects():
+    sys.modules.pop("panoptiq.stats", None)
+    with pytest.warns(DeprecationWarning, match="import PQStat and PQStatCat from panoptiq"):
+        from panoptiq.stats import PQStat
+    assert PQStat is panoptiq.PQStat
+    sys.modules.pop("panoptiq.records", None)
+    with pytest.warns(DeprecationWarning, match="from panoptiq.results"):
+        from panoptiq.records import SEGMENT_FIELDS
+    assert SEGMENT_FIELDS == panoptiq.results.SEGMENT_FIELDS
+
+
+def test_an_unknown_submodule_is_still_an_import_error():
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("panoptiq.no_such_module")
