@@ -28,7 +28,8 @@ sys.path.insert(0, str(HERE))
 from pillow_data import dataset  # noqa: E402
 
 from panoptiq import evaluation  # noqa: E402
-from panoptiq.report import analysis, write_report  # noqa: E402
+from panoptiq.report import _analysis as analysis  # noqa: E402
+from panoptiq.report import write_report  # noqa: E402
 
 
 def worst_for(per_image: list, pictures: int) -> tuple[int, int]:

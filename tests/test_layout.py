@@ -109,3 +109,81 @@ def test_old_names_resolve_to_the_same_objects():
 def test_an_unknown_submodule_is_still_an_import_error():
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("panoptiq.no_such_module")
+
+
+def test_the_package_root_is_imported_by_no_module_of_its_own():
+    """The import-linter contract (``.importlinter``) ignores imports of the package itself,
+    which is how it sees ``import panoptiq._core`` (the compiled core has no Python source). That
+    is safe only while no module imports a name the package root defines — checked here."""
+    import ast
+    from pathlib import Path
+
+    root = Path(panoptiq.__file__).parent
+    submodules = {p.stem for p in root.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    submodules.add("_core")
+    found = []
+    for path in root.rglob("*.py"):
+        if path.name == "__init__.py" and path.parent == root:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "panoptiq" and node.level == 0:
+                found += [f"{path.name}: {a.name}" for a in node.names if a.name not in submodules]
+            if isinstance(node, ast.Import):
+                found += [f"{path.name}: import {a.name}" for a in node.names if a.name == "panoptiq"]
+    assert found == []
+
+
+def test_rust_modules_import_each_other_in_no_circle():
+    """The core's files, as ``use crate::...`` and ``super::...`` paths tie them (tests and comments
+    left out, a folder's ``mod.rs`` re-exporting its own files not counted), form no circle."""
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).parent.parent / "src"
+    if not src.is_dir():
+        pytest.skip("the Rust sources are not beside the tests (an installed wheel's test run)")
+
+    def module_of(path: Path) -> list[str]:
+        parts = list(path.relative_to(src).with_suffix("").parts)
+        return parts[:-1] if parts[-1] in ("mod", "lib") else parts
+
+    files = {tuple(module_of(p)): p for p in src.rglob("*.rs")}
+
+    def resolve(parts: list[str]) -> tuple[str, ...] | None:
+        for end in range(len(parts), 0, -1):
+            if tuple(parts[:end]) in files:
+                return tuple(parts[:end])
+        return None
+
+    edges: dict[tuple[str, ...], set[tuple[str, ...]]] = {m: set() for m in files}
+    for module, path in files.items():
+        if path.name == "tests.rs":
+            continue
+        text = re.split(r"#\[cfg\(test\)\]\s*(?:#\[[^\]]*\]\s*)*mod tests", path.read_text(encoding="utf-8"))[0]
+        text = re.sub(r"//[^\n]*", "", text)
+        parent = list(module[:-1])  # what `super` names, from a folder's mod.rs or any file
+        for kind, rest in re.findall(r"\b(crate|super)::((?:[a-z_][a-z0-9_]*::)*[a-z_][a-z0-9_]*)", text):
+            parts = rest.split("::")
+            target = resolve(parts if kind == "crate" else [*parent, *parts])
+            if target is None or target == module:
+                continue
+            if path.name == "mod.rs" and target[: len(module)] == module:
+                continue  # a folder's face re-exporting its own files
+            edges[module].add(target)
+
+    state: dict[tuple[str, ...], int] = {}
+
+    def visit(node: tuple[str, ...], stack: list[tuple[str, ...]]) -> None:
+        state[node] = 1
+        for nxt in edges[node]:
+            if state.get(nxt) == 1:
+                circle = [*stack[stack.index(nxt) :], nxt]
+                raise AssertionError("a circle: " + " -> ".join("/".join(m) or "lib" for m in circle))
+            if nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for module in files:
+        if module not in state:
+            visit(module, [module])
+    assert sum(len(e) for e in edges.values()) > 50  # the paths were read

@@ -20,7 +20,8 @@ from panopticapi import evaluation as panopticapi
 from PIL import Image
 
 from panoptiq import cli, read_id_map, write_id_map
-from panoptiq.report import analysis, write_report
+from panoptiq.report import _analysis as analysis
+from panoptiq.report import write_report
 from panoptiq.synthetic import REALISTIC_GT_KINDS, REALISTIC_PRED_KINDS, make_dataset
 from panoptiq.visualize import FATE_COLORS
 
@@ -314,7 +315,7 @@ def test_a_failure_half_way_leaves_nothing_half_written(missed, tmp_path: Path, 
     def full_disk(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("panoptiq.report.pictures.save_png", full_disk)
+    monkeypatch.setattr("panoptiq.report._pictures.save_png", full_disk)
     with pytest.raises(OSError, match="No space left"):
         write_report(*args, out=out, worst=1, overwrite=True)
     with pytest.raises(OSError, match="No space left"):

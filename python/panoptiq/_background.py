@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from panoptiq import _core
+import panoptiq._core as _core
 
 
 class Worker:

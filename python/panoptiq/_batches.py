@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from panoptiq import _core
+import panoptiq._core as _core
 from panoptiq._arrays import as_numpy
 from panoptiq._segments import flatten
 from panoptiq._side import GT, PRED, Side

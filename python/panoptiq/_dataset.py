@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from panoptiq import _core
+import panoptiq._core as _core
 from panoptiq._json import (
     category_table,
     file_name_of,

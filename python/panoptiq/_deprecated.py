@@ -69,6 +69,23 @@ MOVED: dict[str, tuple[str, list[tuple[str, tuple[str, ...]]]]] = {
         "use panoptiq.rgb2id and panoptiq.id2rgb (or panoptiq.utils)",
         [("panoptiq._ids", ("id2rgb", "rgb2id"))],
     ),
+    "panoptiq.report.analysis": (
+        "the report's figures are internal; read per-image and per-segment records from pq_compute(per_image=True)",
+        [
+            (
+                "panoptiq.report._analysis",
+                ("IOU_EDGES", "Confusion", "confusions", "iou_histogram", "tp_ious", "worst_images"),
+            )
+        ],
+    ),
+    "panoptiq.report.page": (
+        "use panoptiq.report.write_report",
+        [("panoptiq.report._page", ("WORST_LISTS", "Page", "render"))],
+    ),
+    "panoptiq.report.pictures": (
+        "use panoptiq.visualize.error_image for pictures",
+        [("panoptiq.report._pictures", ("PHOTO_SUFFIXES", "Picture", "start_drawing"))],
+    ),
     "panoptiq.png": (
         "use panoptiq.read_id_map and panoptiq.write_id_map",
         [("panoptiq._png", ("read_id_map", "write_id_map"))],

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from panoptiq import _core
+import panoptiq._core as _core
 from panoptiq._arrays import as_numpy
 
 

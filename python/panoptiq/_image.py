@@ -7,11 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from panoptiq import _core
+import panoptiq._core as _core
 from panoptiq._arrays import as_numpy
 from panoptiq._segments import flatten
 from panoptiq._side import GT, PRED
-from panoptiq.results._evaluation import core_categories
 from panoptiq.results._records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 from panoptiq.results._stat import PQStat, stat_from_rows
 
@@ -112,7 +111,15 @@ def _core_inputs(
     pred_map = _id_map(pred_ids, "pred_ids")
     _, gt_columns = flatten([gt_segments_info], [name], GT)
     _, pred_columns = flatten([pred_segments_info], [name], PRED)
-    return name, (gt_map, pred_map, gt_columns, pred_columns), core_categories(categories)
+    return name, (gt_map, pred_map, gt_columns, pred_columns), _core.Categories.of_ids(category_ids(categories))
+
+
+def category_ids(categories: Mapping[int, Any] | Iterable[Any]) -> list[int]:
+    """The known category ids, from a mapping keyed by id, records with ``id``, or bare ids: all
+    that matching one image needs (no kinds: those matter to averages only)."""
+    if isinstance(categories, Mapping):
+        return [int(c) for c in categories]
+    return [int(c["id"] if isinstance(c, Mapping) else c) for c in categories]
 
 
 def _id_map(ids: Any, name: str) -> np.ndarray:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from panoptiq import _core
+import panoptiq._core as _core
 from panoptiq._progress import ProgressCallback
 from panoptiq.boundary import BoundaryOptions, boundary_options
 

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from panoptiq import _core
+import panoptiq._core as _core
 
 
 def read_id_map(path: str | os.PathLike[str]) -> np.ndarray:

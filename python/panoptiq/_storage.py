@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from panoptiq import _core
+import panoptiq._core as _core
 from panoptiq._side import Side
 
 #: Extensions of archives that are worth a hint when a folder of that name is missing.

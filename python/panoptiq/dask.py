@@ -13,7 +13,8 @@ import uuid
 from concurrent.futures import CancelledError
 from typing import Any
 
-from panoptiq import _core, _dataset
+import panoptiq._core as _core
+from panoptiq import _dataset
 from panoptiq._options import Options
 from panoptiq._progress import ProgressCallback
 from panoptiq.errors import ClusterError, SchedulerUnreachableError

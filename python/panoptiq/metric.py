@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from panoptiq import _batches, _core
+import panoptiq._core as _core
+from panoptiq import _batches
 from panoptiq._background import Worker
 from panoptiq._options import Options
 from panoptiq.boundary import BoundaryOptions
@@ -101,7 +102,7 @@ class PanopticQuality:
     per_segment : bool
         Keep every segment's record — its fate (``tp``, ``fn``, ``fp``, ``ignored``, ``crowd``),
         area and most overlapping segment of the other side, as ``pq_compute(per_image=True)``
-        gives them (:data:`panoptiq.records.SEGMENT_FIELDS`) — from the same pass; ``compute()``
+        gives them (:data:`panoptiq.results.SEGMENT_FIELDS`) — from the same pass; ``compute()``
         returns them as ``segments``. Needs id maps with ``segments_info`` (the records name the
         segments by their ids) and panopticapi's rules.
     iou_type : {"segm", "boundary"}

@@ -34,7 +34,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from panoptiq import _core, _dataset
+import panoptiq._core as _core
+from panoptiq import _dataset
 from panoptiq._options import Options, check_threads
 from panoptiq._side import GT, PRED, Side
 from panoptiq._storage import Folder, Location, is_url, open_folder

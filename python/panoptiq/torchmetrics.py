@@ -19,7 +19,7 @@ import torch
 from torchmetrics import Metric
 from torchmetrics.utilities import rank_zero_warn
 
-from panoptiq import _core
+import panoptiq._core as _core
 
 # An exact IoU sum is a count of 2**-128 units below 2**256: eight 32-bit limbs. Each sits in an
 # int64, so summing the states of up to 2**31 processes cannot overflow before carries settle.

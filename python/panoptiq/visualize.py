@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from panoptiq import _core
+import panoptiq._core as _core
 from panoptiq._ids import rgb2id
 from panoptiq._image import _id_map, image_details
 from panoptiq._png import read_id_map
 
-#: Colour of each segment fate in error images (see :data:`panoptiq.records.SEGMENT_FIELDS`), and
+#: Colour of each segment fate in error images (see :data:`panoptiq.results.SEGMENT_FIELDS`), and
 #: of VOID: matched segments green, missed ones red, false positives orange, ground-truth crowd
 #: regions grey, predicted segments that are not counted (on VOID or crowd) light blue.
 FATE_COLORS: dict[str, tuple[int, int, int]] = {

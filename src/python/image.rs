@@ -10,7 +10,7 @@ use super::columns::{
 use super::results::{rows_from_stats, PyCategories, StatRow};
 use super::run::{contiguous, run_sized};
 use crate::eval::histogram::{map_histogram, MapView};
-use crate::eval::matching::{evaluate_image as evaluate_histogram, evaluate_maps};
+use crate::eval::matching::{evaluate_image as evaluate_histogram, ImageResult};
 use crate::eval::records::ImageDetail;
 use crate::eval::segments::{GtSegment, PredSegment};
 
@@ -32,8 +32,25 @@ fn pair_inputs<'a>(pair: &'a PairIn<'_>) -> PyResult<PairInputs<'a>> {
     Ok((gt_map, pred_map, gt_segments(&pair.2)?, pred_segments(&pair.3)?))
 }
 
-/// Evaluates one image pair `(gt_ids, pred_ids, gt columns, pred columns)`; returns its
-/// per-category statistics.
+/// Evaluates one image pair `(gt_ids, pred_ids, gt columns, pred columns)` with the GIL
+/// released, and with `details` also its scores and segment records.
+fn evaluate_pair(
+    py: Python<'_>,
+    image_id: &str,
+    pair: &PairIn<'_>,
+    categories: &PyCategories,
+    details: bool,
+) -> PyResult<(ImageResult, Option<ImageDetail>)> {
+    let (gt_map, pred_map, gt, pred) = pair_inputs(pair)?;
+    run_sized(py, gt_map.ids.len(), PARALLEL_MIN_PIXELS, |cancel| {
+        let histogram = map_histogram(image_id, gt_map, pred_map, cancel)?;
+        let result = evaluate_histogram(image_id, &histogram, &gt, &pred, &categories.0)?;
+        let detail = details.then(|| ImageDetail::new(&histogram, &gt, &pred, &result, None));
+        Ok((result, detail))
+    })
+}
+
+/// One image pair's per-category statistics.
 #[pyfunction]
 fn evaluate_image(
     py: Python<'_>,
@@ -41,11 +58,7 @@ fn evaluate_image(
     pair: PairIn<'_>,
     categories: &PyCategories,
 ) -> PyResult<Vec<StatRow>> {
-    let (gt_map, pred_map, gt, pred) = pair_inputs(&pair)?;
-    let result = run_sized(py, gt_map.ids.len(), PARALLEL_MIN_PIXELS, |cancel| {
-        evaluate_maps(image_id, gt_map, pred_map, &gt, &pred, &categories.0, cancel)
-    })?;
-    Ok(rows_from_stats(&result.stats))
+    Ok(rows_from_stats(&evaluate_pair(py, image_id, &pair, categories, false)?.0.stats))
 }
 
 /// One image pair's scores and segment records (see [`crate::eval::records`]).
@@ -56,12 +69,8 @@ fn image_details(
     pair: PairIn<'_>,
     categories: &PyCategories,
 ) -> PyResult<(PyImageRow, Vec<SegmentRow>)> {
-    let (gt_map, pred_map, gt, pred) = pair_inputs(&pair)?;
-    let detail = run_sized(py, gt_map.ids.len(), PARALLEL_MIN_PIXELS, |cancel| {
-        let histogram = map_histogram(image_id, gt_map, pred_map, cancel)?;
-        let result = evaluate_histogram(image_id, &histogram, &gt, &pred, &categories.0)?;
-        Ok(ImageDetail::new(&histogram, &gt, &pred, &result, None))
-    })?;
+    let (_, detail) = evaluate_pair(py, image_id, &pair, categories, true)?;
+    let detail = detail.unwrap_or_else(|| unreachable!("details were asked for"));
     Ok((image_row(image_id, detail.scores), segment_rows(image_id, detail.segments).collect()))
 }
 

@@ -6,8 +6,8 @@ use numpy::{Element, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
+use super::batch::{evaluate_batch, BatchResult, PyBatch};
 use super::columns::{gt_segments, pred_segments, split_at_offsets, GtColumns, PredColumns};
-use super::metric::{dtype_error, evaluate_batch, BatchResult, PyBatch};
 use super::run::{contiguous, run_sized};
 use crate::error::Side;
 use crate::eval::ids::rgb_to_ids;
@@ -20,6 +20,11 @@ const PARALLEL_MIN_PIXELS: usize = 1 << 20;
 /// Each side's segments of a batch of id maps: `(pred offsets, pred columns, gt offsets, gt
 /// columns)`, image `i`'s at `offsets[i]:offsets[i + 1]`.
 pub(crate) type IdMapSegments<'py> = (Vec<usize>, PredColumns<'py>, Vec<usize>, GtColumns<'py>);
+
+/// The error of label arrays of an unsupported dtype.
+fn dtype_error() -> PyErr {
+    PyTypeError::new_err("label arrays must be C-contiguous int64, int32, uint8, uint16 or uint32")
+}
 
 /// Dispatches on the integer dtype of `$array`: `$body` runs with `$view` bound to a typed
 /// readonly array of the dims `$dims`.

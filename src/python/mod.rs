@@ -9,12 +9,14 @@
 //! - [`options`] — the one options value of an evaluation (`panoptiq._options`)
 //! - [`results`] — categories, exact totals and their averages (`panoptiq.results`)
 //! - [`image`] — one in-memory pair (`panoptiq._image`)
-//! - [`metric`], [`metric_inputs`] — the in-memory metric's batches (`panoptiq.metric`)
+//! - [`metric`], [`metric_inputs`], [`batch`] — the in-memory metric, its input forms and its
+//!   batches (`panoptiq.metric`)
 //! - [`draw`] — pictures (`panoptiq.visualize`)
 
 // PyO3 hands arguments over by value; borrowing views of them is the point of this layer.
 #![allow(clippy::needless_pass_by_value)]
 
+mod batch;
 mod columns;
 mod draw;
 mod errors;
@@ -49,6 +51,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     options::register(m)?;
     results::register(m)?;
     image::register(m)?;
+    batch::register(m)?;
     metric::register(m)?;
     draw::register(m)?;
     Ok(())

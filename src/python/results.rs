@@ -24,6 +24,12 @@ impl PyCategories {
         Self(Categories::with_kinds(kinds))
     }
 
+    /// Categories known by id alone, as matching needs them (their kinds unknown).
+    #[staticmethod]
+    fn of_ids(ids: Vec<i64>) -> Self {
+        Self(Categories::new(ids))
+    }
+
     fn __len__(&self) -> usize {
         self.0.len()
     }

@@ -28,9 +28,9 @@ from typing import Any
 from panoptiq import _dataset
 from panoptiq._options import Options
 from panoptiq._progress import ProgressCallback
-from panoptiq.report.analysis import confusions, iou_histogram, tp_ious, worst_images
-from panoptiq.report.page import Page, render
-from panoptiq.report.pictures import start_drawing
+from panoptiq.report._analysis import confusions, iou_histogram, tp_ious, worst_images
+from panoptiq.report._page import Page, render
+from panoptiq.report._pictures import start_drawing
 from panoptiq.results import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 
 

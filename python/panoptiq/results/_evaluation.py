@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
-from panoptiq import _core
+import panoptiq._core as _core
 from panoptiq.results._records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 from panoptiq.results._scores import ClassResult, ImageResult, PQResult, Scores
 from panoptiq.results._stat import METRICS, PQStat, category_records, empty_split_message, stat_from_rows, summary

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from panoptiq import _core
+import panoptiq._core as _core
 
 #: The result dict's splits, in panopticapi's order, with the ``isthing`` each averages over.
 METRICS = (("All", None), ("Things", True), ("Stuff", False))

@@ -1,4 +1,4 @@
-//! The inflated stream's recent bytes in a ring, with one bit per 64-byte block saying whether the
+//! The inflated stream's recent bytes in a ring, with one bit per 16-byte block saying whether the
 //! block may hold a non-zero byte. A panoptic PNG's filtered rows are nearly all zero, so the
 //! zeros are never written: the ring ahead of the output is cleared block by block (only the
 //! blocks marked), a copy of zeros (whose source blocks are unmarked) only moves the end, and a

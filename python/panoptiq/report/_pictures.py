@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from panoptiq import _core
+import panoptiq._core as _core
 from panoptiq._dataset import Dataset
 from panoptiq._storage import Folder
 from panoptiq.visualize import error_image, read_photo, save_png

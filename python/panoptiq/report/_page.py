@@ -9,8 +9,8 @@ from html import escape
 from importlib.resources import files
 from typing import Any
 
-from panoptiq.report.analysis import IOU_EDGES, Confusion
-from panoptiq.report.pictures import Picture
+from panoptiq.report._analysis import IOU_EDGES, Confusion
+from panoptiq.report._pictures import Picture
 
 #: The worst-image lists, in the order the page shows them.
 WORST_LISTS = (("pq", "lowest PQ"), ("fn", "most false negatives"), ("fp", "most false positives"))
