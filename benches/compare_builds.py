@@ -3,13 +3,14 @@ measurement in a fresh process of one build or the other, builds alternating wit
 medians over rounds and their ratio printed.
 
 Run: python benches/compare_builds.py --before /path/to/venv-before/bin/python
-         [--after python] [--rounds 7] [--cache DIR] [--pairs 2000] [--only name,name]
+         [--after python] [--rounds 7] [--cache DIR] [--pairs 2000] [--only "name;name"]
 
 For a change that must not cost speed (a restructuring): build the commit before it into a
 second venv (``python -m venv v && v/bin/pip install "/path/to/checkout-before[bench]"``) and
 compare. Every workload uses the public API both builds have; each process evaluates once to
-warm up, then times one evaluation (interpreter start-up, imports and data loading excluded).
-Both builds' results are checked equal.
+warm up, then times ``--repeat`` evaluations and keeps the quickest (interpreter start-up,
+imports and data loading excluded; the quickest of a few is the least disturbed by whatever else
+the machine does). Both builds' results are checked equal.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from pillow_data import dataset as pillow_dataset
 
-#: What a measuring process runs: ``panoptiq`` imported, ``data`` the dataset folder; ``run()``
-#: is called twice and the second call timed; its return value is compared across builds.
+#: What a measuring process runs: ``panoptiq`` imported, ``gt`` and ``pred`` the JSON files;
+#: ``run()`` is called once to warm up, then timed; its return value is compared across builds.
 WORKLOADS = {
     "pq_compute": """
 def run():
@@ -121,20 +122,22 @@ PROCESS = """
 import json, sys, time
 import panoptiq
 from panoptiq import evaluation
-gt, pred = sys.argv[1], sys.argv[2]
+gt, pred, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
 {body}
-run()
-start = time.perf_counter()
 result = run()
-seconds = time.perf_counter() - start
-print(json.dumps({{"seconds": seconds, "result": result}}, default=repr))
+times = []
+for _ in range(repeat):
+    start = time.perf_counter()
+    run()
+    times.append(time.perf_counter() - start)
+print(json.dumps({{"seconds": min(times), "result": result}}, default=repr))
 """
 
 
-def measure(python: str, workload: str, gt_json: Path, pred_json: Path) -> dict:
+def measure(python: str, workload: str, gt_json: Path, pred_json: Path, repeat: int) -> dict:
     code = PROCESS.format(body=WORKLOADS[workload])
     done = subprocess.run(
-        [python, "-c", code, str(gt_json), str(pred_json)], capture_output=True, text=True, check=False
+        [python, "-c", code, str(gt_json), str(pred_json), str(repeat)], capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise SystemExit(f"{workload} failed under {python}:\n{done.stderr}")
@@ -151,18 +154,22 @@ def main() -> None:
     parser.add_argument("--before", required=True, help="the Python of the build to compare against")
     parser.add_argument("--after", default=sys.executable, help="the Python of the build under test")
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="timed evaluations per process (the quickest kept)")
     parser.add_argument("--pairs", type=int, default=2000, help="COCO-like 640x480 pairs (Pillow-written)")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "panoptiq-bench")
-    parser.add_argument("--only", help="comma-separated workload names")
+    parser.add_argument("--only", help="workload names, separated by semicolons")
     args = parser.parse_args()
-    names = list(WORKLOADS) if args.only is None else [n.strip() for n in args.only.split(",")]
+    names = list(WORKLOADS) if args.only is None else [n.strip() for n in args.only.split(";")]
     folder = pillow_dataset(args.cache, args.pairs, archives=False)
     gt_json, pred_json = folder / "gt.json", folder / "pred.json"
     builds = {"before": args.before, "after": args.after}
     for label, python in builds.items():
         print(f"{label}: {version_of(python)}")
     print(f"data: {args.pairs} COCO-like 640x480 pairs, PNGs written by Pillow ({folder})")
-    print(f"{args.rounds} rounds, builds alternating, each measurement its own process\n")
+    print(
+        f"{args.rounds} rounds, builds alternating, each measurement its own process "
+        f"(the quickest of {args.repeat} timed evaluations)\n"
+    )
     print("| workload | before (median) | after (median) | after / before | rounds' ratios |")
     print("|---|---:|---:|---:|---|")
     worst = 0.0
@@ -172,7 +179,7 @@ def main() -> None:
         for round_ in range(args.rounds):
             order = ("before", "after") if round_ % 2 == 0 else ("after", "before")
             for label in order:
-                measured = measure(builds[label], name, gt_json, pred_json)
+                measured = measure(builds[label], name, gt_json, pred_json, args.repeat)
                 samples[label].append(measured["seconds"])
                 results.setdefault(label, measured["result"])
         if results["before"] != results["after"]:

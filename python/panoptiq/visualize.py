@@ -21,6 +21,7 @@ import panoptiq._core as _core
 from panoptiq._ids import rgb2id
 from panoptiq._image import _id_map, image_details
 from panoptiq._png import read_id_map
+from panoptiq._side import GT, PRED
 
 #: Colour of each segment fate in error images (see :data:`panoptiq.results.SEGMENT_FIELDS`), and
 #: of VOID: matched segments green, missed ones red, false positives orange, ground-truth crowd
@@ -193,11 +194,11 @@ def error_image(
     """
     if layout not in ("side-by-side", "overlay"):
         raise ValueError(f"layout must be 'side-by-side' or 'overlay', got {layout!r}")
-    gt_map, pred_map = as_id_map(gt, "gt"), as_id_map(pred, "pred")
+    gt_map, pred_map = as_id_map(gt, GT.key), as_id_map(pred, PRED.key)
     _, records = image_details(gt_map, gt_segments_info, pred_map, pred_segments_info, categories, image_id=image_id)
     photo_array = read_photo(photo, gt_map.shape)
-    gt_fates = {r["segment_id"]: r for r in records if r["side"] == "gt"}
-    pred_fates = {r["segment_id"]: r for r in records if r["side"] == "pred"}
+    gt_fates = {r["segment_id"]: r for r in records if r["side"] == GT.key}
+    pred_fates = {r["segment_id"]: r for r in records if r["side"] == PRED.key}
     gt_rgb = _paint_fates(gt_map, gt_fates, photo_array, alpha)
     pred_rgb = _paint_fates(pred_map, pred_fates, photo_array, alpha)
     names = _category_names(categories)
@@ -223,7 +224,7 @@ def error_image(
         font = _font(gt_map.shape[0])
         placed: list[tuple[int, int, int, int]] = []
         if layout == "side-by-side":
-            for text, dx in (("ground truth", 0), ("prediction", gt_map.shape[1] + gap)):
+            for text, dx in ((GT.noun, 0), (PRED.noun, gt_map.shape[1] + gap)):
                 placed.append(_text_box(draw, font, (dx + 4, 4), text))
         for _, id_map, fates, dx in panels:
             _draw_labels(draw, font, id_map, fates, names, dx, placed)

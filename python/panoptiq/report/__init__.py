@@ -28,6 +28,7 @@ from typing import Any
 from panoptiq import _dataset
 from panoptiq._options import Options
 from panoptiq._progress import ProgressCallback
+from panoptiq._side import GT, PRED
 from panoptiq.report._analysis import confusions, iou_histogram, tp_ious, worst_images
 from panoptiq.report._page import Page, render
 from panoptiq.report._pictures import start_drawing
@@ -162,8 +163,8 @@ def write_report(
             created=created.strftime("%Y-%m-%d %H:%M:%S UTC"),
             elapsed=time.perf_counter() - started,
             inputs={
-                "ground truth": f"{gt_json_file} ({dataset.gt_folder})",
-                "prediction": f"{pred_json_file} ({dataset.pred_folder})",
+                GT.noun: f"{gt_json_file} ({dataset.gt_folder})",
+                PRED.noun: f"{pred_json_file} ({dataset.pred_folder})",
                 "photos": photos or "none",
             },
         )

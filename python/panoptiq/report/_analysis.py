@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from panoptiq._side import GT
 from panoptiq.results import SEGMENT_FIELDS
 
 _SIDE, _CATEGORY, _FATE, _OTHER_CATEGORY, _OTHER_IOU = (
@@ -53,7 +54,7 @@ def confusions(segments: Iterable[Sequence[Any]], count: int) -> list[Confusion]
     found: Counter[tuple[int, int]] = Counter()
     iou_sums: dict[tuple[int, int], float] = {}
     for row in segments:
-        if row[_SIDE] != "gt" or row[_FATE] != "fn" or row[_OTHER_CATEGORY] is None:
+        if row[_SIDE] != GT.key or row[_FATE] != "fn" or row[_OTHER_CATEGORY] is None:
             continue
         if row[_OTHER_CATEGORY] == row[_CATEGORY]:
             continue
@@ -66,7 +67,7 @@ def confusions(segments: Iterable[Sequence[Any]], count: int) -> list[Confusion]
 
 def tp_ious(segments: Iterable[Sequence[Any]]) -> list[float]:
     """The IoU of every true positive (one per matched pair), from segment rows."""
-    return [row[_OTHER_IOU] for row in segments if row[_SIDE] == "gt" and row[_FATE] == "tp"]
+    return [row[_OTHER_IOU] for row in segments if row[_SIDE] == GT.key and row[_FATE] == "tp"]
 
 
 def iou_histogram(ious: Sequence[float], edges: Sequence[float] = IOU_EDGES) -> list[int]:
