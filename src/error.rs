@@ -64,6 +64,14 @@ pub enum PqError {
     )]
     NegativeLabel { image_id: String, side: Side, value: i64 },
 
+    /// A video whose frames do not fit together, or whose labels break a video metric's rules.
+    #[error("In the video {video_id}, frame {frame} (image {image_id}): {message}")]
+    BadVideo { video_id: String, frame: usize, image_id: String, message: String },
+
+    /// An error met in one video: its id and the frames (0-based, within the video) concerned.
+    #[error("{source} (video {video_id}, frames {first}..={last})")]
+    InVideo { video_id: String, first: usize, last: usize, source: Box<PqError> },
+
     /// An error in one item of a batch passed to the in-memory metric.
     #[error("{source} (batch index {batch_index})")]
     InBatch { batch_index: usize, source: Box<PqError> },
@@ -122,7 +130,9 @@ impl PqError {
     #[must_use]
     pub fn root(&self) -> &PqError {
         match self {
-            PqError::InImage { source, .. } | PqError::InBatch { source, .. } => source.root(),
+            PqError::InImage { source, .. }
+            | PqError::InBatch { source, .. }
+            | PqError::InVideo { source, .. } => source.root(),
             other => other,
         }
     }

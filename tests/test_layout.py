@@ -43,6 +43,7 @@ PUBLIC_MODULES = {
     "panoptiq.errors": ("ArchiveError", "ClusterError", "MissingPredictionError", "SchedulerUnreachableError"),
     "panoptiq.synthetic": ("make_dataset",),
     "panoptiq.boundary": ("boundary_options", "BoundaryOptions", "IOU_TYPES"),
+    "panoptiq.video": ("vpq_compute", "VideoPanopticQuality", "STQuality", "stq_compute", "read_kitti_step"),
     "panoptiq.compat": ("install_as_panopticapi",),
     "panoptiq.cli": ("main",),
 }

@@ -15,7 +15,9 @@ __all__ = [
     "Evaluator",
     "Options",
     "Pairs",
+    "StqCounts",
     "Totals",
+    "Tubes",
     "anchors",
     "decode_files",
     "decoder_engine",
@@ -247,3 +249,64 @@ def paint_ids(
 ) -> npt.NDArray[np.uint8]: ...
 def anchors(ids: npt.NDArray[np.uint32]) -> list[tuple[int, int, int, int, int, int, int, int, int]]: ...
 def write_rgb_png(path: str, rgb: npt.NDArray[np.uint8]) -> None: ...
+
+# video.rs
+_VideoRow = tuple[str, int, list[tuple[list[_ExactRow], int]]]
+
+@final
+class Tubes:
+    """Every video's VPQ windows for one set of tube lengths."""
+
+    def __new__(cls, lengths: list[int], strict: bool = True, threads: int | None = None) -> Tubes: ...
+    @property
+    def lengths(self) -> list[int]: ...
+    @property
+    def strict(self) -> bool: ...
+    def push_maps(
+        self,
+        video_id: str,
+        image_id: str,
+        maps: tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]],
+        segments: tuple[Any, Any],
+        categories: Categories,
+    ) -> None: ...
+    def push_pairs(
+        self,
+        pairs: Pairs,
+        frames: tuple[int, int],
+        video_ids: list[str],
+        categories: Categories,
+        sources: tuple[_Source, _Source] = ...,
+    ) -> None: ...
+    def totals(self, which: int) -> tuple[Totals, int]: ...
+    def videos(self) -> list[tuple[str, int, list[tuple[Totals, int]]]]: ...
+    def merge(self, other: Tubes) -> None: ...
+    def state(self) -> tuple[list[int], bool, list[_VideoRow]]: ...
+    @staticmethod
+    def from_state(lengths: list[int], strict: bool, videos: list[_VideoRow]) -> Tubes: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+# stq.rs
+_StqArguments = tuple[int, list[int], int, int, bool]
+_SequenceParts = tuple[list[float], list[tuple[int, float]], list[tuple[int, float]], list[tuple[int, int, float]], int]
+
+@final
+class StqCounts:
+    """Every sequence's STQ counts, by position."""
+
+    def __new__(cls, arguments: _StqArguments) -> StqCounts: ...
+    def __len__(self) -> int: ...
+    def add_frame(
+        self,
+        index: int,
+        y_true: npt.NDArray[np.int64],
+        y_pred: npt.NDArray[np.int64],
+        weights: npt.NDArray[np.float64] | None,
+        name: str,
+    ) -> None: ...
+    def merge_sequence(self, other: StqCounts, theirs: int, mine: int | None) -> None: ...
+    def pieces(self, index: int) -> tuple[float, int, npt.NDArray[np.float64], int]: ...
+    def state(self) -> tuple[_StqArguments, list[_SequenceParts]]: ...
+    @staticmethod
+    def from_state(arguments: _StqArguments, sequences: list[_SequenceParts]) -> StqCounts: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...

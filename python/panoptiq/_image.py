@@ -107,8 +107,8 @@ def _core_inputs(
 ) -> tuple[Any, ...]:
     """One pair checked and put in the form the core's per-image functions take."""
     name = "?" if image_id is None else str(image_id)
-    gt_map = _id_map(gt_ids, "gt_ids")
-    pred_map = _id_map(pred_ids, "pred_ids")
+    gt_map = id_map(gt_ids, "gt_ids")
+    pred_map = id_map(pred_ids, "pred_ids")
     _, gt_columns = flatten([gt_segments_info], [name], GT)
     _, pred_columns = flatten([pred_segments_info], [name], PRED)
     return name, (gt_map, pred_map, gt_columns, pred_columns), _core.Categories.of_ids(category_ids(categories))
@@ -122,7 +122,7 @@ def category_ids(categories: Mapping[int, Any] | Iterable[Any]) -> list[int]:
     return [int(c["id"] if isinstance(c, Mapping) else c) for c in categories]
 
 
-def _id_map(ids: Any, name: str) -> np.ndarray:
+def id_map(ids: Any, name: str) -> np.ndarray:
     ids = as_numpy(ids, name)
     if ids.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integer segment ids, got an array of {ids.dtype}")

@@ -408,6 +408,10 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--per-class", action="store_true", help="print a table of every category seen")
     demo.add_argument("--out", metavar="DIR", help="write the dataset to DIR and keep it (default: a temporary folder)")
     demo.set_defaults(run=run_demo)
+
+    from panoptiq._video_cli import add_commands
+
+    add_commands(commands, positive_int)
     return main
 
 

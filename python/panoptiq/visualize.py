@@ -19,7 +19,7 @@ import numpy as np
 
 import panoptiq._core as _core
 from panoptiq._ids import rgb2id
-from panoptiq._image import _id_map, image_details
+from panoptiq._image import id_map, image_details
 from panoptiq._png import read_id_map
 from panoptiq._side import GT, PRED
 
@@ -248,7 +248,7 @@ def as_id_map(value: Any, name: str) -> np.ndarray:
     array = np.asarray(value)
     if array.ndim == 3 and array.shape[2] in (3, 4):
         array = rgb2id(array[..., :3].astype(np.uint8, copy=False))
-    return _id_map(array, name)
+    return id_map(array, name)
 
 
 def read_photo(photo: Any, shape: tuple[int, ...]) -> np.ndarray | None:

@@ -57,44 +57,9 @@ fn evaluate_pair_with(
     details: bool,
 ) -> Result<(ImageResult, Option<ImageDetail>), PqError> {
     let run = |scratch: &mut Scratch| -> Result<(ImageResult, Option<ImageDetail>), PqError> {
-        let mut gt = open(job.gt_from, job.gt_path, std::mem::take(&mut scratch.gt))?;
-        let mut pred = open(job.pred_from, job.pred_path, std::mem::take(&mut scratch.pred))?;
-        let ((gt_height, gt_width), (pred_height, pred_width)) = (gt.shape(), pred.shape());
-        if (gt_height, gt_width) != (pred_height, pred_width) {
-            return Err(PqError::SizeMismatch {
-                image_id: job.image_id.to_owned(),
-                gt_height,
-                gt_width,
-                pred_height,
-                pred_width,
-            });
-        }
-        let Scratch { histogram, pair_rows, gt_rows, pred_rows, bands, band_buffers, .. } = scratch;
-        histogram.clear();
-        pair_rows.reset();
         let boundary = matches!(iou, IouType::Boundary { .. });
-        if boundary {
-            gt_rows.clear();
-            pred_rows.clear();
-        }
-        for y in 0..gt_height {
-            if y % ROWS_PER_CHECK == 0 {
-                cancel.check()?;
-            }
-            let gt_row = gt.next_row(job.gt_path)?;
-            let pred_row = pred.next_row(job.pred_path)?;
-            if y > 0 && gt_row == Row::Same && pred_row == Row::Same {
-                pair_rows.repeat();
-            } else {
-                pair_rows.start(gt.runs(), pred.runs(), histogram);
-            }
-            if boundary {
-                // Boundary bands need rows above and below: the rows are kept, as runs.
-                gt_rows.push(gt.runs(), y > 0 && gt_row == Row::Same);
-                pred_rows.push(pred.runs(), y > 0 && pred_row == Row::Same);
-            }
-        }
-        pair_rows.flush(histogram);
+        let (gt, pred, (gt_height, gt_width)) = decode_pair(job, scratch, boundary, cancel)?;
+        let Scratch { histogram, gt_rows, pred_rows, bands, band_buffers, .. } = scratch;
         let band_histogram = match iou {
             IouType::Mask => None,
             IouType::Boundary { dilation_ratio, reference_marker } => {
@@ -133,7 +98,85 @@ fn evaluate_pair_with(
         // image, which must not leak into the next one this thread evaluates.
         *scratch = Scratch::default();
     }
-    outcome.map_err(|source| match source {
+    outcome.map_err(|source| in_image(job, source))
+}
+
+/// Decodes both PNGs of `job` row by row into `scratch.histogram` (and, for Boundary PQ, keeps
+/// the rows as runs); returns the two readers, done, and the image's shape.
+fn decode_pair(
+    job: &PairJob<'_>,
+    scratch: &mut Scratch,
+    boundary: bool,
+    cancel: &Cancel,
+) -> Result<(RunReader, RunReader, (usize, usize)), PqError> {
+    let mut gt = open(job.gt_from, job.gt_path, std::mem::take(&mut scratch.gt))?;
+    let mut pred = open(job.pred_from, job.pred_path, std::mem::take(&mut scratch.pred))?;
+    let ((gt_height, gt_width), (pred_height, pred_width)) = (gt.shape(), pred.shape());
+    if (gt_height, gt_width) != (pred_height, pred_width) {
+        return Err(PqError::SizeMismatch {
+            image_id: job.image_id.to_owned(),
+            gt_height,
+            gt_width,
+            pred_height,
+            pred_width,
+        });
+    }
+    let Scratch { histogram, pair_rows, gt_rows, pred_rows, .. } = scratch;
+    histogram.clear();
+    pair_rows.reset();
+    if boundary {
+        gt_rows.clear();
+        pred_rows.clear();
+    }
+    for y in 0..gt_height {
+        if y % ROWS_PER_CHECK == 0 {
+            cancel.check()?;
+        }
+        let gt_row = gt.next_row(job.gt_path)?;
+        let pred_row = pred.next_row(job.pred_path)?;
+        if y > 0 && gt_row == Row::Same && pred_row == Row::Same {
+            pair_rows.repeat();
+        } else {
+            pair_rows.start(gt.runs(), pred.runs(), histogram);
+        }
+        if boundary {
+            // Boundary bands need rows above and below: the rows are kept, as runs.
+            gt_rows.push(gt.runs(), y > 0 && gt_row == Row::Same);
+            pred_rows.push(pred.runs(), y > 0 && pred_row == Row::Same);
+        }
+    }
+    pair_rows.flush(histogram);
+    Ok((gt, pred, (gt_height, gt_width)))
+}
+
+/// A pair's histogram and its image's `(height, width)`.
+pub type FrameHistogram = (PairHistogram, (usize, usize));
+
+/// Decodes the pairs of `jobs` in parallel into their pair histograms and shapes, in job order.
+/// A failing job's error names its image and files, as [`evaluate_pairs`]'s do.
+pub fn pair_histograms(jobs: &[PairJob<'_>], cancel: &Cancel) -> Result<Vec<FrameHistogram>, PqError> {
+    jobs.par_iter()
+        .map(|job| {
+            cancel.check()?;
+            SCRATCH.with_borrow_mut(|scratch| {
+                let outcome = catch_panic(|| {
+                    let (gt, pred, shape) = decode_pair(job, scratch, false, cancel)?;
+                    scratch.gt = gt.into_buffers();
+                    scratch.pred = pred.into_buffers();
+                    Ok((scratch.histogram.clone(), shape))
+                });
+                if outcome.is_err() {
+                    *scratch = Scratch::default();
+                }
+                outcome.map_err(|source| in_image(job, source))
+            })
+        })
+        .collect()
+}
+
+/// `source` with the image and files of `job` named, unless it is an interrupt.
+fn in_image(job: &PairJob<'_>, source: PqError) -> PqError {
+    match source {
         PqError::Interrupted => PqError::Interrupted,
         source => PqError::InImage {
             image_id: job.image_id.to_owned(),
@@ -142,7 +185,7 @@ fn evaluate_pair_with(
             json: job.json.map(|json| Box::new(json.clone())),
             source: Box::new(source),
         },
-    })
+    }
 }
 
 /// Reads the PNG at `path` from `origin` into `buffers` and starts decoding it.

@@ -170,6 +170,17 @@ pub fn evaluate_image_with(
     Ok(result)
 }
 
+/// panopticapi's sanity checks of one image's prediction against its PNG, alone.
+pub(crate) fn check_prediction(
+    image_id: &str,
+    histogram: &PairHistogram,
+    pred: &[PredSegment],
+    categories: &Categories,
+) -> Result<(), PqError> {
+    let pred_index = index_ids(image_id, Side::Prediction, pred.iter().map(|s| s.id))?;
+    predicted_areas(image_id, histogram, pred, &pred_index, categories).map(drop)
+}
+
 /// Pixel area of every predicted segment and the part of it on ground-truth VOID, after
 /// panopticapi's sanity checks of the prediction against its PNG.
 fn predicted_areas(

@@ -4,7 +4,7 @@
 //! each category,
 //! [`boundary`] finds Boundary PQ's bands and their histogram, [`matching`] applies panopticapi's
 //! per-image rules, [`stats`] adds images up and averages them (with [`exact`] IoU sums), and
-//! [`records`] tells each image's scores and each segment's fate. Every metric is a reducer over
+//! [`records`] tells each image's scores and each segment's fate; [`tubes`] slides VPQ's windows over a video's frames. Every metric is a reducer over
 //! the same histogram.
 
 pub mod boundary;
@@ -17,3 +17,4 @@ pub mod records;
 pub mod runs;
 pub mod segments;
 pub mod stats;
+pub mod tubes;

@@ -46,6 +46,8 @@ impl From<PqError> for PyErr {
             | PqError::StuffInstance { .. }
             | PqError::NegativeLabel { .. }
             | PqError::InBatch { .. }
+            | PqError::BadVideo { .. }
+            | PqError::InVideo { .. }
             | PqError::InImage { .. } => PyValueError::new_err(message),
         }
     }

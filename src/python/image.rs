@@ -17,7 +17,7 @@ use crate::eval::segments::{GtSegment, PredSegment};
 /// Pixels from which one image's evaluation goes to the pool.
 const PARALLEL_MIN_PIXELS: usize = 1 << 20;
 
-fn map_view<'a>(array: &'a PyReadonlyArray2<'_, u32>, name: &str) -> PyResult<MapView<'a>> {
+pub(crate) fn map_view<'a>(array: &'a PyReadonlyArray2<'_, u32>, name: &str) -> PyResult<MapView<'a>> {
     Ok(MapView { ids: contiguous(array, name)?, height: array.shape()[0], width: array.shape()[1] })
 }
 

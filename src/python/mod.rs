@@ -12,6 +12,7 @@
 //! - [`metric`], [`metric_inputs`], [`batch`] — the in-memory metric, its input forms and its
 //!   batches (`panoptiq.metric`)
 //! - [`draw`] — pictures (`panoptiq.visualize`)
+//! - [`video`], [`stq`] — VPQ's tubes and STQ's counts (`panoptiq.video`)
 
 // PyO3 hands arguments over by value; borrowing views of them is the point of this layer.
 #![allow(clippy::needless_pass_by_value)]
@@ -30,6 +31,8 @@ mod pairs;
 mod png;
 mod results;
 mod run;
+mod stq;
+mod video;
 
 use pyo3::prelude::*;
 
@@ -54,5 +57,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     batch::register(m)?;
     metric::register(m)?;
     draw::register(m)?;
+    video::register(m)?;
+    stq::register(m)?;
     Ok(())
 }

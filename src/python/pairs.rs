@@ -28,7 +28,7 @@ type PairRow = (String, String, String, Vec<(u32, i64, bool, i64)>, Vec<(u32, i6
 
 /// Matched (ground truth, prediction) image pairs with their PNG paths and segments.
 #[pyclass(frozen, name = "Pairs", module = "panoptiq._core")]
-pub struct PyPairs(Pairs);
+pub struct PyPairs(pub(crate) Pairs);
 
 /// A path as text: URLs (`s3://bucket/x.png`) must not become `pathlib` paths, which would fold
 /// their double slash.

@@ -49,7 +49,7 @@ impl PyCategories {
 pub(crate) type StatRow = (i64, f64, u64, u64, u64);
 /// One category's exact row: `(category_id, iou_sum_hex, tp, fp, fn)`, the IoU sum a hex count
 /// of 2^-128 units.
-type ExactRow = (i64, String, u64, u64, u64);
+pub(crate) type ExactRow = (i64, String, u64, u64, u64);
 /// A split's `(pq, sq, rq, n)`.
 type SplitRow = (f64, f64, f64, usize);
 /// One category of a summary: `(id, isthing, pq, sq, rq, counted, iou, tp, fp, fn)`.
@@ -80,13 +80,13 @@ impl PyTotals {
     }
 
     /// The exact state: `(category_id, iou_sum as hex units of 2**-128, tp, fp, fn)`.
-    fn exact_rows(&self) -> Vec<ExactRow> {
+    pub(crate) fn exact_rows(&self) -> Vec<ExactRow> {
         self.stats.iter().map(|(id, s)| (id, s.iou.to_hex(), s.tp, s.fp, s.fn_)).collect()
     }
 
     /// Totals from [`exact_rows`](Self::exact_rows)' form.
     #[staticmethod]
-    fn from_exact_rows(rows: Vec<ExactRow>) -> PyResult<Self> {
+    pub(crate) fn from_exact_rows(rows: Vec<ExactRow>) -> PyResult<Self> {
         let mut stats = PqStats::new();
         for (id, hex, tp, fp, fn_) in rows {
             let iou = ExactSum::from_hex(&hex).ok_or_else(|| {
