@@ -45,9 +45,9 @@ pub enum PqError {
     VoidSegment { image_id: String, side: Side },
 
     #[error(
-        "In the image with ID {image_id} ground-truth segment with ID {gt_id} (area {gt_area} in JSON) and predicted segment with ID {pred_id} have a union of {union} pixels; the JSON area must be at least the segment's pixel count."
+        "In the image with ID {image_id} ground-truth segment with ID {gt_id} (area {gt_area} in JSON) and predicted segment with ID {pred_id} have an intersection of {intersection} and a union of {union} pixels; the JSON area must be at least the segment's pixel count."
     )]
-    EmptyUnion { image_id: String, gt_id: u32, gt_area: i64, pred_id: u32, union: i64 },
+    EmptyUnion { image_id: String, gt_id: u32, gt_area: i64, pred_id: u32, intersection: u64, union: i64 },
 
     #[error(
         "In the image with ID {image_id} the {side} has pixels of category {category_id}, which is neither a thing nor a stuff category{hint}."

@@ -120,12 +120,15 @@ pub fn evaluate_image_with(
         let union = i128::from(pred_area[p]) + i128::from(gs.area)
             - i128::from(intersection)
             - i128::from(void_overlap[p]);
-        if union <= 0 {
+        // A JSON area below the pixels it covers gives an empty union or an IoU above 1:
+        // panopticapi counts the nonsense, mcahny/vps asserts; here it is an error.
+        if union <= 0 || union < i128::from(intersection) {
             return Err(PqError::EmptyUnion {
                 image_id: image_id.to_owned(),
                 gt_id,
                 gt_area: gs.area,
                 pred_id,
+                intersection,
                 union: i64::try_from(union).unwrap_or(i64::MIN),
             });
         }
@@ -314,5 +317,8 @@ mod tests {
         assert!(e.to_string().contains("1x2") && e.to_string().contains("2x1"));
         let e = run(&[1, 1], &[7, 7], &[gt(1, 1, false, 0)], &[pred(7, 1)]).unwrap_err();
         assert!(matches!(e, PqError::EmptyUnion { .. }));
+        // An area of 3 for 4 pixels, all predicted: IoU 4 / 3.
+        let e = run(&[1, 1, 1, 1], &[7, 7, 7, 7], &[gt(1, 1, false, 3)], &[pred(7, 1)]).unwrap_err();
+        assert!(e.to_string().contains("an intersection of 4 and a union of 3 pixels"), "{e}");
     }
 }

@@ -112,16 +112,16 @@ impl VideoTubes {
                 source: Box::new(source),
             }
         })?;
+        let ids = [
+            frame.gt.iter().map(|s| (s.id, s.category_id)).collect::<Vec<_>>(),
+            frame.pred.iter().map(|s| (s.id, s.category_id)).collect::<Vec<_>>(),
+        ];
         if strict {
-            let ids = [
-                frame.gt.iter().map(|s| (s.id, s.category_id)).collect::<Vec<_>>(),
-                frame.pred.iter().map(|s| (s.id, s.category_id)).collect::<Vec<_>>(),
-            ];
             for ((seen, ids), side) in
-                self.categories.iter_mut().zip(ids).zip([Side::GroundTruth, Side::Prediction])
+                self.categories.iter().zip(&ids).zip([Side::GroundTruth, Side::Prediction])
             {
-                for (id, category_id) in ids {
-                    let (first_category, first_frame) = *seen.entry(id).or_insert((category_id, self.frames));
+                for &(id, category_id) in ids {
+                    let Some(&(first_category, first_frame)) = seen.get(&id) else { continue };
                     if first_category != category_id {
                         return Err(bad(format!(
                             "the {side} segment {id} has category {category_id}, but {first_category} in frame \
@@ -132,26 +132,48 @@ impl VideoTubes {
                 }
             }
         }
+        // Every window ending with this frame is evaluated before anything is kept: a frame that
+        // fails leaves the video as it was.
         let longest = self.lengths.iter().copied().max().unwrap_or(1);
-        if self.recent.len() == longest {
-            self.recent.pop_front();
-        }
+        let dropped = if self.recent.len() == longest { self.recent.pop_front() } else { None };
         self.recent.push_back(frame);
-        self.frames += 1;
-        for (&n, totals) in self.lengths.iter().zip(&mut self.totals) {
+        let mut counted = Vec::with_capacity(self.lengths.len());
+        for &n in &self.lengths {
             if n > self.recent.len() {
+                counted.push(None);
                 continue;
             }
             let window = self.recent.range(self.recent.len() - n..);
-            let stats = evaluate_window(window, categories).map_err(|source| PqError::InVideo {
-                video_id: video_id.to_owned(),
-                first: self.frames - n,
-                last: self.frames - 1,
-                source: Box::new(source),
-            })?;
-            totals.stats.merge(&stats);
-            totals.windows += 1;
+            match evaluate_window(window, categories) {
+                Ok(stats) => counted.push(Some(stats)),
+                Err(source) => {
+                    self.recent.pop_back();
+                    if let Some(frame) = dropped {
+                        self.recent.push_front(frame);
+                    }
+                    return Err(PqError::InVideo {
+                        video_id: video_id.to_owned(),
+                        first: self.frames + 1 - n,
+                        last: self.frames,
+                        source: Box::new(source),
+                    });
+                }
+            }
         }
+        for (totals, stats) in self.totals.iter_mut().zip(counted) {
+            if let Some(stats) = stats {
+                totals.stats.merge(&stats);
+                totals.windows += 1;
+            }
+        }
+        if strict {
+            for (seen, ids) in self.categories.iter_mut().zip(ids) {
+                for (id, category_id) in ids {
+                    seen.entry(id).or_insert((category_id, self.frames));
+                }
+            }
+        }
+        self.frames += 1;
         Ok(())
     }
 }
@@ -367,6 +389,22 @@ mod tests {
         video.push("v", frame(&[1, 1], &[7, 7], &[], &[pred(7, 1)]), &categories, true).unwrap();
         let error = video.push("v", frame(&[1], &[7], &[], &[pred(7, 1)]), &categories, true).unwrap_err();
         assert!(error.to_string().contains("1x1 but the video's frames are 1x2"), "{error}");
+    }
+
+    #[test]
+    fn a_frame_that_fails_leaves_the_video_as_it_was() {
+        let categories = Categories::new([1]);
+        let mut video = VideoTubes::new(&[1, 2]);
+        let good = || frame(&[1, 1], &[7, 7], &[gt(1, 1, false, 2)], &[pred(7, 1)]);
+        video.push("v", good(), &categories, true).unwrap();
+        let before = video.totals.clone();
+        // A JSON area of 0 under a prediction covering the segment: an empty union.
+        let bad = frame(&[1, 1], &[7, 7], &[gt(1, 1, false, -2)], &[pred(7, 1)]);
+        let error = video.push("v", bad, &categories, true).unwrap_err();
+        assert!(error.to_string().contains("video v, frames 1..=1"), "{error}");
+        assert_eq!((video.totals.clone(), video.frames(), video.recent.len()), (before, 1, 1));
+        video.push("v", good(), &categories, true).unwrap();
+        assert_eq!(video.totals[1].stats.get(1).tp, 1);
     }
 
     #[test]

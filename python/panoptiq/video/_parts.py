@@ -112,7 +112,14 @@ def combine(
             expected = [parts[index].start, parts[index].stop]
             raise ValueError(f"the result for part {index} covers frames {data['frames']}, the plan's part {expected}")
         seen.add(index)
-        metric._tubes.merge(_core.Tubes.from_state(list(data["tube_lengths"]), bool(data["strict"]), data["videos"]))
+        try:
+            videos = [
+                (str(video), int(frames), [([tuple(row) for row in rows], int(windows)) for rows, windows in totals])
+                for video, frames, totals in data["videos"]
+            ]
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"malformed {FORMAT} result for part {index}: {error}") from None
+        metric._tubes.merge(_core.Tubes.from_state(list(data["tube_lengths"]), bool(data["strict"]), videos))
     if len(seen) != len(parts):
         raise ValueError(
             f"{len(parts) - len(seen)} of {len(parts)} parts have no result: a partial result is not the dataset's"

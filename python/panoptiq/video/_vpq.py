@@ -68,6 +68,7 @@ class VideoPanopticQuality:
         self.strict = strict
         self._kinds = core_categories(self.categories)
         self._threads = num_threads
+        self._names: dict[str, Any] = {}
         self._tubes = _core.Tubes(list(self.tube_lengths), strict, num_threads)
 
     def update(
@@ -97,12 +98,22 @@ class VideoPanopticQuality:
         image_id : optional
             Named in errors (default: the frame's position in its video).
         """
-        video = str(video_id)
+        video = self._video_key(video_id)
         name = str(image_id) if image_id is not None else f"{video}/{self._frames(video)}"
         gt_map, pred_map = _frame_ids(gt_ids, "gt_ids"), _frame_ids(pred_ids, "pred_ids")
         _, gt_columns = flatten([gt_segments_info], [name], GT)
         _, pred_columns = flatten([pred_segments_info], [name], PRED)
         self._tubes.push_maps(video, name, (gt_map, pred_map), (gt_columns, pred_columns), self._kinds)
+
+    def _video_key(self, video_id: Any) -> str:
+        """The core's name of a video: its ``str``, which must not be another video's too."""
+        key = str(video_id)
+        known = self._names.setdefault(key, video_id)
+        if known is not video_id and (type(known) is not type(video_id) or known != video_id):
+            raise ValueError(
+                f"the video ids {known!r} and {video_id!r} read the same ({key!r}); give videos distinct names"
+            )
+        return key
 
     def _frames(self, video: str) -> int:
         return next((frames for vid, frames, _ in self._tubes.videos() if vid == video), 0)
@@ -110,11 +121,17 @@ class VideoPanopticQuality:
     def merge(self, other: VideoPanopticQuality) -> None:
         """Add the videos of ``other`` (same tube lengths; a video must be whole in one of the
         two). Sums are exact: the result does not depend on how videos were split."""
+        clash = [k for k, v in other._names.items() if k in self._names and self._names[k] != v]
+        if clash:
+            raise ValueError(f"the video ids {self._names[clash[0]]!r} and {other._names[clash[0]]!r} read the same")
         self._tubes.merge(other._tubes)
+        for k, v in other._names.items():
+            self._names.setdefault(k, v)
 
     def reset(self) -> None:
         """Forget every frame."""
         self._tubes = _core.Tubes(list(self.tube_lengths), self.strict, self._threads)
+        self._names = {}
 
     def compute(self, *, per_video: bool = False) -> dict[Any, Any]:
         """The results: ``{n: <pq_compute-shaped dict>, ..., "vpq": {"All", "Things", "Stuff"}}``.
@@ -170,6 +187,7 @@ class VideoPanopticQuality:
                 f"the state is of tube lengths {tuple(state['tube_lengths'])}, this metric's are {self.tube_lengths}"
             )
         self._tubes = _core.Tubes.from_state(list(state["tube_lengths"]), bool(state["strict"]), state["videos"])
+        self._names = {}
 
 
 def _frame_ids(ids: Any, name: str) -> np.ndarray:
