@@ -213,3 +213,29 @@ def test_an_offset_below_num_classes_shifted_is_refused() -> None:
     with pytest.raises(ValueError, match="offset"):
         STQuality(3, [1], 255, 8, (3 << 8) - 1)
     STQuality(3, [1], 255, 8, 3 << 8)
+
+
+def test_float32_accumulation_rounds_areas_past_two_to_the_24() -> None:
+    # deeplab2 under NumPy >= 2 adds each frame's count to a float32 area: past 2**24 the sums
+    # round. One track of 1,000,001 pixels a frame over 17 frames, predicted on all but one of them.
+    frames, width = 17, 1_000_001
+    y_true = np.full(width, (1 << 8) + 1, dtype=np.int64)
+    y_pred = y_true.copy()
+    y_pred[0] = (1 << 8) + 2
+    metrics = {mode: STQuality(3, [1], 255, 8, 3 << 8, accumulate=mode) for mode in ("exact", "float32")}
+    for metric in metrics.values():
+        for _ in range(frames):
+            metric.update_state(y_true, y_pred)
+    gt = tpa = miss = np.float32(0)
+    for _ in range(frames):
+        gt, tpa, miss = gt + np.float32(width), tpa + np.float32(width - 1), miss + np.float32(1)
+    inner32 = (
+        np.float32(0)
+        + tpa * (tpa / (tpa + (tpa - tpa) + (gt - tpa)))
+        + miss * (miss / (miss + (miss - miss) + (gt - miss)))
+    )
+    assert metrics["float32"].result()["AQ"] == np.float32(1) / gt * inner32
+    g, t = frames * width, frames * (width - 1)
+    exact = (t * t / g + frames * frames / g) / g
+    assert metrics["exact"].result()["AQ"] == pytest.approx(exact, rel=1e-15)
+    assert metrics["exact"].result()["AQ"] != metrics["float32"].result()["AQ"]
