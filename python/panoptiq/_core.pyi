@@ -13,6 +13,8 @@ __all__ = [
     "CancelToken",
     "Categories",
     "Evaluator",
+    "LidarCounts",
+    "LidarTracks",
     "Options",
     "Pairs",
     "StqCounts",
@@ -28,6 +30,7 @@ __all__ = [
     "paint_ids",
     "pq_average",
     "read_id_map_png",
+    "read_label_file",
     "rgb2id_u8",
     "rgb2id_u32",
     "write_id_map_png",
@@ -309,4 +312,58 @@ class StqCounts:
     def state(self) -> tuple[_StqArguments, list[_SequenceParts]]: ...
     @staticmethod
     def from_state(arguments: _StqArguments, sequences: list[_SequenceParts]) -> StqCounts: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+# lidar.rs
+_LidarArguments = tuple[int, list[int], int]
+_LidarPoints = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+_LidarState = tuple[list[int], list[int], list[int], list[int], list[str]]
+_TrackParts = tuple[list[tuple[int, int]], list[list[tuple[int, int]]], list[list[tuple[int, int, int]]]]
+
+def read_label_file(path: str) -> npt.NDArray[np.uint32]: ...
+
+@final
+class LidarCounts:
+    """semantic-kitti-api's PanopticEval totals."""
+
+    def __new__(cls, arguments: _LidarArguments) -> LidarCounts: ...
+    def add_semantic(self, x_sem: npt.NDArray[np.int64], y_sem: npt.NDArray[np.int64], name: str) -> None: ...
+    def add_panoptic(self, points: _LidarPoints, name: str) -> None: ...
+    def add_label_files(
+        self,
+        scans: list[tuple[str, str, str]],
+        lut: list[int],
+        limit: int | None = None,
+        strict: bool = False,
+        threads: int | None = None,
+    ) -> int: ...
+    def merge(self, other: LidarCounts) -> None: ...
+    def arrays(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float64],
+    ]: ...
+    def state(self) -> tuple[_LidarArguments, _LidarState]: ...
+    @staticmethod
+    def from_state(arguments: _LidarArguments, state: _LidarState) -> LidarCounts: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+@final
+class LidarTracks:
+    """4D-PLS's per-sequence tracks."""
+
+    def __new__(cls, arguments: _LidarArguments) -> LidarTracks: ...
+    def __len__(self) -> int: ...
+    def add_scan(self, index: int, points: _LidarPoints, name: str) -> None: ...
+    def merge_sequence(self, other: LidarTracks, theirs: int, mine: int | None) -> None: ...
+    def association(
+        self, index: int
+    ) -> tuple[list[float], list[int], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+    def state(self) -> tuple[_LidarArguments, list[_TrackParts]]: ...
+    @staticmethod
+    def from_state(arguments: _LidarArguments, sequences: list[_TrackParts]) -> LidarTracks: ...
     def __reduce__(self) -> tuple[Any, ...]: ...

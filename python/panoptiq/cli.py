@@ -409,9 +409,10 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", metavar="DIR", help="write the dataset to DIR and keep it (default: a temporary folder)")
     demo.set_defaults(run=run_demo)
 
-    from panoptiq._video_cli import add_commands
+    from panoptiq import _lidar_cli, _video_cli
 
-    add_commands(commands, positive_int)
+    _video_cli.add_commands(commands, positive_int)
+    _lidar_cli.add_commands(commands, positive_int)
     return main
 
 

@@ -49,6 +49,9 @@ type PairMap = HashMap<u64, u64, BuildHasherDefault<PairHasher>>;
 /// A hash map keyed by small integer tuples (ids, labels), hashed with [`PairHasher`].
 pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<PairHasher>>;
 
+/// A set of small integer tuples, hashed with [`PairHasher`].
+pub type IdSet<K> = std::collections::HashSet<K, BuildHasherDefault<PairHasher>>;
+
 #[inline]
 fn key(gt: u32, pred: u32) -> u64 {
     (u64::from(gt) << 32) | u64::from(pred)

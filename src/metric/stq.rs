@@ -12,8 +12,13 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use crate::eval::histogram::IdMap;
 use crate::PqError;
+
+/// Pixels counted by one task: large frames are split into slices of this many.
+const PIXELS_PER_SLICE: usize = 1 << 17;
 
 /// How areas are summed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -234,43 +239,25 @@ impl SequenceCounts {
             )));
         }
         let levels = WeightLevels::of(weights).map_err(bad)?;
+        // Large frames are counted in parallel slices; counts add, so the split changes nothing.
+        let slices: Vec<std::ops::Range<usize>> = (0..y_true.len())
+            .step_by(PIXELS_PER_SLICE)
+            .map(|s| s..(s + PIXELS_PER_SLICE).min(y_true.len()))
+            .collect();
+        let counted: Vec<Result<FrameCounts, String>> = slices
+            .into_par_iter()
+            .map(|range| {
+                FrameCounts::of(
+                    config,
+                    (&y_true[range.clone()], &y_pred[range.clone()]),
+                    &levels,
+                    range.start,
+                )
+            })
+            .collect();
         let mut counts = FrameCounts::default();
-        let mask = (1i64 << config.shift) - 1;
-        let mut i = 0;
-        while i < y_true.len() {
-            let (t, p) = (y_true[i], y_pred[i]);
-            let level = levels.level(i);
-            let mut end = i + 1;
-            while end < y_true.len() && y_true[end] == t && y_pred[end] == p && levels.level(end) == level {
-                end += 1;
-            }
-            let run = (end - i) as u64;
-            let (Some(gt_class), Some(pred_class)) = (config.class(t), config.class(p)) else {
-                let (side, label) = if config.class(t).is_none() { ("y_true", t) } else { ("y_pred", p) };
-                return Err(bad(format!(
-                    "{side} holds the label {label}, whose class {} is outside 0..{} (num_classes {}, \
-                     label_bit_shift {}); labels are (class << label_bit_shift) + instance, non-negative",
-                    label >> config.shift,
-                    config.num_classes,
-                    config.num_classes,
-                    config.shift
-                )));
-            };
-            *counts.confusion.entry((level, gt_class * config.size + pred_class)).or_default() += run;
-            let gt_thing = config.things[gt_class];
-            let crowd = gt_thing && t & mask == 0;
-            let gt_track = gt_thing && !crowd;
-            let pred_track = config.things[pred_class] && !crowd;
-            if gt_track {
-                *counts.gt.entry((level, t)).or_default() += run;
-            }
-            if pred_track {
-                *counts.pred.entry((level, p)).or_default() += run;
-            }
-            if gt_track && pred_track {
-                *counts.intersections.entry((level, (t, p))).or_default() += run;
-            }
-            i = end;
+        for part in counted {
+            counts.merge(part.map_err(bad)?);
         }
         counts.add_to(self, &levels, config.accumulate);
         self.frames += 1;
@@ -387,13 +374,77 @@ impl<'a> WeightLevels<'a> {
 /// One frame's pixel counts, per weight level.
 #[derive(Default)]
 struct FrameCounts {
-    confusion: HashMap<(usize, usize), u64>,
-    gt: HashMap<(usize, i64), u64>,
-    pred: HashMap<(usize, i64), u64>,
-    intersections: HashMap<(usize, (i64, i64)), u64>,
+    confusion: IdMap<(usize, usize), u64>,
+    gt: IdMap<(usize, i64), u64>,
+    pred: IdMap<(usize, i64), u64>,
+    intersections: IdMap<(usize, (i64, i64)), u64>,
 }
 
 impl FrameCounts {
+    /// The counts of pixels `first..` (the slices `y_true`, `y_pred`), run by run.
+    fn of(
+        config: &StqConfig,
+        (y_true, y_pred): (&[i64], &[i64]),
+        levels: &WeightLevels<'_>,
+        first: usize,
+    ) -> Result<Self, String> {
+        let mut counts = Self::default();
+        let mask = (1i64 << config.shift) - 1;
+        let mut i = 0;
+        while i < y_true.len() {
+            let (t, p) = (y_true[i], y_pred[i]);
+            let level = levels.level(first + i);
+            let mut end = i + 1;
+            while end < y_true.len()
+                && y_true[end] == t
+                && y_pred[end] == p
+                && levels.level(first + end) == level
+            {
+                end += 1;
+            }
+            let run = (end - i) as u64;
+            let (Some(gt_class), Some(pred_class)) = (config.class(t), config.class(p)) else {
+                let (side, label) = if config.class(t).is_none() { ("y_true", t) } else { ("y_pred", p) };
+                return Err(format!(
+                    "{side} holds the label {label}, whose class {} is outside 0..{} (num_classes {}, \
+                     label_bit_shift {}); labels are (class << label_bit_shift) + instance, non-negative",
+                    label >> config.shift,
+                    config.size,
+                    config.num_classes,
+                    config.shift
+                ));
+            };
+            *counts.confusion.entry((level, gt_class * config.size + pred_class)).or_default() += run;
+            let gt_thing = config.things[gt_class];
+            let crowd = gt_thing && t & mask == 0;
+            let gt_track = gt_thing && !crowd;
+            let pred_track = config.things[pred_class] && !crowd;
+            if gt_track {
+                *counts.gt.entry((level, t)).or_default() += run;
+            }
+            if pred_track {
+                *counts.pred.entry((level, p)).or_default() += run;
+            }
+            if gt_track && pred_track {
+                *counts.intersections.entry((level, (t, p))).or_default() += run;
+            }
+            i = end;
+        }
+        Ok(counts)
+    }
+
+    fn merge(&mut self, other: Self) {
+        fn add<K: std::hash::Hash + Eq>(mine: &mut IdMap<K, u64>, theirs: IdMap<K, u64>) {
+            for (key, count) in theirs {
+                *mine.entry(key).or_default() += count;
+            }
+        }
+        add(&mut self.confusion, other.confusion);
+        add(&mut self.gt, other.gt);
+        add(&mut self.pred, other.pred);
+        add(&mut self.intersections, other.intersections);
+    }
+
     /// Adds the counts to `sequence` in deeplab2's order: weight levels ascending, ids
     /// ascending within each.
     fn add_to(self, sequence: &mut SequenceCounts, levels: &WeightLevels<'_>, accumulate: Accumulate) {

@@ -13,6 +13,7 @@
 //!   batches (`panoptiq.metric`)
 //! - [`draw`] — pictures (`panoptiq.visualize`)
 //! - [`video`], [`stq`] — VPQ's tubes and STQ's counts (`panoptiq.video`)
+//! - [`lidar`] — LiDAR panoptic counts and 4-D tracks (`panoptiq.lidar`)
 
 // PyO3 hands arguments over by value; borrowing views of them is the point of this layer.
 #![allow(clippy::needless_pass_by_value)]
@@ -24,6 +25,7 @@ mod errors;
 mod ids;
 mod image;
 mod io;
+mod lidar;
 mod metric;
 mod metric_inputs;
 mod options;
@@ -59,5 +61,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     draw::register(m)?;
     video::register(m)?;
     stq::register(m)?;
+    lidar::register(m)?;
     Ok(())
 }

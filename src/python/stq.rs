@@ -9,7 +9,7 @@ use super::run::{contiguous, run_sized};
 use crate::metric::stq::{Accumulate, SequenceCounts, SequenceParts, StqConfig};
 
 /// Pixels from which one frame's counting goes to the pool.
-const PARALLEL_MIN_PIXELS: usize = 1 << 20;
+const PARALLEL_MIN_PIXELS: usize = 1 << 18;
 
 /// The metric's arguments as Python passes them: `(num_classes, things, ignore_label, shift,
 /// float32)`.
