@@ -371,6 +371,34 @@ impl<'a> WeightLevels<'a> {
     }
 }
 
+/// A table's last key and the pixels held back for it.
+struct Pending<K> {
+    key: Option<K>,
+    count: u64,
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Pending<K> {
+    fn new() -> Self {
+        Self { key: None, count: 0 }
+    }
+
+    #[inline]
+    fn add(&mut self, key: K, count: u64, table: &mut IdMap<K, u64>) {
+        if self.key == Some(key) {
+            self.count += count;
+        } else {
+            self.flush(table);
+            (self.key, self.count) = (Some(key), count);
+        }
+    }
+
+    fn flush(&mut self, table: &mut IdMap<K, u64>) {
+        if let Some(key) = self.key.take() {
+            *table.entry(key).or_default() += self.count;
+        }
+    }
+}
+
 /// One frame's pixel counts, per weight level.
 #[derive(Default)]
 struct FrameCounts {
@@ -381,7 +409,9 @@ struct FrameCounts {
 }
 
 impl FrameCounts {
-    /// The counts of pixels `first..` (the slices `y_true`, `y_pred`), run by run.
+    /// The counts of pixels `first..` (the slices `y_true`, `y_pred`), run by run. Consecutive
+    /// runs often share a track (a prediction's noise splits a ground-truth run): each table's
+    /// last key is held back and added to once, when the key changes.
     fn of(
         config: &StqConfig,
         (y_true, y_pred): (&[i64], &[i64]),
@@ -389,19 +419,35 @@ impl FrameCounts {
         first: usize,
     ) -> Result<Self, String> {
         let mut counts = Self::default();
+        let mut confusion = Pending::new();
+        let mut gt = Pending::new();
+        let mut pred = Pending::new();
+        let mut intersections = Pending::new();
         let mask = (1i64 << config.shift) - 1;
+        let n = y_true.len();
         let mut i = 0;
-        while i < y_true.len() {
+        while i < n {
             let (t, p) = (y_true[i], y_pred[i]);
+            let end = match levels {
+                WeightLevels::One => y_true[i + 1..]
+                    .iter()
+                    .zip(&y_pred[i + 1..])
+                    .position(|(&a, &b)| a != t || b != p)
+                    .map_or(n, |k| i + 1 + k),
+                WeightLevels::Many { .. } => {
+                    let level = levels.level(first + i);
+                    let mut end = i + 1;
+                    while end < n
+                        && y_true[end] == t
+                        && y_pred[end] == p
+                        && levels.level(first + end) == level
+                    {
+                        end += 1;
+                    }
+                    end
+                }
+            };
             let level = levels.level(first + i);
-            let mut end = i + 1;
-            while end < y_true.len()
-                && y_true[end] == t
-                && y_pred[end] == p
-                && levels.level(first + end) == level
-            {
-                end += 1;
-            }
             let run = (end - i) as u64;
             let (Some(gt_class), Some(pred_class)) = (config.class(t), config.class(p)) else {
                 let (side, label) = if config.class(t).is_none() { ("y_true", t) } else { ("y_pred", p) };
@@ -414,22 +460,26 @@ impl FrameCounts {
                     config.shift
                 ));
             };
-            *counts.confusion.entry((level, gt_class * config.size + pred_class)).or_default() += run;
+            confusion.add((level, gt_class * config.size + pred_class), run, &mut counts.confusion);
             let gt_thing = config.things[gt_class];
             let crowd = gt_thing && t & mask == 0;
             let gt_track = gt_thing && !crowd;
             let pred_track = config.things[pred_class] && !crowd;
             if gt_track {
-                *counts.gt.entry((level, t)).or_default() += run;
+                gt.add((level, t), run, &mut counts.gt);
             }
             if pred_track {
-                *counts.pred.entry((level, p)).or_default() += run;
+                pred.add((level, p), run, &mut counts.pred);
             }
             if gt_track && pred_track {
-                *counts.intersections.entry((level, (t, p))).or_default() += run;
+                intersections.add((level, (t, p)), run, &mut counts.intersections);
             }
             i = end;
         }
+        confusion.flush(&mut counts.confusion);
+        gt.flush(&mut counts.gt);
+        pred.flush(&mut counts.pred);
+        intersections.flush(&mut counts.intersections);
         Ok(counts)
     }
 
