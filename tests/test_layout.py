@@ -44,6 +44,7 @@ PUBLIC_MODULES = {
     "panoptiq.synthetic": ("make_dataset",),
     "panoptiq.boundary": ("boundary_options", "BoundaryOptions", "IOU_TYPES"),
     "panoptiq.video": ("vpq_compute", "VideoPanopticQuality", "STQuality", "stq_compute", "read_kitti_step"),
+    "panoptiq.lidar": ("PanopticEval", "Panoptic4DEval", "evaluate_semantic_kitti", "evaluate_nuscenes_panoptic"),
     "panoptiq.compat": ("install_as_panopticapi",),
     "panoptiq.cli": ("main",),
 }

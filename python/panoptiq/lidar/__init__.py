@@ -4,20 +4,26 @@
 - :class:`PanopticEval` — a drop-in for semantic-kitti-api's class, plus exact :meth:`merge`.
 - :func:`evaluate_semantic_kitti` — the script: ``.label`` files read in Rust, in parallel.
 - :class:`Panoptic4DEval` — a drop-in for 4D-PLS's class; ``getPQ4D`` answers the same twice.
-- :func:`read_label`, :func:`load_config` — the dataset's files.
+- :func:`evaluate_nuscenes_panoptic` — Panoptic nuScenes' segmentation results from its
+  ``.npz`` files, without the dataset's tables.
+- :func:`read_label`, :func:`load_config`, :func:`read_panoptic_npz` — the datasets' files.
 """
 
 from __future__ import annotations
 
 from panoptiq.lidar._4d import Panoptic4DEval
 from panoptiq.lidar._kitti import UnmappedLabelWarning, evaluate_semantic_kitti, load_config, read_label
+from panoptiq.lidar._nuscenes import evaluate_nuscenes_panoptic, fine_to_coarse, read_panoptic_npz
 from panoptiq.lidar._panoptic import PanopticEval
 
 __all__ = [
     "Panoptic4DEval",
     "PanopticEval",
     "UnmappedLabelWarning",
+    "evaluate_nuscenes_panoptic",
     "evaluate_semantic_kitti",
+    "fine_to_coarse",
     "load_config",
     "read_label",
+    "read_panoptic_npz",
 ]
