@@ -240,9 +240,12 @@ pub fn read_label_file(path: &std::path::Path) -> Result<Vec<u32>, PqError> {
     let mut bytes = Vec::new();
     crate::io::read_file(path, &mut bytes)?;
     if bytes.len() % 4 != 0 {
-        return Err(PqError::Decode {
-            path: path.to_owned(),
-            message: format!("a .label file holds 4 bytes per point, but this one has {} bytes", bytes.len()),
+        return Err(PqError::InvalidPairs {
+            message: format!(
+                "{} is not a .label file: it holds {} bytes, not a multiple of 4 (one uint32 per point)",
+                path.display(),
+                bytes.len()
+            ),
         });
     }
     Ok(bytes.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())

@@ -31,6 +31,8 @@ def shifted(values: Any, name: str) -> np.ndarray:
         array = array.astype(np.int64)
     with np.errstate(over="ignore"):
         plus_one = array.reshape(-1) + array.dtype.type(1)
+    if plus_one.dtype == np.uint64 and plus_one.size and int(plus_one.max()) >= 2**63:
+        raise ValueError(f"{name} holds instance ids of 2**63 - 1 or more (other than 2**64 - 1), beyond int64")
     return np.ascontiguousarray(plus_one, dtype=np.int64)
 
 
@@ -48,9 +50,10 @@ class PanopticEval:
         Classes, including the ignored ones.
     device : None
         The reference's; only None (the CPU) is accepted.
-    ignore : sequence of int
-        Classes left out: their ground-truth points are removed before matching, and their
-        columns (ground truth) of the confusion matrix zeroed.
+    ignore : sequence of int, optional
+        Classes left out (None: none; the reference requires a list): their ground-truth points
+        are removed before matching, and their columns (ground truth) of the confusion matrix
+        zeroed.
     offset : int
         The reference's pair-key offset; accepted and unused (pairs are keyed by both ids, so
         no key ever wraps).
