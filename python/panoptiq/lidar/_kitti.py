@@ -123,6 +123,8 @@ def evaluate_semantic_kitti(
     *,
     strict: bool = False,
     num_threads: int | None = None,
+    client: Any = None,
+    scans_per_part: int = 200,
 ) -> dict[str, Any]:
     """semantic-kitti-api's ``evaluate_panoptic.py``: panoptic scores of a SemanticKITTI split.
 
@@ -147,6 +149,9 @@ def evaluate_semantic_kitti(
     strict : bool
         Raise on a raw label the config's ``learning_map`` lacks; by default such points are class
         0, as in the script, with an :class:`UnmappedLabelWarning` counting them.
+    client : dask.distributed.Client, optional
+        Count the scans on this Dask cluster, ``scans_per_part`` a task (the workers read the
+        files by the same paths); the totals merge exactly, so the scores are the same bits.
 
     Returns
     -------
@@ -164,7 +169,10 @@ def evaluate_semantic_kitti(
     ignore = [int(c) for c, ignored in config["learning_ignore"].items() if ignored]
     evaluator = PanopticEval(len(class_inv_remap), None, ignore, min_points=min_inst_points)
     jobs = scans(dataset, predictions if predictions is not None else dataset, list(config["split"][split]))
-    unmapped = evaluator._counts.add_label_files(jobs, lut.tolist(), limit, strict, num_threads)
+    if client is None:
+        unmapped = evaluator._counts.add_label_files(jobs, lut.tolist(), limit, strict, num_threads)
+    else:
+        unmapped = _count_on(client, evaluator, jobs, lut, (limit, strict), scans_per_part)
     evaluator._scans = len(jobs)
     if unmapped:
         warnings.warn(
@@ -177,6 +185,52 @@ def evaluate_semantic_kitti(
     if output is not None:
         write_output(Path(output), scores, classes)
     return {**scores, "classes": classes}
+
+
+def count_part(
+    arguments: tuple[int, list[int], int],
+    jobs: list[tuple[str, str, str]],
+    lut: list[int],
+    limit: int | None,
+    strict: bool,
+) -> tuple[Any, int]:
+    """One part's exact totals (the core's counts, which pickle) and its unmapped points."""
+    from panoptiq import _core
+
+    counts = _core.LidarCounts(arguments)
+    unmapped = counts.add_label_files(jobs, lut, limit, strict, 1)
+    return counts, unmapped
+
+
+def _count_on(
+    client: Any,
+    evaluator: PanopticEval,
+    jobs: list[tuple[str, str, str]],
+    lut: np.ndarray,
+    options: tuple[Any, bool],
+    size: int,
+) -> int:
+    """Counts ``jobs`` on the cluster of ``client``, ``size`` scans a task, into ``evaluator``."""
+    if size < 1:
+        raise ValueError(f"scans_per_part must be at least 1, got {size}")
+    parts = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    table = lut.tolist()
+    futures = client.map(
+        count_part,
+        [evaluator._arguments()] * len(parts),
+        parts,
+        [table] * len(parts),
+        *([o] * len(parts) for o in options),
+        pure=False,
+    )
+    unmapped = 0
+    try:
+        for counts, missing in client.gather(futures):
+            evaluator._counts.merge(counts)
+            unmapped += missing
+    finally:
+        client.cancel([f for f in futures if not f.done()])
+    return unmapped
 
 
 def summarize(
