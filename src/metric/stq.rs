@@ -17,6 +17,9 @@ use rayon::prelude::*;
 use crate::eval::histogram::IdMap;
 use crate::PqError;
 
+/// Confusion matrices of at most this many cells are counted densely.
+const DENSE_CELLS: usize = 1 << 12;
+
 /// Pixels counted by one task: large frames are split into slices of this many.
 const PIXELS_PER_SLICE: usize = 1 << 17;
 
@@ -403,6 +406,8 @@ impl<K: std::hash::Hash + Eq + Copy> Pending<K> {
 #[derive(Default)]
 struct FrameCounts {
     confusion: IdMap<(usize, usize), u64>,
+    /// The unweighted frame's confusion counts, dense, for matrices small enough.
+    dense: Vec<u64>,
     gt: IdMap<(usize, i64), u64>,
     pred: IdMap<(usize, i64), u64>,
     intersections: IdMap<(usize, (i64, i64)), u64>,
@@ -419,6 +424,10 @@ impl FrameCounts {
         first: usize,
     ) -> Result<Self, String> {
         let mut counts = Self::default();
+        let dense = matches!(levels, WeightLevels::One) && config.size * config.size <= DENSE_CELLS;
+        if dense {
+            counts.dense = vec![0; config.size * config.size];
+        }
         let mut confusion = Pending::new();
         let mut gt = Pending::new();
         let mut pred = Pending::new();
@@ -460,7 +469,12 @@ impl FrameCounts {
                     config.shift
                 ));
             };
-            confusion.add((level, gt_class * config.size + pred_class), run, &mut counts.confusion);
+            let cell = gt_class * config.size + pred_class;
+            if dense {
+                counts.dense[cell] += run;
+            } else {
+                confusion.add((level, cell), run, &mut counts.confusion);
+            }
             let gt_thing = config.things[gt_class];
             let crowd = gt_thing && t & mask == 0;
             let gt_track = gt_thing && !crowd;
@@ -490,6 +504,13 @@ impl FrameCounts {
             }
         }
         add(&mut self.confusion, other.confusion);
+        if self.dense.is_empty() {
+            self.dense = other.dense;
+        } else {
+            for (mine, theirs) in self.dense.iter_mut().zip(other.dense) {
+                *mine += theirs;
+            }
+        }
         add(&mut self.gt, other.gt);
         add(&mut self.pred, other.pred);
         add(&mut self.intersections, other.intersections);
@@ -498,6 +519,11 @@ impl FrameCounts {
     /// Adds the counts to `sequence` in deeplab2's order: weight levels ascending, ids
     /// ascending within each.
     fn add_to(self, sequence: &mut SequenceCounts, levels: &WeightLevels<'_>, accumulate: Accumulate) {
+        for (cell, &count) in self.dense.iter().enumerate() {
+            if count > 0 {
+                sequence.confusion[cell] += Accumulate::Exact.scaled(count, 1.0);
+            }
+        }
         let mut cells: Vec<_> = self.confusion.into_iter().collect();
         cells.sort_unstable();
         for ((level, cell), count) in cells {
