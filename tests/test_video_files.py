@@ -304,3 +304,22 @@ def test_vipseg_stq_equals_the_scripts_conversion(dataset: dict[str, Any]) -> No
     for key in ("STQ", "AQ", "IoU"):
         assert got[key] == want[key], key
     assert want["AQ"] > 0
+
+
+def test_annotations_naming_their_video_must_list_it_contiguously(dataset: dict[str, Any], tmp_path: Path) -> None:
+    gt_json, pred_json, gt, pred = _files(dataset["root"])
+    data = json.loads(Path(gt_json).read_text())
+    for i, annotation in enumerate(data["annotations"]):
+        annotation["video_id"] = f"drive-{i // 5}"
+    (tmp_path / "gt.json").write_text(json.dumps(data))
+    named = vpq_compute(str(tmp_path / "gt.json"), pred_json, gt, pred, frames_per_video=5, per_video=True)
+    assert sorted(named["per_video"]) == ["drive-0", "drive-1", "drive-2"]
+    data["annotations"][7]["video_id"] = "drive-0"  # a frame of video 0 inside video 1
+    (tmp_path / "gt.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=r"In the video drive-0: its frames are not contiguous .* frame 7"):
+        vpq_compute(str(tmp_path / "gt.json"), pred_json, gt, pred, frames_per_video=5)
+    for i, annotation in enumerate(data["annotations"]):
+        annotation["video_id"] = f"drive-{i // 3}"
+    (tmp_path / "gt.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="frames_per_video=5 does not fit"):
+        vpq_compute(str(tmp_path / "gt.json"), pred_json, gt, pred, frames_per_video=5)

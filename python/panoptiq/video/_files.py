@@ -192,14 +192,43 @@ def _cityscapes_vps(
     gt_annotations, pred_annotations = gt_json["annotations"], pred_json["annotations"]
     preds = _paired(gt_annotations, pred_annotations, files, pairing, where="")
     _check_groups(len(gt_annotations), size)
-    # A video is named by its first frame's image id.
-    names = [
-        str(image_id_of(gt_annotations[i - i % size], i - i % size, GT, files[0])) for i in range(len(gt_annotations))
-    ]
+    videos = [a.get("video_id") if isinstance(a, Mapping) else None for a in gt_annotations]
+    if videos and all(v is not None for v in videos):
+        # Annotations that say their video must list each video's frames together, a group each.
+        _check_contiguous([str(v) for v in videos], gt_annotations, size, files[0])
+        names = [str(v) for v in videos]
+    else:
+        # A video is named by its first frame's image id.
+        names = [
+            str(image_id_of(gt_annotations[i - i % size], i - i % size, GT, files[0]))
+            for i in range(len(gt_annotations))
+        ]
     return [
         (names[i], g, p, file_name_of(g, i, GT, files[0]), file_name_of(p, i, PRED, files[1]))
         for i, (g, p) in enumerate(zip(gt_annotations, preds, strict=True))
     ]
+
+
+def _check_contiguous(videos: list[str], annotations: Sequence[Any], size: int, source: str) -> None:
+    """Each video's frames consecutive in the JSON, and each group of ``size`` frames one video."""
+    seen: set[str] = set()
+    for i, video in enumerate(videos):
+        if i and video == videos[i - 1]:
+            continue
+        if video in seen:
+            image = annotations[i].get("image_id")
+            raise ValueError(
+                f"In the video {video}: its frames are not contiguous in {source}; the frame {i} (image {image}) "
+                "comes after frames of another video"
+            )
+        seen.add(video)
+    for start in range(0, len(videos), size):
+        group = videos[start : start + size]
+        if len(set(group)) > 1:
+            raise ValueError(
+                f"In the video {group[0]}: frames {start}..{start + size - 1} of {source} belong to the videos "
+                f"{', '.join(dict.fromkeys(group))}; frames_per_video={size} does not fit the videos' lengths"
+            )
 
 
 def _vipseg(
