@@ -52,6 +52,87 @@ pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<PairHasher>>;
 /// A set of small integer tuples, hashed with [`PairHasher`].
 pub type IdSet<K> = std::collections::HashSet<K, BuildHasherDefault<PairHasher>>;
 
+/// [`PairHasher`] with its state folded at the end, for keys whose low bits barely vary: labels
+/// `(class << 16) + instance`, `(class, id)` tuples. The table picks a bucket by the hash's low
+/// bits, which a multiply alone fills from the key's low bits only; the fold brings the high
+/// bits down.
+#[derive(Default)]
+pub struct LabelHasher(PairHasher);
+
+impl Hasher for LabelHasher {
+    #[inline]
+    fn write_u64(&mut self, key: u64) {
+        self.0.write_u64(key);
+    }
+
+    #[inline]
+    fn write_i64(&mut self, key: i64) {
+        self.0.write_i64(key);
+    }
+
+    #[inline]
+    fn write_u32(&mut self, key: u32) {
+        self.0.write_u32(key);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, key: usize) {
+        self.0.write_u64(key as u64);
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.write(bytes);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        let h = self.0.finish();
+        h ^ (h >> 29) ^ (h >> 47)
+    }
+}
+
+/// A hash map keyed by labels or `(class, id)` tuples, hashed with [`LabelHasher`].
+pub type LabelMap<K, V> = HashMap<K, V, BuildHasherDefault<LabelHasher>>;
+
+/// A set of labels or `(class, id)` tuples, hashed with [`LabelHasher`].
+pub type LabelSet<K> = std::collections::HashSet<K, BuildHasherDefault<LabelHasher>>;
+
+/// A table's last key and the count held back for it: labels come in runs, so consecutive
+/// updates mostly hit the same key, and the table is touched once per change of key.
+pub struct Pending<K> {
+    key: Option<K>,
+    count: u64,
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Default for Pending<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Pending<K> {
+    #[must_use]
+    pub fn new() -> Self {
+        Self { key: None, count: 0 }
+    }
+
+    #[inline]
+    pub fn add<S: std::hash::BuildHasher>(&mut self, key: K, count: u64, table: &mut HashMap<K, u64, S>) {
+        if self.key == Some(key) {
+            self.count += count;
+        } else {
+            self.flush(table);
+            (self.key, self.count) = (Some(key), count);
+        }
+    }
+
+    pub fn flush<S: std::hash::BuildHasher>(&mut self, table: &mut HashMap<K, u64, S>) {
+        if let Some(key) = self.key.take() {
+            *table.entry(key).or_default() += self.count;
+        }
+    }
+}
+
 #[inline]
 fn key(gt: u32, pred: u32) -> u64 {
     (u64::from(gt) << 32) | u64::from(pred)

@@ -9,7 +9,7 @@
 //! once ground-truth ids reach 2^31 (SemanticKITTI instance numbers of 2^15 and more).
 
 use crate::eval::exact::ExactSum;
-use crate::eval::histogram::{IdMap, IdSet};
+use crate::eval::histogram::{LabelMap, LabelSet, Pending};
 use crate::PqError;
 
 /// The evaluator's fixed parameters.
@@ -157,8 +157,8 @@ impl PanopticCounts {
     ) -> Result<(), PqError> {
         points.check(scan)?;
         let segments = ScanSegments::of(config, points);
-        let mut matched_gt: IdSet<(usize, i64)> = IdSet::default();
-        let mut matched_pred: IdSet<(usize, i64)> = IdSet::default();
+        let mut matched_gt: LabelSet<(usize, i64)> = LabelSet::default();
+        let mut matched_pred: LabelSet<(usize, i64)> = LabelSet::default();
         for (&(class, gt, pred), &intersection) in &segments.intersections {
             let gt_area = segments.gt[&(class, gt)];
             let pred_area = segments.pred[&(class, pred)];
@@ -202,35 +202,48 @@ impl PanopticCounts {
 /// One scan's segments per included class and their intersections, from the points whose
 /// ground truth is not ignored.
 struct ScanSegments {
-    gt: IdMap<(usize, i64), u64>,
-    pred: IdMap<(usize, i64), u64>,
-    intersections: IdMap<(usize, i64, i64), u64>,
+    gt: LabelMap<(usize, i64), u64>,
+    pred: LabelMap<(usize, i64), u64>,
+    intersections: LabelMap<(usize, i64, i64), u64>,
 }
 
 impl ScanSegments {
     fn of(config: &LidarConfig, points: Scan<'_>) -> Self {
         let mut segments =
-            Self { gt: IdMap::default(), pred: IdMap::default(), intersections: IdMap::default() };
-        for i in 0..points.y_sem.len() {
-            let (y_sem, x_sem) = (points.y_sem[i], points.x_sem[i]);
+            Self { gt: LabelMap::default(), pred: LabelMap::default(), intersections: LabelMap::default() };
+        let (mut gt_run, mut pred_run, mut pair_run) = (Pending::new(), Pending::new(), Pending::new());
+        let n = points.y_sem.len();
+        let mut i = 0;
+        while i < n {
+            let point = |k: usize| (points.y_sem[k], points.x_sem[k], points.y_inst[k], points.x_inst[k]);
+            let here = point(i);
+            let mut end = i + 1;
+            while end < n && point(end) == here {
+                end += 1;
+            }
+            let run = (end - i) as u64;
+            i = end;
+            let (y_sem, x_sem, y_inst, x_inst) = here;
             if config.gt_ignored(y_sem) {
                 continue;
             }
-            let (x_inst, y_inst) = (points.x_inst[i], points.y_inst[i]);
             let gt = config.included(y_sem).filter(|_| y_inst > 0);
             let pred = config.included(x_sem).filter(|_| x_inst > 0);
             if let Some(c) = gt {
-                *segments.gt.entry((c, y_inst)).or_default() += 1;
+                gt_run.add((c, y_inst), run, &mut segments.gt);
             }
             if let Some(c) = pred {
-                *segments.pred.entry((c, x_inst)).or_default() += 1;
+                pred_run.add((c, x_inst), run, &mut segments.pred);
             }
             if let (Some(g), Some(p)) = (gt, pred) {
                 if g == p {
-                    *segments.intersections.entry((g, y_inst, x_inst)).or_default() += 1;
+                    pair_run.add((g, y_inst, x_inst), run, &mut segments.intersections);
                 }
             }
         }
+        gt_run.flush(&mut segments.gt);
+        pred_run.flush(&mut segments.pred);
+        pair_run.flush(&mut segments.intersections);
         segments
     }
 }

@@ -9,14 +9,14 @@
 //! Ids are remembered in the order they first appeared, because the association sums run in that
 //! order.
 
-use crate::eval::histogram::{IdMap, IdSet};
+use crate::eval::histogram::{LabelMap, LabelSet};
 use crate::metric::lidar::{LidarConfig, Scan};
 use crate::PqError;
 
 /// Sizes keyed by instance id, in first-seen order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ordered {
-    index: IdMap<i64, usize>,
+    index: LabelMap<i64, usize>,
     pub entries: Vec<(i64, u64)>,
 }
 
@@ -45,7 +45,7 @@ pub struct SequenceTracks {
     /// Per class.
     pub gts: Vec<Ordered>,
     /// Per class: (ground-truth id, predicted id) → points.
-    pub intersections: Vec<IdMap<(i64, i64), u64>>,
+    pub intersections: Vec<LabelMap<(i64, i64), u64>>,
 }
 
 /// What a sequence gives the final sums: per class its association sum and ground-truth tube
@@ -65,7 +65,7 @@ impl SequenceTracks {
         Self {
             preds: Ordered::default(),
             gts: vec![Ordered::default(); n],
-            intersections: vec![IdMap::default(); n],
+            intersections: vec![LabelMap::default(); n],
         }
     }
 
@@ -74,9 +74,9 @@ impl SequenceTracks {
         points.check(scan)?;
         let n = config.n_classes();
         // This scan's counts per class, before the min_points filter.
-        let mut gt_counts: Vec<IdMap<i64, u64>> = vec![IdMap::default(); n];
-        let mut pred_counts: Vec<IdMap<i64, u64>> = vec![IdMap::default(); n];
-        let mut pairs: Vec<IdMap<(i64, i64), u64>> = vec![IdMap::default(); n];
+        let mut gt_counts: Vec<LabelMap<i64, u64>> = vec![LabelMap::default(); n];
+        let mut pred_counts: Vec<LabelMap<i64, u64>> = vec![LabelMap::default(); n];
+        let mut pairs: Vec<LabelMap<(i64, i64), u64>> = vec![LabelMap::default(); n];
         for i in 0..points.y_sem.len() {
             if config.gt_ignored(points.y_sem[i]) {
                 continue;
@@ -96,7 +96,7 @@ impl SequenceTracks {
             let mut gts: Vec<(i64, u64)> = gt_counts[c].iter().map(|(&id, &n)| (id, n)).collect();
             gts.sort_unstable();
             // Kept: more than min_points points in this scan; instance 0 (shifted: 1) is none.
-            let kept: IdSet<i64> =
+            let kept: LabelSet<i64> =
                 gts.iter().filter(|&&(_, n)| n > config.min_points()).map(|&(id, _)| id).collect();
             for &(id, count) in &gts {
                 if id != 1 && kept.contains(&id) {
@@ -144,7 +144,7 @@ impl SequenceTracks {
         let n = config.n_classes();
         let mut out = Association { aq: vec![0.0; n], tubes: vec![0; n], ..Association::default() };
         for c in (0..n).filter(|&c| config.is_included(c)) {
-            let mut met: IdMap<i64, Vec<(usize, u64)>> = IdMap::default();
+            let mut met: LabelMap<i64, Vec<(usize, u64)>> = LabelMap::default();
             for (&(gt, pred), &tpa) in &self.intersections[c] {
                 if let Some(&p) = self.preds.index.get(&pred) {
                     met.entry(gt).or_default().push((p, tpa));

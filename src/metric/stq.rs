@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use crate::eval::histogram::IdMap;
+use crate::eval::histogram::{LabelMap, Pending};
 use crate::PqError;
 
 /// Confusion matrices of at most this many cells are counted densely.
@@ -126,7 +126,7 @@ impl StqConfig {
 /// Areas keyed by label, remembering the order labels first appeared.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct OrderedAreas {
-    index: IdMap<i64, usize>,
+    index: LabelMap<i64, usize>,
     entries: Vec<(i64, f64)>,
 }
 
@@ -151,7 +151,7 @@ pub struct SequenceCounts {
     confusion: Vec<f64>,
     gt: OrderedAreas,
     pred: OrderedAreas,
-    intersections: IdMap<(i64, i64), f64>,
+    intersections: LabelMap<(i64, i64), f64>,
     frames: u64,
 }
 
@@ -162,7 +162,7 @@ impl SequenceCounts {
             confusion: vec![0.0; config.size * config.size],
             gt: OrderedAreas::default(),
             pred: OrderedAreas::default(),
-            intersections: IdMap::default(),
+            intersections: LabelMap::default(),
             frames: 0,
         }
     }
@@ -329,7 +329,7 @@ impl SequenceCounts {
     }
 }
 
-fn add_at(map: &mut IdMap<(i64, i64), f64>, key: (i64, i64), value: f64, accumulate: Accumulate) {
+fn add_at(map: &mut LabelMap<(i64, i64), f64>, key: (i64, i64), value: f64, accumulate: Accumulate) {
     match map.get_mut(&key) {
         Some(slot) => *slot = accumulate.add(*slot, value),
         None => {
@@ -374,43 +374,15 @@ impl<'a> WeightLevels<'a> {
     }
 }
 
-/// A table's last key and the pixels held back for it.
-struct Pending<K> {
-    key: Option<K>,
-    count: u64,
-}
-
-impl<K: std::hash::Hash + Eq + Copy> Pending<K> {
-    fn new() -> Self {
-        Self { key: None, count: 0 }
-    }
-
-    #[inline]
-    fn add(&mut self, key: K, count: u64, table: &mut IdMap<K, u64>) {
-        if self.key == Some(key) {
-            self.count += count;
-        } else {
-            self.flush(table);
-            (self.key, self.count) = (Some(key), count);
-        }
-    }
-
-    fn flush(&mut self, table: &mut IdMap<K, u64>) {
-        if let Some(key) = self.key.take() {
-            *table.entry(key).or_default() += self.count;
-        }
-    }
-}
-
 /// One frame's pixel counts, per weight level.
 #[derive(Default)]
 struct FrameCounts {
-    confusion: IdMap<(usize, usize), u64>,
+    confusion: LabelMap<(usize, usize), u64>,
     /// The unweighted frame's confusion counts, dense, for matrices small enough.
     dense: Vec<u64>,
-    gt: IdMap<(usize, i64), u64>,
-    pred: IdMap<(usize, i64), u64>,
-    intersections: IdMap<(usize, (i64, i64)), u64>,
+    gt: LabelMap<(usize, i64), u64>,
+    pred: LabelMap<(usize, i64), u64>,
+    intersections: LabelMap<(usize, (i64, i64)), u64>,
 }
 
 impl FrameCounts {
@@ -498,7 +470,7 @@ impl FrameCounts {
     }
 
     fn merge(&mut self, other: Self) {
-        fn add<K: std::hash::Hash + Eq>(mine: &mut IdMap<K, u64>, theirs: IdMap<K, u64>) {
+        fn add<K: std::hash::Hash + Eq>(mine: &mut LabelMap<K, u64>, theirs: LabelMap<K, u64>) {
             for (key, count) in theirs {
                 *mine.entry(key).or_default() += count;
             }
