@@ -108,7 +108,8 @@ fn reference(c: &Case) -> Outcome {
             continue;
         }
         let union = pred_area[&p] + gs.area - intersection - pairs.get(&(0, p)).copied().unwrap_or(0);
-        if union <= 0 {
+        // A JSON area below the pixels: an empty union or an IoU above 1, refused.
+        if union <= 0 || union < intersection {
             return Outcome::EmptyUnion;
         }
         let iou = intersection as f64 / union as f64;
