@@ -9,6 +9,7 @@
 
 pub mod boundary;
 pub mod categories;
+pub mod compact;
 pub mod exact;
 pub mod histogram;
 pub mod ids;

@@ -9,7 +9,7 @@
 //! once ground-truth ids reach 2^31 (SemanticKITTI instance numbers of 2^15 and more).
 
 use crate::eval::exact::ExactSum;
-use crate::eval::histogram::{LabelMap, LabelSet, Pending};
+use crate::eval::compact::{Compactor, Joint};
 use crate::PqError;
 
 /// The evaluator's fixed parameters.
@@ -66,8 +66,13 @@ impl LidarConfig {
     }
 
     /// Checks that every class of a scan indexes the confusion matrix.
-    pub(crate) fn check_classes(&self, side: &str, classes: &[i64], scan: &str) -> Result<(), PqError> {
-        match classes.iter().find(|&&c| usize::try_from(c).map_or(true, |c| c >= self.n_classes)) {
+    pub(crate) fn check_classes(
+        &self,
+        side: &str,
+        mut classes: impl Iterator<Item = i64>,
+        scan: &str,
+    ) -> Result<(), PqError> {
+        match classes.find(|&c| usize::try_from(c).map_or(true, |c| c >= self.n_classes)) {
             Some(c) => Err(PqError::InvalidPairs {
                 message: format!(
                     "In the scan {scan}: {side} holds the class {c}, outside 0..{} (n_classes)",
@@ -136,8 +141,8 @@ impl PanopticCounts {
         y_sem: &[i64],
         scan: &str,
     ) -> Result<(), PqError> {
-        config.check_classes("x_sem", x_sem, scan)?;
-        config.check_classes("y_sem", y_sem, scan)?;
+        config.check_classes("x_sem", x_sem.iter().copied(), scan)?;
+        config.check_classes("y_sem", y_sem.iter().copied(), scan)?;
         let n = config.n_classes;
         for (&x, &y) in x_sem.iter().zip(y_sem) {
             // In range: checked above.
@@ -155,31 +160,97 @@ impl PanopticCounts {
         points: Scan<'_>,
         scan: &str,
     ) -> Result<(), PqError> {
+        self.add_points(config, points, false, scan)
+    }
+
+    /// Adds a scan's classes to the confusion matrix and its panoptic counts, in one pass over
+    /// the points.
+    pub fn add_scan(&mut self, config: &LidarConfig, points: Scan<'_>, scan: &str) -> Result<(), PqError> {
+        self.add_points(config, points, true, scan)
+    }
+
+    fn add_points(
+        &mut self,
+        config: &LidarConfig,
+        points: Scan<'_>,
+        semantic: bool,
+        scan: &str,
+    ) -> Result<(), PqError> {
         points.check(scan)?;
-        let segments = ScanSegments::of(config, points);
-        let mut matched_gt: LabelSet<(usize, i64)> = LabelSet::default();
-        let mut matched_pred: LabelSet<(usize, i64)> = LabelSet::default();
-        for (&(class, gt, pred), &intersection) in &segments.intersections {
-            let gt_area = segments.gt[&(class, gt)];
-            let pred_area = segments.pred[&(class, pred)];
-            let union = gt_area + pred_area - intersection;
-            // IoU > 0.5, in integers: 2 I > U.
-            if 2 * intersection > union {
-                self.tp[class] += 1;
-                #[allow(clippy::cast_precision_loss)]
-                self.iou[class].add_f64(intersection as f64 / union as f64);
-                matched_gt.insert((class, gt));
-                matched_pred.insert((class, pred));
+        let (mut gt, mut pred) = (Compactor::new(), Compactor::new());
+        let joint = Joint::of_columns(
+            (&mut gt, &mut pred),
+            points.y_sem.len(),
+            |r| points.y_sem[r.clone()].iter().copied().zip(points.y_inst[r].iter().copied()),
+            |r| points.x_sem[r.clone()].iter().copied().zip(points.x_inst[r].iter().copied()),
+        );
+        self.add_joint(config, gt.keys(), pred.keys(), &joint, semantic, scan)
+    }
+
+    /// Adds a scan given as its distinct ground-truth and predicted `(class, shifted instance)`
+    /// keys and their joint point counts: the panoptic counts, and the confusion matrix too when
+    /// `semantic` (its classes checked first).
+    pub fn add_joint(
+        &mut self,
+        config: &LidarConfig,
+        gt: &[(i64, i64)],
+        pred: &[(i64, i64)],
+        joint: &Joint,
+        semantic: bool,
+        scan: &str,
+    ) -> Result<(), PqError> {
+        let n = config.n_classes;
+        if semantic {
+            config.check_classes("x_sem", pred.iter().map(|k| k.0), scan)?;
+            config.check_classes("y_sem", gt.iter().map(|k| k.0), scan)?;
+            joint.for_each(|g, p, count| {
+                // In range: checked above.
+                #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+                let cell = pred[p].0 as usize * n + gt[g].0 as usize;
+                self.confusion[cell] += count;
+            });
+        }
+        // A side's segment: an included class and an instance; ground truth of an ignored class
+        // removes its points from both sides.
+        let segment = |&(class, instance): &(i64, i64)| config.included(class).filter(|_| instance > 0);
+        let gt_class: Vec<Option<usize>> = gt.iter().map(segment).collect();
+        let pred_class: Vec<Option<usize>> = pred.iter().map(segment).collect();
+        let gt_ignored: Vec<bool> = gt.iter().map(|k| config.gt_ignored(k.0)).collect();
+        let (mut gt_area, mut pred_area) = (vec![0u64; gt.len()], vec![0u64; pred.len()]);
+        joint.for_each(|g, p, count| {
+            if !gt_ignored[g] {
+                gt_area[g] += count;
+                pred_area[p] += count;
+            }
+        });
+        let (mut gt_matched, mut pred_matched) = (vec![false; gt.len()], vec![false; pred.len()]);
+        joint.for_each(|g, p, intersection| match (gt_class[g], pred_class[p]) {
+            (Some(class), Some(other)) if class == other => {
+                let union = gt_area[g] + pred_area[p] - intersection;
+                // IoU > 0.5, in integers: 2 I > U.
+                if 2 * intersection > union {
+                    self.tp[class] += 1;
+                    #[allow(clippy::cast_precision_loss)]
+                    self.iou[class].add_f64(intersection as f64 / union as f64);
+                    (gt_matched[g], pred_matched[p]) = (true, true);
+                }
+            }
+            _ => {}
+        });
+        // A segment exists only with points left once the ignored ground truth is removed
+        // (min_points may be 0).
+        for (g, class) in gt_class.iter().enumerate() {
+            if let Some(class) = *class {
+                if gt_area[g] > 0 && gt_area[g] >= config.min_points && !gt_matched[g] {
+                    self.fn_[class] += 1;
+                }
             }
         }
-        for (key, &area) in &segments.gt {
-            if area >= config.min_points && !matched_gt.contains(key) {
-                self.fn_[key.0] += 1;
-            }
-        }
-        for (key, &area) in &segments.pred {
-            if area >= config.min_points && !matched_pred.contains(key) {
-                self.fp[key.0] += 1;
+        for (p, class) in pred_class.iter().enumerate() {
+            if let Some(class) = *class {
+                if pred_area[p] > 0 && pred_area[p] >= config.min_points && !pred_matched[p] {
+                    self.fp[class] += 1;
+                }
             }
         }
         Ok(())
@@ -199,59 +270,17 @@ impl PanopticCounts {
     }
 }
 
-/// One scan's segments per included class and their intersections, from the points whose
-/// ground truth is not ignored.
-struct ScanSegments {
-    gt: LabelMap<(usize, i64), u64>,
-    pred: LabelMap<(usize, i64), u64>,
-    intersections: LabelMap<(usize, i64, i64), u64>,
-}
-
-impl ScanSegments {
-    fn of(config: &LidarConfig, points: Scan<'_>) -> Self {
-        let mut segments =
-            Self { gt: LabelMap::default(), pred: LabelMap::default(), intersections: LabelMap::default() };
-        let (mut gt_run, mut pred_run, mut pair_run) = (Pending::new(), Pending::new(), Pending::new());
-        let n = points.y_sem.len();
-        let mut i = 0;
-        while i < n {
-            let point = |k: usize| (points.y_sem[k], points.x_sem[k], points.y_inst[k], points.x_inst[k]);
-            let here = point(i);
-            let mut end = i + 1;
-            while end < n && point(end) == here {
-                end += 1;
-            }
-            let run = (end - i) as u64;
-            i = end;
-            let (y_sem, x_sem, y_inst, x_inst) = here;
-            if config.gt_ignored(y_sem) {
-                continue;
-            }
-            let gt = config.included(y_sem).filter(|_| y_inst > 0);
-            let pred = config.included(x_sem).filter(|_| x_inst > 0);
-            if let Some(c) = gt {
-                gt_run.add((c, y_inst), run, &mut segments.gt);
-            }
-            if let Some(c) = pred {
-                pred_run.add((c, x_inst), run, &mut segments.pred);
-            }
-            if let (Some(g), Some(p)) = (gt, pred) {
-                if g == p {
-                    pair_run.add((g, y_inst, x_inst), run, &mut segments.intersections);
-                }
-            }
-        }
-        gt_run.flush(&mut segments.gt);
-        pred_run.flush(&mut segments.pred);
-        pair_run.flush(&mut segments.intersections);
-        segments
-    }
-}
-
 /// Reads a `.label` file: little-endian `uint32` per point.
 pub fn read_label_file(path: &std::path::Path) -> Result<Vec<u32>, PqError> {
     let mut bytes = Vec::new();
-    crate::io::read_file(path, &mut bytes)?;
+    read_label_bytes(path, &mut bytes)?;
+    Ok(labels(&bytes).collect())
+}
+
+/// Reads a `.label` file's bytes into `bytes` (a buffer reused from scan to scan: a fresh one
+/// each time costs more in page faults than the counting), checked to hold whole `uint32`s.
+pub fn read_label_bytes(path: &std::path::Path, bytes: &mut Vec<u8>) -> Result<(), PqError> {
+    crate::io::read_file(path, bytes)?;
     if bytes.len() % 4 != 0 {
         return Err(PqError::InvalidPairs {
             message: format!(
@@ -261,7 +290,12 @@ pub fn read_label_file(path: &std::path::Path) -> Result<Vec<u32>, PqError> {
             ),
         });
     }
-    Ok(bytes.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+    Ok(())
+}
+
+/// The labels of a `.label` file's bytes.
+pub fn labels(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    bytes.as_chunks::<4>().0.iter().map(|&w| u32::from_le_bytes(w))
 }
 
 #[cfg(test)]

@@ -9,8 +9,9 @@ use pyo3::types::PyTuple;
 use rayon::prelude::*;
 
 use super::run::{contiguous, run, run_sized};
+use crate::eval::compact::{Compactor, Joint};
 use crate::eval::exact::ExactSum;
-use crate::metric::lidar::{read_label_file as read_labels, LidarConfig, PanopticCounts, Scan};
+use crate::metric::lidar::{read_label_bytes, LidarConfig, PanopticCounts, Scan};
 use crate::metric::lstq::{SequenceTracks, TrackParts};
 use crate::PqError;
 
@@ -94,6 +95,17 @@ impl PyLidarCounts {
         Ok(())
     }
 
+    /// Adds a scan's classes and its panoptic counts in one pass; instance ids come shifted by
+    /// one. A scan that fails adds nothing.
+    fn add_scan(&mut self, py: Python<'_>, points: Points<'_>, name: &str) -> PyResult<()> {
+        let points = scan(&points)?;
+        let mut scan_counts = PanopticCounts::new(&self.config);
+        let config = &self.config;
+        run_sized(py, points.y_sem.len(), PARALLEL_MIN_POINTS, |_| scan_counts.add_scan(config, points, name))?;
+        self.counts.merge(&scan_counts);
+        Ok(())
+    }
+
     /// Reads and adds the scans `gt_paths[i]` / `pred_paths[i]` (`.label` files) in parallel,
     /// classes mapped by `lut` (raw label & 0xFFFF → class; −1 for a label the map lacks, counted
     /// as class 0, or an error under `strict`), each scan cut to its first `limit` points. Returns
@@ -119,7 +131,7 @@ impl PyLidarCounts {
             for block in scans.chunks(SCANS_PER_BLOCK) {
                 cancel.check()?;
                 let counted: Vec<Result<(PanopticCounts, u64), PqError>> =
-                    block.par_iter().map(|job| read.scan(config, job)).collect();
+                    block.par_iter().map_init(Scratch::default, |scratch, job| read.scan(config, job, scratch)).collect();
                 for result in counted {
                     let (counts, missing) = result?;
                     totals.merge(&counts);
@@ -200,31 +212,54 @@ struct LabelReading<'a> {
     strict: bool,
 }
 
+/// A worker's buffers, reused from scan to scan: the two files' bytes.
+#[derive(Default)]
+struct Scratch {
+    gt: Vec<u8>,
+    pred: Vec<u8>,
+}
+
 impl LabelReading<'_> {
     /// One scan's totals and its count of labels the map lacks.
     fn scan(
         &self,
         config: &LidarConfig,
         (name, gt_path, pred_path): &(String, PathBuf, PathBuf),
+        scratch: &mut Scratch,
     ) -> Result<(PanopticCounts, u64), PqError> {
-        let gt = read_labels(gt_path)?;
-        let pred = read_labels(pred_path)?;
-        if gt.len() != pred.len() {
+        let Scratch { gt, pred } = scratch;
+        read_label_bytes(gt_path, gt)?;
+        read_label_bytes(pred_path, pred)?;
+        let (gt_len, pred_len) = (gt.len() / 4, pred.len() / 4);
+        if gt_len != pred_len {
             return Err(PqError::InvalidPairs {
                 message: format!(
-                    "In the scan {name}: the ground truth {} has {} points, the prediction {} has {}",
+                    "In the scan {name}: the ground truth {} has {gt_len} points, the prediction {} has {pred_len}",
                     gt_path.display(),
-                    gt.len(),
                     pred_path.display(),
-                    pred.len()
                 ),
             });
         }
-        let n = self.limit.map_or(gt.len(), |l| l.min(gt.len()));
+        let n = self.limit.map_or(gt_len, |l| l.min(gt_len));
+        // The raw label decides both the class (through the map) and the instance, so each
+        // side is renumbered by raw label and the classes are looked up once per label.
+        let (mut gt_labels, mut pred_labels) = (Compactor::<u32>::new(), Compactor::<u32>::new());
+        let (gt_words, pred_words) = (gt.as_chunks::<4>().0, pred.as_chunks::<4>().0);
+        let joint = Joint::of_columns(
+            (&mut gt_labels, &mut pred_labels),
+            n,
+            |r| gt_words[r].iter().map(|&w| u32::from_le_bytes(w)),
+            |r| pred_words[r].iter().map(|&w| u32::from_le_bytes(w)),
+        );
+        let (mut gt_points, mut pred_points) = (vec![0u64; joint.rows()], vec![0u64; joint.cols()]);
+        joint.for_each(|g, p, count| {
+            gt_points[g] += count;
+            pred_points[p] += count;
+        });
         let mut missing = 0u64;
-        let mut columns = |labels: &[u32], path: &std::path::Path| -> Result<(Vec<i64>, Vec<i64>), PqError> {
-            let mut classes = Vec::with_capacity(n);
-            for &label in &labels[..n] {
+        let mut keys = |labels: &[u32], points: &[u64], path: &std::path::Path| -> Result<Vec<(i64, i64)>, PqError> {
+            let mut keys = Vec::with_capacity(labels.len());
+            for (&label, &count) in labels.iter().zip(points) {
                 let class = self.lut[(label & 0xFFFF) as usize];
                 if class < 0 {
                     if self.strict {
@@ -236,23 +271,17 @@ impl LabelReading<'_> {
                             ),
                         });
                     }
-                    missing += 1;
+                    missing += count;
                 }
-                classes.push(class.max(0));
+                // The whole label is the instance, shifted by one in uint32 as the reference does.
+                keys.push((class.max(0), i64::from(label.wrapping_add(1))));
             }
-            // The whole label is the instance, shifted by one in uint32 as the reference does.
-            let instances = labels[..n].iter().map(|&l| i64::from(l.wrapping_add(1))).collect();
-            Ok((classes, instances))
+            Ok(keys)
         };
-        let (y_sem, y_inst) = columns(&gt, gt_path)?;
-        let (x_sem, x_inst) = columns(&pred, pred_path)?;
+        let gt_keys = keys(gt_labels.keys(), &gt_points, gt_path)?;
+        let pred_keys = keys(pred_labels.keys(), &pred_points, pred_path)?;
         let mut counts = PanopticCounts::new(config);
-        counts.add_semantic(config, &x_sem, &y_sem, name)?;
-        counts.add_panoptic(
-            config,
-            Scan { x_sem: &x_sem, x_inst: &x_inst, y_sem: &y_sem, y_inst: &y_inst },
-            name,
-        )?;
+        counts.add_joint(config, &gt_keys, &pred_keys, &joint, true, name)?;
         Ok((counts, missing))
     }
 }

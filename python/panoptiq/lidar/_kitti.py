@@ -56,7 +56,9 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = os.fspath(path)
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+            # libyaml's loader where PyYAML was built with it: the same safe subset, 10x faster
+            # (the config's parse was a fifth of a 200-scan evaluation).
+            data = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except FileNotFoundError:
         raise FileNotFoundError(
             f"the config {path} does not exist (semantic-kitti-api's is config/semantic-kitti.yaml)"

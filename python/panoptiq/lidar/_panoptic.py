@@ -139,11 +139,8 @@ class PanopticEval:
         ground truth; classes and instance ids per point."""
         x_sem, y_sem = points(x_sem, "x_sem"), points(y_sem, "y_sem")
         arrays = (x_sem, shifted(x_inst, "x_inst"), y_sem, shifted(y_inst, "y_inst"))
-        # Both checks first: a scan that fails adds nothing.
-        probe = _core.LidarCounts(self._arguments())
-        probe.add_semantic(x_sem, y_sem, self._name())
-        probe.add_panoptic(arrays, self._name())
-        self._counts.merge(probe)
+        # One pass over the points for both tables; a scan that fails adds nothing.
+        self._counts.add_scan(arrays, self._name())
         self._scans += 1
 
     def merge(self, other: PanopticEval) -> None:
