@@ -149,7 +149,10 @@ pub struct Joint {
 #[derive(Debug, Clone)]
 enum Cells {
     /// Row `r` at `counts[r * stride..][..cols]`.
-    Dense { stride: usize, counts: Vec<u64> },
+    Dense {
+        stride: usize,
+        counts: Vec<u64>,
+    },
     Sparse(LabelMap<(u32, u32), u64>),
 }
 
@@ -324,12 +327,11 @@ mod tests {
         compactor.column(labels.iter().copied(), &mut out);
         let mut seen: Vec<u32> = Vec::new();
         for (&label, &index) in labels.iter().zip(&out) {
-            match seen.iter().position(|&l| l == label) {
-                Some(at) => assert_eq!(index as usize, at),
-                None => {
-                    assert_eq!(index as usize, seen.len());
-                    seen.push(label);
-                }
+            if let Some(at) = seen.iter().position(|&l| l == label) {
+                assert_eq!(index as usize, at);
+            } else {
+                assert_eq!(index as usize, seen.len());
+                seen.push(label);
             }
         }
         assert_eq!(compactor.keys(), &seen[..]);

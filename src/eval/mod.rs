@@ -1,6 +1,6 @@
 //! One image pair evaluated, from id runs to per-category sums: [`ids`] packs RGB into segment
 //! ids, [`runs`] turns rows into runs of ids and pairs the two images' rows, [`histogram`] counts
-//! (ground truth, prediction) pixels run by run, [`segments`] checks and indexes `segments_info` and [`categories`] holds what is known of
+//! (ground truth, prediction) pixels run by run ([`compact`]: point by point, for point clouds, whose labels come in no long runs), [`segments`] checks and indexes `segments_info` and [`categories`] holds what is known of
 //! each category,
 //! [`boundary`] finds Boundary PQ's bands and their histogram, [`matching`] applies panopticapi's
 //! per-image rules, [`stats`] adds images up and averages them (with [`exact`] IoU sums), and

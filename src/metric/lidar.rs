@@ -8,8 +8,8 @@
 //! by the two ids themselves, not by the reference's `pred + offset × gt` in `int64`, which wraps
 //! once ground-truth ids reach 2^31 (SemanticKITTI instance numbers of 2^15 and more).
 
-use crate::eval::exact::ExactSum;
 use crate::eval::compact::{Compactor, Joint};
+use crate::eval::exact::ExactSum;
 use crate::PqError;
 
 /// The evaluator's fixed parameters.
@@ -295,7 +295,7 @@ pub fn read_label_bytes(path: &std::path::Path, bytes: &mut Vec<u8>) -> Result<(
 
 /// The labels of a `.label` file's bytes.
 pub fn labels(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
-    bytes.as_chunks::<4>().0.iter().map(|&w| u32::from_le_bytes(w))
+    bytes.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 #[cfg(test)]

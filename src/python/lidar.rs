@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use super::run::{contiguous, run, run_sized};
 use crate::eval::compact::{Compactor, Joint};
 use crate::eval::exact::ExactSum;
-use crate::metric::lidar::{read_label_bytes, LidarConfig, PanopticCounts, Scan};
+use crate::metric::lidar::{labels, read_label_bytes, LidarConfig, PanopticCounts, Scan};
 use crate::metric::lstq::{SequenceTracks, TrackParts};
 use crate::PqError;
 
@@ -101,7 +101,9 @@ impl PyLidarCounts {
         let points = scan(&points)?;
         let mut scan_counts = PanopticCounts::new(&self.config);
         let config = &self.config;
-        run_sized(py, points.y_sem.len(), PARALLEL_MIN_POINTS, |_| scan_counts.add_scan(config, points, name))?;
+        run_sized(py, points.y_sem.len(), PARALLEL_MIN_POINTS, |_| {
+            scan_counts.add_scan(config, points, name)
+        })?;
         self.counts.merge(&scan_counts);
         Ok(())
     }
@@ -130,8 +132,10 @@ impl PyLidarCounts {
             let mut unmapped = 0u64;
             for block in scans.chunks(SCANS_PER_BLOCK) {
                 cancel.check()?;
-                let counted: Vec<Result<(PanopticCounts, u64), PqError>> =
-                    block.par_iter().map_init(Scratch::default, |scratch, job| read.scan(config, job, scratch)).collect();
+                let counted: Vec<Result<(PanopticCounts, u64), PqError>> = block
+                    .par_iter()
+                    .map_init(Scratch::default, |scratch, job| read.scan(config, job, scratch))
+                    .collect();
                 for result in counted {
                     let (counts, missing) = result?;
                     totals.merge(&counts);
@@ -244,12 +248,11 @@ impl LabelReading<'_> {
         // The raw label decides both the class (through the map) and the instance, so each
         // side is renumbered by raw label and the classes are looked up once per label.
         let (mut gt_labels, mut pred_labels) = (Compactor::<u32>::new(), Compactor::<u32>::new());
-        let (gt_words, pred_words) = (gt.as_chunks::<4>().0, pred.as_chunks::<4>().0);
         let joint = Joint::of_columns(
             (&mut gt_labels, &mut pred_labels),
             n,
-            |r| gt_words[r].iter().map(|&w| u32::from_le_bytes(w)),
-            |r| pred_words[r].iter().map(|&w| u32::from_le_bytes(w)),
+            |r| labels(&gt[4 * r.start..4 * r.end]),
+            |r| labels(&pred[4 * r.start..4 * r.end]),
         );
         let (mut gt_points, mut pred_points) = (vec![0u64; joint.rows()], vec![0u64; joint.cols()]);
         joint.for_each(|g, p, count| {
@@ -257,7 +260,10 @@ impl LabelReading<'_> {
             pred_points[p] += count;
         });
         let mut missing = 0u64;
-        let mut keys = |labels: &[u32], points: &[u64], path: &std::path::Path| -> Result<Vec<(i64, i64)>, PqError> {
+        let mut keys = |labels: &[u32],
+                        points: &[u64],
+                        path: &std::path::Path|
+         -> Result<Vec<(i64, i64)>, PqError> {
             let mut keys = Vec::with_capacity(labels.len());
             for (&label, &count) in labels.iter().zip(points) {
                 let class = self.lut[(label & 0xFFFF) as usize];
