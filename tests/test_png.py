@@ -93,3 +93,26 @@ def test_not_a_png_and_truncated(tmp_path: Path, sample_dir: Path) -> None:
     (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match=r"cut\.png is not a valid PNG"):
         panoptiq.read_id_map(tmp_path / "cut.png")
+
+
+def test_png_bytes_and_binary_file_objects(sample_dir: Path, tmp_path: Path) -> None:
+    # DETR's post-processor hands out result["png_string"]: the PNG's bytes, never a file.
+    import io
+
+    png = sorted((sample_dir / "panoptic_examples").glob("*.png"))[0]
+    want = pillow_ids(png)
+    data = png.read_bytes()
+    for source in (data, bytearray(data), memoryview(data), io.BytesIO(data)):
+        np.testing.assert_array_equal(panoptiq.read_id_map(source), want)
+    with png.open("rb") as f:
+        np.testing.assert_array_equal(panoptiq.read_id_map(f), want)
+    # Errors name the file object's file, or say the bytes were bytes.
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    with (tmp_path / "cut.png").open("rb") as f, pytest.raises(ValueError, match=r"cut\.png is not a valid PNG"):
+        panoptiq.read_id_map(f)
+    with pytest.raises(ValueError, match=r"<PNG bytes> is not a valid PNG"):
+        panoptiq.read_id_map(b"not a png")
+    with png.open("r", encoding="latin-1") as f, pytest.raises(TypeError, match="binary mode"):
+        panoptiq.read_id_map(f)
+    with pytest.raises(TypeError, match="takes a path, PNG bytes or a binary file object, got int"):
+        panoptiq.read_id_map(3)  # type: ignore[arg-type]

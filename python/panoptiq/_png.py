@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from typing import BinaryIO
 
 import numpy as np
 
 import panoptiq._core as _core
 
 
-def read_id_map(path: str | os.PathLike[str]) -> np.ndarray:
+def read_id_map(path: str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO) -> np.ndarray:
     """Read a panoptic PNG into an H x W ``uint32`` map of segment ids.
 
     Equals ``rgb2id(numpy.array(PIL.Image.open(path), dtype=numpy.uint32))``, as panopticapi
@@ -18,8 +19,10 @@ def read_id_map(path: str | os.PathLike[str]) -> np.ndarray:
 
     Parameters
     ----------
-    path : str or os.PathLike
-        The PNG file.
+    path : str, os.PathLike, bytes-like or binary file object
+        The PNG file; or its contents (DETR's post-processor hands out
+        ``result["png_string"]``); or a file object opened in binary mode, read from where it
+        stands to its end (its ``name``, when it has one, names it in errors).
 
     Returns
     -------
@@ -30,9 +33,26 @@ def read_id_map(path: str | os.PathLike[str]) -> np.ndarray:
     ------
     FileNotFoundError
         If the file does not exist.
+    TypeError
+        If ``path`` is none of the above, or a file object opened in text mode.
     ValueError
         If it is not a PNG, is truncated, or is grayscale or 16-bit.
     """
+    if isinstance(path, (bytes, bytearray, memoryview)):
+        return _core.read_id_map_png("<PNG bytes>", data=bytes(path))
+    read = getattr(path, "read", None)
+    if callable(read):
+        data = read()
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"read_id_map needs a file object opened in binary mode ('rb'), got one whose read() "
+                f"returns {type(data).__name__}"
+            )
+        name = getattr(path, "name", None)
+        label = os.fspath(name) if isinstance(name, (str, os.PathLike)) else "<PNG file object>"
+        return _core.read_id_map_png(label, data=bytes(data))
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"read_id_map takes a path, PNG bytes or a binary file object, got {type(path).__name__}")
     return _core.read_id_map_png(os.fspath(path))
 
 
