@@ -76,6 +76,15 @@ pub enum PqError {
     #[error("{source} (batch index {batch_index})")]
     InBatch { batch_index: usize, source: Box<PqError> },
 
+    /// A COCO mask (RLE string, counts or polygon) that cannot be read, or masks that break a
+    /// converter's rules (overlap, unknown labels, colours exhausted).
+    #[error("{message}")]
+    BadMask { message: String },
+
+    /// An error met in one image of a conversion: the image, and the file or segment concerned.
+    #[error("In the image with ID {image_id} ({what}): {source}")]
+    InConversion { image_id: String, what: String, source: Box<PqError> },
+
     /// Columns of image pairs that do not fit together.
     #[error("{message}")]
     InvalidPairs { message: String },
@@ -132,7 +141,8 @@ impl PqError {
         match self {
             PqError::InImage { source, .. }
             | PqError::InBatch { source, .. }
-            | PqError::InVideo { source, .. } => source.root(),
+            | PqError::InVideo { source, .. }
+            | PqError::InConversion { source, .. } => source.root(),
             other => other,
         }
     }

@@ -17,6 +17,8 @@
 //!   per-image and per-segment records.
 //! - [`dataset`]: a dataset's pairs read from COCO panoptic JSON and evaluated in parallel.
 //! - [`metric`]: label maps in memory, under panopticapi's or torchmetrics' rules.
+//! - [`convert`]: panopticapi's converters — COCO RLE and polygons as pycocotools reads and
+//!   writes them, seeded segment colours, each converter's per-image work.
 //! - [`draw`]: pictures of id maps for people.
 //! - [`runtime`]: fork-safe thread pools, interruptible work, fallible buffers.
 //! - [`error`]: the one error type.
@@ -24,6 +26,7 @@
 //! The PyO3 binding (`src/python/`, behind the `python` feature) only converts and checks
 //! arguments, releases the GIL and maps errors to exceptions.
 
+pub mod convert;
 pub mod dataset;
 pub mod draw;
 pub mod error;

@@ -39,7 +39,6 @@ pub fn write_rgb(
     alpha: bool,
     compression: png::Compression,
 ) -> Result<(), PqError> {
-    let error = |message: String| PqError::Encode { path: path.to_owned(), message };
     if rgb.len() != height * width * 3 {
         return Err(PqError::LengthMismatch {
             what: "RGB bytes",
@@ -47,24 +46,41 @@ pub fn write_rgb(
             got: rgb.len(),
         });
     }
-    let rgba;
-    let data = if alpha {
+    if alpha {
         let mut out = filled_vec(height * width * 4, 255u8, "the colours")?;
         for (out, pixel) in out.chunks_exact_mut(4).zip(rgb.chunks_exact(3)) {
             out[..3].copy_from_slice(pixel);
         }
-        rgba = out;
-        &rgba[..]
-    } else {
-        rgb
-    };
+        return write_pixels(path, &out, height, width, ColorType::Rgba, compression);
+    }
+    write_pixels(path, rgb, height, width, ColorType::Rgb, compression)
+}
+
+/// Writes 8-bit samples (row-major, the colour type's channels a pixel) as a PNG.
+pub fn write_pixels(
+    path: &Path,
+    data: &[u8],
+    height: usize,
+    width: usize,
+    color: ColorType,
+    compression: png::Compression,
+) -> Result<(), PqError> {
+    let error = |message: String| PqError::Encode { path: path.to_owned(), message };
+    let channels = color.samples();
+    if data.len() != height * width * channels {
+        return Err(PqError::LengthMismatch {
+            what: "pixel bytes",
+            expected: height * width * channels,
+            got: data.len(),
+        });
+    }
     let (w, h) = (u32::try_from(width), u32::try_from(height));
     let (Ok(w), Ok(h)) = (w, h) else {
         return Err(error(format!("{height}x{width} is too large for a PNG")));
     };
     let file = File::create(path).map_err(|source| PqError::Io { path: path.to_owned(), source })?;
     let mut encoder = png::Encoder::new(BufWriter::new(file), w, h);
-    encoder.set_color(if alpha { ColorType::Rgba } else { ColorType::Rgb });
+    encoder.set_color(color);
     encoder.set_depth(BitDepth::Eight);
     encoder.set_compression(compression);
     let mut writer = encoder.write_header().map_err(|e| error(e.to_string()))?;

@@ -19,11 +19,12 @@ pub mod inflate;
 pub mod reader;
 mod row;
 mod run_filters;
+pub mod samples;
 mod sparse;
 
 pub use buffers::Buffers;
 pub use dense::FastRows;
-pub use encode::{write_id_map, write_rgb};
+pub use encode::{write_id_map, write_pixels, write_rgb};
 pub use engine::{configured_engine, parse_engine, sparse_from, Engine};
 pub use reader::{read_id_map, read_id_map_from_bytes, read_id_map_reference, IdMap, IdRows, RunReader};
 pub use row::Row;

@@ -25,7 +25,7 @@ pub struct IdMap {
 
 /// Largest decoded image accepted, in bytes: far above any real panoptic map, low enough that a
 /// corrupt header cannot make us allocate without bound.
-const MAX_DECODED_BYTES: usize = 1 << 31;
+pub(crate) const MAX_DECODED_BYTES: usize = 1 << 31;
 
 /// A panoptic PNG being decoded row by row into ids.
 ///
@@ -253,7 +253,7 @@ pub fn read_id_map_reference(path: &Path) -> Result<IdMap, PqError> {
     IdRows::open(path)?.read_all()
 }
 
-fn decode_error(path: &Path, e: png::DecodingError) -> PqError {
+pub(crate) fn decode_error(path: &Path, e: png::DecodingError) -> PqError {
     match e {
         png::DecodingError::IoError(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
             PqError::Io { path: path.to_owned(), source }
@@ -262,7 +262,7 @@ fn decode_error(path: &Path, e: png::DecodingError) -> PqError {
     }
 }
 
-fn color_name(color: ColorType) -> &'static str {
+pub(crate) fn color_name(color: ColorType) -> &'static str {
     match color {
         ColorType::Grayscale => "grayscale",
         ColorType::GrayscaleAlpha => "grayscale+alpha",

@@ -38,6 +38,8 @@ impl From<PqError> for PyErr {
             | PqError::EmptyUnion { .. }
             | PqError::LengthMismatch { .. }
             | PqError::InvalidPairs { .. }
+            | PqError::BadMask { .. }
+            | PqError::InConversion { .. }
             | PqError::Decode { .. }
             | PqError::UnsupportedPng { .. }
             | PqError::Encode { .. }

@@ -14,6 +14,8 @@
 //! - [`draw`] — pictures (`panoptiq.visualize`)
 //! - [`video`], [`stq`] — VPQ's tubes and STQ's counts (`panoptiq.video`)
 //! - [`lidar`] — LiDAR panoptic counts and 4-D tracks (`panoptiq.lidar`)
+//! - [`masks`] — COCO masks (`panoptiq.masks`,
+//!   for the converters)
 
 // PyO3 hands arguments over by value; borrowing views of them is the point of this layer.
 #![allow(clippy::needless_pass_by_value)]
@@ -26,6 +28,7 @@ mod ids;
 mod image;
 mod io;
 mod lidar;
+mod masks;
 mod metric;
 mod metric_inputs;
 mod options;
@@ -62,5 +65,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     video::register(m)?;
     stq::register(m)?;
     lidar::register(m)?;
+    masks::register(m)?;
     Ok(())
 }

@@ -1,0 +1,204 @@
+"""COCO masks without pycocotools: run-length encoding, polygons and boxes.
+
+The functions mirror ``pycocotools.mask`` — same names, arguments and results, pixel for pixel
+and string for string — so code written against it can switch by changing the import::
+
+    from panoptiq import masks as mask_utils   # instead of: from pycocotools import mask
+
+A mask in COCO's run-length form is a dict ``{"size": [height, width], "counts": ...}`` whose
+counts are the compressed string (``bytes`` as pycocotools returns them; ``str`` as they come
+from JSON is read too) or a plain list of run lengths. Runs go down the columns, starting with
+zeros. Unlike pycocotools, a mask whose runs do not add up to its size, a string with
+characters outside COCO's alphabet, or polygon coordinates that are not finite raise
+``ValueError`` instead of reading past the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+
+__all__ = ["area", "decode", "encode", "frPyObjects", "merge", "to_bbox", "toBbox"]
+
+RLE = dict[str, Any]
+_Input = Union[RLE, Sequence[RLE]]
+
+
+def _size(rle: RLE) -> tuple[int, int]:
+    try:
+        height, width = rle["size"]
+        counts = rle["counts"]
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(
+            f"a COCO RLE is a dict with 'size' [height, width] and 'counts'; got {rle!r:.80}"
+        ) from None
+    del counts
+    return int(height), int(width)
+
+
+def _arg(rle: RLE) -> tuple[int, int, Any]:
+    """The (height, width, counts) form the core reads."""
+    height, width = _size(rle)
+    counts = rle["counts"]
+    if isinstance(counts, str):
+        counts = counts.encode("ascii", "replace")
+    elif isinstance(counts, (bytes, bytearray, memoryview)):
+        counts = bytes(counts)
+    else:
+        counts = [int(c) for c in counts]
+    return height, width, counts
+
+
+def _rle(counts: bytes, height: int, width: int) -> RLE:
+    return {"size": [height, width], "counts": counts}
+
+
+def encode(bimask: npt.ArrayLike) -> RLE | list[RLE]:
+    """Run-length encode binary masks.
+
+    Parameters
+    ----------
+    bimask : array_like
+        An ``(height, width)`` mask, or ``(height, width, n)`` masks; nonzero is foreground.
+
+    Returns
+    -------
+    dict or list of dict
+        One RLE for a 2-D mask, a list of ``n`` for a 3-D stack.
+    """
+    array = np.asarray(bimask)
+    if array.ndim == 2:
+        return _encode_one(array)
+    if array.ndim == 3:
+        return [_encode_one(array[:, :, i]) for i in range(array.shape[2])]
+    raise ValueError(f"encode takes a (height, width) or (height, width, n) mask, not shape {array.shape}")
+
+
+def _encode_one(mask: np.ndarray) -> RLE:
+    height, width = mask.shape
+    column_major = np.ascontiguousarray((mask != 0).T, dtype=np.uint8).reshape(-1)
+    return _rle(_core.rle_encode(column_major, height, width), height, width)
+
+
+def decode(rleObjs: _Input) -> npt.NDArray[np.uint8]:  # noqa: N803 - pycocotools' name
+    """Decode RLEs to binary masks.
+
+    Parameters
+    ----------
+    rleObjs : dict or list of dict
+        One RLE, or RLEs of one size.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(height, width)`` uint8 for one RLE, ``(height, width, n)`` for a list.
+    """
+    if isinstance(rleObjs, dict):
+        height, width, counts = _arg(rleObjs)
+        return _core.rle_decode((height, width, counts), height, width)
+    masks = [decode(r) for r in rleObjs]
+    if not masks:
+        raise ValueError("decode needs at least one RLE")
+    return np.stack(masks, axis=2)
+
+
+def merge(rleObjs: Sequence[RLE], intersect: bool = False) -> RLE:  # noqa: N803
+    """Union (or, with ``intersect``, intersection) of RLEs of one size."""
+    rles = list(rleObjs)
+    if not rles:
+        raise ValueError("merge needs at least one RLE")
+    height, width = _size(rles[0])
+    if len(rles) == 1:
+        return rles[0]
+    counts = _core.rle_merge([_arg(r) for r in rles], height, width, bool(intersect))
+    return _rle(counts, height, width)
+
+
+def area(rleObjs: _Input) -> Any:  # noqa: N803
+    """Foreground pixels of one RLE (a ``numpy.uint32``) or of each in a list (an array)."""
+    if isinstance(rleObjs, dict):
+        height, width, counts = _arg(rleObjs)
+        return np.uint32(_core.rle_area((height, width, counts), height, width))
+    return np.array([area(r) for r in rleObjs], dtype=np.uint32)
+
+
+def toBbox(rleObjs: _Input) -> npt.NDArray[np.float64]:  # noqa: N802, N803
+    """``[x, y, width, height]`` of one RLE's foreground, or an ``(n, 4)`` array for a list.
+
+    As pycocotools: a run of foreground that continues from one column into the next makes the
+    box span the full height, and an empty mask gives ``[0, 0, 0, 0]``.
+    """
+    if isinstance(rleObjs, dict):
+        height, width, counts = _arg(rleObjs)
+        return np.array(_core.rle_bbox((height, width, counts), height, width), dtype=np.float64)
+    boxes = [toBbox(r) for r in rleObjs]
+    return np.array(boxes, dtype=np.float64).reshape(len(boxes), 4)
+
+
+to_bbox = toBbox
+
+
+def frPyObjects(pyobj: Any, h: int, w: int) -> RLE | list[RLE]:  # noqa: N802
+    """Polygons, boxes or uncompressed RLEs as compressed RLEs of an ``h`` x ``w`` image.
+
+    Accepts what pycocotools accepts, read the same way: a list of polygons (each
+    ``[x0, y0, x1, y1, ...]``) gives one RLE per polygon — merge them for the segment's mask; a
+    list whose first entry has four numbers is read as boxes ``[x, y, width, height]``; a list
+    of uncompressed RLE dicts, one such dict, or a single polygon or box.
+    """
+    h, w = int(h), int(w)
+    if isinstance(pyobj, np.ndarray):
+        pyobj = pyobj.tolist()
+    if isinstance(pyobj, dict):
+        return _uncompressed(pyobj, h, w)
+    if isinstance(pyobj, (list, tuple)) and pyobj:
+        first = pyobj[0]
+        if isinstance(first, dict):
+            return [_uncompressed(o, h, w) for o in pyobj]
+        if isinstance(first, (list, tuple, np.ndarray)):
+            if len(first) == 4:
+                return [_box(b, h, w) for b in pyobj]
+            polygons = [[float(v) for v in p] for p in pyobj]
+            return [_rle(s, h, w) for s in _core.polygon_strings(polygons, h, w)]
+        if len(pyobj) == 4:
+            return [_box(pyobj, h, w)]
+        if len(pyobj) > 4:
+            return [_rle(_core.polygon_strings([[float(v) for v in pyobj]], h, w)[0], h, w)]
+    raise ValueError(f"frPyObjects cannot read {pyobj!r:.80}: not polygons, boxes or an uncompressed RLE")
+
+
+def _box(box: Sequence[float], h: int, w: int) -> RLE:
+    x, y, bw, bh = (float(v) for v in box)
+    polygon = [x, y, x, y + bh, x + bw, y + bh, x + bw, y]
+    return _rle(_core.polygon_strings([polygon], h, w)[0], h, w)
+
+
+def _uncompressed(rle: RLE, h: int, w: int) -> RLE:
+    height, width, counts = _arg(rle)
+    return _rle(_core.rle_string((height, width, counts), height, width), height, width)
+
+
+def segmentation_to_rle(segmentation: Any, height: int, width: int) -> RLE:
+    """Any COCO ``segmentation`` field as one compressed RLE of the image's size.
+
+    Polygons are rasterised and merged, uncompressed counts compressed, as
+    ``pycocotools.coco.COCO.annToRLE`` does; an RLE of another size is an error.
+    """
+    arg = segmentation_arg(segmentation)
+    return _rle(_core.rle_string(arg, height, width), height, width)
+
+
+def segmentation_arg(segmentation: Any) -> Any:
+    """The core's form of a ``segmentation`` field (polygons stay a list of lists)."""
+    if isinstance(segmentation, dict):
+        return _arg(segmentation)
+    if isinstance(segmentation, (list, tuple)):
+        return [[float(v) for v in polygon] for polygon in segmentation]
+    raise ValueError(
+        f"a segmentation is an RLE dict or a list of polygons, not {type(segmentation).__name__}"
+    )

@@ -1,0 +1,338 @@
+//! One image's pixel work for each of panopticapi's converters. Each function takes decoded
+//! inputs and gives the id map to write plus what the JSON record needs; reading files, writing
+//! PNGs and assembling records are the caller's.
+
+use std::collections::HashMap;
+
+use super::colors::{color_id, IdGenerator};
+use super::from_ids::masks_of_ids;
+use super::rle::Rle;
+use crate::png::samples::Samples;
+use crate::runtime::memory::filled_vec;
+use crate::PqError;
+
+/// A segment of a converted image: its id (the colour's) and category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    pub id: u32,
+    pub category_id: i64,
+}
+
+fn bad(message: String) -> PqError {
+    PqError::BadMask { message }
+}
+
+/// The distinct values of `keys`, ascending.
+fn distinct(keys: &[u32]) -> Vec<u32> {
+    let max = keys.iter().copied().max().unwrap_or(0) as usize;
+    if max < 1 << 22 {
+        let mut seen = vec![false; max + 1];
+        for &k in keys {
+            seen[k as usize] = true;
+        }
+        return (0..=max).filter(|&k| seen[k]).filter_map(|k| u32::try_from(k).ok()).collect();
+    }
+    let mut sorted = keys.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sorted
+}
+
+/// Replaces every key by its value in `table` (keys and table ascending by key), run by run.
+fn relabel(keys: &mut [u32], distinct: &[u32], values: &[u32]) {
+    let mut last_key = None;
+    let mut last_value = 0;
+    for k in keys.iter_mut() {
+        if last_key != Some(*k) {
+            last_key = Some(*k);
+            last_value = distinct.binary_search(k).map_or(0, |i| values[i]);
+        }
+        *k = last_value;
+    }
+}
+
+/// panopticapi's 2-channel converter: channel 0 is the semantic class, channel 1 the instance;
+/// every distinct (class, instance) pair that is not `void` becomes a segment, in ascending
+/// order of `1000 * class + instance`.
+pub fn two_channels(
+    samples: &Samples,
+    void: i64,
+    known: impl Fn(i64) -> bool,
+    colors: &mut IdGenerator<'_>,
+) -> Result<(Vec<u32>, Vec<Segment>), PqError> {
+    if samples.channels < 2 {
+        return Err(bad(format!(
+            "a 2-channel PNG needs at least two channels (semantic, instance); this one has {}",
+            samples.channels
+        )));
+    }
+    let pixels = samples.height * samples.width;
+    let mut keys = filled_vec(pixels, 0u32, "the 2-channel labels")?;
+    for (i, key) in keys.iter_mut().enumerate() {
+        let (class, instance) = (samples.at(i, 0), samples.at(i, 1));
+        if instance >= 1000 {
+            return Err(bad(format!(
+                "pixel ({}, {}) has instance {instance}; the 2-channel format's instances are below 1000",
+                i % samples.width,
+                i / samples.width
+            )));
+        }
+        *key = class * 1000 + instance;
+    }
+    let keys_present = distinct(&keys);
+    let mut ids = Vec::with_capacity(keys_present.len());
+    let mut segments = Vec::new();
+    for &key in &keys_present {
+        let class = i64::from(key / 1000);
+        if class == void {
+            ids.push(0);
+            continue;
+        }
+        if !known(class) {
+            return Err(bad(format!("Unknown semantic label {class} (instance {})", key % 1000)));
+        }
+        let id = color_id(colors.color(class)?);
+        ids.push(id);
+        segments.push(Segment { id, category_id: class });
+    }
+    relabel(&mut keys, &keys_present, &ids);
+    Ok((keys, segments))
+}
+
+/// Detection masks painted into one panoptic map, in annotation order, each with the next
+/// colour of its category; two masks sharing a pixel are an error naming both.
+pub fn paint_detections(
+    height: usize,
+    width: usize,
+    masks: &[(i64, Rle)],
+    names: &[String],
+    colors: &mut IdGenerator<'_>,
+) -> Result<(Vec<u32>, Vec<u32>), PqError> {
+    let mut map = filled_vec(height * width, 0u32, "the panoptic map")?;
+    // Which annotation painted each pixel, for naming the first of two overlapping ones.
+    let mut owner = filled_vec(height * width, u32::MAX, "the panoptic map")?;
+    let mut ids = Vec::with_capacity(masks.len());
+    for (index, (category, mask)) in masks.iter().enumerate() {
+        let id = color_id(colors.color(*category)?);
+        let mut clash = None;
+        mask.for_each_one(|p| {
+            if owner[p] != u32::MAX {
+                clash.get_or_insert((owner[p] as usize, p));
+            }
+            owner[p] = u32::try_from(index).unwrap_or(u32::MAX - 1);
+            map[p] = id;
+        });
+        if let Some((other, p)) = clash {
+            let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
+            return Err(bad(format!(
+                "segment {} overlaps segment {} at pixel (x={}, y={}); panoptic segments cannot overlap",
+                name(index),
+                name(other),
+                p % width,
+                p / width
+            )));
+        }
+        ids.push(id);
+    }
+    Ok((map, ids))
+}
+
+/// Each segment's pixels replaced by a value (its category, or another class): the semantic map
+/// of a panoptic one. Pixels of ids not listed become 0.
+#[must_use]
+pub fn semantic_map<S: std::hash::BuildHasher>(ids: &[u32], values: &HashMap<u32, u32, S>) -> Vec<u32> {
+    let mut out = Vec::with_capacity(ids.len());
+    let mut last = None;
+    let mut value = 0;
+    for &id in ids {
+        if last != Some(id) {
+            last = Some(id);
+            value = values.get(&id).copied().unwrap_or(0);
+        }
+        out.push(value);
+    }
+    out
+}
+
+/// The mask of each value of `wanted` in a semantic map, as COCO RLE.
+pub fn semantic_masks(map: &[u32], height: usize, width: usize, wanted: &[u32]) -> Result<Vec<Rle>, PqError> {
+    masks_of_ids(map, height, width, wanted)
+}
+
+/// The combination heuristic's thresholds.
+#[derive(Debug, Clone, Copy)]
+pub struct CombineRule {
+    /// An instance is dropped when more than this share of its area is already covered.
+    pub overlap_thr: f64,
+    /// A stuff region is dropped when less than this many of its pixels are left uncovered.
+    pub stuff_area_limit: f64,
+}
+
+/// panopticapi's combination of instance and semantic predictions (the paper's section 7):
+/// instances in the order given (by descending score), each dropped if empty or if more than
+/// `overlap_thr` of it lies under instances already accepted, and painted where still free;
+/// then each stuff region painted where free, unless fewer than `stuff_area_limit` pixels are.
+pub fn combine(
+    height: usize,
+    width: usize,
+    instances: &[(i64, Rle)],
+    stuff: &[(i64, Rle)],
+    rule: CombineRule,
+    colors: &mut IdGenerator<'_>,
+) -> Result<(Vec<u32>, Vec<Segment>), PqError> {
+    let mut map = filled_vec(height * width, 0u32, "the panoptic map")?;
+    let mut segments = Vec::new();
+    for (category, mask) in instances {
+        let area = mask.area();
+        if area == 0 {
+            continue;
+        }
+        // The union of accepted instances is exactly the painted pixels: each accepted mask is
+        // painted wherever an earlier one is not.
+        let mut covered = 0u64;
+        mask.for_each_one(|p| covered += u64::from(map[p] != 0));
+        if covered as f64 / area as f64 > rule.overlap_thr {
+            continue;
+        }
+        let id = color_id(colors.color(*category)?);
+        mask.for_each_one(|p| {
+            if map[p] == 0 {
+                map[p] = id;
+            }
+        });
+        segments.push(Segment { id, category_id: *category });
+    }
+    for (category, mask) in stuff {
+        let mut free = 0u64;
+        mask.for_each_one(|p| free += u64::from(map[p] == 0));
+        if (free as f64) < rule.stuff_area_limit {
+            continue;
+        }
+        let id = color_id(colors.color(*category)?);
+        mask.for_each_one(|p| {
+            if map[p] == 0 {
+                map[p] = id;
+            }
+        });
+        segments.push(Segment { id, category_id: *category });
+    }
+    Ok((map, segments))
+}
+
+/// A segment of a Cityscapes `instanceIds` map, with what the converter records for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CityscapesSegment {
+    pub id: u32,
+    pub category_id: i64,
+    pub area: u64,
+    /// `[x, y, width, height]` of its pixels.
+    pub bbox: [u64; 4],
+    pub iscrowd: bool,
+}
+
+/// Cityscapes' `instanceIds` (a label below 1000 is a class's crowd region, `1000 * class + k`
+/// an instance) as a panoptic map: every distinct value of a known class a segment, ascending;
+/// stuff is never crowd; values of unknown classes stay VOID.
+pub fn cityscapes(
+    samples: &Samples,
+    is_thing: impl Fn(i64) -> Option<bool>,
+    colors: &mut IdGenerator<'_>,
+) -> Result<(Vec<u32>, Vec<CityscapesSegment>), PqError> {
+    if samples.channels != 1 {
+        return Err(bad(format!("an instanceIds PNG has one channel; this one has {}", samples.channels)));
+    }
+    let width = samples.width;
+    let mut keys = samples.values.clone();
+    let present = distinct(&keys);
+    // Area and box of every distinct value in one pass.
+    let mut area = vec![0u64; present.len()];
+    let mut boxes = vec![[usize::MAX, usize::MAX, 0usize, 0usize]; present.len()];
+    let mut last = None;
+    let mut slot = 0;
+    for (i, &k) in keys.iter().enumerate() {
+        if last != Some(k) {
+            last = Some(k);
+            slot = present.binary_search(&k).unwrap_or(0);
+        }
+        let (x, y) = (i % width, i / width);
+        area[slot] += 1;
+        let b = &mut boxes[slot];
+        b[0] = b[0].min(x);
+        b[1] = b[1].min(y);
+        b[2] = b[2].max(x);
+        b[3] = b[3].max(y);
+    }
+    let mut ids = Vec::with_capacity(present.len());
+    let mut segments = Vec::new();
+    for (slot, &value) in present.iter().enumerate() {
+        let (class, crowd) =
+            if value < 1000 { (i64::from(value), true) } else { (i64::from(value / 1000), false) };
+        let Some(thing) = is_thing(class) else {
+            ids.push(0);
+            continue;
+        };
+        let id = color_id(colors.color(class)?);
+        ids.push(id);
+        let [x0, y0, x1, y1] = boxes[slot];
+        segments.push(CityscapesSegment {
+            id,
+            category_id: class,
+            area: area[slot],
+            bbox: [x0 as u64, y0 as u64, (x1 - x0 + 1) as u64, (y1 - y0 + 1) as u64],
+            iscrowd: crowd && thing,
+        });
+    }
+    relabel(&mut keys, &present, &ids);
+    Ok((keys, segments))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::colors::CategoryColor;
+    use super::*;
+
+    const CATEGORIES: [CategoryColor; 2] = [
+        CategoryColor { id: 1, isthing: true, color: [200, 0, 0] },
+        CategoryColor { id: 2, isthing: false, color: [0, 0, 200] },
+    ];
+
+    #[test]
+    fn two_channel_pairs_become_segments() {
+        // (class, instance) per pixel: void, thing 1 instances 1 and 2, stuff 2.
+        let pixels = [(0, 0), (1, 1), (1, 2), (2, 0)];
+        let values = pixels.iter().flat_map(|&(c, i)| [c, i, 0]).collect();
+        let samples = Samples { height: 2, width: 2, channels: 3, values };
+        let mut colors = IdGenerator::new(&CATEGORIES, 0, 0);
+        let (map, segments) = two_channels(&samples, 0, |c| c == 1 || c == 2, &mut colors).unwrap();
+        assert_eq!(map[0], 0);
+        assert_eq!(map[1], color_id([200, 0, 0]));
+        assert_ne!(map[2], map[1]);
+        assert_eq!(map[3], color_id([0, 0, 200]));
+        assert_eq!(segments.iter().map(|s| s.category_id).collect::<Vec<_>>(), [1, 1, 2]);
+    }
+
+    #[test]
+    fn overlapping_detections_are_named() {
+        let a = Rle::encode_column_major(&[1, 1, 0, 0], 2, 2);
+        let b = Rle::encode_column_major(&[0, 1, 1, 0], 2, 2);
+        let mut colors = IdGenerator::new(&CATEGORIES, 0, 0);
+        let names = vec!["7".to_owned(), "9".to_owned()];
+        let error = paint_detections(2, 2, &[(1, a), (1, b)], &names, &mut colors).unwrap_err();
+        assert!(error.to_string().contains("segment 9 overlaps segment 7"), "{error}");
+    }
+
+    #[test]
+    fn combine_drops_covered_instances_and_small_stuff() {
+        let first = Rle::encode_column_major(&[1, 1, 1, 0, 0, 0], 3, 2);
+        let covered = Rle::encode_column_major(&[0, 1, 1, 1, 0, 0], 3, 2); // 2 of 3 covered
+        let stuff = Rle::encode_column_major(&[1, 1, 1, 1, 1, 1], 3, 2); // 2 or 3 left
+        let mut colors = IdGenerator::new(&CATEGORIES, 0, 0);
+        let rule = CombineRule { overlap_thr: 0.5, stuff_area_limit: 3.0 };
+        let (map, segments) =
+            combine(3, 2, &[(1, first), (1, covered)], &[(2, stuff)], rule, &mut colors).unwrap();
+        assert_eq!(segments.len(), 2);
+        // Column-major pixels 0..3 are column 0: map indices 0, 2, 4.
+        assert_eq!([map[0], map[2], map[4]], [color_id([200, 0, 0]); 3]);
+        assert_eq!([map[1], map[3], map[5]], [color_id([0, 0, 200]); 3]);
+    }
+}

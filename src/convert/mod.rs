@@ -1,0 +1,24 @@
+//! panopticapi's converters on the core's pixels: COCO masks (run-length strings, polygons,
+//! boxes) read and written exactly as pycocotools does, segment colours under `IdGenerator`'s
+//! rule, and one function per converter doing one image's pixel work. Reading the JSON and
+//! assembling the output records stays in Python; files are written whole or not at all.
+//!
+//! - [`rle`], [`polygon`], [`from_ids`] — COCO masks: strings, rasterised polygons, and every
+//!   segment's mask cut from an id map in one pass.
+//! - [`colors`] — seeded segment colours.
+//! - [`segmentation`] — a COCO `segmentation` field in any of its forms, as one mask.
+//! - [`output`] — files written under a temporary name and renamed when complete.
+//! - [`images`] — the converters' per-image work: 2-channel maps, detection masks, panoptic to
+//!   detection and to semantic, semantic + instance combination, Cityscapes' `instanceIds`.
+
+pub mod colors;
+pub mod from_ids;
+pub mod images;
+pub mod output;
+pub mod polygon;
+pub mod rle;
+pub mod segmentation;
+
+pub use colors::{color_id, CategoryColor, IdGenerator};
+pub use rle::Rle;
+pub use segmentation::Segmentation;
