@@ -409,10 +409,11 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", metavar="DIR", help="write the dataset to DIR and keep it (default: a temporary folder)")
     demo.set_defaults(run=run_demo)
 
-    from panoptiq import _lidar_cli, _video_cli
+    from panoptiq import _convert_cli, _lidar_cli, _video_cli
 
     _video_cli.add_commands(commands, positive_int)
     _lidar_cli.add_commands(commands, positive_int)
+    _convert_cli.add_commands(commands)
     return main
 
 

@@ -13,7 +13,8 @@ ENVIRONMENT_VARIABLE = "PANOPTIQ_AS_PANOPTICAPI"
 
 
 def install_as_panopticapi(*, subprocesses: bool = True) -> None:
-    """Make ``panopticapi``, ``panopticapi.evaluation`` and ``panopticapi.utils`` be panoptiq's.
+    """Make ``panopticapi``, ``panopticapi.evaluation``, ``panopticapi.utils`` and
+    ``panopticapi.combine_semantic_and_instance_predictions`` be panoptiq's.
 
     Call it once, before the code that imports panopticapi runs (detectron2's and
     mmdetection's evaluators, for instance); any panopticapi already imported is replaced.
@@ -29,13 +30,16 @@ def install_as_panopticapi(*, subprocesses: bool = True) -> None:
     >>> from panopticapi.evaluation import pq_compute  # panoptiq's
     """
     from panoptiq import evaluation, utils
+    from panoptiq.converters import combine_semantic_and_instance_predictions as combine
 
     package = types.ModuleType("panopticapi", "panoptiq standing in for panopticapi")
     package.__path__ = []
     package.evaluation = evaluation  # type: ignore[attr-defined]
     package.utils = utils  # type: ignore[attr-defined]
+    package.combine_semantic_and_instance_predictions = combine  # type: ignore[attr-defined]
     sys.modules["panopticapi"] = package
     sys.modules["panopticapi.evaluation"] = evaluation
     sys.modules["panopticapi.utils"] = utils
+    sys.modules["panopticapi.combine_semantic_and_instance_predictions"] = combine
     if subprocesses:
         os.environ[ENVIRONMENT_VARIABLE] = "1"

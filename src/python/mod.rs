@@ -14,14 +14,15 @@
 //! - [`draw`] — pictures (`panoptiq.visualize`)
 //! - [`video`], [`stq`] — VPQ's tubes and STQ's counts (`panoptiq.video`)
 //! - [`lidar`] — LiDAR panoptic counts and 4-D tracks (`panoptiq.lidar`)
-//! - [`masks`] — COCO masks (`panoptiq.masks`,
-//!   for the converters)
+//! - [`masks`], [`convert`] — COCO masks and panopticapi's converters (`panoptiq.masks`,
+//!   `panoptiq.converters`)
 
 // PyO3 hands arguments over by value; borrowing views of them is the point of this layer.
 #![allow(clippy::needless_pass_by_value)]
 
 mod batch;
 mod columns;
+mod convert;
 mod draw;
 mod errors;
 mod ids;
@@ -66,5 +67,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     stq::register(m)?;
     lidar::register(m)?;
     masks::register(m)?;
+    convert::register(m)?;
     Ok(())
 }

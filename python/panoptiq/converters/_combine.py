@@ -1,0 +1,120 @@
+"""Semantic and instance predictions combined into panoptic ones: panopticapi's
+``combine_semantic_and_instance_predictions.py`` (the paper's heuristic, section 7)."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from .. import _core
+from ..masks import segmentation_arg
+from ._common import categories_by_id, int_id, load_json, palette, prepare_folder, run_chunks, save_json, seed_of
+
+
+def combine_predictions(
+    semseg_json_file: str,
+    instseg_json_file: str,
+    images_json_file: str,
+    categories_json_file: str,
+    segmentations_folder: str | None,
+    panoptic_json_file: str,
+    confidence_thr: float = 0.5,
+    overlap_thr: float = 0.5,
+    stuff_area_limit: float = 64 * 64,
+    *,
+    seed: int | None = 0,
+    threads: int | None = None,
+    overwrite: bool | None = None,
+    progress: bool | Callable[[int, int], None] = False,
+) -> None:
+    """Combine semantic and instance segmentation results into COCO panoptic predictions.
+
+    The rule, per image of ``images_json_file``:
+
+    1. Instances scoring below ``confidence_thr`` are dropped; the rest are taken by descending
+       score (a stable sort: equal scores keep their JSON order).
+    2. An instance is dropped if its mask is empty, or if more than ``overlap_thr`` of its area
+       lies under the instances accepted before it; otherwise it is accepted and painted on the
+       pixels still free.
+    3. Stuff regions of the semantic results (thing classes there are ignored), in JSON order,
+       are painted on the pixels still free, unless fewer than ``stuff_area_limit`` are.
+
+    Each segment records ``id`` and ``category_id``. Masks may be compressed or uncompressed RLE
+    or polygons (panopticapi reads compressed RLE only).
+
+    Raises
+    ------
+    ValueError
+        A category not in the categories file, a result for an image ``images_json_file`` does
+        not list, a mask of another size than its image.
+    """
+    sem_results = load_json(semseg_json_file)
+    inst_results = load_json(instseg_json_file)
+    images_d = load_json(images_json_file)
+    img_id2img = {img["id"]: img for img in images_d["images"]}
+    categories = categories_by_id(load_json(categories_json_file))
+    if segmentations_folder is None:
+        segmentations_folder = panoptic_json_file.rsplit(".", 1)[0]
+    prepare_folder(segmentations_folder, overwrite=overwrite)
+
+    def check(result: Any, source: str) -> None:
+        if result["image_id"] not in img_id2img:
+            raise ValueError(
+                f"{source} has a result for image {result['image_id']!r}, which {images_json_file} does not list"
+            )
+        if result["category_id"] not in categories:
+            raise ValueError(
+                f"In the image with ID {result['image_id']} a result of {source} has category_id "
+                f"{result['category_id']!r}, which {categories_json_file} does not contain"
+            )
+
+    inst_by_image: dict[Any, list[Any]] = defaultdict(list)
+    for position, inst in enumerate(inst_results):
+        check(inst, instseg_json_file)
+        if inst["score"] < confidence_thr:
+            continue
+        inst_by_image[inst["image_id"]].append((position, inst))
+    for image_id in inst_by_image:
+        inst_by_image[image_id].sort(key=lambda el: -el[1]["score"])
+    sem_by_image: dict[Any, list[Any]] = defaultdict(list)
+    for position, sem in enumerate(sem_results):
+        check(sem, semseg_json_file)
+        if categories[sem["category_id"]]["isthing"] == 1:
+            continue
+        sem_by_image[sem["image_id"]].append((position, sem))
+
+    jobs = []
+    annotations = []
+    for image_id, img in img_id2img.items():
+        file_name = img["file_name"].replace(".jpg", ".png")
+        annotations.append({"image_id": int_id(image_id), "file_name": file_name})
+        inst = inst_by_image.get(image_id, [])
+        sem = sem_by_image.get(image_id, [])
+        jobs.append(
+            (
+                str(image_id),
+                os.path.join(segmentations_folder, file_name),
+                int(img["height"]),
+                int(img["width"]),
+                [(int(r["category_id"]), segmentation_arg(r["segmentation"])) for _, r in inst],
+                [(int(r["category_id"]), segmentation_arg(r["segmentation"])) for _, r in sem],
+                [f"{instseg_json_file}[{p}]" for p, _ in inst],
+                [f"{semseg_json_file}[{p}]" for p, _ in sem],
+            )
+        )
+    colors = palette(categories)
+
+    def convert(chunk: Any, first: int) -> list[Any]:
+        return _core.convert_combine(
+            list(chunk), float(overlap_thr), float(stuff_area_limit), colors, seed_of(seed), first, threads
+        )
+
+    segments = run_chunks(jobs, convert, progress=progress, description="images combined")
+    for annotation, found in zip(annotations, segments):
+        annotation["segments_info"] = [{"id": i, "category_id": c} for i, c in found]
+    coco_d = load_json(images_json_file)
+    coco_d["annotations"] = annotations
+    coco_d["categories"] = list(categories.values())
+    save_json(coco_d, panoptic_json_file)

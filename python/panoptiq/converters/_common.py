@@ -1,0 +1,139 @@
+"""What every converter shares: categories, file names, output folders, atomic JSON, and the
+chunked parallel run with progress."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from .. import _core
+from .._progress import Progress
+
+J = TypeVar("J")
+R = TypeVar("R")
+
+#: Images handed to the core per call: large enough to keep every thread busy, small enough
+#: for the progress bar to move and Ctrl-C to be seen promptly.
+CHUNK = 128
+
+
+def load_json(path: str | os.PathLike[str]) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def categories_by_id(categories_list: Iterable[Mapping[str, Any]]) -> dict[Any, Any]:
+    """``{id: category}``; a later entry of one id replaces an earlier one, as in panopticapi."""
+    return {category["id"]: category for category in categories_list}
+
+
+def palette(categories: Mapping[Any, Mapping[str, Any]]) -> list[tuple[int, bool, tuple[int, int, int]]]:
+    """The core's view of the categories: ``(id, isthing, colour)``.
+
+    As panopticapi's ``IdGenerator``, a category is stuff when ``isthing == 0`` and a thing
+    otherwise.
+    """
+    rows = []
+    for cat_id, category in categories.items():
+        try:
+            r, g, b = (int(c) for c in category["color"])
+            isthing = category["isthing"] != 0
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(
+                f"category {cat_id!r} needs 'isthing' and an RGB 'color' to give its segments colours"
+            ) from None
+        if not all(0 <= c <= 255 for c in (r, g, b)):
+            raise ValueError(f"category {cat_id!r} has the colour {category['color']}; channels are 0..255")
+        rows.append((int(cat_id), bool(isthing), (r, g, b)))
+    return rows
+
+
+def png_name(file_name: str) -> str:
+    """panopticapi's PNG name for an image: ``'{}.png'.format(file_name.rsplit('.')[0])`` — the
+    part before the *first* dot."""
+    return "{}.png".format(file_name.rsplit(".")[0])
+
+
+def prepare_folder(folder: str | os.PathLike[str], *, overwrite: bool | None) -> None:
+    """Create ``folder`` if missing. ``overwrite=None`` reuses an existing one as panopticapi's
+    scripts do; ``False`` (the CLI's default) refuses one that holds files."""
+    if os.path.isdir(folder):
+        if overwrite is False and any(os.scandir(folder)):
+            raise FileExistsError(
+                f"the output folder {os.fspath(folder)} is not empty; pass --overwrite to write into it"
+            )
+        return
+    os.makedirs(folder, exist_ok=True)
+
+
+def refuse_existing(path: str | os.PathLike[str], *, overwrite: bool | None) -> None:
+    if overwrite is False and os.path.exists(path):
+        raise FileExistsError(f"{os.fspath(path)} exists; pass --overwrite to replace it")
+
+
+def _json_default(value: Any) -> Any:
+    # numpy scalars in user-built records: written as the numbers they are.
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def save_json(data: Any, path: str | os.PathLike[str]) -> None:
+    """Write JSON under a temporary name beside ``path`` and rename it when complete."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, part = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            json.dump(data, f, default=_json_default)
+        os.replace(part, path)
+    except BaseException:
+        if os.path.exists(part):
+            os.remove(part)
+        raise
+
+
+def run_chunks(
+    jobs: Sequence[J],
+    convert: Callable[[Sequence[J], int], list[R]],
+    *,
+    progress: bool | Callable[[int, int], None],
+    description: str,
+) -> list[R]:
+    """Run ``convert(chunk, first_index)`` over the jobs in chunks, reporting progress."""
+    report: Callable[[int, int], None] | None
+    bar = None
+    if progress is True:
+        bar = Progress(description)
+        report = bar
+    elif callable(progress):
+        report = progress
+    else:
+        report = None
+    step = max(CHUNK, 32 * _core.default_threads())
+    results: list[R] = []
+    try:
+        for start in range(0, len(jobs), step):
+            results.extend(convert(jobs[start : start + step], start))
+            if report is not None:
+                report(min(start + step, len(jobs)), len(jobs))
+    finally:
+        if bar is not None:
+            bar.close()
+    return results
+
+
+def seed_of(seed: int | None) -> int:
+    """The colour seed as the core takes it (an unsigned 64-bit number)."""
+    return int(seed or 0) % (1 << 64)
+
+
+def int_id(image_id: Any) -> Any:
+    """``int(image_id)`` where that works, else the id as it is: panopticapi's scripts write
+    ``int(img_id)``, which would fail on string ids."""
+    try:
+        return int(image_id)
+    except (TypeError, ValueError):
+        return image_id

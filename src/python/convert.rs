@@ -1,0 +1,318 @@
+//! panopticapi's converters (`panoptiq.converters`): each call converts a list of images on the
+//! pool, reading and writing their files in parallel, every output written whole or not at all.
+//! Python reads the JSON, builds the jobs and assembles the records from what comes back.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use png::ColorType;
+use pyo3::prelude::*;
+use rayon::prelude::*;
+
+use super::masks::MaskArg;
+use super::run::run;
+use crate::convert::images::{self, CombineRule};
+use crate::convert::output::write_atomically;
+use crate::convert::{CategoryColor, IdGenerator, Rle, Segmentation};
+use crate::eval::ids::ids_to_rgb;
+use crate::png::samples::{read_samples, Samples};
+use crate::png::{read_id_map, write_pixels};
+use crate::runtime::memory::filled_vec;
+use crate::PqError;
+
+/// Categories as Python passes them: `(id, isthing, (r, g, b))`.
+type Palette = Vec<(i64, bool, [u8; 3])>;
+
+fn palette(categories: &Palette) -> Vec<CategoryColor> {
+    categories.iter().map(|&(id, isthing, color)| CategoryColor { id, isthing, color }).collect()
+}
+
+/// Converter PNGs are written with the fast deflate: several times quicker than zlib's default
+/// for a few percent more bytes on flat panoptic maps.
+const COMPRESSION: png::Compression = png::Compression::Fast;
+
+fn in_image<'a>(image_id: &'a str, what: &Path) -> impl FnOnce(PqError) -> PqError + 'a {
+    let what = what.display().to_string();
+    move |source| match source {
+        // These name their file already.
+        PqError::Io { .. } | PqError::Decode { .. } | PqError::UnsupportedPng { .. } | PqError::Encode { .. } => {
+            PqError::InConversion { image_id: image_id.to_owned(), what: "reading or writing".into(), source: Box::new(source) }
+        }
+        PqError::Interrupted => PqError::Interrupted,
+        other => PqError::InConversion { image_id: image_id.to_owned(), what, source: Box::new(other) },
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, PqError> {
+    std::fs::read(path).map_err(|source| PqError::Io { path: path.to_owned(), source })
+}
+
+fn samples_of(path: &Path) -> Result<Samples, PqError> {
+    read_samples(path, &read_file(path)?)
+}
+
+/// Writes an id map as an RGB panoptic PNG, atomically.
+fn write_map(path: &Path, ids: &[u32], height: usize, width: usize) -> Result<(), PqError> {
+    let mut rgb = filled_vec(ids.len() * 3, 0u8, "the colours")?;
+    ids_to_rgb(ids, &mut rgb)?;
+    write_atomically(path, |part| write_pixels(part, &rgb, height, width, ColorType::Rgb, COMPRESSION))
+}
+
+/// Runs `convert` on every job in parallel, keeping their order; the first error stops the rest.
+fn each<J: Sync, R: Send>(
+    py: Python<'_>,
+    threads: Option<usize>,
+    jobs: &[J],
+    convert: impl Fn(usize, &J) -> Result<R, PqError> + Sync,
+) -> PyResult<Vec<R>> {
+    run(py, threads, |cancel| {
+        jobs.par_iter()
+            .enumerate()
+            .map(|(i, job)| {
+                cancel.check()?;
+                convert(i, job)
+            })
+            .collect()
+    })
+}
+
+/// 2-channel PNGs to panoptic ones: per image, its `(id, category_id)` segments.
+#[pyfunction]
+#[pyo3(signature = (jobs, categories, void, seed, first, threads=None))]
+fn convert_two_channels(
+    py: Python<'_>,
+    jobs: Vec<(String, PathBuf, PathBuf)>,
+    categories: Palette,
+    void: i64,
+    seed: u64,
+    first: u64,
+    threads: Option<usize>,
+) -> PyResult<Vec<Vec<(u32, i64)>>> {
+    let colors = palette(&categories);
+    each(py, threads, &jobs, |i, (image_id, source, out)| {
+        let samples = samples_of(source).map_err(in_image(image_id, source))?;
+        let mut generator = IdGenerator::new(&colors, seed, first + i as u64);
+        let known = |c: i64| colors.iter().any(|k| k.id == c);
+        let (map, segments) =
+            images::two_channels(&samples, void, known, &mut generator).map_err(in_image(image_id, source))?;
+        write_map(out, &map, samples.height, samples.width).map_err(in_image(image_id, out))?;
+        Ok(segments.iter().map(|s| (s.id, s.category_id)).collect())
+    })
+}
+
+/// One image of masks: `(image_id, output PNG, height, width, [(category_id, mask)], names)`.
+type MaskJob = (String, PathBuf, usize, usize, Vec<(i64, MaskArg)>, Vec<String>);
+
+fn masks_of(items: Vec<(i64, MaskArg)>) -> Vec<(i64, Segmentation)> {
+    items.into_iter().map(|(c, m)| (c, m.into_segmentation())).collect()
+}
+
+fn rles(
+    items: &[(i64, Segmentation)],
+    names: &[String],
+    height: usize,
+    width: usize,
+) -> Result<Vec<(i64, Rle)>, PqError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, (c, s))| {
+            let name = names.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
+            s.to_rle(height, width)
+                .map(|r| (*c, r))
+                .map_err(|e| PqError::BadMask { message: format!("segment {name}: {e}") })
+        })
+        .collect()
+}
+
+/// Detection masks to panoptic PNGs: per image, the id of each annotation.
+#[pyfunction]
+#[pyo3(signature = (jobs, categories, seed, first, threads=None))]
+fn convert_detections(
+    py: Python<'_>,
+    jobs: Vec<MaskJob>,
+    categories: Palette,
+    seed: u64,
+    first: u64,
+    threads: Option<usize>,
+) -> PyResult<Vec<Vec<u32>>> {
+    let colors = palette(&categories);
+    let jobs: Vec<_> = jobs.into_iter().map(|(id, out, h, w, items, names)| (id, out, h, w, masks_of(items), names)).collect();
+    each(py, threads, &jobs, |i, (image_id, out, height, width, items, names)| {
+        let mut generator = IdGenerator::new(&colors, seed, first + i as u64);
+        let (map, ids) = rles(items, names, *height, *width)
+            .and_then(|masks| images::paint_detections(*height, *width, &masks, names, &mut generator))
+            .map_err(in_image(image_id, out))?;
+        write_map(out, &map, *height, *width).map_err(in_image(image_id, out))?;
+        Ok(ids)
+    })
+}
+
+/// Panoptic PNGs to detection masks: per image, its size and each wanted segment's RLE string.
+#[pyfunction]
+#[pyo3(signature = (jobs, threads=None))]
+fn convert_to_detection(
+    py: Python<'_>,
+    jobs: Vec<(String, PathBuf, Vec<u32>)>,
+    threads: Option<usize>,
+) -> PyResult<Vec<(usize, usize, Vec<String>)>> {
+    each(py, threads, &jobs, |_, (image_id, png, wanted)| {
+        let cancel = crate::runtime::parallel::Cancel::new();
+        let map = read_id_map(png, &cancel).map_err(in_image(image_id, png))?;
+        let masks = crate::convert::from_ids::masks_of_ids(&map.ids, map.height, map.width, wanted)
+            .map_err(in_image(image_id, png))?;
+        Ok((map.height, map.width, masks.iter().map(Rle::to_compressed).collect()))
+    })
+}
+
+/// One semantic job: `(image_id, panoptic PNG, [(segment id, class)], output PNG or None,
+/// classes to encode)`.
+type SemanticJob = (String, PathBuf, Vec<(u32, u32)>, Option<PathBuf>, Vec<u32>);
+
+/// Per class of a semantic JSON: `(RLE string, area, [x, y, w, h])`.
+type ClassMask = (String, u64, [u64; 4]);
+
+/// Panoptic PNGs to semantic segmentation: written as PNGs (one class value a pixel, or the
+/// class's colour), or returned as one RLE per class.
+#[pyfunction]
+#[pyo3(signature = (jobs, colormap=None, threads=None))]
+fn convert_semantic(
+    py: Python<'_>,
+    jobs: Vec<SemanticJob>,
+    colormap: Option<Vec<(u32, [u8; 3])>>,
+    threads: Option<usize>,
+) -> PyResult<Vec<(usize, usize, Vec<ClassMask>)>> {
+    let colormap: Option<HashMap<u32, [u8; 3]>> = colormap.map(|c| c.into_iter().collect());
+    each(py, threads, &jobs, |_, (image_id, png, segments, out, wanted)| {
+        let cancel = crate::runtime::parallel::Cancel::new();
+        let map = read_id_map(png, &cancel).map_err(in_image(image_id, png))?;
+        let values: HashMap<u32, u32> = segments.iter().copied().collect();
+        let classes = images::semantic_map(&map.ids, &values);
+        let (height, width) = (map.height, map.width);
+        let Some(out) = out else {
+            let masks = images::semantic_masks(&classes, height, width, wanted).map_err(in_image(image_id, png))?;
+            return Ok((height, width, masks.iter().map(|m| (m.to_compressed(), m.area(), m.bbox())).collect()));
+        };
+        let (data, color) = if let Some(colors) = &colormap {
+            (semantic_rgb(&map.ids, segments, colors).map_err(in_image(image_id, png))?, ColorType::Rgb)
+        } else {
+            (semantic_gray(&classes).map_err(in_image(image_id, png))?, ColorType::Grayscale)
+        };
+        write_atomically(out, |part| write_pixels(part, &data, height, width, color, COMPRESSION))
+            .map_err(in_image(image_id, out))?;
+        Ok((height, width, Vec::new()))
+    })
+}
+
+/// A semantic PNG in colour: each listed segment's pixels in its class's colour (every listed
+/// class needs one, present in the PNG or not, as in panopticapi), the rest black.
+fn semantic_rgb(ids: &[u32], segments: &[(u32, u32)], colors: &HashMap<u32, [u8; 3]>) -> Result<Vec<u8>, PqError> {
+    let mut of_id: HashMap<u32, [u8; 3]> = HashMap::with_capacity(segments.len());
+    for &(id, class) in segments {
+        let color = colors.get(&class).ok_or_else(|| PqError::BadMask {
+            message: format!("category {class} (segment {id}) has no colour in the categories"),
+        })?;
+        of_id.insert(id, *color);
+    }
+    let mut rgb = filled_vec(ids.len() * 3, 0u8, "the colours")?;
+    let (mut last, mut color) = (None, None);
+    for (pixel, &id) in rgb.chunks_exact_mut(3).zip(ids) {
+        if last != Some(id) {
+            last = Some(id);
+            color = of_id.get(&id).copied();
+        }
+        if let Some(color) = color {
+            pixel.copy_from_slice(&color);
+        }
+    }
+    Ok(rgb)
+}
+
+/// A semantic PNG of class values, which must fit in 8 bits.
+fn semantic_gray(classes: &[u32]) -> Result<Vec<u8>, PqError> {
+    let mut gray = filled_vec(classes.len(), 0u8, "the classes")?;
+    for (pixel, &class) in gray.iter_mut().zip(classes) {
+        *pixel = u8::try_from(class).map_err(|_| PqError::BadMask {
+            message: format!("category {class} does not fit in an 8-bit semantic PNG (0..=255)"),
+        })?;
+    }
+    Ok(gray)
+}
+
+/// One combination job: `(image_id, output PNG, height, width, instances by descending score,
+/// stuff regions, instance names, stuff names)`.
+type CombineJob = (String, PathBuf, usize, usize, Vec<(i64, MaskArg)>, Vec<(i64, MaskArg)>, Vec<String>, Vec<String>);
+
+/// Semantic and instance predictions combined into panoptic PNGs: per image, its
+/// `(id, category_id)` segments.
+#[pyfunction]
+#[pyo3(signature = (jobs, overlap_thr, stuff_area_limit, categories, seed, first, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn convert_combine(
+    py: Python<'_>,
+    jobs: Vec<CombineJob>,
+    overlap_thr: f64,
+    stuff_area_limit: f64,
+    categories: Palette,
+    seed: u64,
+    first: u64,
+    threads: Option<usize>,
+) -> PyResult<Vec<Vec<(u32, i64)>>> {
+    let colors = palette(&categories);
+    let rule = CombineRule { overlap_thr, stuff_area_limit };
+    let jobs: Vec<_> = jobs
+        .into_iter()
+        .map(|(id, out, h, w, inst, stuff, inst_names, stuff_names)| {
+            (id, out, h, w, masks_of(inst), masks_of(stuff), inst_names, stuff_names)
+        })
+        .collect();
+    each(py, threads, &jobs, |i, (image_id, out, height, width, inst, stuff, inst_names, stuff_names)| {
+        let mut generator = IdGenerator::new(&colors, seed, first + i as u64);
+        let (map, segments) = rles(inst, inst_names, *height, *width)
+            .and_then(|inst| Ok((inst, rles(stuff, stuff_names, *height, *width)?)))
+            .and_then(|(inst, stuff)| images::combine(*height, *width, &inst, &stuff, rule, &mut generator))
+            .map_err(in_image(image_id, out))?;
+        write_map(out, &map, *height, *width).map_err(in_image(image_id, out))?;
+        Ok(segments.iter().map(|s| (s.id, s.category_id)).collect())
+    })
+}
+
+/// A Cityscapes segment: `(id, category_id, area, [x, y, w, h], iscrowd)`.
+type CityscapesRow = (u32, i64, u64, [u64; 4], bool);
+
+/// Cityscapes `instanceIds` PNGs to panoptic ones: per image, its size and segments.
+#[pyfunction]
+#[pyo3(signature = (jobs, categories, seed, first, threads=None))]
+fn convert_cityscapes(
+    py: Python<'_>,
+    jobs: Vec<(String, PathBuf, PathBuf)>,
+    categories: Palette,
+    seed: u64,
+    first: u64,
+    threads: Option<usize>,
+) -> PyResult<Vec<(usize, usize, Vec<CityscapesRow>)>> {
+    let colors = palette(&categories);
+    each(py, threads, &jobs, |i, (image_id, source, out)| {
+        let samples = samples_of(source).map_err(in_image(image_id, source))?;
+        let mut generator = IdGenerator::new(&colors, seed, first + i as u64);
+        let is_thing = |c: i64| colors.iter().find(|k| k.id == c).map(|k| k.isthing);
+        let (map, segments) =
+            images::cityscapes(&samples, is_thing, &mut generator).map_err(in_image(image_id, source))?;
+        write_map(out, &map, samples.height, samples.width).map_err(in_image(image_id, out))?;
+        Ok((
+            samples.height,
+            samples.width,
+            segments.iter().map(|s| (s.id, s.category_id, s.area, s.bbox, s.iscrowd)).collect(),
+        ))
+    })
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(convert_two_channels, m)?)?;
+    m.add_function(wrap_pyfunction!(convert_detections, m)?)?;
+    m.add_function(wrap_pyfunction!(convert_to_detection, m)?)?;
+    m.add_function(wrap_pyfunction!(convert_semantic, m)?)?;
+    m.add_function(wrap_pyfunction!(convert_combine, m)?)?;
+    m.add_function(wrap_pyfunction!(convert_cityscapes, m)?)?;
+    Ok(())
+}
