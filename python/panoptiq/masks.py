@@ -16,17 +16,17 @@ characters outside COCO's alphabet, or polygon coordinates that are not finite r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _core
 
-__all__ = ["area", "decode", "encode", "frPyObjects", "merge", "to_bbox", "toBbox"]
+__all__ = ["area", "decode", "encode", "frPyObjects", "merge", "toBbox", "to_bbox"]
 
 RLE = dict[str, Any]
-_Input = Union[RLE, Sequence[RLE]]
+_Input = RLE | Sequence[RLE]
 
 
 def _size(rle: RLE) -> tuple[int, int]:
@@ -34,9 +34,7 @@ def _size(rle: RLE) -> tuple[int, int]:
         height, width = rle["size"]
         counts = rle["counts"]
     except (KeyError, TypeError, ValueError):
-        raise ValueError(
-            f"a COCO RLE is a dict with 'size' [height, width] and 'counts'; got {rle!r:.80}"
-        ) from None
+        raise ValueError(f"a COCO RLE is a dict with 'size' [height, width] and 'counts'; got {rle!r:.80}") from None
     del counts
     return int(height), int(width)
 
@@ -85,7 +83,7 @@ def _encode_one(mask: np.ndarray) -> RLE:
     return _rle(_core.rle_encode(column_major, height, width), height, width)
 
 
-def decode(rleObjs: _Input) -> npt.NDArray[np.uint8]:  # noqa: N803 - pycocotools' name
+def decode(rleObjs: _Input) -> npt.NDArray[np.uint8]:
     """Decode RLEs to binary masks.
 
     Parameters
@@ -107,7 +105,7 @@ def decode(rleObjs: _Input) -> npt.NDArray[np.uint8]:  # noqa: N803 - pycocotool
     return np.stack(masks, axis=2)
 
 
-def merge(rleObjs: Sequence[RLE], intersect: bool = False) -> RLE:  # noqa: N803
+def merge(rleObjs: Sequence[RLE], intersect: bool = False) -> RLE:
     """Union (or, with ``intersect``, intersection) of RLEs of one size."""
     rles = list(rleObjs)
     if not rles:
@@ -119,7 +117,7 @@ def merge(rleObjs: Sequence[RLE], intersect: bool = False) -> RLE:  # noqa: N803
     return _rle(counts, height, width)
 
 
-def area(rleObjs: _Input) -> Any:  # noqa: N803
+def area(rleObjs: _Input) -> Any:
     """Foreground pixels of one RLE (a ``numpy.uint32``) or of each in a list (an array)."""
     if isinstance(rleObjs, dict):
         height, width, counts = _arg(rleObjs)
@@ -127,7 +125,7 @@ def area(rleObjs: _Input) -> Any:  # noqa: N803
     return np.array([area(r) for r in rleObjs], dtype=np.uint32)
 
 
-def toBbox(rleObjs: _Input) -> npt.NDArray[np.float64]:  # noqa: N802, N803
+def toBbox(rleObjs: _Input) -> npt.NDArray[np.float64]:
     """``[x, y, width, height]`` of one RLE's foreground, or an ``(n, 4)`` array for a list.
 
     As pycocotools: a run of foreground that continues from one column into the next makes the
@@ -143,7 +141,7 @@ def toBbox(rleObjs: _Input) -> npt.NDArray[np.float64]:  # noqa: N802, N803
 to_bbox = toBbox
 
 
-def frPyObjects(pyobj: Any, h: int, w: int) -> RLE | list[RLE]:  # noqa: N802
+def frPyObjects(pyobj: Any, h: int, w: int) -> RLE | list[RLE]:
     """Polygons, boxes or uncompressed RLEs as compressed RLEs of an ``h`` x ``w`` image.
 
     Accepts what pycocotools accepts, read the same way: a list of polygons (each
@@ -199,6 +197,4 @@ def segmentation_arg(segmentation: Any) -> Any:
         return _arg(segmentation)
     if isinstance(segmentation, (list, tuple)):
         return [[float(v) for v in polygon] for polygon in segmentation]
-    raise ValueError(
-        f"a segmentation is an RLE dict or a list of polygons, not {type(segmentation).__name__}"
-    )
+    raise ValueError(f"a segmentation is an RLE dict or a list of polygons, not {type(segmentation).__name__}")

@@ -96,7 +96,7 @@ def panoptic_converter(
     results = run_chunks(jobs, convert, progress=progress, description="images converted")
     images = []
     annotations = []
-    for (image_id, path, _), (height, width, segments) in zip(jobs, results):
+    for (image_id, path, _), (height, width, segments) in zip(jobs, results, strict=True):
         images.append({"id": image_id, "width": width, "height": height, "file_name": f"{image_id}_leftImg8bit.png"})
         annotations.append(
             {

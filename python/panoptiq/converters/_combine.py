@@ -112,7 +112,7 @@ def combine_predictions(
         )
 
     segments = run_chunks(jobs, convert, progress=progress, description="images combined")
-    for annotation, found in zip(annotations, segments):
+    for annotation, found in zip(annotations, segments, strict=True):
         annotation["segments_info"] = [{"id": i, "category_id": c} for i, c in found]
     coco_d = load_json(images_json_file)
     coco_d["annotations"] = annotations

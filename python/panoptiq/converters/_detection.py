@@ -93,9 +93,9 @@ def convert_detection_to_panoptic_coco_format(
 
     ids = run_chunks(jobs, convert, progress=progress, description="images converted")
     annotations = []
-    for (image_id, image), segment_ids in zip(images.items(), ids):
+    for (image_id, image), segment_ids in zip(images.items(), ids, strict=True):
         segments_info = []
-        for ann, segment_id in zip(by_image[image_id], segment_ids):
+        for ann, segment_id in zip(by_image[image_id], segment_ids, strict=True):
             segment = {k: v for k, v in ann.items() if k not in ("segmentation", "image_id")}
             segment["id"] = segment_id
             segments_info.append(segment)

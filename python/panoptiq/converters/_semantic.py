@@ -106,8 +106,8 @@ def extract_semantic(
     if save_as_png:
         return
     records = []
-    for annotation, classes, (height, width, masks) in zip(annotations, order, results):
-        for cat_id, (counts, area, bbox) in zip(classes, masks):
+    for annotation, classes, (height, width, masks) in zip(annotations, order, results, strict=True):
+        for cat_id, (counts, area, bbox) in zip(classes, masks, strict=True):
             records.append(
                 {
                     "image_id": annotation["image_id"],

@@ -64,8 +64,8 @@ def convert_panoptic_to_detection_coco_format(
 
     masks = run_chunks(jobs, convert, progress=progress, description="images converted")
     detections = []
-    for annotation, segments, (height, width, strings) in zip(annotations, kept, masks):
-        for segment, counts in zip(segments, strings):
+    for annotation, segments, (height, width, strings) in zip(annotations, kept, masks, strict=True):
+        for segment, counts in zip(segments, strings, strict=True):
             record = {k: v for k, v in segment.items() if k != "id"}
             record["image_id"] = annotation["image_id"]
             record["segmentation"] = {"size": [height, width], "counts": counts}

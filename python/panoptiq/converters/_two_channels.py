@@ -17,7 +17,7 @@ def converter(
     categories_json_file: str,
     segmentations_folder: str | None,
     predictions_json_file: str,
-    VOID: int = 0,  # noqa: N803 - panopticapi's name
+    VOID: int = 0,
     *,
     seed: int | None = 0,
     threads: int | None = None,
@@ -75,6 +75,6 @@ def converter(
             "file_name": png_name(image["file_name"]),
             "segments_info": [{"id": segment_id, "category_id": category_id} for segment_id, category_id in found],
         }
-        for image, found in zip(images, segments)
+        for image, found in zip(images, segments, strict=True)
     ]
     save_json(d_coco, predictions_json_file)
