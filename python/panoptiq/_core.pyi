@@ -21,18 +21,33 @@ __all__ = [
     "Totals",
     "Tubes",
     "anchors",
+    "convert_cityscapes",
+    "convert_combine",
+    "convert_detections",
+    "convert_semantic",
+    "convert_to_detection",
+    "convert_two_channels",
     "decode_files",
     "decoder_engine",
     "default_threads",
     "evaluate_image",
     "id2rgb",
+    "id_masks",
     "image_details",
     "paint_ids",
+    "polygon_strings",
+    "polygons_string",
     "pq_average",
     "read_id_map_png",
     "read_label_file",
     "rgb2id_u8",
     "rgb2id_u32",
+    "rle_area",
+    "rle_bbox",
+    "rle_decode",
+    "rle_encode",
+    "rle_merge",
+    "rle_string",
     "write_id_map_png",
     "write_rgb_png",
 ]
@@ -368,3 +383,52 @@ class LidarTracks:
     @staticmethod
     def from_state(arguments: _LidarArguments, sequences: list[_TrackParts]) -> LidarTracks: ...
     def __reduce__(self) -> tuple[Any, ...]: ...
+
+# masks.rs
+# A mask: (height, width, compressed counts) or (height, width, counts), or polygons.
+_Mask = tuple[int, int, bytes] | tuple[int, int, list[int]] | list[list[float]]
+
+def rle_encode(column_major: npt.NDArray[np.uint8], height: int, width: int) -> bytes: ...
+def rle_decode(mask: _Mask, height: int, width: int) -> npt.NDArray[np.uint8]: ...
+def rle_string(mask: _Mask, height: int, width: int) -> bytes: ...
+def rle_area(mask: _Mask, height: int, width: int) -> int: ...
+def rle_bbox(mask: _Mask, height: int, width: int) -> tuple[int, int, int, int]: ...
+def rle_merge(masks: list[_Mask], height: int, width: int, intersect: bool = False) -> bytes: ...
+def polygon_strings(polygons: list[list[float]], height: int, width: int) -> list[bytes]: ...
+def polygons_string(polygons: list[list[float]], height: int, width: int) -> bytes: ...
+def id_masks(ids: npt.NDArray[np.uint32], wanted: list[int]) -> list[bytes]: ...
+
+# convert.rs
+# Categories: (id, isthing, (r, g, b)).
+_Palette = list[tuple[int, bool, tuple[int, int, int]]]
+
+def convert_two_channels(
+    jobs: list[tuple[str, str, str]], categories: _Palette, void: int, seed: int, first: int, threads: int | None = None
+) -> list[list[tuple[int, int]]]: ...
+def convert_detections(
+    jobs: list[tuple[str, str, int, int, list[tuple[int, _Mask]], list[str]]],
+    categories: _Palette,
+    seed: int,
+    first: int,
+    threads: int | None = None,
+) -> list[list[int]]: ...
+def convert_to_detection(
+    jobs: list[tuple[str, str, list[int]]], threads: int | None = None
+) -> list[tuple[int, int, list[str]]]: ...
+def convert_semantic(
+    jobs: list[tuple[str, str, list[tuple[int, int]], str | None, list[int]]],
+    colormap: list[tuple[int, tuple[int, int, int]]] | None = None,
+    threads: int | None = None,
+) -> list[tuple[int, int, list[tuple[str, int, tuple[int, int, int, int]]]]]: ...
+def convert_combine(
+    jobs: list[tuple[str, str, int, int, list[tuple[int, _Mask]], list[tuple[int, _Mask]], list[str], list[str]]],
+    overlap_thr: float,
+    stuff_area_limit: float,
+    categories: _Palette,
+    seed: int,
+    first: int,
+    threads: int | None = None,
+) -> list[list[tuple[int, int]]]: ...
+def convert_cityscapes(
+    jobs: list[tuple[str, str, str]], categories: _Palette, seed: int, first: int, threads: int | None = None
+) -> list[tuple[int, int, list[tuple[int, int, int, tuple[int, int, int, int], bool]]]]: ...
