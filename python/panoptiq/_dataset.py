@@ -25,7 +25,7 @@ from panoptiq._json import (
 from panoptiq._options import Options, check_threads
 from panoptiq._segments import flatten
 from panoptiq._side import GT, PRED
-from panoptiq._storage import Folder, Location, batches, is_url, local, open_folder
+from panoptiq._storage import Folder, Location, MemoryFolder, batches, is_url, local, memory_root, open_folder
 from panoptiq.errors import MissingPredictionError
 from panoptiq.results._evaluation import Evaluation, core_categories
 
@@ -181,6 +181,14 @@ def load_dataset(
     which explains what it refuses.
     """
     gt_json_file, pred_json_file = local(os.fspath(gt_json_file)), local(os.fspath(pred_json_file))
+    # A folder may be a mapping of file name to PNG (bytes, file object or path), held in memory.
+    in_memory = {
+        side: folder for side, folder in ((GT, gt_folder), (PRED, pred_folder)) if isinstance(folder, Mapping)
+    }
+    if GT in in_memory:
+        gt_folder = memory_root(GT)
+    if PRED in in_memory:
+        pred_folder = memory_root(PRED)
     gt_folder = gt_json_file.replace(".json", "") if gt_folder is None else local(os.fspath(gt_folder))
     pred_folder = pred_json_file.replace(".json", "") if pred_folder is None else local(os.fspath(pred_folder))
     check_threads(num_threads)
@@ -217,8 +225,12 @@ def load_dataset(
     say("Prediction:")
     say(f"\tSegmentation folder: {pred_folder}")
     say(f"\tJSON file: {pred_json_file}")
-    gt = open_folder(Location(gt_folder, options), GT)
-    pred = open_folder(Location(pred_folder, options), PRED)
+    gt, pred = (
+        Folder(Location(folder), remote=MemoryFolder(in_memory[side], folder, side.folder))
+        if side in in_memory
+        else open_folder(Location(folder, options), side)
+        for side, folder in ((GT, gt_folder), (PRED, pred_folder))
+    )
     if strict is not None:
         return Dataset(strict[0], categories, gt, pred, json_files, strict=True)
     assert gt_json is not None

@@ -63,7 +63,7 @@ class Folder:
 
     location: Location
     source: _core.ArchiveFolder | None = None
-    remote: RemoteFolder | None = None
+    remote: RemoteFolder | MemoryFolder | None = None
 
     @property
     def root(self) -> str:
@@ -207,6 +207,48 @@ def _fetch_error(error: BaseException, url: str, image_id: str | None, what: str
     if isinstance(error, PermissionError):
         return PermissionError(f"{where}: access refused ({error}); check the credentials in storage_options")
     return OSError(f"{where}: {type(error).__name__}: {error}")
+
+
+class MemoryFolder:
+    """A "folder" held in memory: a mapping from PNG file name to the PNG — its bytes, a binary
+    file object, or a path — fetched as remote folders are."""
+
+    def __init__(self, files: Mapping[str, Any], root: str, what: str) -> None:
+        self.files = files
+        self.root = root
+        self.what = what
+
+    def fetch(self, paths: Sequence[str], image_ids: Sequence[str]) -> list[bytes]:
+        found = []
+        for path, image_id in zip(paths, image_ids, strict=True):
+            name = path[len(self.root) + 1 :] if path.startswith(self.root + "/") else path
+            if name not in self.files:
+                raise FileNotFoundError(
+                    f"In the image with ID {image_id}: the {self.what} PNGs given in memory have no {name!r}"
+                )
+            found.append(png_bytes(self.files[name], f"the {self.what} PNG {name!r} of image {image_id}"))
+        return found
+
+
+def png_bytes(value: Any, what: str) -> bytes:
+    """The bytes of a PNG given as bytes, a binary file object or a path."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    read = getattr(value, "read", None)
+    if callable(read):
+        data = read()
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"{what} is a file object opened in text mode; open it in binary mode ('rb')")
+        return bytes(data)
+    if isinstance(value, (str, os.PathLike)):
+        with open(value, "rb") as f:
+            return f.read()
+    raise TypeError(f"{what} is a {type(value).__name__}; give its bytes, a binary file object or a path")
+
+
+def memory_root(side: Side) -> str:
+    """The name standing for a side's in-memory PNGs in paths and messages."""
+    return f"<{side.folder} PNGs in memory>"
 
 
 #: One batch of pairs: (start, stop, ground-truth source, predicted source) as the core takes them.

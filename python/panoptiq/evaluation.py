@@ -113,8 +113,8 @@ def pq_compute_multi_core(
 def pq_compute(
     gt_json_file: str,
     pred_json_file: str,
-    gt_folder: str | None = None,
-    pred_folder: str | None = None,
+    gt_folder: str | Mapping[str, Any] | None = None,
+    pred_folder: str | Mapping[str, Any] | None = None,
     iou_type: str = "segm",
     dilation_ratio: float = 0.02,
     *,
@@ -137,10 +137,12 @@ def pq_compute(
         COCO panoptic JSON files (``annotations``; the ground truth also has ``categories``):
         paths, paths into a zip or tar archive (``annotations.zip/annotations/gt.json``), or
         fsspec URLs (``s3://bucket/gt.json``).
-    gt_folder, pred_folder : str, optional
+    gt_folder, pred_folder : str or mapping, optional
         PNG folders; by default the JSON path without ``.json``, as panopticapi derives them.
         A folder may be a zip or tar archive, or a folder inside one (read in place, never
-        extracted; an archive inside an archive too), or an fsspec URL.
+        extracted; an archive inside an archive too), or an fsspec URL. It may also be held in
+        memory: a mapping from each ``file_name`` of the JSON to its PNG's bytes (DETR's
+        ``png_string``), a binary file object or a path.
     iou_type : {"segm", "boundary"}
         ``"boundary"``: Boundary PQ, each pair's IoU the smaller of its mask IoU and its boundary
         IoU (boundary-iou-api's rules, :mod:`panoptiq.boundary`); ``"segm"``: PQ.
@@ -202,6 +204,9 @@ def pq_compute(
     )
     if client is not None:
         from panoptiq import dask
+
+        if isinstance(gt_folder, Mapping) or isinstance(pred_folder, Mapping):
+            raise ValueError("PNGs held in memory (a mapping as gt_folder or pred_folder) cannot go to a cluster")
 
         if verbose:
             print(f"Number of images: {len(dataset)}, on the Dask cluster at {client.scheduler.address}")

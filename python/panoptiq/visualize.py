@@ -113,8 +113,9 @@ def colorize(
 
     Parameters
     ----------
-    ids : array_like or str or os.PathLike
-        An H x W id map, an H x W x 3 panoptic colour map, or a panoptic PNG file.
+    ids : array_like, str, os.PathLike, bytes or binary file object
+        An H x W id map, an H x W x 3 panoptic colour map, or a panoptic PNG: its path, its
+        bytes (DETR's ``png_string``) or a file object opened in binary mode.
     segments_info : sequence of dict
         The segments (``id``, ``category_id``); ids not listed are drawn black (VOID).
     categories : mapping or iterable
@@ -161,8 +162,9 @@ def error_image(
 
     Parameters
     ----------
-    gt, pred : array_like or str or os.PathLike
-        Id maps, panoptic colour maps or PNG files, of the same size.
+    gt, pred : array_like, str, os.PathLike, bytes or binary file object
+        Id maps, panoptic colour maps or PNGs (paths, bytes or binary file objects), of the
+        same size.
     gt_segments_info, pred_segments_info : sequence of dict
         The segments, as in the COCO panoptic JSON.
     categories : mapping or iterable
@@ -242,8 +244,9 @@ def save_png(path: str | os.PathLike[str], picture: np.ndarray) -> None:
 
 
 def as_id_map(value: Any, name: str) -> np.ndarray:
-    """An H x W ``uint32`` id map from an id map, a panoptic colour map or a PNG file."""
-    if isinstance(value, (str, os.PathLike)):
+    """An H x W ``uint32`` id map from an id map, a panoptic colour map, or a PNG: its path, its
+    bytes or a binary file object."""
+    if isinstance(value, (str, os.PathLike, bytes, bytearray, memoryview)) or callable(getattr(value, "read", None)):
         return read_id_map(value)
     array = np.asarray(value)
     if array.ndim == 3 and array.shape[2] in (3, 4):
