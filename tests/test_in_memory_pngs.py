@@ -76,7 +76,8 @@ def test_visualize_reads_png_bytes_and_file_objects(dataset: tuple[Path, Path]) 
     from_bytes = colorize(gt_path.read_bytes(), gt_ann["segments_info"], gt["categories"])
     with open(gt_path, "rb") as f:
         from_object = colorize(f, gt_ann["segments_info"], gt["categories"])
-    assert from_path.shape[2] == 3 and from_path.any()
+    assert from_path.shape[2] == 3
+    assert from_path.any()
     np.testing.assert_array_equal(from_bytes, from_path)
     np.testing.assert_array_equal(from_object, from_path)
     args = (gt_ann["segments_info"], pred_ann["segments_info"], gt["categories"])
