@@ -22,9 +22,10 @@ from panoptiq._json import (
     require_list,
     segments_of,
 )
+from panoptiq._mask_sides import MaskSides, carries_masks, fill_file_names, image_sizes, memory_folder
 from panoptiq._options import Options, check_threads
 from panoptiq._segments import flatten
-from panoptiq._side import GT, PRED
+from panoptiq._side import GT, PRED, Side
 from panoptiq._storage import Folder, Location, MemoryFolder, batches, is_url, local, memory_root, open_folder
 from panoptiq.errors import MissingPredictionError
 from panoptiq.results._evaluation import Evaluation, core_categories
@@ -32,6 +33,9 @@ from panoptiq.results._evaluation import Evaluation, core_categories
 #: Pairs fetched from object storage per batch: enough requests in flight to hide latency, few
 #: enough that a handful of batches in memory stays small.
 REMOTE_BATCH = 256
+
+#: Pairs whose masks are converted for the core at a time.
+MASK_BATCH = 512
 
 
 @dataclass
@@ -50,6 +54,8 @@ class Dataset:
     json_files: tuple[str, str] | None = None
     #: Whether the Rust reader read the JSON files (their strict form), not Python's.
     strict: bool = False
+    #: The sides given as masks (their JSON's segments carry ``segmentation``), if any.
+    masks: MaskSides | None = None
     kinds: _core.Categories = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -68,7 +74,7 @@ class Dataset:
 
     def evaluate(self, options: Options) -> Evaluation:
         """Evaluate every pair here, on ``options.num_threads`` threads."""
-        return evaluate_all(self.pairs, self.gt, self.pred, self.categories, self.kinds, options)
+        return evaluate_all(self.pairs, self.gt, self.pred, self.categories, self.kinds, options, self.masks)
 
 
 def evaluate_all(
@@ -78,8 +84,10 @@ def evaluate_all(
     categories: Mapping[int, Any],
     kinds: _core.Categories,
     options: Options,
+    masks: MaskSides | None = None,
 ) -> Evaluation:
-    """Evaluate every pair of ``pairs``, PNGs read from ``gt`` and ``pred``.
+    """Evaluate every pair of ``pairs``, PNGs read from ``gt`` and ``pred`` (or, for a side in
+    ``masks``, painted from its masks).
 
     One call when the PNGs are local and nobody watches; otherwise batches, so that progress
     shows and remote PNGs are fetched a few batches ahead. (Ctrl-C stops a call under way
@@ -91,11 +99,20 @@ def evaluate_all(
         step = min(REMOTE_BATCH, max(total, 1))
     else:
         step = max(total, 1) if progress is None else max(64, total // 200)
+    if masks is not None:
+        # Masks are handed over a batch at a time, so only a batch of them is in the core's form.
+        step = min(step, MASK_BATCH)
     totals = _core.Totals()
     image_rows: list[tuple[Any, ...]] | None = [] if options.records else None
     segment_rows: list[tuple[Any, ...]] | None = [] if options.records else None
     for start, stop, gt_from, pred_from in batches(total, step, gt, pred, pairs.paths, pairs.image_ids):
-        batch, rows = pairs.evaluate(start, stop, kinds, options.core, (gt_from, pred_from))
+        if masks is None:
+            batch, rows = pairs.evaluate(start, stop, kinds, options.core, (gt_from, pred_from))
+        else:
+            batch_masks = masks.both(pairs.image_ids(start, stop))
+            batch, rows = pairs.evaluate(
+                start, stop, kinds, options.core, (gt_from, pred_from), batch_masks, masks.overlap
+            )
         totals.merge(batch)
         if rows is not None and image_rows is not None and segment_rows is not None:
             image_rows.extend(rows[0])
@@ -171,6 +188,7 @@ def load_dataset(
     say: Any = _silent,
     num_threads: int | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    overlap: tuple[float, float, float] | None = None,
 ) -> Dataset:
     """Read both JSON files and match predictions to ground-truth images, as panopticapi does.
 
@@ -182,22 +200,35 @@ def load_dataset(
     """
     gt_json_file, pred_json_file = local(os.fspath(gt_json_file)), local(os.fspath(pred_json_file))
     # A folder may be a mapping of file name to PNG (bytes, file object or path), held in memory.
-    in_memory = {
-        side: folder for side, folder in ((GT, gt_folder), (PRED, pred_folder)) if isinstance(folder, Mapping)
-    }
+    in_memory = {side: folder for side, folder in ((GT, gt_folder), (PRED, pred_folder)) if isinstance(folder, Mapping)}
     if GT in in_memory:
         gt_folder = memory_root(GT)
     if PRED in in_memory:
         pred_folder = memory_root(PRED)
-    gt_folder = gt_json_file.replace(".json", "") if gt_folder is None else local(os.fspath(gt_folder))
-    pred_folder = pred_json_file.replace(".json", "") if pred_folder is None else local(os.fspath(pred_folder))
     check_threads(num_threads)
     options = dict(storage_options or {})
     json_files = (gt_json_file, pred_json_file)
     gt_location, pred_location = Location(gt_json_file, options), Location(pred_json_file, options)
+    # A side with no folder given and none beside its JSON may carry masks in its JSON instead.
+    parsed: dict[Side, dict[str, Any]] = {}
+    for side, folder, location in ((GT, gt_folder, gt_location), (PRED, pred_folder, pred_location)):
+        default = location.path.replace(".json", "")
+        if folder is None and not is_url(default) and not Path(default).exists():
+            data = parse_json(read_json_bytes(location, side), location.path, side)
+            if carries_masks(data):
+                parsed[side] = data
+    if GT in parsed:
+        gt_folder = memory_folder(GT)
+    if PRED in parsed:
+        pred_folder = memory_folder(PRED)
+    gt_folder = gt_json_file.replace(".json", "") if gt_folder is None else local(os.fspath(gt_folder))
+    pred_folder = pred_json_file.replace(".json", "") if pred_folder is None else local(os.fspath(pred_folder))
     folders = (gt_folder, pred_folder)
     texts: list[bytes | None]
-    if all(not is_url(p) and Path(p).is_file() for p in json_files):
+    if parsed:
+        texts = [None, None]
+        strict = None
+    elif all(not is_url(p) and Path(p).is_file() for p in json_files):
         read = _core.Pairs.read(json_files, folders, num_threads)
         strict = None if read[0] is None else (read[0], read[1])
         texts = [None, None] if strict is not None else [read[1], read[2]]
@@ -210,10 +241,14 @@ def load_dataset(
     else:
         # The general reader parses the bytes already read; a file the core could not read is
         # read here, to say why.
-        gt_json = parse_json(texts[0] if texts[0] is not None else read_json_bytes(gt_location, GT), gt_json_file, GT)
-        pred_json = parse_json(
+        gt_json = parsed.get(GT) or parse_json(
+            texts[0] if texts[0] is not None else read_json_bytes(gt_location, GT), gt_json_file, GT
+        )
+        pred_json = parsed.get(PRED) or parse_json(
             texts[1] if texts[1] is not None else read_json_bytes(pred_location, PRED), pred_json_file, PRED
         )
+        for data in parsed.values():
+            fill_file_names(data)
         require_list(gt_json, "categories", f"ground truth JSON file {gt_json_file}")
         category_list = gt_json["categories"]
     categories = category_table(category_list, gt_json_file)
@@ -228,14 +263,26 @@ def load_dataset(
     gt, pred = (
         Folder(Location(folder), remote=MemoryFolder(in_memory[side], folder, side.folder))
         if side in in_memory
+        else Folder(Location(folder))
+        if side in parsed
         else open_folder(Location(folder, options), side)
         for side, folder in ((GT, gt_folder), (PRED, pred_folder))
     )
+    masks = None
+    if parsed:
+        assert gt_json is not None
+        assert pred_json is not None
+        by_id = {
+            side: {str(a.get("image_id")): a for a in data.get("annotations", []) if isinstance(a, Mapping)}
+            for side, data in parsed.items()
+        }
+        isthing = {cat_id: category.get("isthing") == 1 for cat_id, category in categories.items()}
+        masks = MaskSides(by_id, isthing, image_sizes(gt_json, pred_json), overlap)
     if strict is not None:
         return Dataset(strict[0], categories, gt, pred, json_files, strict=True)
     assert gt_json is not None
     assert pred_json is not None
-    return Dataset(_match(gt_json, pred_json, json_files, folders), categories, gt, pred, json_files)
+    return Dataset(_match(gt_json, pred_json, json_files, folders), categories, gt, pred, json_files, masks=masks)
 
 
 def _match(

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from panoptiq import _dataset
+from panoptiq._mask_sides import overlap_rule
 from panoptiq._options import Options
 from panoptiq._progress import ProgressCallback
 from panoptiq.results import PQStat, PQStatCat, print_table
@@ -126,6 +127,7 @@ def pq_compute(
     client: Any = None,
     partition_size: int | None = None,
     per_image: bool = False,
+    overlap: str | Mapping[str, float] = "error",
 ) -> dict[str, Any]:
     """Panoptic Quality of predictions against ground truth in COCO panoptic format.
 
@@ -142,7 +144,10 @@ def pq_compute(
         A folder may be a zip or tar archive, or a folder inside one (read in place, never
         extracted; an archive inside an archive too), or an fsspec URL. It may also be held in
         memory: a mapping from each ``file_name`` of the JSON to its PNG's bytes (DETR's
-        ``png_string``), a binary file object or a path.
+        ``png_string``), a binary file object or a path. A side needs no PNGs at all when its
+        JSON's segments carry COCO masks (``segmentation``: RLE, or polygons with the image's
+        size from the ``images`` list or the other side) and no folder is given or found: the
+        masks are painted in memory, as converting them first would, under ``overlap``.
     iou_type : {"segm", "boundary"}
         ``"boundary"``: Boundary PQ, each pair's IoU the smaller of its mask IoU and its boundary
         IoU (boundary-iou-api's rules, :mod:`panoptiq.boundary`); ``"segm"``: PQ.
@@ -169,6 +174,13 @@ def pq_compute(
     per_image : bool
         Also return, under ``"per_image"`` and ``"segments"``, every image's PQ / SQ / RQ and
         TP / FP / FN and every segment's fate (:mod:`panoptiq.results`), from the same pass.
+    overlap : {"error", "combine"} or mapping, optional
+        For sides given as masks: ``"error"`` (the default) refuses two masks sharing a pixel,
+        naming both; ``"combine"`` resolves overlaps with panopticapi's combination heuristic
+        (:func:`panoptiq.converters.combine_predictions`: things by descending ``score``, below
+        ``confidence_thr`` dropped, each dropped when more than ``overlap_thr`` of it is
+        covered; then stuff where at least ``stuff_area_limit`` pixels are free), whose
+        thresholds a mapping may set; dropped segments leave ``segments_info``.
 
     Returns
     -------
@@ -201,12 +213,13 @@ def pq_compute(
         print if verbose else _silent,
         num_threads,
         storage_options=storage_options,
+        overlap=overlap_rule(overlap),
     )
     if client is not None:
         from panoptiq import dask
 
-        if isinstance(gt_folder, Mapping) or isinstance(pred_folder, Mapping):
-            raise ValueError("PNGs held in memory (a mapping as gt_folder or pred_folder) cannot go to a cluster")
+        if isinstance(gt_folder, Mapping) or isinstance(pred_folder, Mapping) or dataset.masks is not None:
+            raise ValueError("PNGs or masks held in memory (not in files the workers can read) cannot go to a cluster")
 
         if verbose:
             print(f"Number of images: {len(dataset)}, on the Dask cluster at {client.scheduler.address}")

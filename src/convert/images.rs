@@ -160,12 +160,20 @@ pub fn semantic_masks(map: &[u32], height: usize, width: usize, wanted: &[u32]) 
 }
 
 /// The combination heuristic's thresholds.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CombineRule {
     /// An instance is dropped when more than this share of its area is already covered.
     pub overlap_thr: f64,
     /// A stuff region is dropped when less than this many of its pixels are left uncovered.
     pub stuff_area_limit: f64,
+}
+
+/// The order instances are considered in: by descending score, equal scores keeping their order
+/// (Python's stable `sorted(key=lambda a: -a["score"])`).
+pub fn combine_order(scored: impl Iterator<Item = (usize, f64)>) -> Vec<usize> {
+    let mut order: Vec<(usize, f64)> = scored.collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1));
+    order.into_iter().map(|(i, _)| i).collect()
 }
 
 /// panopticapi's combination of instance and semantic predictions (the paper's section 7):

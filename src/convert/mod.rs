@@ -7,6 +7,8 @@
 //!   segment's mask cut from an id map in one pass.
 //! - [`colors`] — seeded segment colours.
 //! - [`segmentation`] — a COCO `segmentation` field in any of its forms, as one mask.
+//! - [`paint`] — one image side given as masks painted into an id map, for scoring without
+//!   PNGs.
 //! - [`output`] — files written under a temporary name and renamed when complete.
 //! - [`images`] — the converters' per-image work: 2-channel maps, detection masks, panoptic to
 //!   detection and to semantic, semantic + instance combination, Cityscapes' `instanceIds`.
@@ -15,6 +17,7 @@ pub mod colors;
 pub mod from_ids;
 pub mod images;
 pub mod output;
+pub mod paint;
 pub mod polygon;
 pub mod rle;
 pub mod segmentation;

@@ -1,18 +1,22 @@
 //! Dataset evaluation: image pairs read, decoded, matched and accumulated in parallel, streamed
 //! so that only the images in flight are in memory.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::path::Path;
 
 use rayon::prelude::*;
 
 use super::options::EvalOptions;
 use super::pairs::PairJob;
+use crate::convert::paint::ImageMasks;
+use crate::error::Side;
 use crate::eval::boundary::{dilation, BandScratch, Bands, RunImage};
 use crate::eval::categories::Categories;
 use crate::eval::histogram::PairHistogram;
 use crate::eval::matching::{evaluate_image_with, ImageResult, IouType};
 use crate::eval::records::ImageDetail;
-use crate::eval::runs::PairRows;
+use crate::eval::runs::{PairRows, RowRuns};
 use crate::eval::stats::PqStats;
 use crate::io::Origin;
 use crate::png::reader::RunReader;
@@ -58,13 +62,15 @@ fn evaluate_pair_with(
 ) -> Result<(ImageResult, Option<ImageDetail>), PqError> {
     let run = |scratch: &mut Scratch| -> Result<(ImageResult, Option<ImageDetail>), PqError> {
         let boundary = matches!(iou, IouType::Boundary { .. });
-        let (gt, pred, (gt_height, gt_width)) = decode_pair(job, scratch, boundary, cancel)?;
+        let (gt, pred, (gt_height, gt_width), kept) = decode_pair(job, scratch, boundary, cancel)?;
+        let gt_segments = kept_segments(job.gt_segments, kept[0].as_ref(), |s| s.id);
+        let pred_segments = kept_segments(job.pred_segments, kept[1].as_ref(), |s| s.id);
         let Scratch { histogram, gt_rows, pred_rows, bands, band_buffers, .. } = scratch;
         let band_histogram = match iou {
             IouType::Mask => None,
             IouType::Boundary { dilation_ratio, reference_marker } => {
-                let gt_listed: Vec<u32> = job.gt_segments.iter().map(|s| s.id).collect();
-                let pred_listed: Vec<u32> = job.pred_segments.iter().map(|s| s.id).collect();
+                let gt_listed: Vec<u32> = gt_segments.iter().map(|s| s.id).collect();
+                let pred_listed: Vec<u32> = pred_segments.iter().map(|s| s.id).collect();
                 crate::eval::boundary::band_histogram(
                     [gt_rows, pred_rows],
                     dilation(dilation_ratio, gt_height, gt_width),
@@ -80,16 +86,15 @@ fn evaluate_pair_with(
         let result = evaluate_image_with(
             job.image_id,
             histogram,
-            job.gt_segments,
-            job.pred_segments,
+            &gt_segments,
+            &pred_segments,
             categories,
             band_histogram,
         )?;
         scratch.gt = gt.into_buffers();
         scratch.pred = pred.into_buffers();
-        let detail = details.then(|| {
-            ImageDetail::new(histogram, job.gt_segments, job.pred_segments, &result, band_histogram)
-        });
+        let detail = details
+            .then(|| ImageDetail::new(histogram, &gt_segments, &pred_segments, &result, band_histogram));
         Ok((result, detail))
     };
     let outcome = catch_panic(|| run(scratch));
@@ -101,16 +106,104 @@ fn evaluate_pair_with(
     outcome.map_err(|source| in_image(job, source))
 }
 
-/// Decodes both PNGs of `job` row by row into `scratch.histogram` (and, for Boundary PQ, keeps
-/// the rows as runs); returns the two readers, done, and the image's shape.
+/// One side's rows: decoded from its PNG, or read off the id map painted from its masks.
+enum SideRows {
+    Png(RunReader),
+    Map { ids: Vec<u32>, width: usize, height: usize, y: usize, runs: RowRuns },
+}
+
+impl SideRows {
+    fn shape(&self) -> (usize, usize) {
+        match self {
+            SideRows::Png(reader) => reader.shape(),
+            SideRows::Map { height, width, .. } => (*height, *width),
+        }
+    }
+
+    fn next_row(&mut self, path: &Path) -> Result<Row, PqError> {
+        match self {
+            SideRows::Png(reader) => reader.next_row(path),
+            SideRows::Map { ids, width, y, runs, .. } => {
+                let w = *width;
+                let row = &ids[*y * w..(*y + 1) * w];
+                let same = *y > 0 && row == &ids[(*y - 1) * w..*y * w];
+                if !same {
+                    runs.set_from_ids(row);
+                }
+                *y += 1;
+                Ok(Row::from_changed(!same))
+            }
+        }
+    }
+
+    fn runs(&self) -> &RowRuns {
+        match self {
+            SideRows::Png(reader) => reader.runs(),
+            SideRows::Map { runs, .. } => runs,
+        }
+    }
+
+    fn into_buffers(self) -> Buffers {
+        match self {
+            SideRows::Png(reader) => reader.into_buffers(),
+            SideRows::Map { .. } => Buffers::default(),
+        }
+    }
+}
+
+/// The ids of the segments a side painted from masks kept (`None`: a PNG side, all kept).
+type Kept = [Option<Vec<u32>>; 2];
+
+/// Opens both sides of `job`: PNGs first, then masks painted at their own size or, for
+/// polygons, the other side's.
+fn open_sides(job: &PairJob<'_>, scratch: &mut Scratch) -> Result<(SideRows, SideRows, Kept), PqError> {
+    let gt_png = match job.gt_masks {
+        None => Some(open(job.gt_from, job.gt_path, std::mem::take(&mut scratch.gt))?),
+        Some(_) => None,
+    };
+    let pred_png = match job.pred_masks {
+        None => Some(open(job.pred_from, job.pred_path, std::mem::take(&mut scratch.pred))?),
+        Some(_) => None,
+    };
+    let other = |png: &Option<RunReader>, masks: Option<&ImageMasks>| {
+        png.as_ref().map(RunReader::shape).or_else(|| masks.and_then(|m| m.size))
+    };
+    let gt_other = other(&pred_png, job.pred_masks);
+    let pred_other = other(&gt_png, job.gt_masks);
+    let side = |png: Option<RunReader>,
+                masks: Option<&ImageMasks>,
+                other: Option<(usize, usize)>,
+                what: Side| {
+        match (png, masks) {
+            (Some(png), _) => Ok((SideRows::Png(png), None)),
+            (None, Some(masks)) => {
+                let (height, width) = masks.size_or(other).map_err(|e| in_side(what, &e))?;
+                let painted = masks.paint(height, width).map_err(|e| in_side(what, &e))?;
+                let rows = SideRows::Map { ids: painted.ids, width, height, y: 0, runs: RowRuns::default() };
+                Ok((rows, Some(painted.kept)))
+            }
+            (None, None) => Err(PqError::Panic { message: "a side with neither a PNG nor masks".into() }),
+        }
+    };
+    let (gt, gt_kept) = side(gt_png, job.gt_masks, gt_other, Side::GroundTruth)?;
+    let (pred, pred_kept) = side(pred_png, job.pred_masks, pred_other, Side::Prediction)?;
+    Ok((gt, pred, [gt_kept, pred_kept]))
+}
+
+fn in_side(side: Side, error: &PqError) -> PqError {
+    PqError::BadMask { message: format!("the {} masks: {error}", side.adjective()) }
+}
+
+/// Decodes both sides of `job` row by row into `scratch.histogram` (and, for Boundary PQ, keeps
+/// the rows as runs); returns the two sides, done, the image's shape and, for sides given as
+/// masks, the segments kept.
 fn decode_pair(
     job: &PairJob<'_>,
     scratch: &mut Scratch,
     boundary: bool,
     cancel: &Cancel,
-) -> Result<(RunReader, RunReader, (usize, usize)), PqError> {
-    let mut gt = open(job.gt_from, job.gt_path, std::mem::take(&mut scratch.gt))?;
-    let mut pred = open(job.pred_from, job.pred_path, std::mem::take(&mut scratch.pred))?;
+) -> Result<(SideRows, SideRows, (usize, usize), Kept), PqError> {
+    let (mut gt, mut pred, kept) = open_sides(job, scratch)?;
     let ((gt_height, gt_width), (pred_height, pred_width)) = (gt.shape(), pred.shape());
     if (gt_height, gt_width) != (pred_height, pred_width) {
         return Err(PqError::SizeMismatch {
@@ -146,7 +239,22 @@ fn decode_pair(
         }
     }
     pair_rows.flush(histogram);
-    Ok((gt, pred, (gt_height, gt_width)))
+    Ok((gt, pred, (gt_height, gt_width), kept))
+}
+
+/// The segments of a side kept by its masks' overlap rule (all of them when not given as masks).
+fn kept_segments<'s, S: Clone>(
+    all: &'s [S],
+    kept: Option<&Vec<u32>>,
+    id: impl Fn(&S) -> u32,
+) -> Cow<'s, [S]> {
+    match kept {
+        Some(kept) if kept.len() != all.len() => {
+            let kept: HashSet<u32> = kept.iter().copied().collect();
+            Cow::Owned(all.iter().filter(|s| kept.contains(&id(s))).cloned().collect())
+        }
+        _ => Cow::Borrowed(all),
+    }
 }
 
 /// A pair's histogram and its image's `(height, width)`.
@@ -160,7 +268,7 @@ pub fn pair_histograms(jobs: &[PairJob<'_>], cancel: &Cancel) -> Result<Vec<Fram
             cancel.check()?;
             SCRATCH.with_borrow_mut(|scratch| {
                 let outcome = catch_panic(|| {
-                    let (gt, pred, shape) = decode_pair(job, scratch, false, cancel)?;
+                    let (gt, pred, shape, _) = decode_pair(job, scratch, false, cancel)?;
                     scratch.gt = gt.into_buffers();
                     scratch.pred = pred.into_buffers();
                     Ok((scratch.histogram.clone(), shape))
@@ -313,6 +421,8 @@ mod tests {
                 json: None,
                 gt_from: Origin::Folder(&DISK),
                 pred_from: Origin::Folder(&DISK),
+                gt_masks: None,
+                pred_masks: None,
             })
             .collect();
         let options = EvalOptions::default();

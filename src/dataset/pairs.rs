@@ -5,6 +5,7 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::convert::paint::ImageMasks;
 use crate::error::{JsonFiles, Side};
 use crate::eval::segments::{GtSegment, PredSegment};
 use crate::io::Origin;
@@ -23,6 +24,9 @@ pub struct PairJob<'a> {
     /// Where the PNGs at `gt_path` and `pred_path` are read from.
     pub gt_from: Origin<'a>,
     pub pred_from: Origin<'a>,
+    /// A side given as masks instead of a PNG: painted, and its path only names it.
+    pub gt_masks: Option<&'a ImageMasks>,
+    pub pred_masks: Option<&'a ImageMasks>,
 }
 
 /// One side of every pair: its PNG paths and its segments, image `i`'s being
@@ -198,6 +202,8 @@ impl Pairs {
                 json: self.json.as_ref(),
                 gt_from,
                 pred_from,
+                gt_masks: None,
+                pred_masks: None,
             })
             .collect()
     }

@@ -35,9 +35,14 @@ fn in_image<'a>(image_id: &'a str, what: &Path) -> impl FnOnce(PqError) -> PqErr
     let what = what.display().to_string();
     move |source| match source {
         // These name their file already.
-        PqError::Io { .. } | PqError::Decode { .. } | PqError::UnsupportedPng { .. } | PqError::Encode { .. } => {
-            PqError::InConversion { image_id: image_id.to_owned(), what: "reading or writing".into(), source: Box::new(source) }
-        }
+        PqError::Io { .. }
+        | PqError::Decode { .. }
+        | PqError::UnsupportedPng { .. }
+        | PqError::Encode { .. } => PqError::InConversion {
+            image_id: image_id.to_owned(),
+            what: "reading or writing".into(),
+            source: Box::new(source),
+        },
         PqError::Interrupted => PqError::Interrupted,
         other => PqError::InConversion { image_id: image_id.to_owned(), what, source: Box::new(other) },
     }
@@ -93,8 +98,8 @@ fn convert_two_channels(
         let samples = samples_of(source).map_err(in_image(image_id, source))?;
         let mut generator = IdGenerator::new(&colors, seed, first + i as u64);
         let known = |c: i64| colors.iter().any(|k| k.id == c);
-        let (map, segments) =
-            images::two_channels(&samples, void, known, &mut generator).map_err(in_image(image_id, source))?;
+        let (map, segments) = images::two_channels(&samples, void, known, &mut generator)
+            .map_err(in_image(image_id, source))?;
         write_map(out, &map, samples.height, samples.width).map_err(in_image(image_id, out))?;
         Ok(segments.iter().map(|s| (s.id, s.category_id)).collect())
     })
@@ -137,7 +142,10 @@ fn convert_detections(
     threads: Option<usize>,
 ) -> PyResult<Vec<Vec<u32>>> {
     let colors = palette(&categories);
-    let jobs: Vec<_> = jobs.into_iter().map(|(id, out, h, w, items, names)| (id, out, h, w, masks_of(items), names)).collect();
+    let jobs: Vec<_> = jobs
+        .into_iter()
+        .map(|(id, out, h, w, items, names)| (id, out, h, w, masks_of(items), names))
+        .collect();
     each(py, threads, &jobs, |i, (image_id, out, height, width, items, names)| {
         let mut generator = IdGenerator::new(&colors, seed, first + i as u64);
         let (map, ids) = rles(items, names, *height, *width)
@@ -190,8 +198,13 @@ fn convert_semantic(
         let classes = images::semantic_map(&map.ids, &values);
         let (height, width) = (map.height, map.width);
         let Some(out) = out else {
-            let masks = images::semantic_masks(&classes, height, width, wanted).map_err(in_image(image_id, png))?;
-            return Ok((height, width, masks.iter().map(|m| (m.to_compressed(), m.area(), m.bbox())).collect()));
+            let masks =
+                images::semantic_masks(&classes, height, width, wanted).map_err(in_image(image_id, png))?;
+            return Ok((
+                height,
+                width,
+                masks.iter().map(|m| (m.to_compressed(), m.area(), m.bbox())).collect(),
+            ));
         };
         let (data, color) = if let Some(colors) = &colormap {
             (semantic_rgb(&map.ids, segments, colors).map_err(in_image(image_id, png))?, ColorType::Rgb)
@@ -206,7 +219,11 @@ fn convert_semantic(
 
 /// A semantic PNG in colour: each listed segment's pixels in its class's colour (every listed
 /// class needs one, present in the PNG or not, as in panopticapi), the rest black.
-fn semantic_rgb(ids: &[u32], segments: &[(u32, u32)], colors: &HashMap<u32, [u8; 3]>) -> Result<Vec<u8>, PqError> {
+fn semantic_rgb(
+    ids: &[u32],
+    segments: &[(u32, u32)],
+    colors: &HashMap<u32, [u8; 3]>,
+) -> Result<Vec<u8>, PqError> {
     let mut of_id: HashMap<u32, [u8; 3]> = HashMap::with_capacity(segments.len());
     for &(id, class) in segments {
         let color = colors.get(&class).ok_or_else(|| PqError::BadMask {
@@ -241,7 +258,8 @@ fn semantic_gray(classes: &[u32]) -> Result<Vec<u8>, PqError> {
 
 /// One combination job: `(image_id, output PNG, height, width, instances by descending score,
 /// stuff regions, instance names, stuff names)`.
-type CombineJob = (String, PathBuf, usize, usize, Vec<(i64, MaskArg)>, Vec<(i64, MaskArg)>, Vec<String>, Vec<String>);
+type CombineJob =
+    (String, PathBuf, usize, usize, Vec<(i64, MaskArg)>, Vec<(i64, MaskArg)>, Vec<String>, Vec<String>);
 
 /// Semantic and instance predictions combined into panoptic PNGs: per image, its
 /// `(id, category_id)` segments.

@@ -11,12 +11,16 @@ use pyo3::types::{PyBytes, PyTuple};
 
 use super::columns::{gt_segments, image_row, pred_segments, segment_rows, Details, GtColumns, PredColumns};
 use super::io::{origins, Source};
+use super::masks::MaskArg;
 use super::options::PyOptions;
 use super::results::{PyCategories, PyTotals};
 use super::run::run;
+use crate::convert::images::CombineRule;
+use crate::convert::paint::{ImageMasks, MaskSegment, OverlapRule};
 use crate::dataset::annotations::{parse_annotations, read_annotations, Annotations, Read};
 use crate::dataset::{evaluate_pairs, Pairs, SideColumns};
 use crate::error::{JsonFiles, Side};
+use crate::PqError;
 
 /// One side of every pair as Python passes it: PNG paths, segment offsets, segment columns.
 type SideIn<C> = (Vec<PathBuf>, Vec<usize>, C);
@@ -25,6 +29,39 @@ type Sources<'py> = (Option<Source<'py>>, Option<Source<'py>>);
 /// A pair's `(image_id, gt_path, pred_path, gt segments as (id, category_id, iscrowd, area),
 /// pred segments as (id, category_id))`.
 type PairRow = (String, String, String, Vec<(u32, i64, bool, i64)>, Vec<(u32, i64)>);
+
+/// One image side as masks: its `(height, width)` when known, and its segments as
+/// `(id, isthing, score, mask)`.
+type MasksIn = (Option<(usize, usize)>, Vec<(u32, bool, Option<f64>, MaskArg)>);
+
+fn image_masks(
+    masks: Option<Vec<MasksIn>>,
+    pairs: usize,
+    rule: OverlapRule,
+) -> PyResult<Option<Vec<ImageMasks>>> {
+    let Some(masks) = masks else { return Ok(None) };
+    if masks.len() != pairs {
+        return Err(PqError::LengthMismatch { what: "masks", expected: pairs, got: masks.len() }.into());
+    }
+    Ok(Some(
+        masks
+            .into_iter()
+            .map(|(size, segments)| ImageMasks {
+                size,
+                rule,
+                segments: segments
+                    .into_iter()
+                    .map(|(id, isthing, score, mask)| MaskSegment {
+                        id,
+                        isthing,
+                        score,
+                        mask: mask.into_segmentation(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    ))
+}
 
 /// Matched (ground truth, prediction) image pairs with their PNG paths and segments.
 #[pyclass(frozen, name = "Pairs", module = "panoptiq._core")]
@@ -169,8 +206,12 @@ impl PyPairs {
 
     /// Evaluates pairs `start:stop` in parallel with the GIL released: their totals and, when
     /// `options` asks for records, their per-image and per-segment rows. `sources` says where
-    /// each side's PNGs are: on disk (None), in an `ArchiveFolder`, or one `bytes` per pair.
-    #[pyo3(signature = (start, stop, categories, options, sources = (None, None)))]
+    /// each side's PNGs are: on disk (None), in an `ArchiveFolder`, or one `bytes` per pair;
+    /// `masks`, for a side given as masks instead, one entry per pair, painted under `overlap`
+    /// (None: overlaps are errors; `(confidence_thr, overlap_thr, stuff_area_limit)`: the
+    /// combination heuristic).
+    #[pyo3(signature = (start, stop, categories, options, sources = (None, None), masks = (None, None), overlap = None))]
+    #[allow(clippy::too_many_arguments)]
     fn evaluate(
         &self,
         py: Python<'_>,
@@ -179,14 +220,28 @@ impl PyPairs {
         categories: &PyCategories,
         options: &PyOptions,
         sources: Sources<'_>,
+        masks: (Option<Vec<MasksIn>>, Option<Vec<MasksIn>>),
+        overlap: Option<(f64, f64, f64)>,
     ) -> PyResult<(PyTotals, Option<Details>)> {
         let (stop, start) = (stop.min(self.0.len()), start.min(stop.min(self.0.len())));
         let gt_origins = origins(sources.0.as_ref(), stop - start, Side::GroundTruth)?;
         let pred_origins = origins(sources.1.as_ref(), stop - start, Side::Prediction)?;
+        let rule = match overlap {
+            None => OverlapRule::Error,
+            Some((confidence_thr, overlap_thr, stuff_area_limit)) => {
+                OverlapRule::Combine { confidence_thr, rule: CombineRule { overlap_thr, stuff_area_limit } }
+            }
+        };
+        let gt_masks = image_masks(masks.0, stop - start, rule)?;
+        let pred_masks = image_masks(masks.1, stop - start, rule)?;
         let disk = crate::io::Origin::Folder(&crate::io::DISK);
         let mut jobs = self.0.jobs(start..stop, disk, disk);
-        for (job, (gt, pred)) in jobs.iter_mut().zip(gt_origins.into_iter().zip(pred_origins)) {
+        for (i, (job, (gt, pred))) in
+            jobs.iter_mut().zip(gt_origins.into_iter().zip(pred_origins)).enumerate()
+        {
             (job.gt_from, job.pred_from) = (gt, pred);
+            job.gt_masks = gt_masks.as_ref().map(|m| &m[i]);
+            job.pred_masks = pred_masks.as_ref().map(|m| &m[i]);
         }
         let options = options.0;
         let evaluated =

@@ -10,7 +10,17 @@ from typing import Any
 
 from .. import _core
 from ..masks import segmentation_arg
-from ._common import categories_by_id, int_id, load_json, palette, prepare_folder, run_chunks, save_json, seed_of
+from ._common import (
+    categories_by_id,
+    int_id,
+    load_categories,
+    load_json,
+    palette,
+    prepare_folder,
+    run_chunks,
+    save_json,
+    seed_of,
+)
 
 
 def combine_predictions(
@@ -54,7 +64,7 @@ def combine_predictions(
     inst_results = load_json(instseg_json_file)
     images_d = load_json(images_json_file)
     img_id2img = {img["id"]: img for img in images_d["images"]}
-    categories = categories_by_id(load_json(categories_json_file))
+    categories = categories_by_id(load_categories(categories_json_file))
     if segmentations_folder is None:
         segmentations_folder = panoptic_json_file.rsplit(".", 1)[0]
     prepare_folder(segmentations_folder, overwrite=overwrite)

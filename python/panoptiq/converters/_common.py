@@ -25,6 +25,17 @@ def load_json(path: str | os.PathLike[str]) -> Any:
         return json.load(f)
 
 
+def load_categories(path: str | os.PathLike[str]) -> list[Any]:
+    """A categories file: a JSON list of categories (or a dataset JSON, whose ``categories``
+    are taken)."""
+    data = load_json(path)
+    if isinstance(data, dict) and isinstance(data.get("categories"), list):
+        data = data["categories"]
+    if not isinstance(data, list) or not all(isinstance(c, dict) and "id" in c for c in data):
+        raise ValueError(f"{os.fspath(path)} is not a list of categories (JSON objects with an 'id')")
+    return data
+
+
 def categories_by_id(categories_list: Iterable[Mapping[str, Any]]) -> dict[Any, Any]:
     """``{id: category}``; a later entry of one id replaces an earlier one, as in panopticapi."""
     return {category["id"]: category for category in categories_list}

@@ -12,6 +12,7 @@ from ..masks import segmentation_arg
 from ._common import (
     categories_by_id,
     int_id,
+    load_categories,
     load_json,
     palette,
     png_name,
@@ -56,7 +57,7 @@ def convert_detection_to_panoptic_coco_format(
         annotation of an image the JSON does not list, a mask that does not fit its image.
     """
     d_coco = load_json(input_json_file)
-    categories_list = load_json(categories_json_file)
+    categories_list = load_categories(categories_json_file)
     categories = categories_by_id(categories_list)
     if segmentations_folder is None:
         segmentations_folder = output_json_file.rsplit(".", 1)[0]

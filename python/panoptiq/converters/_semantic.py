@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import _core
-from ._common import categories_by_id, load_json, prepare_folder, run_chunks, save_json
+from ._common import categories_by_id, load_categories, load_json, prepare_folder, run_chunks, save_json
 
 #: The class all things become with ``things_other``.
 OTHER_CLASS_ID = 183
@@ -17,7 +17,7 @@ OTHER_CLASS_ID = 183
 def cat_id2rgb(categories_json_file: str) -> dict[str, list[int]]:
     """``{str(category id): colour}`` from a categories file (the first entry of an id wins)."""
     colormap: dict[str, list[int]] = {}
-    for category in load_json(categories_json_file):
+    for category in load_categories(categories_json_file):
         colormap.setdefault(str(category["id"]), list(category["color"]))
     return colormap
 
@@ -65,7 +65,7 @@ def extract_semantic(
     annotations = d_coco["annotations"]
     if segmentations_folder is None:
         segmentations_folder = input_json_file.rsplit(".", 1)[0]
-    categories_list = load_json(categories_json_file)
+    categories_list = load_categories(categories_json_file)
     categories = categories_by_id(categories_list)
     save_as_png = output_json_file is None
     if semantic_seg_folder is not None:

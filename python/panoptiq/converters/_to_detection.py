@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _core
-from ._common import categories_by_id, load_json, png_name, run_chunks, save_json
+from ._common import categories_by_id, load_categories, load_json, png_name, run_chunks, save_json
 
 
 def convert_panoptic_to_detection_coco_format(
@@ -37,7 +37,8 @@ def convert_panoptic_to_detection_coco_format(
     if segmentations_folder is None:
         segmentations_folder = input_json_file.rsplit(".", 1)[0]
     d_coco = load_json(input_json_file)
-    categories = categories_by_id(load_json(categories_json_file))
+    categories_list = load_categories(categories_json_file)
+    categories = categories_by_id(categories_list)
     annotations = d_coco["annotations"]
 
     kept: list[list[Any]] = []
@@ -74,7 +75,9 @@ def convert_panoptic_to_detection_coco_format(
         record["id"] = index
     d_coco["annotations"] = detections
     categories_out = []
-    for category in d_coco["categories"]:
+    # The input's categories, as panopticapi writes; a prediction JSON without any (panopticapi
+    # fails with KeyError) gets the categories file's.
+    for category in d_coco.get("categories", categories_list):
         if things_only and category["isthing"] != 1:
             continue
         categories_out.append({k: v for k, v in category.items() if k not in ("isthing", "color")})

@@ -8,7 +8,17 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _core
-from ._common import categories_by_id, load_json, palette, png_name, prepare_folder, run_chunks, save_json, seed_of
+from ._common import (
+    categories_by_id,
+    load_categories,
+    load_json,
+    palette,
+    png_name,
+    prepare_folder,
+    run_chunks,
+    save_json,
+    seed_of,
+)
 
 
 def converter(
@@ -55,7 +65,7 @@ def converter(
     """
     d_coco = load_json(images_json_file)
     images = d_coco["images"]
-    categories = categories_by_id(load_json(categories_json_file))
+    categories = categories_by_id(load_categories(categories_json_file))
     if segmentations_folder is None:
         segmentations_folder = predictions_json_file.rsplit(".", 1)[0]
     prepare_folder(segmentations_folder, overwrite=overwrite)
