@@ -35,6 +35,7 @@ __all__ = [
     "id_masks",
     "image_details",
     "paint_ids",
+    "paint_masks",
     "polygon_strings",
     "polygons_string",
     "pq_average",
@@ -61,6 +62,10 @@ _ImageRow = tuple[str, float, float, float, int, int, int, int]
 _SegmentRow = tuple[str, str, int, int, int, str, int | None, int | None, float | None, float | None]
 _Details = tuple[list[_ImageRow], list[_SegmentRow]]
 _StatRow = tuple[int, float, int, int, int]
+# A mask: (height, width, compressed counts) or (height, width, counts), or polygons.
+_Mask = tuple[int, int, bytes] | tuple[int, int, list[int]] | list[list[float]]
+# One image side as masks: its (height, width) when known, its (id, isthing, score, mask) segments.
+_SideMasks = tuple[tuple[int, int] | None, list[tuple[int, bool, float | None, _Mask]]]
 _ExactRow = tuple[int, str, int, int, int]
 
 def default_threads() -> int: ...
@@ -192,6 +197,8 @@ class Pairs:
         categories: Categories,
         options: Options,
         sources: tuple[_Source, _Source] = ...,
+        masks: tuple[list[_SideMasks] | None, list[_SideMasks] | None] = ...,
+        overlap: tuple[float, float, float] | None = None,
     ) -> tuple[Totals, _Details | None]: ...
 
 # image.rs
@@ -384,10 +391,7 @@ class LidarTracks:
     def from_state(arguments: _LidarArguments, sequences: list[_TrackParts]) -> LidarTracks: ...
     def __reduce__(self) -> tuple[Any, ...]: ...
 
-# masks.rs
-# A mask: (height, width, compressed counts) or (height, width, counts), or polygons.
-_Mask = tuple[int, int, bytes] | tuple[int, int, list[int]] | list[list[float]]
-
+# masks.rs (_Mask: above)
 def rle_encode(column_major: npt.NDArray[np.uint8], height: int, width: int) -> bytes: ...
 def rle_decode(mask: _Mask, height: int, width: int) -> npt.NDArray[np.uint8]: ...
 def rle_string(mask: _Mask, height: int, width: int) -> bytes: ...
@@ -397,6 +401,12 @@ def rle_merge(masks: list[_Mask], height: int, width: int, intersect: bool = Fal
 def polygon_strings(polygons: list[list[float]], height: int, width: int) -> list[bytes]: ...
 def polygons_string(polygons: list[list[float]], height: int, width: int) -> bytes: ...
 def id_masks(ids: npt.NDArray[np.uint32], wanted: list[int]) -> list[bytes]: ...
+def paint_masks(
+    height: int,
+    width: int,
+    segments: list[tuple[int, bool, float | None, _Mask]],
+    overlap: tuple[float, float, float] | None = None,
+) -> tuple[npt.NDArray[np.uint32], list[int]]: ...
 
 # convert.rs
 # Categories: (id, isthing, (r, g, b)).

@@ -4,31 +4,25 @@ rule — no PNG is written or read for that side."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from panoptiq._png import read_id_map
 from panoptiq._side import GT, PRED, Side
-from panoptiq.masks import segmentation_arg
+from panoptiq.masks import overlap_rule, paint_segments, segmentation_arg
 
-#: The combination heuristic's thresholds, as ``combine_predictions``' defaults.
-COMBINE_DEFAULTS = {"confidence_thr": 0.5, "overlap_thr": 0.5, "stuff_area_limit": 64.0 * 64.0}
-
-
-def overlap_rule(overlap: str | Mapping[str, float]) -> tuple[float, float, float] | None:
-    """The core's overlap rule: None (overlaps are errors) or the combination thresholds."""
-    if isinstance(overlap, str):
-        if overlap == "error":
-            return None
-        if overlap == "combine":
-            overlap = {}
-        else:
-            raise ValueError(f"overlap must be 'error', 'combine' or a mapping of thresholds, not {overlap!r}")
-    unknown = set(overlap) - set(COMBINE_DEFAULTS)
-    if unknown:
-        raise ValueError(f"overlap takes {', '.join(COMBINE_DEFAULTS)}; not {', '.join(sorted(unknown))}")
-    values = {**COMBINE_DEFAULTS, **{k: float(v) for k, v in overlap.items()}}
-    return values["confidence_thr"], values["overlap_thr"], values["stuff_area_limit"]
+__all__ = [
+    "MaskSides",
+    "carries_masks",
+    "fill_file_names",
+    "image_sizes",
+    "memory_folder",
+    "metric_side",
+    "overlap_rule",
+]
 
 
 def carries_masks(data: Mapping[str, Any]) -> bool:
@@ -103,3 +97,38 @@ class MaskSides:
 
     def both(self, image_ids: Sequence[str]) -> tuple[list[Any] | None, list[Any] | None]:
         return self.batch(GT, image_ids), self.batch(PRED, image_ids)
+
+
+def _png_like(value: Any) -> bool:
+    return isinstance(value, (bytes, bytearray, memoryview)) or callable(getattr(value, "read", None))
+
+
+def metric_side(
+    value: Any,
+    segments_info: Any,
+    other: Any,
+    things: Collection[int],
+    overlap: str | Mapping[str, float],
+    name: str,
+) -> tuple[Any, Any]:
+    """One side of a metric update as the metric reads it: a PNG (bytes or a binary file object)
+    decoded to an id map; ``None`` with segments carrying masks painted at the other side's size."""
+    if _png_like(value):
+        return read_id_map(value), segments_info
+    if value is not None:
+        return value, segments_info
+    if segments_info is None:
+        raise ValueError(f"{name} is None: give a label map, a PNG, or {name}_segments_info whose segments carry masks")
+    if _png_like(other):
+        other = read_id_map(other)
+    if other is None:
+        raise ValueError(f"{name} given as masks needs the other side's map for the image size")
+    shape = np.shape(other)
+    batched = bool(segments_info) and all(isinstance(s, (list, tuple)) for s in segments_info)
+    if not batched:
+        ids, kept = paint_segments(segments_info, shape[0], shape[1], things=things, overlap=overlap)
+        return ids, kept
+    if len(segments_info) != shape[0]:
+        raise ValueError(f"{len(segments_info)} {name}_segments_info lists for a batch of {shape[0]}")
+    painted = [paint_segments(s, shape[1], shape[2], things=things, overlap=overlap) for s in segments_info]
+    return np.stack([ids for ids, _ in painted]), [kept for _, kept in painted]

@@ -15,7 +15,7 @@ characters outside COCO's alphabet, or polygon coordinates that are not finite r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from . import _core
 
-__all__ = ["area", "decode", "encode", "frPyObjects", "merge", "toBbox", "to_bbox"]
+__all__ = ["area", "decode", "encode", "frPyObjects", "merge", "paint_segments", "toBbox", "to_bbox"]
 
 RLE = dict[str, Any]
 _Input = RLE | Sequence[RLE]
@@ -198,3 +198,67 @@ def segmentation_arg(segmentation: Any) -> Any:
     if isinstance(segmentation, (list, tuple)):
         return [[float(v) for v in polygon] for polygon in segmentation]
     raise ValueError(f"a segmentation is an RLE dict or a list of polygons, not {type(segmentation).__name__}")
+
+
+#: The combination heuristic's thresholds, as ``combine_predictions``' defaults.
+COMBINE_DEFAULTS = {"confidence_thr": 0.5, "overlap_thr": 0.5, "stuff_area_limit": 64.0 * 64.0}
+
+
+def overlap_rule(overlap: str | Mapping[str, float]) -> tuple[float, float, float] | None:
+    """The core's overlap rule: None (overlaps are errors) or the combination thresholds."""
+    if isinstance(overlap, str):
+        if overlap == "error":
+            return None
+        if overlap == "combine":
+            overlap = {}
+        else:
+            raise ValueError(f"overlap must be 'error', 'combine' or a mapping of thresholds, not {overlap!r}")
+    unknown = set(overlap) - set(COMBINE_DEFAULTS)
+    if unknown:
+        raise ValueError(f"overlap takes {', '.join(COMBINE_DEFAULTS)}; not {', '.join(sorted(unknown))}")
+    values = {**COMBINE_DEFAULTS, **{k: float(v) for k, v in overlap.items()}}
+    return values["confidence_thr"], values["overlap_thr"], values["stuff_area_limit"]
+
+
+def paint_segments(
+    segments_info: Sequence[Mapping[str, Any]],
+    height: int,
+    width: int,
+    *,
+    things: Collection[int] = (),
+    overlap: str | Mapping[str, float] = "error",
+) -> tuple[npt.NDArray[np.uint32], list[dict[str, Any]]]:
+    """Paint segments given as masks into an id map, as a PNG of them would hold.
+
+    Parameters
+    ----------
+    segments_info : sequence of dict
+        Segments with ``id``, ``category_id`` and ``segmentation`` (RLE or polygons), and
+        ``score`` where the combination heuristic should use it.
+    height, width : int
+        The image's size (polygons are drawn at it; an RLE must have it).
+    things : collection of int
+        Thing category ids, for the combination heuristic (things first, by score).
+    overlap : {"error", "combine"} or mapping
+        As :func:`panoptiq.pq_compute`'s ``overlap``.
+
+    Returns
+    -------
+    (numpy.ndarray, list of dict)
+        The ``uint32`` id map and the segments kept (all of them unless ``overlap`` dropped
+        some), without their ``segmentation``.
+    """
+    thing_ids = set(things)
+    rows = []
+    for segment in segments_info:
+        try:
+            mask = segmentation_arg(segment["segmentation"])
+        except KeyError:
+            raise ValueError(f"segment {segment.get('id')!r} has no 'segmentation'") from None
+        score = segment.get("score")
+        rows.append(
+            (int(segment["id"]), segment["category_id"] in thing_ids, None if score is None else float(score), mask)
+        )
+    ids, kept = _core.paint_masks(int(height), int(width), rows, overlap_rule(overlap))
+    keep = set(kept)
+    return ids, [{k: v for k, v in s.items() if k != "segmentation"} for s in segments_info if int(s["id"]) in keep]

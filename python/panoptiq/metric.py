@@ -11,6 +11,7 @@ import numpy as np
 import panoptiq._core as _core
 from panoptiq import _batches
 from panoptiq._background import Worker
+from panoptiq._mask_sides import metric_side
 from panoptiq._options import Options
 from panoptiq.boundary import BoundaryOptions
 from panoptiq.results import Evaluation, PQResult
@@ -216,6 +217,7 @@ class PanopticQuality:
         preds_segments_info: Sequence[Any] | None = None,
         target_segments_info: Sequence[Any] | None = None,
         image_ids: Any = None,
+        overlap: str | Mapping[str, float] = "error",
     ) -> None:
         """Add one image pair or a batch of them.
 
@@ -231,6 +233,11 @@ class PanopticQuality:
         image_ids : optional
             A key per image (a single value for one image) for per-image rows and error
             messages; by default the count of images seen before.
+        overlap : {"error", "combine"} or mapping
+            For a side given as masks (``preds=None`` with segments carrying ``segmentation``,
+            COCO RLE or polygons, painted at the other side's size): how overlapping masks are
+            resolved, as :func:`panoptiq.pq_compute`'s ``overlap``. A side may also be a PNG's
+            bytes or a binary file object (one image).
 
         Raises
         ------
@@ -243,6 +250,9 @@ class PanopticQuality:
         KeyError
             panopticapi's errors for ``segments_info`` that does not match its map.
         """
+        things = [c for c, isthing in self._config["categories"] if isthing]
+        preds, preds_segments_info = metric_side(preds, preds_segments_info, target, things, overlap, "preds")
+        target, target_segments_info = metric_side(target, target_segments_info, preds, things, overlap, "target")
         worker = self._worker_or_none()
         if worker is not None:
             worker.raise_error()

@@ -11,6 +11,8 @@ use pyo3::types::PyBytes;
 use super::run::{contiguous, run_sized};
 use crate::convert::from_ids::masks_of_ids;
 use crate::convert::polygon::{polygon_to_rle, polygons_to_rle};
+use crate::convert::images::CombineRule;
+use crate::convert::paint::{ImageMasks, MaskSegment, OverlapRule};
 use crate::convert::{Rle, Segmentation};
 
 /// Pixels from which a mask call leaves the calling thread.
@@ -159,6 +161,37 @@ fn id_masks<'py>(
     Ok(strings.iter().map(|s| PyBytes::new(py, s)).collect())
 }
 
+/// Segments given as masks painted into an id map under an overlap rule (None: overlaps are
+/// errors; `(confidence_thr, overlap_thr, stuff_area_limit)`: the combination heuristic); returns
+/// the map and the ids of the segments kept.
+#[pyfunction]
+#[pyo3(signature = (height, width, segments, overlap=None))]
+fn paint_masks(
+    py: Python<'_>,
+    height: usize,
+    width: usize,
+    segments: Vec<(u32, bool, Option<f64>, MaskArg)>,
+    overlap: Option<(f64, f64, f64)>,
+) -> PyResult<(Bound<'_, PyArray2<u32>>, Vec<u32>)> {
+    let rule = match overlap {
+        None => OverlapRule::Error,
+        Some((confidence_thr, overlap_thr, stuff_area_limit)) => {
+            OverlapRule::Combine { confidence_thr, rule: CombineRule { overlap_thr, stuff_area_limit } }
+        }
+    };
+    let masks = ImageMasks {
+        size: Some((height, width)),
+        rule,
+        segments: segments
+            .into_iter()
+            .map(|(id, isthing, score, mask)| MaskSegment { id, isthing, score, mask: mask.into_segmentation() })
+            .collect(),
+    };
+    let painted = run_sized(py, height * width, PARALLEL_MIN_PIXELS, |_| masks.paint(height, width))?;
+    let ids = Array2::from_shape_vec((height, width), painted.ids).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok((ids.into_pyarray(py), painted.kept))
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rle_encode, m)?)?;
     m.add_function(wrap_pyfunction!(rle_decode, m)?)?;
@@ -169,5 +202,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(polygon_strings, m)?)?;
     m.add_function(wrap_pyfunction!(polygons_string, m)?)?;
     m.add_function(wrap_pyfunction!(id_masks, m)?)?;
+    m.add_function(wrap_pyfunction!(paint_masks, m)?)?;
     Ok(())
 }
