@@ -173,6 +173,19 @@ fn in_image_message(
         ) => {
             format!("In the image with ID {image_id}: {source}")
         }
+        // Masks and converters' messages name the segment, not the image.
+        (PqError::BadMask { .. }, None) => format!(
+            "In the image with ID {image_id}: {source} (ground truth: {}, prediction: {})",
+            gt_path.display(),
+            pred_path.display()
+        ),
+        (PqError::BadMask { .. }, Some(json)) => format!(
+            "In the image with ID {image_id}: {source} (ground truth: {}, segments in {}; prediction: {}, segments in {})",
+            gt_path.display(),
+            json.gt.display(),
+            pred_path.display(),
+            json.pred.display()
+        ),
         // These already name the image (panopticapi's wording); add its files.
         (_, None) => {
             format!("{source} (ground truth: {}, prediction: {})", gt_path.display(), pred_path.display())

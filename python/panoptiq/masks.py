@@ -44,11 +44,19 @@ def _arg(rle: RLE) -> tuple[int, int, Any]:
     height, width = _size(rle)
     counts = rle["counts"]
     if isinstance(counts, str):
-        counts = counts.encode("ascii", "replace")
+        try:
+            counts = counts.encode("ascii")
+        except UnicodeEncodeError:
+            raise ValueError(f"RLE counts {counts!r:.60} hold characters outside COCO's alphabet ('0' to 'o')") from None
     elif isinstance(counts, (bytes, bytearray, memoryview)):
         counts = bytes(counts)
     else:
-        counts = [int(c) for c in counts]
+        try:
+            counts = [int(c) for c in counts]
+        except (TypeError, ValueError):
+            raise ValueError(f"RLE counts must be a string or a list of whole numbers, got {counts!r:.60}") from None
+        if any(c < 0 or c >= 1 << 32 for c in counts):
+            raise ValueError("RLE counts must be between 0 and 2^32 - 1")
     return height, width, counts
 
 
@@ -111,8 +119,6 @@ def merge(rleObjs: Sequence[RLE], intersect: bool = False) -> RLE:
     if not rles:
         raise ValueError("merge needs at least one RLE")
     height, width = _size(rles[0])
-    if len(rles) == 1:
-        return rles[0]
     counts = _core.rle_merge([_arg(r) for r in rles], height, width, bool(intersect))
     return _rle(counts, height, width)
 
@@ -161,6 +167,8 @@ def frPyObjects(pyobj: Any, h: int, w: int) -> RLE | list[RLE]:
         if isinstance(first, (list, tuple, np.ndarray)):
             if len(first) == 4:
                 return [_box(b, h, w) for b in pyobj]
+            if len(first) < 4:
+                raise ValueError(f"frPyObjects cannot read a polygon of {len(first)} numbers (pycocotools neither)")
             polygons = [[float(v) for v in p] for p in pyobj]
             return [_rle(s, h, w) for s in _core.polygon_strings(polygons, h, w)]
         if len(pyobj) == 4:
@@ -188,7 +196,11 @@ def segmentation_to_rle(segmentation: Any, height: int, width: int) -> RLE:
     ``pycocotools.coco.COCO.annToRLE`` does; an RLE of another size is an error.
     """
     arg = segmentation_arg(segmentation)
-    return _rle(_core.rle_string(arg, height, width), height, width)
+    counts = _core.rle_string(arg, height, width)
+    if isinstance(segmentation, dict) and isinstance(arg[2], bytes):
+        # A compressed RLE is returned as it is (checked), as annToRLE returns it.
+        return segmentation
+    return _rle(counts, height, width)
 
 
 def segmentation_arg(segmentation: Any) -> Any:

@@ -40,7 +40,7 @@ pub fn polygon_to_rle(xy: &[f64], height: usize, width: usize) -> Result<Rle, Pq
         });
     }
     if xy.is_empty() {
-        return Ok(Rle { height, width, counts: vec![u32::try_from(pixels).unwrap_or(0)] });
+        return Err(PqError::BadMask { message: "a polygon has no points".into() });
     }
     let (u, v) = trace_outline(xy);
     Ok(Rle { height, width, counts: crossings_to_counts(&u, &v, height, width) })
@@ -181,10 +181,12 @@ pub fn polygons_to_rle(polygons: &[Vec<f64>], height: usize, width: usize) -> Re
             };
             bbox_to_rle([a, b, c, d], height, width)?
         } else {
-            if polygon.len() < 6 {
+            // pycocotools reads a list whose first polygon has fewer than 4 numbers as nothing it
+            // supports; later ones of any (even, non-zero) length are drawn.
+            if i == 0 && polygon.len() < 4 {
                 return Err(PqError::BadMask {
                     message: format!(
-                        "polygon {i} has {} numbers; a polygon needs at least three x, y points",
+                        "the first polygon has {} numbers; a polygon needs at least three x, y points",
                         polygon.len()
                     ),
                 });

@@ -130,40 +130,61 @@ impl Rle {
         self.counts.iter().skip(1).step_by(2).map(|&c| u64::from(c)).sum()
     }
 
-    /// `[x, y, width, height]` of the 1 pixels, pycocotools' `rleToBbox` including its rule that a
-    /// run of ones crossing a column boundary spans the full height; `[0, 0, 0, 0]` when empty.
+    /// `[x, y, width, height]` of the 1 pixels as pycocotools' `toBbox` gives it (since its 2021
+    /// fix, in every pycocotools from 2.0.3): a run of ones crossing a column boundary spans the
+    /// full height; empty runs are skipped; `[0, 0, 0, 0]` when there are no ones.
     #[must_use]
     pub fn bbox(&self) -> [u64; 4] {
         let h = self.height as u64;
-        let runs = self.counts.len() / 2 * 2;
-        if runs == 0 || h == 0 {
+        if h == 0 {
             return [0; 4];
         }
-        let (mut xs, mut ys, mut xe, mut ye) = (self.width as u64, h, 0u64, 0u64);
+        let (mut xs, mut ys, mut xe, mut ye) = (u64::MAX, u64::MAX, 0u64, 0u64);
         let mut end = 0u64;
-        let mut run_start_x = 0u64;
-        for (j, &count) in self.counts[..runs].iter().enumerate() {
+        for (j, &count) in self.counts.iter().enumerate() {
+            let start = end;
             end += u64::from(count);
-            // After a zeros run, `end` is the first 1 pixel; after a ones run, one past the last.
-            // An empty ones run (never made by pycocotools) would point before the start; it
-            // counts at the start instead.
-            let at = if j % 2 == 1 { end.saturating_sub(1) } else { end };
-            let (x, y) = (at / h, at % h);
-            if j % 2 == 0 {
-                run_start_x = x;
-            } else if run_start_x < x {
+            if j % 2 == 0 || count == 0 {
+                continue;
+            }
+            let (x_start, y_start) = (start / h, start % h);
+            let (x_end, y_end) = ((end - 1) / h, (end - 1) % h);
+            xs = xs.min(x_start);
+            xe = xe.max(x_end);
+            if x_start < x_end {
                 ys = 0;
                 ye = h - 1;
+            } else {
+                ys = ys.min(y_start);
+                ye = ye.max(y_end);
             }
-            xs = xs.min(x);
-            xe = xe.max(x);
-            ys = ys.min(y);
-            ye = ye.max(y);
         }
-        if xe < xs || ye < ys {
+        if xs == u64::MAX {
             return [0; 4];
         }
         [xs, ys, xe - xs + 1, ye - ys + 1]
+    }
+
+    /// The same mask with empty runs folded away (a leading empty run of zeros stays): the form
+    /// pycocotools makes, and the only one its merge walks correctly.
+    #[must_use]
+    pub fn canonical(&self) -> Rle {
+        let mut counts: Vec<u32> = Vec::with_capacity(self.counts.len());
+        for (j, &count) in self.counts.iter().enumerate() {
+            let value = j % 2;
+            // The value of the last run written is its position's parity.
+            match counts.len() {
+                0 if value == 1 => {
+                    counts.push(0);
+                    counts.push(count);
+                }
+                0 => counts.push(count),
+                n if (n - 1) % 2 == value => counts[n - 1] += count,
+                _ if count == 0 => {}
+                _ => counts.push(count),
+            }
+        }
+        Rle { height: self.height, width: self.width, counts }
     }
 
     /// Calls `visit` with the row-major index (`y * width + x`) of every 1 pixel, column by
@@ -226,8 +247,9 @@ impl Rle {
         if masks.len() == 1 {
             return Ok(first.clone());
         }
-        let mut acc = first.clone();
+        let mut acc = first.canonical();
         for other in &masks[1..] {
+            let other = &other.canonical();
             if (other.height, other.width) != (acc.height, acc.width) {
                 return Err(bad(format!(
                     "cannot merge a {}x{} mask with a {}x{} one",
@@ -312,6 +334,18 @@ mod tests {
         assert!(Rle::from_string(b"22", 3, 3).is_err()); // sums to 4, not 9
         assert!(Rle::from_string(b"2~", 2, 2).is_err()); // not a COCO RLE character
         assert!(Rle::from_string(b"2R", 2, 2).is_err()); // ends inside a count ('R' = 34 | 0x20)
+    }
+
+    #[test]
+    fn empty_runs_fold_away() {
+        let rle = Rle { height: 2, width: 2, counts: vec![2, 0, 0, 2] };
+        assert_eq!(rle.canonical().counts, [2, 2]);
+        let rle = Rle { height: 2, width: 3, counts: vec![0, 2, 0, 1, 3] };
+        assert_eq!(rle.canonical().counts, [0, 3, 3]);
+        let a = Rle { height: 2, width: 2, counts: vec![2, 0, 0, 2] };
+        let b = Rle { height: 2, width: 2, counts: vec![1, 3] };
+        assert_eq!(Rle::merge(&[a.clone(), a.clone(), b], false).unwrap().counts, [1, 3]);
+        assert_eq!(Rle::merge(&[a.clone(), a], false).unwrap().counts, [2, 2]);
     }
 
     #[test]

@@ -10,9 +10,9 @@ use pyo3::types::PyBytes;
 
 use super::run::{contiguous, run_sized};
 use crate::convert::from_ids::masks_of_ids;
-use crate::convert::polygon::{polygon_to_rle, polygons_to_rle};
 use crate::convert::images::CombineRule;
 use crate::convert::paint::{ImageMasks, MaskSegment, OverlapRule};
+use crate::convert::polygon::{polygon_to_rle, polygons_to_rle};
 use crate::convert::{Rle, Segmentation};
 
 /// Pixels from which a mask call leaves the calling thread.
@@ -184,11 +184,17 @@ fn paint_masks(
         rule,
         segments: segments
             .into_iter()
-            .map(|(id, isthing, score, mask)| MaskSegment { id, isthing, score, mask: mask.into_segmentation() })
+            .map(|(id, isthing, score, mask)| MaskSegment {
+                id,
+                isthing,
+                score,
+                mask: mask.into_segmentation(),
+            })
             .collect(),
     };
     let painted = run_sized(py, height * width, PARALLEL_MIN_PIXELS, |_| masks.paint(height, width))?;
-    let ids = Array2::from_shape_vec((height, width), painted.ids).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let ids = Array2::from_shape_vec((height, width), painted.ids)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok((ids.into_pyarray(py), painted.kept))
 }
 
