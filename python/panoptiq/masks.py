@@ -47,7 +47,9 @@ def _arg(rle: RLE) -> tuple[int, int, Any]:
         try:
             counts = counts.encode("ascii")
         except UnicodeEncodeError:
-            raise ValueError(f"RLE counts {counts!r:.60} hold characters outside COCO's alphabet ('0' to 'o')") from None
+            raise ValueError(
+                f"RLE counts {counts!r:.60} hold characters outside COCO's alphabet ('0' to 'o')"
+            ) from None
     elif isinstance(counts, (bytes, bytearray, memoryview)):
         counts = bytes(counts)
     else:
