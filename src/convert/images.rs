@@ -93,7 +93,11 @@ pub fn two_channels(
         }
         let id = color_id(colors.color(class)?);
         ids.push(id);
-        segments.push(Segment { id, category_id: class });
+        // A stuff class split over several instances keeps its one colour: the pixels merge into
+        // one segment, listed once (panopticapi lists it once per instance, under one id).
+        if !segments.iter().any(|s: &Segment| s.id == id) {
+            segments.push(Segment { id, category_id: class });
+        }
     }
     relabel(&mut keys, &keys_present, &ids);
     Ok((keys, segments))
@@ -114,6 +118,14 @@ pub fn paint_detections(
     let mut ids = Vec::with_capacity(masks.len());
     for (index, (category, mask)) in masks.iter().enumerate() {
         let id = color_id(colors.color(*category)?);
+        if let Some(first) = ids.iter().position(|&other| other == id) {
+            let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
+            return Err(bad(format!(
+                "segments {} and {} are both of stuff category {category}; the panoptic format has one segment per stuff category and image (merge their masks)",
+                name(first),
+                name(index)
+            )));
+        }
         let mut clash = None;
         mask.for_each_one(|p| {
             if owner[p] != u32::MAX {
@@ -222,7 +234,10 @@ pub fn combine(
                 map[p] = id;
             }
         });
-        segments.push(Segment { id, category_id: *category });
+        // A second region of one stuff class joins the first (one colour, one segment).
+        if !segments.iter().any(|s| s.id == id) {
+            segments.push(Segment { id, category_id: *category });
+        }
     }
     Ok((map, segments))
 }
