@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -31,11 +30,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pillow_data import dataset  # noqa: E402
+from pillow_data import dataset
 
-from panoptiq import masks as mask_utils  # noqa: E402
-from panoptiq import pq_compute  # noqa: E402
-from panoptiq.converters import (  # noqa: E402
+from panoptiq import masks as mask_utils
+from panoptiq import pq_compute
+from panoptiq.converters import (
     convert_detection_to_panoptic_coco_format,
     convert_panoptic_to_detection_coco_format,
 )
@@ -78,9 +77,7 @@ def inputs(folder: Path, work: Path) -> tuple[Path, Path, Path, Path]:
         segment = {"id": ann["id"] + 1, "category_id": ann["category_id"], "segmentation": ann["segmentation"]}
         by_image.setdefault(ann["image_id"], []).append(segment)
     masks = work / "masks.json"
-    masks.write_text(
-        json.dumps({"annotations": [{"image_id": i, "segments_info": s} for i, s in by_image.items()]})
-    )
+    masks.write_text(json.dumps({"annotations": [{"image_id": i, "segments_info": s} for i, s in by_image.items()]}))
     return gt_json, categories, detection, masks
 
 
