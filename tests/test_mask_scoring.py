@@ -287,3 +287,32 @@ def test_the_metric_takes_masks_and_png_bytes(dataset: tuple[Path, Path]) -> Non
         assert other.pq == expected.pq
         assert other.per_class == expected.per_class
         assert [r.pq for r in other.per_image] == [r.pq for r in expected.per_image]
+
+
+def test_the_command_line_scores_masks(
+    dataset: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from panoptiq.cli import main
+
+    gt_json, pred_json = dataset
+    masks_json = tmp_path / "masks.json"
+    masks_json.write_text(json.dumps(_as_masks(pred_json)))
+    expected = pq_compute(str(gt_json), str(pred_json), verbose=False)
+    out = tmp_path / "out.json"
+    assert (
+        main(["eval", str(gt_json), str(masks_json), "--overlap", "combine", "--no-progress", "--json", str(out)]) == 0
+    )
+    written = json.loads(out.read_text())
+    # The masks do not overlap: the heuristic keeps every thing; stuff below 4096 pixels goes.
+    assert written["All"]["n"] == expected["All"]["n"]
+    assert main(["eval", str(gt_json), str(masks_json), "--no-progress", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["All"]["pq"] == pytest.approx(expected["All"]["pq"], abs=0)
+    capsys.readouterr()
+
+
+def test_masks_cannot_go_to_a_cluster(dataset: tuple[Path, Path], tmp_path: Path) -> None:
+    gt_json, pred_json = dataset
+    masks_json = tmp_path / "masks.json"
+    masks_json.write_text(json.dumps(_as_masks(pred_json)))
+    with pytest.raises(ValueError, match="cannot go to a cluster"):
+        pq_compute(str(gt_json), str(masks_json), verbose=False, client=object())

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from panoptiq import _dataset
+from panoptiq._mask_sides import overlap_rule
 from panoptiq._options import Options
 from panoptiq._progress import Progress
 from panoptiq._version import __version__
@@ -154,6 +155,7 @@ def run_eval(args: argparse.Namespace) -> int:
             args.pred_folder,
             num_threads=args.threads,
             storage_options=locations,
+            overlap=overlap_rule(args.overlap),
         )
         if len(dataset) == 0:
             raise UsageError(f"the ground truth {args.gt_json} has no annotations: there is nothing to evaluate")
@@ -322,6 +324,13 @@ def parser() -> argparse.ArgumentParser:
         "--sort", choices=SORT_KEYS, help="order of the per-class table: id (default), name, or pq (best first)"
     )
     ev.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    ev.add_argument(
+        "--overlap",
+        choices=("error", "combine"),
+        default="error",
+        help="for predictions given as masks in the JSON: refuse overlapping masks, or resolve them with "
+        "panopticapi's combination heuristic (default: error)",
+    )
     ev.add_argument(
         "--per-image",
         metavar="FILE",

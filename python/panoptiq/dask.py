@@ -105,6 +105,10 @@ def evaluate_dataset(
 ) -> Evaluation:
     """Evaluate a loaded dataset on the cluster of ``client`` as ``options`` say (its progress
     callback follows the parts as they finish, its records come back in image order)."""
+    from panoptiq._storage import MemoryFolder
+
+    if dataset.masks is not None or any(isinstance(side.remote, MemoryFolder) for side in (dataset.gt, dataset.pred)):
+        raise ValueError("PNGs or masks held in memory (not in files the workers can read) cannot go to a cluster")
     size = partition_size if partition_size is not None else default_partition_size(len(dataset), client)
     parts = plan_dataset(dataset, size, options)
     rows: tuple[list[Any], list[Any]] | None = ([], []) if options.records else None
