@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -93,12 +93,17 @@ def _json_default(value: Any) -> Any:
 
 
 def save_json(data: Any, path: str | os.PathLike[str]) -> None:
-    """Write JSON under a temporary name beside ``path`` and rename it when complete."""
+    """Write JSON under a temporary name beside ``path`` and rename it when complete; the file
+    gets the permissions a plain ``open(path, "w")`` would (the umask's)."""
+    # json.dumps runs the C encoder; json.dump to a file streams through the Python one.
+    text = json.dumps(data, default=_json_default)
     folder = os.path.dirname(os.path.abspath(path))
-    handle, part = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=folder)
+    part = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}-{uuid.uuid4().hex}.part")
+    # Created as open() creates files (mode 0666 less the umask), but never over another file.
+    handle = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as f:
-            json.dump(data, f, default=_json_default)
+            f.write(text)
         os.replace(part, path)
     except BaseException:
         if os.path.exists(part):

@@ -28,10 +28,10 @@ def extract_semantic(
     output_json_file: str | None,
     semantic_seg_folder: str | None,
     categories_json_file: str,
-    save_with_color: bool = False,
-    cat_id_colormap: Mapping[str, Any] | None = None,
     things_other: bool = False,
     *,
+    save_with_color: bool = False,
+    cat_id_colormap: Mapping[str, Any] | None = None,
     threads: int | None = None,
     overwrite: bool | None = None,
     progress: bool | Callable[[int, int], None] = False,
@@ -50,10 +50,11 @@ def extract_semantic(
     ----------
     input_json_file, segmentations_folder, output_json_file, semantic_seg_folder, categories_json_file
         As panopticapi's.
-    save_with_color, cat_id_colormap
-        Colour PNGs, with ``{str(id): colour}`` (``None``: the categories file's colours).
     things_other : bool
         Every thing class becomes :data:`OTHER_CLASS_ID`.
+    save_with_color, cat_id_colormap
+        Keyword-only (a panopticapi pull request's additions, not in its released script):
+        colour PNGs, with ``{str(id): colour}`` (``None``: the categories file's colours).
     threads, overwrite, progress
         As :func:`panoptiq.converters.converter`.
     """
