@@ -55,26 +55,21 @@ fn relabel(keys: &mut [u32], distinct: &[u32], values: &[u32]) {
 /// every distinct (class, instance) pair that is not `void` becomes a segment, in ascending
 /// order of `1000 * class + instance`.
 pub fn two_channels(
-    samples: &Samples,
+    height: usize,
+    width: usize,
+    pixel: impl Fn(usize) -> (u32, u32),
     void: i64,
     known: impl Fn(i64) -> bool,
     colors: &mut IdGenerator<'_>,
 ) -> Result<(Vec<u32>, Vec<Segment>), PqError> {
-    if samples.channels < 2 {
-        return Err(bad(format!(
-            "a 2-channel PNG needs at least two channels (semantic, instance); this one has {}",
-            samples.channels
-        )));
-    }
-    let pixels = samples.height * samples.width;
-    let mut keys = filled_vec(pixels, 0u32, "the 2-channel labels")?;
+    let mut keys = filled_vec(height * width, 0u32, "the 2-channel labels")?;
     for (i, key) in keys.iter_mut().enumerate() {
-        let (class, instance) = (samples.at(i, 0), samples.at(i, 1));
+        let (class, instance) = pixel(i);
         if instance >= 1000 {
             return Err(bad(format!(
                 "pixel ({}, {}) has instance {instance}; the 2-channel format's instances are below 1000",
-                i % samples.width,
-                i / samples.width
+                i % width,
+                i / width
             )));
         }
         *key = class * 1000 + instance;
@@ -326,7 +321,8 @@ mod tests {
         let values = pixels.iter().flat_map(|&(c, i)| [c, i, 0]).collect();
         let samples = Samples { height: 2, width: 2, channels: 3, values };
         let mut colors = IdGenerator::new(&CATEGORIES, 0, 0);
-        let (map, segments) = two_channels(&samples, 0, |c| c == 1 || c == 2, &mut colors).unwrap();
+        let pixel = |i| (samples.at(i, 0), samples.at(i, 1));
+        let (map, segments) = two_channels(2, 2, pixel, 0, |c| c == 1 || c == 2, &mut colors).unwrap();
         assert_eq!(map[0], 0);
         assert_eq!(map[1], color_id([200, 0, 0]));
         assert_ne!(map[2], map[1]);

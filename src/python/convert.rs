@@ -16,7 +16,7 @@ use crate::convert::output::write_atomically;
 use crate::convert::{CategoryColor, IdGenerator, Rle, Segmentation};
 use crate::eval::ids::ids_to_rgb;
 use crate::png::samples::{read_samples, Samples};
-use crate::png::{read_id_map, write_pixels};
+use crate::png::{read_id_map, read_id_map_from_bytes, write_pixels};
 use crate::runtime::memory::filled_vec;
 use crate::PqError;
 
@@ -95,12 +95,35 @@ fn convert_two_channels(
 ) -> PyResult<Vec<Vec<(u32, i64)>>> {
     let colors = palette(&categories);
     each(py, threads, &jobs, |i, (image_id, source, out)| {
-        let samples = samples_of(source).map_err(in_image(image_id, source))?;
         let mut generator = IdGenerator::new(&colors, seed, first + i as u64);
         let known = |c: i64| colors.iter().any(|k| k.id == c);
-        let (map, segments) = images::two_channels(&samples, void, known, &mut generator)
-            .map_err(in_image(image_id, source))?;
-        write_map(out, &map, samples.height, samples.width).map_err(in_image(image_id, out))?;
+        let file = read_file(source).map_err(in_image(image_id, source))?;
+        // 8-bit RGB(A) and palette PNGs through panoptiq's decoder (class = R, instance = G);
+        // other layouts (gray + alpha, 16-bit) through the png crate's.
+        let cancel = crate::runtime::parallel::Cancel::new();
+        let converted = match read_id_map_from_bytes(source, file.clone(), &cancel) {
+            Ok(map) => {
+                let pixel = |p: usize| (map.ids[p] & 0xff, (map.ids[p] >> 8) & 0xff);
+                images::two_channels(map.height, map.width, pixel, void, known, &mut generator)
+                    .map(|(ids, segments)| (ids, segments, map.height, map.width))
+            }
+            Err(PqError::UnsupportedPng { .. }) => read_samples(source, &file).and_then(|samples| {
+                if samples.channels < 2 {
+                    return Err(PqError::BadMask {
+                        message: format!(
+                            "a 2-channel PNG needs at least two channels (semantic, instance); this one has {}",
+                            samples.channels
+                        ),
+                    });
+                }
+                let pixel = |p: usize| (samples.at(p, 0), samples.at(p, 1));
+                images::two_channels(samples.height, samples.width, pixel, void, known, &mut generator)
+                    .map(|(ids, segments)| (ids, segments, samples.height, samples.width))
+            }),
+            Err(other) => Err(other),
+        };
+        let (map, segments, height, width) = converted.map_err(in_image(image_id, source))?;
+        write_map(out, &map, height, width).map_err(in_image(image_id, out))?;
         Ok(segments.iter().map(|s| (s.id, s.category_id)).collect())
     })
 }

@@ -161,6 +161,33 @@ fn id_masks<'py>(
     Ok(strings.iter().map(|s| PyBytes::new(py, s)).collect())
 }
 
+/// A side's segments as Python passes them: `(id, isthing, score, mask)`.
+pub(crate) type SegmentMasks = Vec<(u32, bool, Option<f64>, MaskArg)>;
+
+/// The overlap rule as Python passes it: None (overlaps are errors) or the combination
+/// heuristic's `(confidence_thr, overlap_thr, stuff_area_limit)`.
+pub(crate) fn overlap_rule(overlap: Option<(f64, f64, f64)>) -> OverlapRule {
+    match overlap {
+        None => OverlapRule::Error,
+        Some((confidence_thr, overlap_thr, stuff_area_limit)) => {
+            OverlapRule::Combine { confidence_thr, rule: CombineRule { overlap_thr, stuff_area_limit } }
+        }
+    }
+}
+
+/// One image side's masks, in the core's form.
+pub(crate) fn image_masks(
+    size: Option<(usize, usize)>,
+    segments: SegmentMasks,
+    rule: OverlapRule,
+) -> ImageMasks {
+    let segments = segments
+        .into_iter()
+        .map(|(id, isthing, score, mask)| MaskSegment { id, isthing, score, mask: mask.into_segmentation() })
+        .collect();
+    ImageMasks { size, segments, rule }
+}
+
 /// Segments given as masks painted into an id map under an overlap rule (None: overlaps are
 /// errors; `(confidence_thr, overlap_thr, stuff_area_limit)`: the combination heuristic); returns
 /// the map and the ids of the segments kept.
@@ -170,28 +197,10 @@ fn paint_masks(
     py: Python<'_>,
     height: usize,
     width: usize,
-    segments: Vec<(u32, bool, Option<f64>, MaskArg)>,
+    segments: SegmentMasks,
     overlap: Option<(f64, f64, f64)>,
 ) -> PyResult<(Bound<'_, PyArray2<u32>>, Vec<u32>)> {
-    let rule = match overlap {
-        None => OverlapRule::Error,
-        Some((confidence_thr, overlap_thr, stuff_area_limit)) => {
-            OverlapRule::Combine { confidence_thr, rule: CombineRule { overlap_thr, stuff_area_limit } }
-        }
-    };
-    let masks = ImageMasks {
-        size: Some((height, width)),
-        rule,
-        segments: segments
-            .into_iter()
-            .map(|(id, isthing, score, mask)| MaskSegment {
-                id,
-                isthing,
-                score,
-                mask: mask.into_segmentation(),
-            })
-            .collect(),
-    };
+    let masks = image_masks(Some((height, width)), segments, overlap_rule(overlap));
     let painted = run_sized(py, height * width, PARALLEL_MIN_PIXELS, |_| masks.paint(height, width))?;
     let ids = Array2::from_shape_vec((height, width), painted.ids)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;

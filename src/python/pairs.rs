@@ -11,12 +11,11 @@ use pyo3::types::{PyBytes, PyTuple};
 
 use super::columns::{gt_segments, image_row, pred_segments, segment_rows, Details, GtColumns, PredColumns};
 use super::io::{origins, Source};
-use super::masks::MaskArg;
+use super::masks::{image_masks, overlap_rule, SegmentMasks};
 use super::options::PyOptions;
 use super::results::{PyCategories, PyTotals};
 use super::run::run;
-use crate::convert::images::CombineRule;
-use crate::convert::paint::{ImageMasks, MaskSegment, OverlapRule};
+use crate::convert::paint::{ImageMasks, OverlapRule};
 use crate::dataset::annotations::{parse_annotations, read_annotations, Annotations, Read};
 use crate::dataset::{evaluate_pairs, Pairs, SideColumns};
 use crate::error::{JsonFiles, Side};
@@ -32,9 +31,9 @@ type PairRow = (String, String, String, Vec<(u32, i64, bool, i64)>, Vec<(u32, i6
 
 /// One image side as masks: its `(height, width)` when known, and its segments as
 /// `(id, isthing, score, mask)`.
-type MasksIn = (Option<(usize, usize)>, Vec<(u32, bool, Option<f64>, MaskArg)>);
+type MasksIn = (Option<(usize, usize)>, SegmentMasks);
 
-fn image_masks(
+fn side_masks(
     masks: Option<Vec<MasksIn>>,
     pairs: usize,
     rule: OverlapRule,
@@ -43,24 +42,7 @@ fn image_masks(
     if masks.len() != pairs {
         return Err(PqError::LengthMismatch { what: "masks", expected: pairs, got: masks.len() }.into());
     }
-    Ok(Some(
-        masks
-            .into_iter()
-            .map(|(size, segments)| ImageMasks {
-                size,
-                rule,
-                segments: segments
-                    .into_iter()
-                    .map(|(id, isthing, score, mask)| MaskSegment {
-                        id,
-                        isthing,
-                        score,
-                        mask: mask.into_segmentation(),
-                    })
-                    .collect(),
-            })
-            .collect(),
-    ))
+    Ok(Some(masks.into_iter().map(|(size, segments)| image_masks(size, segments, rule)).collect()))
 }
 
 /// Matched (ground truth, prediction) image pairs with their PNG paths and segments.
@@ -226,14 +208,9 @@ impl PyPairs {
         let (stop, start) = (stop.min(self.0.len()), start.min(stop.min(self.0.len())));
         let gt_origins = origins(sources.0.as_ref(), stop - start, Side::GroundTruth)?;
         let pred_origins = origins(sources.1.as_ref(), stop - start, Side::Prediction)?;
-        let rule = match overlap {
-            None => OverlapRule::Error,
-            Some((confidence_thr, overlap_thr, stuff_area_limit)) => {
-                OverlapRule::Combine { confidence_thr, rule: CombineRule { overlap_thr, stuff_area_limit } }
-            }
-        };
-        let gt_masks = image_masks(masks.0, stop - start, rule)?;
-        let pred_masks = image_masks(masks.1, stop - start, rule)?;
+        let rule = overlap_rule(overlap);
+        let gt_masks = side_masks(masks.0, stop - start, rule)?;
+        let pred_masks = side_masks(masks.1, stop - start, rule)?;
         let disk = crate::io::Origin::Folder(&crate::io::DISK);
         let mut jobs = self.0.jobs(start..stop, disk, disk);
         for (i, (job, (gt, pred))) in
