@@ -155,7 +155,7 @@ def run_eval(args: argparse.Namespace) -> int:
             args.pred_folder,
             num_threads=args.threads,
             storage_options=locations,
-            overlap=overlap_rule(args.overlap),
+            overlap=overlap_rule(getattr(args, "overlap", "error")),
         )
         if len(dataset) == 0:
             raise UsageError(f"the ground truth {args.gt_json} has no annotations: there is nothing to evaluate")
