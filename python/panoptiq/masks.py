@@ -36,7 +36,10 @@ def _size(rle: RLE) -> tuple[int, int]:
     except (KeyError, TypeError, ValueError):
         raise ValueError(f"a COCO RLE is a dict with 'size' [height, width] and 'counts'; got {rle!r:.80}") from None
     del counts
-    return int(height), int(width)
+    height, width = int(height), int(width)
+    if height < 0 or width < 0:
+        raise ValueError(f"an RLE's size is [height, width], at least 0 each; got {rle['size']!r}")
+    return height, width
 
 
 def _arg(rle: RLE) -> tuple[int, int, Any]:

@@ -61,33 +61,46 @@ impl ImageMasks {
         })
     }
 
-    /// Paints the masks at `height` x `width`.
+    /// Paints the masks at `height` x `width` into a row-major map.
     pub fn paint(&self, height: usize, width: usize) -> Result<Painted, PqError> {
+        let (columns, kept) = self.paint_columns(height, width)?;
+        let mut ids = filled_vec(height * width, 0u32, "an id map painted from masks")?;
+        transpose(&columns, &mut ids, height, width);
+        Ok(Painted { height, width, ids, kept })
+    }
+
+    /// Paints the masks at `height` x `width` into a column-major map (pixel (x, y) at
+    /// `x * height + y`), where each run of a mask is one contiguous slice: a fill, not a
+    /// pixel-by-pixel walk across rows. Returns it and the ids of the segments kept.
+    pub fn paint_columns(&self, height: usize, width: usize) -> Result<(Vec<u32>, Vec<u32>), PqError> {
         let masks: Vec<Rle> = self
             .segments
             .iter()
             .map(|s| s.mask.to_rle(height, width).map_err(|e| named(s.id, &e)))
             .collect::<Result<_, _>>()?;
-        let mut ids = filled_vec(height * width, 0u32, "an id map painted from masks")?;
+        // Column-major: pixel (x, y) at x * height + y.
+        let mut columns = filled_vec(height * width, 0u32, "an id map painted from masks")?;
         let mut kept = Vec::with_capacity(masks.len());
         match self.rule {
             OverlapRule::Error => {
-                // Which segment painted each pixel, to name the first of two that overlap.
                 for (segment, mask) in self.segments.iter().zip(&masks) {
                     let mut clash = None;
-                    mask.for_each_one(|p| {
-                        if ids[p] != 0 {
-                            clash.get_or_insert((ids[p], p));
+                    mask.for_each_run(|start, end| {
+                        let run = &mut columns[start..end];
+                        if clash.is_none() {
+                            if let Some(at) = run.iter().position(|&v| v != 0) {
+                                clash = Some((run[at], start + at));
+                            }
                         }
-                        ids[p] = segment.id;
+                        run.fill(segment.id);
                     });
                     if let Some((other, p)) = clash {
                         return Err(PqError::BadMask {
                             message: format!(
                                 "segment {} overlaps segment {other} at pixel (x={}, y={}); pass overlap=\"combine\" to resolve overlaps with panopticapi's combination heuristic",
                                 segment.id,
-                                p % width,
-                                p / width
+                                p / height,
+                                p % height
                             ),
                         });
                     }
@@ -95,6 +108,22 @@ impl ImageMasks {
                 }
             }
             OverlapRule::Combine { confidence_thr, rule } => {
+                let free_in = |columns: &[u32], mask: &Rle| {
+                    let mut free = 0u64;
+                    mask.for_each_run(|start, end| {
+                        free += columns[start..end].iter().filter(|&&v| v == 0).count() as u64;
+                    });
+                    free
+                };
+                let paint_free = |columns: &mut [u32], mask: &Rle, id: u32| {
+                    mask.for_each_run(|start, end| {
+                        for v in &mut columns[start..end] {
+                            if *v == 0 {
+                                *v = id;
+                            }
+                        }
+                    });
+                };
                 let things: Vec<usize> = combine_order(
                     self.segments
                         .iter()
@@ -107,35 +136,38 @@ impl ImageMasks {
                     if area == 0 {
                         continue;
                     }
-                    let mut covered = 0u64;
-                    masks[i].for_each_one(|p| covered += u64::from(ids[p] != 0));
+                    let covered = area - free_in(&columns, &masks[i]);
                     if covered as f64 / area as f64 > rule.overlap_thr {
                         continue;
                     }
-                    let id = self.segments[i].id;
-                    masks[i].for_each_one(|p| {
-                        if ids[p] == 0 {
-                            ids[p] = id;
-                        }
-                    });
-                    kept.push(id);
+                    paint_free(&mut columns, &masks[i], self.segments[i].id);
+                    kept.push(self.segments[i].id);
                 }
                 for (segment, mask) in self.segments.iter().zip(&masks).filter(|(s, _)| !s.isthing) {
-                    let mut free = 0u64;
-                    mask.for_each_one(|p| free += u64::from(ids[p] == 0));
-                    if (free as f64) < rule.stuff_area_limit {
+                    if (free_in(&columns, mask) as f64) < rule.stuff_area_limit {
                         continue;
                     }
-                    mask.for_each_one(|p| {
-                        if ids[p] == 0 {
-                            ids[p] = segment.id;
-                        }
-                    });
+                    paint_free(&mut columns, mask, segment.id);
                     kept.push(segment.id);
                 }
             }
         }
-        Ok(Painted { height, width, ids, kept })
+        Ok((columns, kept))
+    }
+}
+
+/// `rows[y * width + x] = columns[x * height + y]`, in tiles that stay in cache.
+fn transpose(columns: &[u32], rows: &mut [u32], height: usize, width: usize) {
+    const TILE: usize = 32;
+    for x0 in (0..width).step_by(TILE) {
+        for y0 in (0..height).step_by(TILE) {
+            for x in x0..(x0 + TILE).min(width) {
+                let column = &columns[x * height..(x + 1) * height];
+                for y in y0..(y0 + TILE).min(height) {
+                    rows[y * width + x] = column[y];
+                }
+            }
+        }
     }
 }
 

@@ -187,6 +187,19 @@ impl Rle {
         Rle { height: self.height, width: self.width, counts }
     }
 
+    /// Calls `visit(start, end)` for every run of ones, as column-major pixel ranges
+    /// (pixel (x, y) is `x * height + y`).
+    pub fn for_each_run(&self, mut visit: impl FnMut(usize, usize)) {
+        let mut at = 0usize;
+        for (j, &count) in self.counts.iter().enumerate() {
+            let count = count as usize;
+            if j % 2 == 1 && count > 0 {
+                visit(at, at + count);
+            }
+            at += count;
+        }
+    }
+
     /// Calls `visit` with the row-major index (`y * width + x`) of every 1 pixel, column by
     /// column.
     pub fn for_each_one(&self, mut visit: impl FnMut(usize)) {

@@ -109,7 +109,16 @@ fn evaluate_pair_with(
 /// One side's rows: decoded from its PNG, or read off the id map painted from its masks.
 enum SideRows {
     Png(RunReader),
-    Map { ids: Vec<u32>, width: usize, height: usize, y: usize, runs: RowRuns },
+    /// A column-major map (pixel (x, y) at `x * height + y`), gathered a row at a time.
+    Map {
+        columns: Vec<u32>,
+        width: usize,
+        height: usize,
+        y: usize,
+        row: Vec<u32>,
+        above: Vec<u32>,
+        runs: RowRuns,
+    },
 }
 
 impl SideRows {
@@ -123,10 +132,12 @@ impl SideRows {
     fn next_row(&mut self, path: &Path) -> Result<Row, PqError> {
         match self {
             SideRows::Png(reader) => reader.next_row(path),
-            SideRows::Map { ids, width, y, runs, .. } => {
-                let w = *width;
-                let row = &ids[*y * w..(*y + 1) * w];
-                let same = *y > 0 && row == &ids[(*y - 1) * w..*y * w];
+            SideRows::Map { columns, height, y, row, above, runs, .. } => {
+                std::mem::swap(row, above);
+                for (x, id) in row.iter_mut().enumerate() {
+                    *id = columns[x * *height + *y];
+                }
+                let same = *y > 0 && row == above;
                 if !same {
                     runs.set_from_ids(row);
                 }
@@ -178,9 +189,12 @@ fn open_sides(job: &PairJob<'_>, scratch: &mut Scratch) -> Result<(SideRows, Sid
             (Some(png), _) => Ok((SideRows::Png(png), None)),
             (None, Some(masks)) => {
                 let (height, width) = masks.size_or(other).map_err(|e| in_side(what, &e))?;
-                let painted = masks.paint(height, width).map_err(|e| in_side(what, &e))?;
-                let rows = SideRows::Map { ids: painted.ids, width, height, y: 0, runs: RowRuns::default() };
-                Ok((rows, Some(painted.kept)))
+                let (columns, kept) = masks.paint_columns(height, width).map_err(|e| in_side(what, &e))?;
+                let row = vec![0; width];
+                let above = vec![0; width];
+                let rows =
+                    SideRows::Map { columns, width, height, y: 0, row, above, runs: RowRuns::default() };
+                Ok((rows, Some(kept)))
             }
             (None, None) => Err(PqError::Panic { message: "a side with neither a PNG nor masks".into() }),
         }
