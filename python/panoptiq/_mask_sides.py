@@ -84,7 +84,7 @@ class MaskSides:
             segments = []
             for segment in annotation.get("segments_info", []):
                 try:
-                    mask = _fast_arg(segment["segmentation"])
+                    mask = segmentation_arg(segment["segmentation"])
                 except ValueError as error:
                     raise ValueError(
                         f"In the image with ID {image_id} segment {segment.get('id')!r}: {error}"
@@ -97,19 +97,6 @@ class MaskSides:
 
     def both(self, image_ids: Sequence[str]) -> tuple[list[Any] | None, list[Any] | None]:
         return self.batch(GT, image_ids), self.batch(PRED, image_ids)
-
-
-def _fast_arg(segmentation: Any) -> Any:
-    """The core's form of a segmentation: compressed RLE as JSON gives it (the common case)
-    taken straight, anything else through ``segmentation_arg``'s checks. The core checks the
-    counts and the size either way."""
-    if type(segmentation) is dict:
-        size, counts = segmentation.get("size"), segmentation.get("counts")
-        if type(counts) is str and counts.isascii() and type(size) is list and len(size) == 2:
-            height, width = size
-            if type(height) is int and type(width) is int and height >= 0 and width >= 0:
-                return height, width, counts.encode("ascii")
-    return segmentation_arg(segmentation)
 
 
 def _png_like(value: Any) -> bool:

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use super::colors::{color_id, IdGenerator};
-use super::from_ids::masks_of_ids;
+use super::from_ids::{columns_to_rows, masks_of_ids};
+use super::heuristic::combine_masks;
+pub use super::heuristic::{combine_order, CombineRule};
 use super::rle::Rle;
 use crate::png::samples::Samples;
 use crate::runtime::memory::filled_vec;
@@ -166,27 +168,8 @@ pub fn semantic_masks(map: &[u32], height: usize, width: usize, wanted: &[u32]) 
     masks_of_ids(map, height, width, wanted)
 }
 
-/// The combination heuristic's thresholds.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CombineRule {
-    /// An instance is dropped when more than this share of its area is already covered.
-    pub overlap_thr: f64,
-    /// A stuff region is dropped when less than this many of its pixels are left uncovered.
-    pub stuff_area_limit: f64,
-}
-
-/// The order instances are considered in: by descending score, equal scores keeping their order
-/// (Python's stable `sorted(key=lambda a: -a["score"])`).
-pub fn combine_order(scored: impl Iterator<Item = (usize, f64)>) -> Vec<usize> {
-    let mut order: Vec<(usize, f64)> = scored.collect();
-    order.sort_by(|a, b| b.1.total_cmp(&a.1));
-    order.into_iter().map(|(i, _)| i).collect()
-}
-
-/// panopticapi's combination of instance and semantic predictions (the paper's section 7):
-/// instances in the order given (by descending score), each dropped if empty or if more than
-/// `overlap_thr` of it lies under instances already accepted, and painted where still free;
-/// then each stuff region painted where free, unless fewer than `stuff_area_limit` pixels are.
+/// panopticapi's combination of instance and semantic predictions (the paper's section 7), with
+/// instances in the order given (by descending score): see [`combine_masks`].
 pub fn combine(
     height: usize,
     width: usize,
@@ -195,45 +178,21 @@ pub fn combine(
     rule: CombineRule,
     colors: &mut IdGenerator<'_>,
 ) -> Result<(Vec<u32>, Vec<Segment>), PqError> {
-    let mut map = filled_vec(height * width, 0u32, "the panoptic map")?;
-    let mut segments = Vec::new();
-    for (category, mask) in instances {
-        let area = mask.area();
-        if area == 0 {
-            continue;
-        }
-        // The union of accepted instances is exactly the painted pixels: each accepted mask is
-        // painted wherever an earlier one is not.
-        let mut covered = 0u64;
-        mask.for_each_one(|p| covered += u64::from(map[p] != 0));
-        if covered as f64 / area as f64 > rule.overlap_thr {
-            continue;
-        }
-        let id = color_id(colors.color(*category)?);
-        mask.for_each_one(|p| {
-            if map[p] == 0 {
-                map[p] = id;
-            }
-        });
-        segments.push(Segment { id, category_id: *category });
-    }
-    for (category, mask) in stuff {
-        let mut free = 0u64;
-        mask.for_each_one(|p| free += u64::from(map[p] == 0));
-        if (free as f64) < rule.stuff_area_limit {
-            continue;
-        }
-        let id = color_id(colors.color(*category)?);
-        mask.for_each_one(|p| {
-            if map[p] == 0 {
-                map[p] = id;
-            }
-        });
+    let mut columns = filled_vec(height * width, 0u32, "the panoptic map")?;
+    let mut segments: Vec<Segment> = Vec::new();
+    let things: Vec<&Rle> = instances.iter().map(|(_, m)| m).collect();
+    let regions: Vec<&Rle> = stuff.iter().map(|(_, m)| m).collect();
+    combine_masks(&mut columns, &things, &regions, rule, |is_stuff, i| {
+        let category = if is_stuff { stuff[i].0 } else { instances[i].0 };
+        let id = color_id(colors.color(category)?);
         // A second region of one stuff class joins the first (one colour, one segment).
-        if !segments.iter().any(|s| s.id == id) {
-            segments.push(Segment { id, category_id: *category });
+        if !(is_stuff && segments.iter().any(|s| s.id == id)) {
+            segments.push(Segment { id, category_id: category });
         }
-    }
+        Ok(id)
+    })?;
+    let mut map = filled_vec(height * width, 0u32, "the panoptic map")?;
+    columns_to_rows(&columns, &mut map, height, width);
     Ok((map, segments))
 }
 

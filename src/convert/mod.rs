@@ -7,6 +7,8 @@
 //!   segment's mask cut from an id map in one pass.
 //! - [`colors`] — seeded segment colours.
 //! - [`segmentation`] — a COCO `segmentation` field in any of its forms, as one mask.
+//! - [`heuristic`] — panopticapi's combination heuristic, one copy for the converter and for
+//!   scoring masks.
 //! - [`paint`] — one image side given as masks painted into an id map, for scoring without
 //!   PNGs.
 //! - [`output`] — files written under a temporary name and renamed when complete.
@@ -15,6 +17,7 @@
 
 pub mod colors;
 pub mod from_ids;
+pub mod heuristic;
 pub mod images;
 pub mod output;
 pub mod paint;

@@ -2,7 +2,8 @@
 //! that carry a COCO `segmentation` — painted into the id map evaluation reads, under a stated
 //! rule for pixels two masks claim.
 
-use super::images::{combine_order, CombineRule};
+use super::from_ids::columns_to_rows;
+use super::heuristic::{combine_masks, combine_order, CombineRule};
 use super::rle::Rle;
 use super::segmentation::Segmentation;
 use crate::runtime::memory::filled_vec;
@@ -65,7 +66,7 @@ impl ImageMasks {
     pub fn paint(&self, height: usize, width: usize) -> Result<Painted, PqError> {
         let (columns, kept) = self.paint_columns(height, width)?;
         let mut ids = filled_vec(height * width, 0u32, "an id map painted from masks")?;
-        transpose(&columns, &mut ids, height, width);
+        columns_to_rows(&columns, &mut ids, height, width);
         Ok(Painted { height, width, ids, kept })
     }
 
@@ -108,66 +109,25 @@ impl ImageMasks {
                 }
             }
             OverlapRule::Combine { confidence_thr, rule } => {
-                let free_in = |columns: &[u32], mask: &Rle| {
-                    let mut free = 0u64;
-                    mask.for_each_run(|start, end| {
-                        free += columns[start..end].iter().filter(|&&v| v == 0).count() as u64;
-                    });
-                    free
-                };
-                let paint_free = |columns: &mut [u32], mask: &Rle, id: u32| {
-                    mask.for_each_run(|start, end| {
-                        for v in &mut columns[start..end] {
-                            if *v == 0 {
-                                *v = id;
-                            }
-                        }
-                    });
-                };
-                let things: Vec<usize> = combine_order(
+                let order = combine_order(
                     self.segments
                         .iter()
                         .enumerate()
                         .filter(|(_, s)| s.isthing && s.score.is_none_or(|v| v >= confidence_thr))
                         .map(|(i, s)| (i, s.score.unwrap_or(f64::INFINITY))),
                 );
-                for i in things {
-                    let area = masks[i].area();
-                    if area == 0 {
-                        continue;
-                    }
-                    let covered = area - free_in(&columns, &masks[i]);
-                    if covered as f64 / area as f64 > rule.overlap_thr {
-                        continue;
-                    }
-                    paint_free(&mut columns, &masks[i], self.segments[i].id);
-                    kept.push(self.segments[i].id);
-                }
-                for (segment, mask) in self.segments.iter().zip(&masks).filter(|(s, _)| !s.isthing) {
-                    if (free_in(&columns, mask) as f64) < rule.stuff_area_limit {
-                        continue;
-                    }
-                    paint_free(&mut columns, mask, segment.id);
-                    kept.push(segment.id);
-                }
+                let stuff: Vec<usize> =
+                    (0..self.segments.len()).filter(|&i| !self.segments[i].isthing).collect();
+                let things_masks: Vec<&Rle> = order.iter().map(|&i| &masks[i]).collect();
+                let stuff_masks: Vec<&Rle> = stuff.iter().map(|&i| &masks[i]).collect();
+                combine_masks(&mut columns, &things_masks, &stuff_masks, rule, |is_stuff, k| {
+                    let id = self.segments[if is_stuff { stuff[k] } else { order[k] }].id;
+                    kept.push(id);
+                    Ok(id)
+                })?;
             }
         }
         Ok((columns, kept))
-    }
-}
-
-/// `rows[y * width + x] = columns[x * height + y]`, in tiles that stay in cache.
-fn transpose(columns: &[u32], rows: &mut [u32], height: usize, width: usize) {
-    const TILE: usize = 32;
-    for x0 in (0..width).step_by(TILE) {
-        for y0 in (0..height).step_by(TILE) {
-            for x in x0..(x0 + TILE).min(width) {
-                let column = &columns[x * height..(x + 1) * height];
-                for y in y0..(y0 + TILE).min(height) {
-                    rows[y * width + x] = column[y];
-                }
-            }
-        }
     }
 }
 

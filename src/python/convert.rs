@@ -11,7 +11,8 @@ use rayon::prelude::*;
 
 use super::masks::MaskArg;
 use super::run::run;
-use crate::convert::images::{self, CombineRule};
+use crate::convert::heuristic::CombineRule;
+use crate::convert::images;
 use crate::convert::output::write_atomically;
 use crate::convert::{CategoryColor, IdGenerator, Rle, Segmentation};
 use crate::eval::ids::ids_to_rgb;

@@ -10,7 +10,7 @@ use pyo3::types::PyBytes;
 
 use super::run::{contiguous, run_sized};
 use crate::convert::from_ids::masks_of_ids;
-use crate::convert::images::CombineRule;
+use crate::convert::heuristic::CombineRule;
 use crate::convert::paint::{ImageMasks, MaskSegment, OverlapRule};
 use crate::convert::polygon::{polygon_to_rle, polygons_to_rle};
 use crate::convert::{Rle, Segmentation};

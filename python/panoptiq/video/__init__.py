@@ -14,12 +14,12 @@ for VPQ; a histogram of track ids and a class confusion matrix for STQ.
 
 from __future__ import annotations
 
-from panoptiq.video._files import vpq_compute
 from panoptiq.video._parts import VideoPart, VideoPlan, evaluate_video_part, vpq_plan
 from panoptiq.video._readers import instance_numbers, read_kitti_step, read_panoptic_frame
 from panoptiq.video._stq import STQuality
 from panoptiq.video._stq_files import stq_compute, stq_kitti_step
 from panoptiq.video._vpq import ShortVideoWarning, VideoPanopticQuality
+from panoptiq.video._vpq_compute import vpq_compute
 
 __all__ = [
     "STQuality",

@@ -24,6 +24,7 @@ from panoptiq._side import GT, PRED
 from panoptiq._storage import Location
 from panoptiq.errors import ClusterError
 from panoptiq.partials import _opened
+from panoptiq.video._files import load_videos
 from panoptiq.video._vpq import VideoPanopticQuality
 
 FORMAT = "panoptiq.vpq-partial"
@@ -184,7 +185,5 @@ def vpq_plan(
     """Read a video dataset (arguments as :func:`~panoptiq.video.vpq_compute`'s) and cut it into
     parts of ``videos_per_part`` whole videos. The workers must reach the folders by the same
     names."""
-    from panoptiq.video._files import load_videos
-
     dataset = load_videos(gt_json_file, pred_json_file, gt_folder, pred_folder, **options)
     return VideoPlan(dataset, plan_videos(dataset, videos_per_part))
