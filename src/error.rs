@@ -89,6 +89,11 @@ pub enum PqError {
     #[error("{message}")]
     InvalidPairs { message: String },
 
+    /// Evaluation rules (class groups, a subset, an IoU threshold) that cannot be applied,
+    /// naming the argument that set them.
+    #[error("{argument}: {message}")]
+    BadRules { argument: &'static str, message: String },
+
     #[error("{what}: expected {expected} values, got {got}")]
     LengthMismatch { what: &'static str, expected: usize, got: usize },
 

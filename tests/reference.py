@@ -27,12 +27,16 @@ def evaluate(
     modified_stuff: Iterable[int] = (),
     dilation: int | None = None,
     marker: int | None = None,
+    iou_threshold: float = 0.5,
 ) -> dict[int, list[float | int]]:
     """Per-category ``[iou_sum, tp, fp, fn]`` of one image; raises KeyError like panopticapi.
 
     With ``dilation`` (Boundary PQ's band width in pixels), a pair's IoU is the smaller of its
     mask IoU and the IoU of the two segments' boundary bands (:func:`band`), the predicted band
     on ground-truth VOID left out of the union.
+
+    A match needs an IoU above ``iou_threshold``; a prediction is ignored when more than half
+    of it lies on VOID or on its category's crowd region, whatever the threshold.
 
     Categories in ``modified_stuff`` are scored as PQ† scores stuff: every overlapping pair adds
     its IoU, each non-crowd ground-truth segment counts one TP, there are no FP or FN.
@@ -107,7 +111,7 @@ def evaluate(
                 iou = min(iou, band_intersection / band_union)
             if gt["category_id"] in modified:
                 overlaps.append((gt["category_id"], iou))
-            elif iou > 0.5:
+            elif iou > iou_threshold:
                 matches.append((int(gt["id"]), p, gt["category_id"], iou))
     # panoptiq sums IoUs exactly and rounds once: math.fsum is that correctly rounded sum.
     ious: defaultdict[int, list[float]] = defaultdict(list)

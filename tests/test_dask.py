@@ -89,6 +89,21 @@ def test_per_image_and_per_segment_results_on_the_cluster(data, client, partitio
     assert list(got["segments"]) == list(local["segments"])
 
 
+def test_evaluation_options_on_the_cluster(data, client) -> None:
+    gt_json, pred_json, expected, _ = data
+    categories = json.loads(gt_json.read_text())["categories"]
+    options = {
+        "class_groups": {c["id"]: 10 + c["isthing"] for c in categories},
+        "iou_threshold": 0.7,
+        "per_image": True,
+    }
+    local = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False, **options)
+    got = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False, client=client, partition_size=9, **options)
+    assert got == local
+    assert set(got["per_class"]) == {10, 11}
+    assert got["All"] != expected["All"]
+
+
 def test_boundary_pq_on_the_cluster(data, client) -> None:
     gt_json, pred_json, *_ = data
     local = evaluation.pq_compute(str(gt_json), str(pred_json), None, None, "boundary", 0.03, verbose=False)
@@ -226,10 +241,10 @@ def test_partials_merge_exactly_on_a_process_pool(data) -> None:
     assert partials.merge(results) == stat
     # The serialized form is versioned JSON; damaged or incomplete sets of results are refused.
     first = json.loads(results[0])
-    assert (first["format"], first["version"], first["images"]) == ("panoptiq.partial", 1, [0, 6])
+    assert (first["format"], first["version"], first["images"]) == ("panoptiq.partial", 2, [0, 6])
     with pytest.raises(ValueError, match="1 of 7 parts have no result"):
         plan.combine(results[1:])
     with pytest.raises(ValueError, match="two results for part 0"):
         plan.combine([*results, results[0]])
-    with pytest.raises(ValueError, match=r"unsupported panoptiq\.partial version 2"):
-        plan.combine([json.dumps({**first, "version": 2}), *results[1:]])
+    with pytest.raises(ValueError, match=r"unsupported panoptiq\.partial version 3"):
+        plan.combine([json.dumps({**first, "version": 3}), *results[1:]])

@@ -29,6 +29,7 @@ from panoptiq._side import GT, PRED, Side
 from panoptiq._storage import Folder, Location, MemoryFolder, batches, is_url, local, memory_root, open_folder
 from panoptiq.errors import MissingPredictionError
 from panoptiq.results._evaluation import Evaluation, core_categories
+from panoptiq.results._rules import Rules
 
 #: Pairs fetched from object storage per batch: enough requests in flight to hide latency, few
 #: enough that a handful of batches in memory stays small.
@@ -43,8 +44,9 @@ class Dataset:
     """A ground truth and a prediction in COCO panoptic format, matched image by image.
 
     ``pairs`` is the Rust core's table of the matched pairs (read by the Rust JSON reader, or
-    built once from the pairs Python's reader checked); ``kinds`` the core's table of the
-    ``categories``, built once.
+    built once from the pairs Python's reader checked); ``categories`` the ground truth's
+    records; ``classes`` what ``rules`` make of them (the categories themselves by default) and
+    ``kinds`` the core's table of those, built once.
     """
 
     pairs: _core.Pairs
@@ -56,10 +58,12 @@ class Dataset:
     strict: bool = False
     #: The sides given as masks (their JSON's segments carry ``segmentation``), if any.
     masks: MaskSides | None = None
+    rules: Rules = field(default_factory=Rules)
+    classes: dict[int, Any] = field(init=False, repr=False)
     kinds: _core.Categories = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.kinds = core_categories(self.categories)
+        self.classes, self.kinds = self.rules.apply(self.categories)
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -74,7 +78,7 @@ class Dataset:
 
     def evaluate(self, options: Options) -> Evaluation:
         """Evaluate every pair here, on ``options.num_threads`` threads."""
-        return evaluate_all(self.pairs, self.gt, self.pred, self.categories, self.kinds, options, self.masks)
+        return evaluate_all(self.pairs, self.gt, self.pred, self.classes, self.kinds, options, self.masks)
 
 
 def evaluate_all(
@@ -189,6 +193,7 @@ def load_dataset(
     num_threads: int | None = None,
     storage_options: Mapping[str, Any] | None = None,
     overlap: tuple[float, float, float] | None = None,
+    rules: Rules | None = None,
 ) -> Dataset:
     """Read both JSON files and match predictions to ground-truth images, as panopticapi does.
 
@@ -196,7 +201,8 @@ def load_dataset(
     ``storage_options``). Folders default to the JSON path without ``.json``. ``say`` receives
     panopticapi's description of the inputs, line by line. Files in the strict form COCO and
     panoptic models write are read in Rust; anything else is read here, from the same bytes,
-    which explains what it refuses.
+    which explains what it refuses. ``rules`` (checked against the categories once they are read)
+    say what is scored.
     """
     gt_json_file, pred_json_file = local(os.fspath(gt_json_file)), local(os.fspath(pred_json_file))
     # A folder may be a mapping of file name to PNG (bytes, file object or path), held in memory.
@@ -279,10 +285,11 @@ def load_dataset(
         isthing = {cat_id: category.get("isthing") == 1 for cat_id, category in categories.items()}
         masks = MaskSides(by_id, isthing, image_sizes(gt_json, pred_json), overlap)
     if strict is not None:
-        return Dataset(strict[0], categories, gt, pred, json_files, strict=True)
+        return Dataset(strict[0], categories, gt, pred, json_files, strict=True, rules=rules or Rules())
     assert gt_json is not None
     assert pred_json is not None
-    return Dataset(_match(gt_json, pred_json, json_files, folders), categories, gt, pred, json_files, masks=masks)
+    matched = _match(gt_json, pred_json, json_files, folders)
+    return Dataset(matched, categories, gt, pred, json_files, masks=masks, rules=rules or Rules())
 
 
 def _match(

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from panoptiq import _dataset
+from panoptiq import _dataset, _rules_cli
 from panoptiq._mask_sides import overlap_rule
 from panoptiq._options import Options
 from panoptiq._progress import Progress
@@ -131,6 +131,7 @@ def run_eval(args: argparse.Namespace) -> int:
         for name in ("iou_type", "dilation_ratio", "reference_marker"):
             message = message.replace(name, "--" + name.replace("_", "-"))
         raise UsageError(message) from None
+    rules = _rules_cli.rules_of(args, UsageError)
     if args.json is not None:
         check_output_file(args.json, "--json")
     for option in ("per_image", "per_segment"):
@@ -156,6 +157,7 @@ def run_eval(args: argparse.Namespace) -> int:
             num_threads=args.threads,
             storage_options=locations,
             overlap=overlap_rule(getattr(args, "overlap", "error")),
+            rules=rules,
         )
         if len(dataset) == 0:
             raise UsageError(f"the ground truth {args.gt_json} has no annotations: there is nothing to evaluate")
@@ -173,8 +175,8 @@ def run_eval(args: argparse.Namespace) -> int:
         )
     print_table(results, file=out)
     if args.per_class or args.all_classes or args.sort:
-        rows = per_class_rows(evaluation, dataset.categories, all_classes=args.all_classes, sort=args.sort or "id")
-        print_per_class(rows, dataset.categories, file=out)
+        rows = per_class_rows(evaluation, dataset.classes, all_classes=args.all_classes, sort=args.sort or "id")
+        print_per_class(rows, dataset.classes, file=out)
     print(f"Time elapsed: {seconds:0.2f} seconds ({len(dataset) / max(seconds, 1e-9):,.0f} images/s)", file=out)
     for option, records in (("per_image", evaluation.per_image), ("per_segment", evaluation.segments)):
         path = getattr(args, option, None)
@@ -184,7 +186,7 @@ def run_eval(args: argparse.Namespace) -> int:
             written.write(path)
             print(f"{len(written)} {option.replace('per_', '')} records written to {path}", file=out)
     if args.json is not None:
-        table = results_json(evaluation, results, dataset.categories)
+        table = results_json(evaluation, results, dataset.classes)
         if args.json == "-":
             json.dump(table, sys.stdout, indent=2)
             sys.stdout.write("\n")
@@ -232,6 +234,7 @@ def run_report(args: argparse.Namespace) -> int:
             progress=progress,
             command=args.command_line,
             title=args.title,
+            **_rules_cli.rules_of(args, UsageError).arguments(),
         )
     finally:
         if progress is not None:
@@ -378,6 +381,7 @@ def parser() -> argparse.ArgumentParser:
         help="Boundary PQ: reproduce boundary-iou-api's numbers where a segment's id is its interior marker "
         "(largest category id + 1); by default that segment is scored as the metric defines",
     )
+    _rules_cli.add_arguments(ev)
     ev.set_defaults(run=run_eval)
 
     rep = commands.add_parser(
@@ -402,6 +406,7 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--threads", type=positive_int, default=None, help="worker threads (default: all cores)")
     rep.add_argument("--storage-options", metavar="JSON", help="fsspec options for URL inputs, as for eval")
     rep.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    _rules_cli.add_arguments(rep)
     rep.set_defaults(run=run_report)
 
     demo = commands.add_parser(

@@ -114,4 +114,4 @@ def evaluate_dataset(
     rows: tuple[list[Any], list[Any]] | None = ([], []) if options.records else None
     totals = evaluate_plan(client, parts, options.progress, rows)
     image_rows, segment_rows = (None, None) if rows is None else rows
-    return Evaluation(totals, dataset.categories, dataset.kinds, image_rows, segment_rows)
+    return Evaluation(totals, dataset.classes, dataset.kinds, image_rows, segment_rows)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from panoptiq import _dataset
 from panoptiq._mask_sides import overlap_rule
 from panoptiq._options import Options
 from panoptiq._progress import ProgressCallback
-from panoptiq.results import PQStat, PQStatCat, print_table
+from panoptiq.results import PQStat, PQStatCat, Rules, print_table
 
 OFFSET = 256 * 256 * 256
 VOID = 0
@@ -128,6 +128,10 @@ def pq_compute(
     partition_size: int | None = None,
     per_image: bool = False,
     overlap: str | Mapping[str, float] = "error",
+    category_ids: Iterable[int] | None = None,
+    class_groups: Mapping[int, int] | None = None,
+    isthing_override: Mapping[int, bool] | None = None,
+    iou_threshold: float | None = None,
 ) -> dict[str, Any]:
     """Panoptic Quality of predictions against ground truth in COCO panoptic format.
 
@@ -181,6 +185,18 @@ def pq_compute(
         ``confidence_thr`` dropped, each dropped when more than ``overlap_thr`` of it is
         covered; then stuff where at least ``stuff_area_limit`` pixels are free), whose
         thresholds a mapping may set; dropped segments leave ``segments_info``.
+    category_ids : iterable of int, optional
+        Average over these categories only (group ids with ``class_groups``); every category is
+        still matched and counted as without it, so each one's numbers are unchanged.
+    class_groups : mapping, optional
+        Every category id to a group id: categories merged into classes before matching
+        (supercategories; one group for class-agnostic PQ). A group takes its members' kind;
+        ``per_class`` is keyed by group.
+    isthing_override : mapping, optional
+        Category (or group) id to ``True`` (thing) or ``False`` (stuff), whatever the JSON says.
+    iou_threshold : float, optional
+        A match needs an IoU above this, in [0.5, 1); 0.5 by default. The 0.5 under which a
+        prediction lying mostly on VOID or crowd is ignored does not move.
 
     Returns
     -------
@@ -199,9 +215,11 @@ def pq_compute(
     ValueError
         Malformed JSON, broken or unsupported PNGs, images of different sizes, and the other
         malformed input :func:`panoptiq.evaluate_image` refuses; an unknown ``iou_type``, a
-        ``dilation_ratio`` that is not a number above 0, or ``reference_marker`` with mask IoU.
+        ``dilation_ratio`` that is not a number above 0, or ``reference_marker`` with mask IoU;
+        evaluation options that do not fit the categories (naming the argument).
     """
     start_time = time.time()
+    rules = Rules.of(category_ids, class_groups, isthing_override, iou_threshold)
     options = Options(
         iou_type, dilation_ratio, reference_marker, records=per_image, num_threads=num_threads, progress=progress
     )
@@ -214,6 +232,7 @@ def pq_compute(
         num_threads,
         storage_options=storage_options,
         overlap=overlap_rule(overlap),
+        rules=rules,
     )
     if client is not None:
         from panoptiq import dask

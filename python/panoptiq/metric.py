@@ -14,10 +14,12 @@ from panoptiq._background import Worker
 from panoptiq._mask_sides import metric_side
 from panoptiq._options import Options
 from panoptiq.boundary import BoundaryOptions
-from panoptiq.results import Evaluation, PQResult
+from panoptiq.results import Evaluation, PQResult, Rules
 
 STATE_FORMAT = "panoptiq.PanopticQuality"
-STATE_VERSION = 1
+STATE_VERSION = 2
+#: State versions this panoptiq reads (version 1 had no evaluation options: panopticapi's).
+READABLE_STATES = (1, 2)
 _RULES = ("panopticapi", "torchmetrics")
 #: An update checked and ready to run: its image count, and a call (rows?, segments?, cancel)
 #: that evaluates it and returns its totals and, when asked, its per-image and per-segment rows.
@@ -122,6 +124,10 @@ class PanopticQuality:
         :meth:`compute`, naming the image; that update adds nothing.
     max_pending : int
         The bound of the background queue.
+    category_ids, class_groups, isthing_override, iou_threshold
+        The evaluation options of :func:`panoptiq.pq_compute` (a subset averaged over,
+        categories merged into groups before matching, kinds overridden, the IoU a match must
+        exceed); part of the metric's settings, so metrics with different options never merge.
 
     Notes
     -----
@@ -159,6 +165,10 @@ class PanopticQuality:
         reference_marker: bool = False,
         background: bool = False,
         max_pending: int = 8,
+        category_ids: Iterable[int] | None = None,
+        class_groups: Mapping[int, int] | None = None,
+        isthing_override: Mapping[int, bool] | None = None,
+        iou_threshold: float | None = None,
     ) -> None:
         if rules not in _RULES:
             raise ValueError(f"rules must be one of {_RULES}, got {rules!r}")
@@ -185,6 +195,7 @@ class PanopticQuality:
             # Scalars, as the state dict keeps them.
             "dilation_ratio": None if boundary is None else boundary.dilation_ratio,
             "reference_marker": boundary is not None and boundary.reference_marker,
+            "options": Rules.of(category_ids, class_groups, isthing_override, iou_threshold).as_dict(),
         }
         self._background, self._max_pending = bool(background), max_pending
         self._setup()
@@ -197,7 +208,8 @@ class PanopticQuality:
         c = self._config
         boundary = self._boundary()
         options = None if boundary is None else Options("boundary", *boundary).core
-        self._kinds = _core.Categories([tuple(k) for k in c["categories"]])
+        records = {c: {"id": c, "isthing": int(isthing)} for c, isthing in c["categories"]}
+        self._classes, self._kinds = Rules.from_dict(c["options"]).apply(records)
         self._evaluator = _core.Evaluator(
             self._kinds, c["rules"], c["modified"], c["void"], c["allow_unknown_preds_category"], options
         )
@@ -357,10 +369,9 @@ class PanopticQuality:
             ``pq_compute``'s dict. A split with no category seen scores 0.0 with ``n == 0``.
         """
         self.wait()
-        records = {c: {"id": c, "isthing": int(isthing)} for c, isthing in self._config["categories"]}
         images = None if self._rows is None else list(self._rows)
         segments = None if self._segments is None else list(self._segments)
-        return Evaluation(self._totals, records, self._kinds, images, segments).result()
+        return Evaluation(self._totals, self._classes, self._kinds, images, segments).result()
 
     def reset(self) -> None:
         """Forget everything added (waiting for background updates first)."""
@@ -422,11 +433,13 @@ class PanopticQuality:
         """A metric rebuilt from :meth:`state_dict`'s output."""
         if not isinstance(state, Mapping) or state.get("format") != STATE_FORMAT:
             raise ValueError(f"not a {STATE_FORMAT} state dict")
-        if state.get("version") != STATE_VERSION:
+        if state.get("version") not in READABLE_STATES:
             raise ValueError(
-                f"unsupported state version {state.get('version')!r} (this panoptiq reads {STATE_VERSION})"
+                f"unsupported state version {state.get('version')!r} "
+                f"(this panoptiq reads {', '.join(map(str, READABLE_STATES))})"
             )
         config = state["config"]
+        options = Rules.from_dict(config.get("options")).arguments()  # version 1: panopticapi's
         metric = cls(
             things=[c for c, isthing in config["categories"] if isthing],
             stuffs=[c for c, isthing in config["categories"] if not isthing],
@@ -441,6 +454,7 @@ class PanopticQuality:
             dilation_ratio=config.get("dilation_ratio") or 0.02,
             reference_marker=config.get("reference_marker", False),
             background=background,
+            **options,
         )
         # Keep the given category order (it orders per_class), not things-then-stuffs.
         metric._config["categories"] = [(int(c), bool(t)) for c, t in config["categories"]]

@@ -15,11 +15,15 @@ to a single-machine ``pq_compute`` whatever the partitioning, the order or the e
 
 The serialized form (``Partial.to_bytes``, UTF-8 JSON) is versioned::
 
-    {"format": "panoptiq.partial", "version": 1, "part": 3, "images": [3000, 4000],
+    {"format": "panoptiq.partial", "version": 2, "part": 3, "images": [3000, 4000],
+     "rules": {"category_ids": null, "class_groups": null, "isthing_override": null,
+               "iou_threshold": 0.5},
      "categories": [[category_id, iou_sum_hex, tp, fp, fn], ...]}
 
 where ``iou_sum_hex`` is the exact IoU sum as a hexadecimal count of 2**-128 units (so no JSON
-reader loses digits). A part evaluated with ``details=True`` adds ``"per_image"`` and
+reader loses digits) and ``rules`` the evaluation options the part was scored under
+(:class:`panoptiq.results.Rules`); a result made under other rules than the plan's is refused.
+Version 1 (no ``rules``: panopticapi's) is still read. A part evaluated with ``details=True`` adds ``"per_image"`` and
 ``"segments"``: lists of rows with :data:`panoptiq.results.IMAGE_FIELDS` and
 :data:`~panoptiq.results.SEGMENT_FIELDS`, in image order.
 """
@@ -39,10 +43,12 @@ from panoptiq import _dataset
 from panoptiq._options import Options, check_threads
 from panoptiq._side import GT, PRED, Side
 from panoptiq._storage import Folder, Location, is_url, open_folder
-from panoptiq.results import IMAGE_FIELDS, SEGMENT_FIELDS, Evaluation, PQStat, Records
+from panoptiq.results import IMAGE_FIELDS, SEGMENT_FIELDS, Evaluation, PQStat, Records, Rules
 
 FORMAT = "panoptiq.partial"
-VERSION = 1
+VERSION = 2
+#: Versions this panoptiq reads (version 1 had no rules: panopticapi's).
+READABLE = (1, 2)
 
 #: Pairs per part unless asked otherwise: seconds of work each, a few hundred KB to send.
 DEFAULT_PARTITION_SIZE = 1000
@@ -62,6 +68,8 @@ class Part:
     pred: Location
     categories: _core.Categories = field(repr=False)
     options: _core.Options = field(default_factory=_core.Options)
+    #: The evaluation options the categories were built under; the part's result carries them.
+    rules: Rules = field(default_factory=Rules)
 
     def __len__(self) -> int:
         return self.stop - self.start
@@ -78,6 +86,7 @@ class Partial:
     rows: tuple[tuple[int, str, int, int, int], ...]
     per_image: tuple[tuple[Any, ...], ...] | None = None
     segments: tuple[tuple[Any, ...], ...] | None = None
+    rules: Rules = field(default_factory=Rules)
 
     def to_json(self) -> dict[str, Any]:
         data = {
@@ -85,6 +94,7 @@ class Partial:
             "version": VERSION,
             "part": self.part,
             "images": [self.start, self.stop],
+            "rules": self.rules.as_dict(),
             "categories": [list(row) for row in self.rows],
         }
         # Optional keys: a reader that does not know them still reads the totals.
@@ -101,8 +111,11 @@ class Partial:
     def from_json(cls, data: Mapping[str, Any]) -> Partial:
         if not isinstance(data, Mapping) or data.get("format") != FORMAT:
             raise ValueError(f"not a {FORMAT} result")
-        if data.get("version") != VERSION:
-            raise ValueError(f"unsupported {FORMAT} version {data.get('version')!r} (this panoptiq reads {VERSION})")
+        if data.get("version") not in READABLE:
+            raise ValueError(
+                f"unsupported {FORMAT} version {data.get('version')!r}"
+                f" (this panoptiq reads {', '.join(map(str, READABLE))})"
+            )
         try:
             start, stop = (int(x) for x in data["images"])
             rows = tuple((int(c), str(h), int(tp), int(fp), int(fn)) for c, h, tp, fp, fn in data["categories"])
@@ -111,10 +124,11 @@ class Partial:
                 None if data.get(key) is None else tuple(tuple(row) for row in data[key])
                 for key in ("per_image", "segments")
             )
+            rules = Rules.from_dict(data.get("rules"))
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"malformed {FORMAT} result: {error}") from None
         _core.Totals.from_exact_rows(list(rows))  # checks the hex sums
-        return cls(part, start, stop, rows, per_image, segments)
+        return cls(part, start, stop, rows, per_image, segments, rules)
 
     @classmethod
     def from_bytes(cls, data: bytes | str) -> Partial:
@@ -155,6 +169,12 @@ class Plan:
                 )
             if partial.part in seen:
                 raise ValueError(f"two results for part {partial.part}")
+            if partial.rules != self.dataset.rules:
+                raise ValueError(
+                    f"the result for part {partial.part} was scored under other evaluation options "
+                    f"({partial.rules.describe()}) than this plan's ({self.dataset.rules.describe()}): "
+                    "results made under different options are not merged"
+                )
             seen[partial.part] = partial
         missing = [i for i in range(len(self.parts)) if i not in seen]
         if missing:
@@ -191,7 +211,7 @@ class Plan:
 
     def evaluation(self, partials: Iterable[Partial | bytes | str | Mapping[str, Any]]) -> Evaluation:
         """The merged totals, ready to average (:class:`panoptiq.results.Evaluation`)."""
-        return Evaluation(self.totals(partials), self.dataset.categories, self.dataset.kinds)
+        return Evaluation(self.totals(partials), self.dataset.classes, self.dataset.kinds)
 
     def stat(self, partials: Iterable[Partial | bytes | str | Mapping[str, Any]]) -> PQStat:
         """The merged results as panopticapi's :class:`PQStat`."""
@@ -222,16 +242,27 @@ def plan(
     iou_type: str = "segm",
     dilation_ratio: float = 0.02,
     reference_marker: bool = False,
+    category_ids: Iterable[int] | None = None,
+    class_groups: Mapping[int, int] | None = None,
+    isthing_override: Mapping[int, bool] | None = None,
+    iou_threshold: float | None = None,
 ) -> Plan:
     """Read both JSON files and split the matched pairs into parts of ``partition_size`` pairs.
 
     Parameters as :func:`panoptiq.pq_compute`'s (files and folders on disk, in archives or at
-    fsspec URLs). The workers must reach the folders by the same names: a shared file system or
-    object storage.
+    fsspec URLs; the evaluation options, which every part and its result carry). The workers
+    must reach the folders by the same names: a shared file system or object storage.
     """
     options = Options(iou_type, dilation_ratio, reference_marker)
+    rules = Rules.of(category_ids, class_groups, isthing_override, iou_threshold)
     dataset = _dataset.load_dataset(
-        gt_json_file, pred_json_file, gt_folder, pred_folder, num_threads=num_threads, storage_options=storage_options
+        gt_json_file,
+        pred_json_file,
+        gt_folder,
+        pred_folder,
+        num_threads=num_threads,
+        storage_options=storage_options,
+        rules=rules,
     )
     return plan_dataset(dataset, partition_size, options)
 
@@ -249,7 +280,8 @@ def plan_dataset(
     for index, start in enumerate(range(0, total, partition_size)):
         stop = min(start + partition_size, total)
         pairs = dataset.pairs.slice(start, stop)
-        parts.append(Part(index, start, stop, pairs, dataset.gt.location, dataset.pred.location, dataset.kinds, iou))
+        gt, pred = dataset.gt.location, dataset.pred.location
+        parts.append(Part(index, start, stop, pairs, gt, pred, dataset.kinds, iou, dataset.rules))
     return Plan(dataset, parts)
 
 
@@ -269,7 +301,8 @@ def evaluate(part: Part, num_threads: int | None = 1, details: bool = False) -> 
     evaluated = _dataset.evaluate_all(part.pairs, gt, pred, {}, part.categories, options)
     rows = (evaluated.image_rows, evaluated.segment_rows)
     per_image, segments = (None, None) if not details else (tuple(rows[0] or ()), tuple(rows[1] or ()))
-    partial = Partial(part.index, part.start, part.stop, tuple(evaluated.totals.exact_rows()), per_image, segments)
+    exact = tuple(evaluated.totals.exact_rows())
+    partial = Partial(part.index, part.start, part.stop, exact, per_image, segments, part.rules)
     return partial.to_bytes()
 
 

@@ -93,8 +93,9 @@ fn evaluate_pair_with(
         )?;
         scratch.gt = gt.into_buffers();
         scratch.pred = pred.into_buffers();
-        let detail = details
-            .then(|| ImageDetail::new(histogram, &gt_segments, &pred_segments, &result, band_histogram));
+        let detail = details.then(|| {
+            ImageDetail::new(histogram, &gt_segments, &pred_segments, &result, band_histogram, categories)
+        });
         Ok((result, detail))
     };
     let outcome = catch_panic(|| run(scratch));

@@ -105,6 +105,7 @@ pub fn evaluate_image_with(
     let (pred_area, void_overlap) = predicted_areas(image_id, histogram, pred, &pred_index, categories)?;
     let bands = bands.map(BandIou::new);
 
+    let threshold = categories.iou_threshold();
     let mut result = ImageResult::default();
     let mut gt_matched = vec![false; gt.len()];
     let mut pred_matched = vec![false; pred.len()];
@@ -113,7 +114,9 @@ pub fn evaluate_image_with(
             continue;
         };
         let (gs, ps) = (&gt[g], &pred[p]);
-        if gs.iscrowd || gs.category_id != ps.category_id {
+        // Segments are matched and counted by class: their category, or its group.
+        let class = categories.class_of(gs.category_id);
+        if gs.iscrowd || class != categories.class_of(ps.category_id) {
             continue;
         }
         // Pixels of the prediction on ground-truth VOID are not part of the union.
@@ -136,39 +139,43 @@ pub fn evaluate_image_with(
         if let Some(bands) = &bands {
             iou = iou.min(bands.iou(gt_id, pred_id));
         }
-        if categories.is_modified_stuff(gs.category_id) {
-            result.stats.entry(gs.category_id).iou.add_f64(iou);
-        } else if iou > 0.5 {
+        if categories.is_modified_stuff(class) {
+            result.stats.entry(class).iou.add_f64(iou);
+        } else if iou > threshold {
             // IoU > 0.5 makes every match unique on both sides: no assignment search is needed.
-            result.matches.push(Match { gt_id, pred_id, category_id: gs.category_id, iou });
+            result.matches.push(Match { gt_id, pred_id, category_id: class, iou });
             gt_matched[g] = true;
             pred_matched[p] = true;
         }
     }
     result.count_matches();
 
-    // Only the last crowd segment of each category is remembered, as panopticapi's dict does.
-    let mut crowd_of_category: HashMap<i64, u32> = HashMap::new();
+    // Only the last crowd segment of each class is remembered, as panopticapi's dict does.
+    let mut crowd_of_class: HashMap<i64, u32> = HashMap::new();
     for (s, _) in gt.iter().zip(&gt_matched).filter(|(_, &matched)| !matched) {
+        let class = categories.class_of(s.category_id);
         if s.iscrowd {
-            crowd_of_category.insert(s.category_id, s.id);
-        } else if categories.is_modified_stuff(s.category_id) {
-            result.stats.entry(s.category_id).tp += 1;
+            crowd_of_class.insert(class, s.id);
+        } else if categories.is_modified_stuff(class) {
+            result.stats.entry(class).tp += 1;
         } else {
-            result.stats.entry(s.category_id).fn_ += 1;
+            result.stats.entry(class).fn_ += 1;
         }
     }
 
-    let unmatched =
-        |&(p, s): &(usize, &PredSegment)| !pred_matched[p] && !categories.is_modified_stuff(s.category_id);
-    for (p, s) in pred.iter().enumerate().filter(unmatched) {
-        let crowd = crowd_of_category.get(&s.category_id).map_or(0, |&c| histogram.get(c, s.id));
-        // A prediction lying mostly on VOID or on a crowd region of its class is not penalised.
+    for (p, s) in pred.iter().enumerate().filter(|&(p, _)| !pred_matched[p]) {
+        let class = categories.class_of(s.category_id);
+        if categories.is_modified_stuff(class) {
+            continue;
+        }
+        let crowd = crowd_of_class.get(&class).map_or(0, |&c| histogram.get(c, s.id));
+        // A prediction lying mostly on VOID or on a crowd region of its class is not penalised;
+        // this half does not move with the matching threshold.
         if (void_overlap[p] + crowd) as f64 / pred_area[p] as f64 > 0.5 {
             result.ignored.push(s.id);
             continue;
         }
-        result.stats.entry(s.category_id).fp += 1;
+        result.stats.entry(class).fp += 1;
     }
     Ok(result)
 }
@@ -249,9 +256,49 @@ mod tests {
         g: &[GtSegment],
         p: &[PredSegment],
     ) -> Result<ImageResult, PqError> {
+        run_with(gt_map, pred_map, g, p, &Categories::new([1, 2]))
+    }
+
+    fn run_with(
+        gt_map: &[u32],
+        pred_map: &[u32],
+        g: &[GtSegment],
+        p: &[PredSegment],
+        categories: &Categories,
+    ) -> Result<ImageResult, PqError> {
         let gt_view = MapView { ids: gt_map, height: 1, width: gt_map.len() };
         let pred_view = MapView { ids: pred_map, height: 1, width: pred_map.len() };
-        evaluate_maps("1", gt_view, pred_view, g, p, &Categories::new([1, 2]), &Cancel::new())
+        evaluate_maps("1", gt_view, pred_view, g, p, categories, &Cancel::new())
+    }
+
+    #[test]
+    fn groups_match_across_their_categories() {
+        // gt of category 1, pred of category 2: no match alone, a match when both are group 10.
+        let (m, g, p) = ([1, 1, 1, 0], [gt(1, 1, false, 3)], [pred(1, 2)]);
+        let r = run(&m, &m, &g, &p).unwrap();
+        assert_eq!((r.stats.get(1).fn_, r.stats.get(2).fp), (1, 1));
+        let grouped = Categories::grouped([(10, true)], [(1, 10), (2, 10)]).unwrap();
+        let r = run_with(&m, &m, &g, &p, &grouped).unwrap();
+        assert_eq!((r.matches.len(), r.matches[0].category_id, r.stats.get(10).tp), (1, 10, 1));
+        // A crowd region of another category of the group ignores a prediction on it.
+        let r =
+            run_with(&[5, 5, 5, 5], &[7, 7, 7, 0], &[gt(5, 1, true, 4)], &[pred(7, 2)], &grouped).unwrap();
+        assert_eq!(r.stats.get(10), crate::eval::stats::CategoryStats::default());
+        assert_eq!(r.ignored, [7]);
+    }
+
+    #[test]
+    fn a_threshold_above_half_needs_more_overlap_but_void_keeps_its_half() {
+        // IoU 3/4 matches at 0.7, not at 0.75 (strictly above).
+        let (gm, pm, g, p) = ([1, 1, 1, 1], [7, 7, 7, 0], [gt(1, 1, false, 4)], [pred(7, 1)]);
+        let at = |t: f64| Categories::new([1]).with_iou_threshold(t).unwrap();
+        assert_eq!(run_with(&gm, &pm, &g, &p, &at(0.7)).unwrap().matches.len(), 1);
+        let r = run_with(&gm, &pm, &g, &p, &at(0.75)).unwrap();
+        assert_eq!((r.matches.len(), r.stats.get(1).fp, r.stats.get(1).fn_), (0, 1, 1));
+        // 2 of the prediction's 3 pixels on VOID: ignored whatever the threshold (the 0.5 stays).
+        let r =
+            run_with(&[1, 0, 0, 1], &[7, 7, 7, 0], &[gt(1, 1, false, 2)], &[pred(7, 1)], &at(0.9)).unwrap();
+        assert_eq!((r.stats.get(1).fp, r.stats.get(1).fn_, r.ignored.len()), (0, 1, 1));
     }
 
     #[test]

@@ -5,10 +5,11 @@ use std::collections::{HashMap, HashSet};
 
 use crate::error::Side;
 use crate::eval::boundary::{BandIou, Bands};
-use crate::eval::categories::CategoryInfo;
+use crate::eval::categories::{Categories, CategoryInfo};
 use crate::eval::histogram::PairHistogram;
 use crate::eval::matching::ImageResult;
 use crate::eval::segments::{GtSegment, PredSegment};
+use crate::eval::stats::PqStats;
 use crate::VOID;
 
 /// A segment's fate.
@@ -83,21 +84,26 @@ pub struct ImageRow {
 /// The summary of an image from its result, averaged over `infos` in their order (categories
 /// the image does not hold are left out of the mean).
 #[must_use]
-pub fn image_row(result: &ImageResult, infos: &[CategoryInfo]) -> ImageRow {
-    let mean = result.stats.average(infos, None);
+pub fn image_row(stats: &PqStats, infos: &[CategoryInfo]) -> ImageRow {
+    let mean = stats.average(infos, None);
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);
-    for (_, s) in result.stats.iter() {
+    for (_, s) in stats.iter() {
         (tp, fp, fn_) = (tp + s.tp, fp + s.fp, fn_ + s.fn_);
     }
     ImageRow { pq: mean.pq, sq: mean.sq, rq: mean.rq, n: mean.n, tp, fp, fn_ }
 }
 
-/// [`image_row`] over the categories the image holds, in the order its statistics list them.
+/// [`image_row`] over the classes the image holds that `categories` averages over, in the order
+/// its statistics list them.
 #[must_use]
-pub fn image_scores(result: &ImageResult) -> ImageRow {
+pub fn image_scores(result: &ImageResult, categories: &Categories) -> ImageRow {
+    let mut averaged = PqStats::new();
+    for (id, s) in result.stats.iter().filter(|&(id, _)| categories.is_averaged(id)) {
+        averaged.insert(id, *s);
+    }
     let infos: Vec<CategoryInfo> =
-        result.stats.iter().map(|(id, _)| CategoryInfo { id, isthing: false }).collect();
-    image_row(result, &infos)
+        averaged.iter().map(|(id, _)| CategoryInfo { id, isthing: false }).collect();
+    image_row(&averaged, &infos)
 }
 
 /// One image's scores and segment records.
@@ -117,8 +123,12 @@ impl ImageDetail {
         pred: &[PredSegment],
         result: &ImageResult,
         bands: Option<&Bands>,
+        categories: &Categories,
     ) -> Self {
-        Self { scores: image_scores(result), segments: segment_records(histogram, gt, pred, result, bands) }
+        Self {
+            scores: image_scores(result, categories),
+            segments: segment_records(histogram, gt, pred, result, bands),
+        }
     }
 }
 
@@ -168,12 +178,14 @@ pub fn segment_records(
     let gt_match: HashMap<u32, Overlap> = result
         .matches
         .iter()
-        .map(|m| (m.gt_id, Overlap { segment_id: m.pred_id, category_id: m.category_id, iou: m.iou }))
+        .map(|m| {
+            (m.gt_id, Overlap { segment_id: m.pred_id, category_id: pred_category[&m.pred_id], iou: m.iou })
+        })
         .collect();
     let pred_match: HashMap<u32, Overlap> = result
         .matches
         .iter()
-        .map(|m| (m.pred_id, Overlap { segment_id: m.gt_id, category_id: m.category_id, iou: m.iou }))
+        .map(|m| (m.pred_id, Overlap { segment_id: m.gt_id, category_id: gt_category[&m.gt_id], iou: m.iou }))
         .collect();
     let ignored: HashSet<u32> = result.ignored.iter().copied().collect();
     let mut records = Vec::with_capacity(gt.len() + pred.len());
@@ -252,7 +264,7 @@ mod tests {
         assert_eq!(records[4].other, Some(Overlap { segment_id: 2, category_id: 2, iou: 1.0 }));
         assert_eq!(records[6].other, None); // only VOID under it
         assert!(records.iter().all(|r| r.area == if r.segment_id == 3 || r.segment_id >= 7 { 2 } else { 4 }));
-        let scores = image_scores(&result);
+        let scores = image_scores(&result, &Categories::new([1, 2]));
         // Category 1: TP 1 (IoU 1), FP 1 → PQ 1 / 1.5; category 2: FN 1 → 0.
         assert_eq!((scores.tp, scores.fp, scores.fn_, scores.n), (1, 1, 1, 2));
         assert_eq!(scores.pq, (1.0 / 1.5) / 2.0);

@@ -152,9 +152,7 @@ impl MetricConfig {
     ) -> Result<ImageResult, PqError> {
         let LabelledPair { histogram, gt, pred, .. } = labelled;
         Ok(match self.rules {
-            Rules::Torchmetrics => {
-                torchmetrics::evaluate_image(histogram, gt, pred, |c| self.categories.is_modified_stuff(c))
-            }
+            Rules::Torchmetrics => torchmetrics::evaluate_image(histogram, gt, pred, &self.categories),
             Rules::Panopticapi => {
                 let as_gt = |s: &crate::metric::labels::Segment| GtSegment {
                     id: s.id,
@@ -274,7 +272,7 @@ impl MetricConfig {
     /// One image's row: its PQ, SQ and RQ averaged over the categories it holds.
     #[must_use]
     pub fn image_row(&self, result: &ImageResult) -> ImageRow {
-        image_row(result, self.categories.infos())
+        image_row(&result.stats, self.categories.infos())
     }
 
     /// Every category with its kind, in the metric's order (the averaging order).

@@ -260,7 +260,7 @@ impl<'a> Segmenter<'a> {
         if self.policy.void_category == Some(category_id) {
             return Ok(VOID);
         }
-        match self.kinds.isthing(category_id) {
+        match self.kinds.kind_of(category_id) {
             None if self.policy.unknown_is_void => return Ok(VOID),
             None => {
                 return Err(PqError::UnknownLabel {

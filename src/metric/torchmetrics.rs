@@ -6,6 +6,7 @@
 //! there is no crowd. torchmetrics divides pixel counts as `float32` tensors, so the IoUs and
 //! VOID ratios here are `f32` quotients too: that is what makes the numbers equal its own.
 
+use crate::eval::categories::Categories;
 use crate::eval::histogram::PairHistogram;
 use crate::eval::matching::{ImageResult, Match};
 use crate::metric::labels::Segment;
@@ -18,15 +19,18 @@ fn ratio_f32(a: u64, b: u64) -> f32 {
     a as f32 / b as f32
 }
 
-/// Evaluates one image under torchmetrics' rules. `modified_stuff` says which categories are
-/// scored as PQ† scores stuff: every overlapping same-category pair adds its IoU, each target
-/// segment counts once in the denominator, and there are no FP or FN.
+/// Evaluates one image under torchmetrics' rules, segments scored by their class (category or
+/// group) and matched above the categories' IoU threshold. Stuff that `categories` scores as
+/// PQ† does adds the IoU of every overlapping same-class pair, counts each target segment once
+/// in the denominator, and has no FP or FN.
 pub fn evaluate_image(
     histogram: &PairHistogram,
     gt: &[Segment],
     pred: &[Segment],
-    modified_stuff: impl Fn(i64) -> bool,
+    categories: &Categories,
 ) -> ImageResult {
+    let modified_stuff = |class| categories.is_modified_stuff(class);
+    let threshold = categories.iou_threshold();
     // Segment i has id i + 1 (see `Labelled`): ids index these arrays directly.
     let mut pred_on_void = vec![0u64; pred.len()];
     let mut gt_under_void = vec![0u64; gt.len()];
@@ -46,8 +50,8 @@ pub fn evaluate_image(
             continue;
         }
         let (gi, pi) = (g as usize - 1, p as usize - 1);
-        let category_id = gt[gi].category_id;
-        if pred[pi].category_id != category_id {
+        let category_id = categories.class_of(gt[gi].category_id);
+        if categories.class_of(pred[pi].category_id) != category_id {
             continue;
         }
         // At least `intersection` pixels: both area terms are ≥ it once their VOID is removed.
@@ -55,7 +59,7 @@ pub fn evaluate_image(
         let iou = ratio_f32(intersection, union);
         if modified_stuff(category_id) {
             result.stats.entry(category_id).iou.add_f64(f64::from(iou));
-        } else if iou > 0.5 {
+        } else if f64::from(iou) > threshold {
             result.matches.push(Match { gt_id: g, pred_id: p, category_id, iou: f64::from(iou) });
             gt_matched[gi] = true;
             pred_matched[pi] = true;
@@ -63,15 +67,17 @@ pub fn evaluate_image(
     }
     result.count_matches();
     for (gi, s) in gt.iter().enumerate() {
-        if modified_stuff(s.category_id) {
-            result.stats.entry(s.category_id).tp += 1;
+        let class = categories.class_of(s.category_id);
+        if modified_stuff(class) {
+            result.stats.entry(class).tp += 1;
         } else if !gt_matched[gi] && ratio_f32(gt_under_void[gi], s.area) <= 0.5 {
-            result.stats.entry(s.category_id).fn_ += 1;
+            result.stats.entry(class).fn_ += 1;
         }
     }
     for (pi, s) in pred.iter().enumerate() {
-        if !modified_stuff(s.category_id) && !pred_matched[pi] && ratio_f32(pred_on_void[pi], s.area) <= 0.5 {
-            result.stats.entry(s.category_id).fp += 1;
+        let class = categories.class_of(s.category_id);
+        if !modified_stuff(class) && !pred_matched[pi] && ratio_f32(pred_on_void[pi], s.area) <= 0.5 {
+            result.stats.entry(class).fp += 1;
         }
     }
     result
@@ -89,7 +95,9 @@ mod tests {
     fn run(gt_ids: &[u32], pred_ids: &[u32], gt: &[Segment], pred: &[Segment], stuff: i64) -> ImageResult {
         let mut h = PairHistogram::new();
         h.add_maps(gt_ids, pred_ids).unwrap();
-        evaluate_image(&h, gt, pred, |c| c == stuff)
+        let ids = gt.iter().chain(pred).map(|s| s.category_id);
+        let categories = Categories::with_kinds(ids.map(|c| (c, c != stuff))).with_modified_stuff();
+        evaluate_image(&h, gt, pred, &categories)
     }
 
     #[test]

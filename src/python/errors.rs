@@ -38,6 +38,7 @@ impl From<PqError> for PyErr {
             | PqError::EmptyUnion { .. }
             | PqError::LengthMismatch { .. }
             | PqError::InvalidPairs { .. }
+            | PqError::BadRules { .. }
             | PqError::BadMask { .. }
             | PqError::InConversion { .. }
             | PqError::Decode { .. }

@@ -45,7 +45,7 @@ fn evaluate_pair(
     run_sized(py, gt_map.ids.len(), PARALLEL_MIN_PIXELS, |cancel| {
         let histogram = map_histogram(image_id, gt_map, pred_map, cancel)?;
         let result = evaluate_histogram(image_id, &histogram, &gt, &pred, &categories.0)?;
-        let detail = details.then(|| ImageDetail::new(&histogram, &gt, &pred, &result, None));
+        let detail = details.then(|| ImageDetail::new(&histogram, &gt, &pred, &result, None, &categories.0));
         Ok((result, detail))
     })
 }

@@ -11,8 +11,9 @@ use crate::eval::categories::{Categories, CategoryInfo};
 use crate::eval::exact::ExactSum;
 use crate::eval::stats::{average, Average, CategoryStats, PqStats};
 
-/// Every category of an evaluation, `(id, isthing)` in the dataset's order: built once, shared
-/// by every batch and by the averages.
+/// Every class of an evaluation, `(id, isthing)` in the dataset's order, with the rules that
+/// say what is scored (class groups, the classes averaged over, the IoU a match must exceed):
+/// built once, shared by every batch and by the averages.
 #[pyclass(frozen, name = "Categories", module = "panoptiq._core")]
 #[derive(Clone)]
 pub struct PyCategories(pub Categories);
@@ -20,8 +21,22 @@ pub struct PyCategories(pub Categories);
 #[pymethods]
 impl PyCategories {
     #[new]
-    fn new(kinds: Vec<(i64, bool)>) -> Self {
-        Self(Categories::with_kinds(kinds))
+    // The default is DEFAULT_IOU_THRESHOLD, written out so that the signature shows it.
+    #[pyo3(signature = (kinds, groups=None, averaged=None, iou_threshold=0.5))]
+    fn new(
+        kinds: Vec<(i64, bool)>,
+        groups: Option<Vec<(i64, i64)>>,
+        averaged: Option<Vec<i64>>,
+        iou_threshold: f64,
+    ) -> PyResult<Self> {
+        let mut c = match groups {
+            Some(groups) => Categories::grouped(kinds, groups)?,
+            None => Categories::with_kinds(kinds),
+        };
+        if let Some(averaged) = averaged {
+            c = c.averaging_over(&averaged)?;
+        }
+        Ok(Self(c.with_iou_threshold(iou_threshold)?))
     }
 
     /// Categories known by id alone, as matching needs them (their kinds unknown).
@@ -34,14 +49,32 @@ impl PyCategories {
         self.0.len()
     }
 
-    /// `(id, isthing)` of every category, in order.
+    /// `(id, isthing)` of every class, in order.
     fn kinds(&self) -> Vec<(i64, bool)> {
-        self.0.infos().iter().map(|c| (c.id, c.isthing)).collect()
+        self.0.classes().iter().map(|c| (c.id, c.isthing)).collect()
+    }
+
+    /// `(category id, class id)` of every grouped category, or None without groups.
+    fn groups(&self) -> Option<Vec<(i64, i64)>> {
+        let groups = self.0.groups();
+        (!groups.is_empty()).then(|| groups.to_vec())
+    }
+
+    /// The classes the averages run over, in order.
+    fn averaged(&self) -> Vec<i64> {
+        self.0.infos().iter().map(|c| c.id).collect()
+    }
+
+    #[getter]
+    fn iou_threshold(&self) -> f64 {
+        self.0.iou_threshold()
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let kinds = slf.get().kinds();
-        Ok((slf.get_type().into_any(), PyTuple::new(slf.py(), [kinds])?))
+        let this = slf.get();
+        let averaged = (this.0.infos().len() != this.0.len()).then(|| this.averaged());
+        let args = (this.kinds(), this.groups(), averaged, this.0.iou_threshold());
+        Ok((slf.get_type().into_any(), args.into_pyobject(slf.py())?))
     }
 }
 

@@ -16,7 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +32,7 @@ from panoptiq._side import GT, PRED
 from panoptiq.report._analysis import confusions, iou_histogram, tp_ious, worst_images
 from panoptiq.report._page import Page, render
 from panoptiq.report._pictures import start_drawing
-from panoptiq.results import IMAGE_FIELDS, SEGMENT_FIELDS, Records
+from panoptiq.results import IMAGE_FIELDS, SEGMENT_FIELDS, Records, Rules
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,10 @@ def write_report(
     progress: ProgressCallback | None = None,
     command: str | None = None,
     title: str | None = None,
+    category_ids: Iterable[int] | None = None,
+    class_groups: Mapping[int, int] | None = None,
+    isthing_override: Mapping[int, bool] | None = None,
+    iou_threshold: float | None = None,
 ) -> Report:
     """Evaluate a prediction and write an HTML report of it to the folder ``out``.
 
@@ -95,6 +99,8 @@ def write_report(
         The command to show as the one that produced the report; by default this call.
     title : str, optional
         The page's title.
+    category_ids, class_groups, isthing_override, iou_threshold
+        The evaluation options of ``pq_compute``; the page names those set.
 
     Returns
     -------
@@ -113,6 +119,7 @@ def write_report(
     """
     if worst < 0 or confusion_count < 0:
         raise ValueError(f"worst and confusion_count must be >= 0, got {worst} and {confusion_count}")
+    rules = Rules.of(category_ids, class_groups, isthing_override, iou_threshold)
     try:
         import PIL  # noqa: F401  (checked now rather than after the evaluation)
     except ImportError:
@@ -123,7 +130,7 @@ def write_report(
     with _staging(target, overwrite) as temporary:
         started, created = time.perf_counter(), datetime.now(timezone.utc)
         dataset = _dataset.load_dataset(
-            gt_json_file, pred_json_file, gt_folder, pred_folder, storage_options=storage_options
+            gt_json_file, pred_json_file, gt_folder, pred_folder, storage_options=storage_options, rules=rules
         )
         evaluation = dataset.evaluate(Options(records=True, num_threads=num_threads, progress=progress))
         results = evaluation.summarize()
@@ -136,13 +143,15 @@ def write_report(
         # works out the rest of the page.
         with ThreadPoolExecutor(max_workers=num_threads or _dataset.default_threads()) as pool:
             drawing = start_drawing(pool, dataset, shown, temporary / "images", photos)
-            categories = dataset.categories
-            names = {cid: str(info.get("name", cid)) for cid, info in categories.items()}
+            # Confusions name the segments' own categories; the per-class table the classes scored.
+            names = {cid: str(info.get("name", cid)) for cid, info in dataset.categories.items()}
             classes = []
             for c in evaluation.classes():
                 if c.tp + c.fp + c.fn:
-                    kind = "thing" if categories[c.category_id].get("isthing") == 1 else "stuff"
-                    classes.append((c.category_id, names[c.category_id], kind, c.pq, c.sq, c.rq, c.tp, c.fp, c.fn))
+                    record = dataset.classes[c.category_id]
+                    kind = "thing" if record.get("isthing") == 1 else "stuff"
+                    name = str(record.get("name", c.category_id))
+                    classes.append((c.category_id, name, kind, c.pq, c.sq, c.rq, c.tp, c.fp, c.fn))
             ious = tp_ious(segment_rows)
             found = confusions(segment_rows, confusion_count)
             per_image.write(temporary / "per_image.csv")
@@ -166,6 +175,7 @@ def write_report(
                 GT.noun: f"{gt_json_file} ({dataset.gt_folder})",
                 PRED.noun: f"{pred_json_file} ({dataset.pred_folder})",
                 "photos": photos or "none",
+                **({} if rules.is_default else {"options": rules.describe()}),
             },
         )
         (temporary / "index.html").write_text(render(page), encoding="utf-8")

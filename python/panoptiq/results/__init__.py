@@ -1,7 +1,7 @@
 """Results, in one home: panopticapi's per-category statistics (:class:`PQStat`,
 :class:`PQStatCat`), the metric's :class:`PQResult` and its parts, per-image and per-segment
-:class:`Records`, and :class:`Evaluation`, where every evaluation's totals are averaged and its
-records made.
+:class:`Records`, the evaluation options (:class:`Rules`), and :class:`Evaluation`, where every
+evaluation's totals are averaged and its records made.
 
 Per-image records have the fields :data:`IMAGE_FIELDS`; per-segment records
 :data:`SEGMENT_FIELDS`: ``fate`` is "tp", "fn", "fp", "ignored" (a predicted segment mostly on
@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from panoptiq.results._evaluation import Evaluation, print_table, summarize
 from panoptiq.results._records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
+from panoptiq.results._rules import Rules
 from panoptiq.results._scores import ClassResult, ImageResult, PQResult, Scores
 from panoptiq.results._stat import PQStat, PQStatCat
 
 # Pickles and reprs name the public home, not the private file a class happens to be in.
-for _cls in (ClassResult, Evaluation, ImageResult, PQResult, PQStat, PQStatCat, Records, Scores):
+for _cls in (ClassResult, Evaluation, ImageResult, PQResult, PQStat, PQStatCat, Records, Rules, Scores):
     _cls.__module__ = __name__
 del _cls
 
@@ -33,6 +34,7 @@ __all__ = [
     "PQStat",
     "PQStatCat",
     "Records",
+    "Rules",
     "Scores",
     "print_table",
     "summarize",

@@ -55,8 +55,10 @@ class Evaluation:
     def summary(self) -> dict[str, Any]:
         """panopticapi's result dict — All, per_class, Things, Stuff, in that key order — with
         zeros and ``n = 0`` for a split in which no category was seen (no warning)."""
-        # Things and Stuff need every category's kind, as panopticapi's pq_average does.
-        category_records(self.categories, need_isthing=True)
+        # Things and Stuff need the kind of every category averaged over, as panopticapi's
+        # pq_average does.
+        records = {int(c): r for c, r in category_records(self.categories, need_isthing=False).items()}
+        category_records({c: records.get(c) for c in self.kinds.averaged()}, need_isthing=True)
         splits, classes = self.totals.summary(self.kinds)
         scores = [{"pq": pq, "sq": sq, "rq": rq, "n": n} for pq, sq, rq, n in splits]
         per_class = {}
