@@ -23,6 +23,7 @@ fn ratio_f32(a: u64, b: u64) -> f32 {
 /// group) and matched above the categories' IoU threshold. Stuff that `categories` scores as
 /// PQ† does adds the IoU of every overlapping same-class pair, counts each target segment once
 /// in the denominator, and has no FP or FN.
+#[must_use]
 pub fn evaluate_image(
     histogram: &PairHistogram,
     gt: &[Segment],
