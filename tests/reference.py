@@ -28,6 +28,7 @@ def evaluate(
     dilation: int | None = None,
     marker: int | None = None,
     iou_threshold: float = 0.5,
+    size_slice: tuple[int, int | None] | None = None,
 ) -> dict[int, list[float | int]]:
     """Per-category ``[iou_sum, tp, fp, fn]`` of one image; raises KeyError like panopticapi.
 
@@ -40,7 +41,18 @@ def evaluate(
 
     Categories in ``modified_stuff`` are scored as PQ† scores stuff: every overlapping pair adds
     its IoU, each non-crowd ground-truth segment counts one TP, there are no FP or FN.
+
+    With ``size_slice`` ``(low, high)`` (``high`` None: unbounded), only what falls in the
+    slice is counted: a match or a miss when its ground-truth segment's JSON area is in
+    [low, high), a false positive when its predicted pixel count is.
     """
+
+    def counted(area: int) -> bool:
+        if size_slice is None:
+            return True
+        low, high = size_slice
+        return low <= area and (high is None or area < high)
+
     modified = set(modified_stuff)
     known = set(category_ids)
     listed = {int(s["id"]): s for s in pred_segments}
@@ -110,14 +122,16 @@ def evaluate(
                 band_union = pred_area_b + gt_area - band_intersection - int(np.count_nonzero(pred_band & on_void))
                 iou = min(iou, band_intersection / band_union)
             if gt["category_id"] in modified:
-                overlaps.append((gt["category_id"], iou))
+                if counted(gt["area"]):
+                    overlaps.append((gt["category_id"], iou))
             elif iou > iou_threshold:
-                matches.append((int(gt["id"]), p, gt["category_id"], iou))
+                matches.append((int(gt["id"]), p, gt["category_id"], iou, counted(gt["area"])))
     # panoptiq sums IoUs exactly and rounds once: math.fsum is that correctly rounded sum.
     ious: defaultdict[int, list[float]] = defaultdict(list)
-    for _, _, category, iou in matches:
-        ious[category].append(iou)
-        stats[category][1] += 1
+    for _, _, category, iou, in_slice in matches:
+        if in_slice:
+            ious[category].append(iou)
+            stats[category][1] += 1
     for category, iou in overlaps:
         ious[category].append(iou)
     for category, values in ious.items():
@@ -131,6 +145,8 @@ def evaluate(
             continue
         if gt["iscrowd"] == 1:
             crowd_of[gt["category_id"]] = gt["id"]  # a later crowd segment replaces an earlier one
+        elif not counted(gt["area"]):
+            continue
         elif gt["category_id"] in modified:
             stats[gt["category_id"]][1] += 1
         else:
@@ -143,7 +159,7 @@ def evaluate(
         ignored = np.count_nonzero(pred_mask & on_void)
         if pred["category_id"] in crowd_of:
             ignored += np.count_nonzero(pred_mask & (gt_ids == crowd_of[pred["category_id"]]))
-        if 2 * ignored > pred_area[p]:
+        if 2 * ignored > pred_area[p] or not counted(pred_area[p]):
             continue
         stats[pred["category_id"]][2] += 1
     return dict(stats)

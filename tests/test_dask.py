@@ -104,6 +104,18 @@ def test_evaluation_options_on_the_cluster(data, client) -> None:
     assert got["All"] != expected["All"]
 
 
+def test_size_slices_and_intervals_on_the_cluster(data, client) -> None:
+    gt_json, pred_json, expected, _ = data
+    options = {"size_edges": "coco", "bootstrap": 200, "bootstrap_seed": 5}
+    local = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False, **options)
+    got = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False, client=client, partition_size=7, **options)
+    assert got == local
+    assert set(got["sizes"]) == {"small", "medium", "large"}
+    assert got["intervals"]["resamples"] == 200
+    low, high = got["intervals"]["All"]["pq"]
+    assert low < expected["All"]["pq"] < high
+
+
 def test_boundary_pq_on_the_cluster(data, client) -> None:
     gt_json, pred_json, *_ = data
     local = evaluation.pq_compute(str(gt_json), str(pred_json), None, None, "boundary", 0.03, verbose=False)

@@ -19,7 +19,7 @@ import pytest
 from panopticapi import evaluation as panopticapi
 from PIL import Image
 
-from panoptiq import cli, read_id_map, write_id_map
+from panoptiq import cli, evaluation, read_id_map, write_id_map
 from panoptiq.report import _analysis as analysis
 from panoptiq.report import write_report
 from panoptiq.synthetic import REALISTIC_GT_KINDS, REALISTIC_PRED_KINDS, make_dataset
@@ -336,3 +336,48 @@ def test_worst_lists_follow_their_rules() -> None:
     assert analysis.iou_histogram([0.5000001, 0.55, 0.999, 1.0]) == [1, 1, 0, 0, 0, 0, 0, 0, 0, 2]
     counted = collections.Counter(analysis.iou_histogram([0.51] * 3))
     assert counted == {3: 1, 0: 9}
+
+
+def test_size_slices_and_intervals_on_the_page(data, tmp_path: Path) -> None:
+    gt_json, pred_json, *_ = data
+    options = {"size_edges": "coco", "bootstrap": 100, "bootstrap_seed": 2, "confidence": 0.9}
+    report = write_report(str(gt_json), str(pred_json), out=tmp_path / "r", worst=1, **options)
+    expected = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False, **options)
+    assert report.results == expected
+    text = page_text(report)
+    table = text[text.index('id="size-table"') : text.index("</table>", text.index('id="size-table"'))]
+    rows = re.findall(r'<tr><td class="l">(\w+)</td><td class="l">([^<]*)</td>((?:<td>[^<]*</td>)+)</tr>', table)
+    assert [r[0] for r in rows] == ["small", "medium", "large"]
+    for name, area, cells in rows:
+        values = re.findall(r"<td>([^<]*)</td>", cells)
+        slice_ = expected["sizes"][name]
+        want = [
+            v
+            for split in ("All", "Things", "Stuff")
+            for v in (f"{100 * slice_[split]['pq']:.1f}", str(slice_[split]["n"]))
+        ]
+        assert values == want
+        assert html.unescape(area).startswith(f"{slice_['range'][0]} ≤ area")
+    summary = text[text.index('class="summary"') : text.index("</table>", text.index('class="summary"'))]
+    assert "PQ 90% interval" in summary
+    all_row = re.search(r'<td class="l">All</td>((?:<td>[^<]*</td>)+)</tr>', summary)
+    assert all_row is not None
+    low, high = expected["intervals"]["All"]["pq"]
+    assert (
+        html.unescape(re.findall(r"<td>([^<]*)</td>", all_row.group(1))[4]) == f"{100 * low:.1f}\u2013{100 * high:.1f}"
+    )
+    rows_by_class = per_class_rows(text)
+    for cid, interval in expected["intervals"]["per_class"].items():
+        if cid in rows_by_class:
+            assert float(rows_by_class[cid][-1]) == (-1 if interval["pq"] is None else interval["pq"][0])
+
+
+def test_the_report_command_takes_sizes_and_intervals(data, tmp_path: Path, capsys) -> None:
+    gt_json, pred_json, *_ = data
+    argv = ["report", str(gt_json), str(pred_json), "--out", str(tmp_path / "r"), "--worst", "1", "--no-progress"]
+    assert cli.main([*argv, "--size-edges", "coco", "--bootstrap", "20"]) == 0
+    text = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+    assert 'id="size-table"' in text
+    assert "PQ 95% interval" in text
+    assert cli.main([*argv, "--overwrite", "--bootstrap", "-3"]) == 1
+    assert "--bootstrap" in capsys.readouterr().err

@@ -137,3 +137,50 @@ def test_the_checks_see_a_broken_page(tmp_path: Path) -> None:
         assert any("boom" in p for p in problems)
         assert any("undefinedFunction" in p for p in problems)
         assert "http://127.0.0.1:9/x.png" in browser.requested_urls()
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory: pytest.TempPathFactory):
+    from compare_data import write_sets
+
+    from panoptiq.report import write_comparison_report
+
+    folder = tmp_path_factory.mktemp("comparison-browser")
+    gt_json, preds = write_sets(folder / "data", images=10)
+    return write_comparison_report(str(gt_json), list(map(str, preds[:3])), out=folder / "page", most=3, bootstrap=100)
+
+
+def test_the_comparison_page_renders_sorts_and_switches(comparison) -> None:
+    assert CHROMIUM is not None, "PANOPTIQ_REQUIRE_CHROMIUM=1 but no Chromium on PATH"
+    with Browser(CHROMIUM) as page:
+        page.open(comparison.page.as_uri())
+        assert page.evaluate("document.body.dataset.ready") == "1"
+        assert page.problems() == []
+        assert [url for url in page.requested_urls() if not url.startswith("file://")] == []
+        pq = page.evaluate(
+            "Array.from(document.querySelectorAll('#compare-summary tbody tr')).map(r => r.cells[2].textContent)"
+        )
+        assert pq == [f"{100 * r['All']['pq']:.1f}" for r in comparison.results]
+        # Sorting by the first set's difference orders the rows by it.
+        page.evaluate("document.querySelectorAll('#compare-classes th')[6].click()")
+        deltas = page.evaluate(
+            "Array.from(document.querySelectorAll('#compare-classes tbody tr')).map(r => Number(r.cells[6].dataset.v))"
+        )
+        assert deltas == sorted(deltas)
+        assert len(deltas) > 3
+        visible = (
+            "Array.from(document.querySelectorAll('.cards')).filter(c => !c.classList.contains('hidden'))"
+            ".map(c => c.id)"
+        )
+        assert page.evaluate(visible) == ["differ-1"]
+        page.evaluate("document.querySelector('button[data-panel=differ-2]').click()")
+        assert page.evaluate(visible) == ["differ-2"]
+        loaded = page.evaluate(
+            """Promise.all(Array.from(document.querySelectorAll('#differ-2 img')).map(img => {
+                img.loading = 'eager';
+                return img.decode().then(() => img.naturalWidth, () => 0);
+            }))"""
+        )
+        assert len(loaded) == 6
+        assert all(width > 0 for width in loaded)
+        assert page.problems() == []

@@ -39,6 +39,7 @@ OFFSET = 256 * 256 * 256
 VOID = 0
 
 if TYPE_CHECKING:
+    from panoptiq.comparison import compare
     from panoptiq.evaluation import pq_compute
 
 
@@ -49,6 +50,10 @@ def __getattr__(name: str) -> Any:
         from panoptiq.evaluation import pq_compute
 
         return pq_compute
+    if name == "compare":
+        from panoptiq.comparison import compare
+
+        return compare
     raise AttributeError(f"module 'panoptiq' has no attribute {name!r}")
 
 
@@ -61,6 +66,7 @@ __all__ = [
     "PQStatCat",
     "PanopticQuality",
     "__version__",
+    "compare",
     "evaluate_image",
     "id2rgb",
     "install_as_panopticapi",

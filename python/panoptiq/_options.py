@@ -32,6 +32,8 @@ class Options:
         Mask IoU (``"segm"``) or Boundary PQ's (``"boundary"``, see :mod:`panoptiq.boundary`).
     records : bool
         Keep every image's scores and every segment's record besides the totals.
+    image_stats : bool
+        Keep every image's per-class sums besides the totals (what a bootstrap resamples).
     num_threads : int, optional
         Worker threads; all cores by default.
     progress : callable, optional
@@ -44,6 +46,7 @@ class Options:
     records: bool = False
     num_threads: int | None = None
     progress: ProgressCallback | None = None
+    image_stats: bool = False
 
     def __post_init__(self) -> None:
         # The checks (and their messages) of panoptiq's public arguments, before any work.
@@ -59,7 +62,9 @@ class Options:
     @cached_property
     def core(self) -> _core.Options:
         """What the core needs of these options (picklable: parts carry it)."""
-        return _core.Options(self.iou_type, self.dilation_ratio, self.reference_marker, self.records, self.num_threads)
+        return _core.Options(
+            self.iou_type, self.dilation_ratio, self.reference_marker, self.records, self.num_threads, self.image_stats
+        )
 
     def but(self, **changes: Any) -> Options:
         """These options with ``changes``."""
@@ -75,5 +80,6 @@ class Options:
             core.reference_marker,
             core.records,
             core.threads,
+            image_stats=core.image_stats,
             **more,
         )

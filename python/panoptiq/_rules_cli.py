@@ -1,6 +1,8 @@
 """The command line's evaluation options (``--category-ids``, ``--class-groups``,
-``--isthing-override``, ``--iou-threshold``), shared by ``panoptiq eval`` and ``panoptiq
-report`` and turned into :class:`panoptiq.results.Rules`."""
+``--isthing-override``, ``--iou-threshold``, ``--size-edges``) and bootstrap intervals
+(``--bootstrap``, ``--bootstrap-seed``, ``--confidence``), shared by ``panoptiq eval`` and
+``panoptiq report`` and turned into :class:`panoptiq.results.Rules` and
+:class:`panoptiq.results.Bootstrap`."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from panoptiq.results import Rules
+from panoptiq.results import Bootstrap, Rules
+from panoptiq.results import bootstrap_of as bootstrap_of_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +40,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="a match needs an IoU above this, in [0.5, 1) (default: 0.5)",
     )
+    parser.add_argument(
+        "--size-edges",
+        metavar="EDGES",
+        help="also score per object size: 'coco' (32²- and 96²-pixel edges: small, medium, large) or "
+        "comma-separated area edges; an area on an edge belongs to the larger slice",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        metavar="N",
+        type=int,
+        default=0,
+        help="bootstrap confidence intervals over images from N resamples (e.g. 1000)",
+    )
+    parser.add_argument("--bootstrap-seed", metavar="SEED", type=int, default=0, help="seed of the resampling")
+    parser.add_argument(
+        "--confidence", metavar="LEVEL", type=float, default=0.95, help="level of the intervals (default: 0.95)"
+    )
 
 
 def rules_of(args: argparse.Namespace, usage_error: type[Exception]) -> Rules:
@@ -47,12 +67,30 @@ def rules_of(args: argparse.Namespace, usage_error: type[Exception]) -> Rules:
             ids = [_integer(part, "--category-ids") for part in args.category_ids.split(",") if part.strip()]
         groups = _id_mapping(getattr(args, "class_groups", None), "--class-groups")
         override = _id_mapping(getattr(args, "isthing_override", None), "--isthing-override")
-        return Rules.of(ids, groups, override, getattr(args, "iou_threshold", None))
+        edges = getattr(args, "size_edges", None)
+        if edges is not None and edges.strip().lower() != "coco":
+            edges = [_integer(part, "--size-edges") for part in edges.split(",") if part.strip()]
+        return Rules.of(ids, groups, override, getattr(args, "iou_threshold", None), edges)
     except ValueError as error:
-        message = str(error)
-        for name in ("category_ids", "class_groups", "isthing_override", "iou_threshold"):
-            message = message.replace(name, "--" + name.replace("_", "-"))
-        raise usage_error(message) from None
+        raise usage_error(_as_options(error)) from None
+
+
+def bootstrap_of(args: argparse.Namespace, usage_error: type[Exception]) -> Bootstrap | None:
+    """The :class:`Bootstrap` the options ask for (None without ``--bootstrap``)."""
+    try:
+        return bootstrap_of_arguments(
+            getattr(args, "bootstrap", 0), getattr(args, "bootstrap_seed", 0), getattr(args, "confidence", 0.95)
+        )
+    except ValueError as error:
+        raise usage_error(_as_options(error)) from None
+
+
+def _as_options(error: ValueError) -> str:
+    message = str(error)
+    names = ("category_ids", "class_groups", "isthing_override", "iou_threshold", "size_edges", "bootstrap_seed")
+    for name in (*names, "bootstrap must"):
+        message = message.replace(name, "--" + name.replace("_", "-"))
+    return message.replace("confidence must", "--confidence must")
 
 
 def _id_mapping(text: str | None, option: str) -> dict[int, Any] | None:

@@ -1,4 +1,5 @@
-"""The ``panoptiq`` command line: ``panoptiq eval``, ``panoptiq report`` and ``panoptiq demo``."""
+"""The ``panoptiq`` command line: ``panoptiq eval``, ``panoptiq report`` and ``panoptiq demo`` here;
+``compare``, the video, LiDAR and converter commands from their own modules."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from panoptiq._progress import Progress
 from panoptiq._version import __version__
 from panoptiq.boundary import IOU_TYPES
 from panoptiq.errors import ClusterError
-from panoptiq.results import ClassResult, Evaluation, print_table
+from panoptiq.results import ClassResult, Evaluation, print_intervals, print_sizes, print_table
 
 
 class UsageError(Exception):
@@ -94,7 +95,18 @@ def results_json(evaluation: Evaluation, results: Mapping[str, Any], categories:
             "name": categories[c.category_id].get("name"),
             "isthing": categories[c.category_id].get("isthing"),
         }
-    return {name: results[name] for name in ("All", "Things", "Stuff")} | {"per_class": per_class}
+    table = {name: results[name] for name in ("All", "Things", "Stuff")} | {"per_class": per_class}
+    for key in ("sizes", "intervals"):
+        if key in results:
+            table[key] = _string_keys(results[key])
+    return table
+
+
+def _string_keys(value: Any) -> Any:
+    """``value`` with every dict key a string (JSON's), nested dicts too."""
+    if isinstance(value, Mapping):
+        return {str(k): _string_keys(v) for k, v in value.items()}
+    return value
 
 
 def check_output_file(path: str, option: str) -> None:
@@ -125,6 +137,7 @@ def run_eval(args: argparse.Namespace) -> int:
             getattr(args, "reference_marker", False),
             records=want_records,
             num_threads=args.threads,
+            image_stats=getattr(args, "bootstrap", 0) > 0,
         )
     except ValueError as error:
         message = str(error).replace('iou_type="boundary"', "--iou-type boundary")
@@ -132,6 +145,7 @@ def run_eval(args: argparse.Namespace) -> int:
             message = message.replace(name, "--" + name.replace("_", "-"))
         raise UsageError(message) from None
     rules = _rules_cli.rules_of(args, UsageError)
+    resampling = _rules_cli.bootstrap_of(args, UsageError)
     if args.json is not None:
         check_output_file(args.json, "--json")
     for option in ("per_image", "per_segment"):
@@ -173,7 +187,11 @@ def run_eval(args: argparse.Namespace) -> int:
             client=client,
             partition_size=getattr(args, "partition_size", None),
         )
+    if resampling is not None:
+        results["intervals"] = evaluation.intervals(resampling)
     print_table(results, file=out)
+    print_sizes(results, file=out)
+    print_intervals(results, file=out)
     if args.per_class or args.all_classes or args.sort:
         rows = per_class_rows(evaluation, dataset.classes, all_classes=args.all_classes, sort=args.sort or "id")
         print_per_class(rows, dataset.classes, file=out)
@@ -235,6 +253,7 @@ def run_report(args: argparse.Namespace) -> int:
             command=args.command_line,
             title=args.title,
             **_rules_cli.rules_of(args, UsageError).arguments(),
+            bootstrap=_rules_cli.bootstrap_of(args, UsageError),
         )
     finally:
         if progress is not None:
@@ -423,8 +442,11 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", metavar="DIR", help="write the dataset to DIR and keep it (default: a temporary folder)")
     demo.set_defaults(run=run_demo)
 
-    from panoptiq import _convert_cli, _lidar_cli, _video_cli
+    from panoptiq import _compare_cli, _convert_cli, _lidar_cli, _video_cli
 
+    _compare_cli.add_commands(
+        commands, _compare_cli.Shared(positive_int, UsageError, check_output_file, storage_options)
+    )
     _video_cli.add_commands(commands, positive_int)
     _lidar_cli.add_commands(commands, positive_int)
     _convert_cli.add_commands(commands)

@@ -17,7 +17,7 @@ from panoptiq import _dataset
 from panoptiq._mask_sides import overlap_rule
 from panoptiq._options import Options
 from panoptiq._progress import ProgressCallback
-from panoptiq.results import PQStat, PQStatCat, Rules, print_table
+from panoptiq.results import PQStat, PQStatCat, Rules, bootstrap_of, print_table
 
 OFFSET = 256 * 256 * 256
 VOID = 0
@@ -132,6 +132,10 @@ def pq_compute(
     class_groups: Mapping[int, int] | None = None,
     isthing_override: Mapping[int, bool] | None = None,
     iou_threshold: float | None = None,
+    size_edges: Iterable[int] | str | None = None,
+    bootstrap: int | None = None,
+    bootstrap_seed: int = 0,
+    confidence: float = 0.95,
 ) -> dict[str, Any]:
     """Panoptic Quality of predictions against ground truth in COCO panoptic format.
 
@@ -197,12 +201,28 @@ def pq_compute(
     iou_threshold : float, optional
         A match needs an IoU above this, in [0.5, 1); 0.5 by default. The 0.5 under which a
         prediction lying mostly on VOID or crowd is ignored does not move.
+    size_edges : "coco" or iterable of int, optional
+        Also score per object size, under ``"sizes"``: area edges e1 < e2 < ... cut the slices
+        [0, e1), [e1, e2), ..., [en, inf) (``"coco"``: 32² and 96², named small, medium and
+        large). A match counts in its ground-truth segment's slice (its JSON ``area``), whatever
+        the prediction's size; a false negative in its own; a false positive in its pixel
+        area's. An area on an edge belongs to the larger slice, so the slices add up to the
+        totals.
+    bootstrap : int, optional
+        Also give, under ``"intervals"``, percentile confidence intervals of PQ, SQ and RQ (All,
+        Things, Stuff, per class) from this many resamples of the images (``True``: 1,000), drawn
+        with ``bootstrap_seed``, at level ``confidence`` (0.95 by default); a resample is
+        averaged over the classes it counts, as panopticapi averages a dataset.
 
     Returns
     -------
     dict
         ``{'All': {'pq', 'sq', 'rq', 'n'}, 'per_class': {category_id: {'pq', 'sq', 'rq'}},
-        'Things': {...}, 'Stuff': {...}}``.
+        'Things': {...}, 'Stuff': {...}}``; with ``size_edges``, ``'sizes'``: ``{name: {'range':
+        [low, high or None], 'All', 'Things', 'Stuff', 'per_class'}}``; with ``bootstrap``,
+        ``'intervals'``: ``{'All': {'pq': (low, high), 'sq', 'rq'}, 'Things', 'Stuff',
+        'per_class', 'resamples', 'seed', 'level'}`` (None where no resample counts the split
+        or class).
 
     Raises
     ------
@@ -219,9 +239,16 @@ def pq_compute(
         evaluation options that do not fit the categories (naming the argument).
     """
     start_time = time.time()
-    rules = Rules.of(category_ids, class_groups, isthing_override, iou_threshold)
+    rules = Rules.of(category_ids, class_groups, isthing_override, iou_threshold, size_edges)
+    resampling = bootstrap_of(bootstrap, bootstrap_seed, confidence)
     options = Options(
-        iou_type, dilation_ratio, reference_marker, records=per_image, num_threads=num_threads, progress=progress
+        iou_type,
+        dilation_ratio,
+        reference_marker,
+        records=per_image,
+        num_threads=num_threads,
+        progress=progress,
+        image_stats=resampling is not None,
     )
     dataset = _dataset.load_dataset(
         gt_json_file,
@@ -248,6 +275,8 @@ def pq_compute(
             _announce(len(dataset), num_threads)
         evaluation = dataset.evaluate(options)
     results = evaluation.summarize()
+    if resampling is not None:
+        results["intervals"] = evaluation.intervals(resampling)
     if per_image:
         results["per_image"] = evaluation.per_image()
         results["segments"] = evaluation.segments()

@@ -440,6 +440,7 @@ class PanopticQuality:
             )
         config = state["config"]
         options = Rules.from_dict(config.get("options")).arguments()  # version 1: panopticapi's
+        del options["size_edges"]  # pq_compute's alone: the metric does not slice by size
         metric = cls(
             things=[c for c, isthing in config["categories"] if isthing],
             stuffs=[c for c, isthing in config["categories"] if not isthing],

@@ -87,6 +87,10 @@ class Partial:
     per_image: tuple[tuple[Any, ...], ...] | None = None
     segments: tuple[tuple[Any, ...], ...] | None = None
     rules: Rules = field(default_factory=Rules)
+    #: Every size slice's exact rows, when the rules slice by size.
+    sizes: tuple[tuple[tuple[int, str, int, int, int], ...], ...] | None = None
+    #: Every image's per-class sums (:meth:`panoptiq._core.Totals.image_lists`), when kept.
+    image_sums: tuple[Any, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = {
@@ -102,6 +106,12 @@ class Partial:
             data["per_image"] = [list(row) for row in self.per_image]
         if self.segments is not None:
             data["segments"] = [list(row) for row in self.segments]
+        if self.sizes is not None:
+            data["sizes"] = [[list(row) for row in rows] for rows in self.sizes]
+        if self.image_sums is not None:
+            data["image_sums"] = dict(
+                zip(IMAGE_SUMS, (list(c) if isinstance(c, (list, tuple)) else c for c in self.image_sums), strict=True)
+            )
         return data
 
     def to_bytes(self) -> bytes:
@@ -118,17 +128,21 @@ class Partial:
             )
         try:
             start, stop = (int(x) for x in data["images"])
-            rows = tuple((int(c), str(h), int(tp), int(fp), int(fn)) for c, h, tp, fp, fn in data["categories"])
+            rows = _exact_rows(data["categories"])
             part = int(data["part"])
             per_image, segments = (
                 None if data.get(key) is None else tuple(tuple(row) for row in data[key])
                 for key in ("per_image", "segments")
             )
             rules = Rules.from_dict(data.get("rules"))
+            sizes = None if data.get("sizes") is None else tuple(_exact_rows(rows) for rows in data["sizes"])
+            sums = data.get("image_sums")
+            image_sums = None if sums is None else tuple(sums[key] for key in IMAGE_SUMS)
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"malformed {FORMAT} result: {error}") from None
-        _core.Totals.from_exact_rows(list(rows))  # checks the hex sums
-        return cls(part, start, stop, rows, per_image, segments, rules)
+        partial = cls(part, start, stop, rows, per_image, segments, rules, sizes, image_sums)
+        partial.totals()  # checks the hex sums and the image table
+        return partial
 
     @classmethod
     def from_bytes(cls, data: bytes | str) -> Partial:
@@ -138,7 +152,17 @@ class Partial:
             raise ValueError(f"malformed {FORMAT} result: {error}") from None
 
     def totals(self) -> _core.Totals:
-        return _core.Totals.from_exact_rows(list(self.rows))
+        sizes = None if self.sizes is None else [list(rows) for rows in self.sizes]
+        sums = None if self.image_sums is None else tuple(self.image_sums)
+        return _core.Totals.from_exact_rows(list(self.rows), sizes, sums)
+
+
+#: The keys of a partial's per-image sums, in the order of ``Totals.image_lists``.
+IMAGE_SUMS = ("images", "image", "category", "iou", "tp", "fp", "fn")
+
+
+def _exact_rows(rows: Any) -> tuple[tuple[int, str, int, int, int], ...]:
+    return tuple((int(c), str(h), int(tp), int(fp), int(fn)) for c, h, tp, fp, fn in rows)
 
 
 @dataclass
@@ -246,15 +270,19 @@ def plan(
     class_groups: Mapping[int, int] | None = None,
     isthing_override: Mapping[int, bool] | None = None,
     iou_threshold: float | None = None,
+    size_edges: Iterable[int] | str | None = None,
+    image_stats: bool = False,
 ) -> Plan:
     """Read both JSON files and split the matched pairs into parts of ``partition_size`` pairs.
 
     Parameters as :func:`panoptiq.pq_compute`'s (files and folders on disk, in archives or at
     fsspec URLs; the evaluation options, which every part and its result carry). The workers
-    must reach the folders by the same names: a shared file system or object storage.
+    must reach the folders by the same names: a shared file system or object storage. With
+    ``image_stats``, every result also carries its images' per-class sums, so that the merged
+    :meth:`Plan.evaluation` can bootstrap (:meth:`panoptiq.results.Evaluation.intervals`).
     """
-    options = Options(iou_type, dilation_ratio, reference_marker)
-    rules = Rules.of(category_ids, class_groups, isthing_override, iou_threshold)
+    options = Options(iou_type, dilation_ratio, reference_marker, image_stats=bool(image_stats))
+    rules = Rules.of(category_ids, class_groups, isthing_override, iou_threshold, size_edges)
     dataset = _dataset.load_dataset(
         gt_json_file,
         pred_json_file,
@@ -301,8 +329,12 @@ def evaluate(part: Part, num_threads: int | None = 1, details: bool = False) -> 
     evaluated = _dataset.evaluate_all(part.pairs, gt, pred, {}, part.categories, options)
     rows = (evaluated.image_rows, evaluated.segment_rows)
     per_image, segments = (None, None) if not details else (tuple(rows[0] or ()), tuple(rows[1] or ()))
-    exact = tuple(evaluated.totals.exact_rows())
-    partial = Partial(part.index, part.start, part.stop, exact, per_image, segments, part.rules)
+    totals = evaluated.totals
+    exact = tuple(totals.exact_rows())
+    sizes = tuple(tuple(rows) for rows in totals.exact_size_rows()) if part.rules.size_edges is not None else None
+    partial = Partial(
+        part.index, part.start, part.stop, exact, per_image, segments, part.rules, sizes, totals.image_lists()
+    )
     return partial.to_bytes()
 
 

@@ -8,8 +8,9 @@
 //! reader never changes a result or an error message: it only makes the common case fast.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -158,6 +159,45 @@ pub fn read_annotations(
         }),
         (gt, pred) => Ok(Read::Loose { gt: text_of(gt, gt_json), pred: text_of(pred, pred_json) }),
     }
+}
+
+/// One ground truth against several prediction files, for a comparison: the ground truth read
+/// and parsed once, the predictions in parallel, each matched to it as [`read_annotations`]
+/// matches a pair. `None` for a set whose files are not in the strict form (the general reader
+/// then reads that pair).
+pub fn read_comparison(
+    gt_json: &Path,
+    pred_jsons: &[PathBuf],
+    gt_folder: &Path,
+    pred_folders: &[PathBuf],
+    cancel: &Cancel,
+) -> Result<Vec<Option<Annotations>>, PqError> {
+    if pred_jsons.len() != pred_folders.len() {
+        return Err(PqError::LengthMismatch {
+            what: "prediction folders",
+            expected: pred_jsons.len(),
+            got: pred_folders.len(),
+        });
+    }
+    let (gt, preds) = rayon::join(
+        || read_and_parse::<GtFile>(gt_json, cancel).ok(),
+        || {
+            pred_jsons
+                .par_iter()
+                .map(|path| read_and_parse::<PredFile>(path, cancel).ok())
+                .collect::<Vec<_>>()
+        },
+    );
+    cancel.check()?;
+    let Some(gt) = gt else { return Ok(pred_jsons.iter().map(|_| None).collect()) };
+    Ok(preds
+        .into_iter()
+        .zip(pred_jsons.iter().zip(pred_folders))
+        .map(|(pred, (pred_json, pred_folder))| {
+            let files = JsonFiles { gt: gt_json.to_owned(), pred: pred_json.clone() };
+            pred.and_then(|pred| match_pairs(&gt, &pred, files, gt_folder, pred_folder))
+        })
+        .collect())
 }
 
 /// A file's parse, or its bytes (`None` when it could not be read) when it is not in the strict form.
@@ -321,6 +361,40 @@ mod tests {
         assert!(jobs[1].gt_segments.is_empty());
         assert_eq!(jobs[1].pred_segments, [PredSegment { id: 9, category_id: 2 }]);
         assert_eq!(a.jobs(1..2, Origin::Bytes(b""), Origin::Bytes(b"")).len(), 1);
+    }
+
+    #[test]
+    fn a_comparison_reads_the_ground_truth_once_and_each_set_against_it() {
+        let good = r#"{"annotations": [
+            {"image_id": "x", "file_name": "bx.png", "segments_info": []},
+            {"image_id": 7, "file_name": "a.png", "segments_info": [{"id": 4, "category_id": 1}]}]}"#;
+        let short = r#"{"annotations": [{"image_id": 7, "file_name": "a.png", "segments_info": []}]}"#;
+        let files = Files::new("comparison", GT, good);
+        std::fs::write(files.dir.join("short.json"), short).unwrap();
+        let preds = [files.dir.join("pred.json"), files.dir.join("short.json"), files.dir.join("pred.json")];
+        let folders = [PathBuf::from("p0"), PathBuf::from("p1"), PathBuf::from("p2")];
+        let read =
+            read_comparison(&files.dir.join("gt.json"), &preds, Path::new("gt"), &folders, &Cancel::new())
+                .unwrap();
+        assert_eq!(read.len(), 3);
+        // A set missing an image is left to the general reader, which names the image.
+        assert!(read[1].is_none());
+        let (first, third) = (read[0].as_ref().unwrap(), read[2].as_ref().unwrap());
+        let jobs = third.pairs.jobs(0..2, Origin::Folder(&DISK), Origin::Folder(&DISK));
+        assert_eq!((jobs[0].image_id, jobs[1].image_id), ("7", "x"));
+        assert_eq!(jobs[0].pred_path, Path::new("p2/a.png"));
+        assert_eq!(first.categories_json, third.categories_json);
+        let unread =
+            read_comparison(&files.dir.join("none.json"), &preds, Path::new("gt"), &folders, &Cancel::new());
+        assert!(unread.unwrap().iter().all(Option::is_none));
+        let mismatched = read_comparison(
+            &files.dir.join("gt.json"),
+            &preds,
+            Path::new("gt"),
+            &folders[..1],
+            &Cancel::new(),
+        );
+        assert!(matches!(mismatched, Err(PqError::LengthMismatch { .. })));
     }
 
     #[test]

@@ -14,14 +14,14 @@ use crate::error::Side;
 use crate::eval::boundary::{dilation, BandScratch, Bands, RunImage};
 use crate::eval::categories::Categories;
 use crate::eval::histogram::PairHistogram;
-use crate::eval::matching::{evaluate_image_with, ImageResult, IouType};
+use crate::eval::matching::{evaluate_image_with, merge_slices, ImageResult, IouType};
 use crate::eval::records::ImageDetail;
 use crate::eval::runs::{PairRows, RowRuns};
-use crate::eval::stats::PqStats;
+use crate::eval::stats::{ImageTable, PqStats};
 use crate::io::Origin;
 use crate::png::reader::RunReader;
 use crate::png::{Buffers, Row};
-use crate::runtime::parallel::{catch_panic, Cancel};
+use crate::runtime::parallel::{catch_panic, try_map_ordered, Cancel};
 use crate::PqError;
 
 thread_local! {
@@ -48,7 +48,7 @@ struct Scratch {
 const JOBS_PER_BLOCK: usize = 512;
 
 /// Rows decoded between two looks at the cancel flag: a fraction of a millisecond of work.
-const ROWS_PER_CHECK: usize = 256;
+pub(super) const ROWS_PER_CHECK: usize = 256;
 
 /// Evaluates one pair, decoding both PNGs row by row straight into the histogram as runs: no
 /// full-image id map is ever built. A panic is caught here and reported with the image.
@@ -278,27 +278,25 @@ pub type FrameHistogram = (PairHistogram, (usize, usize));
 /// Decodes the pairs of `jobs` in parallel into their pair histograms and shapes, in job order.
 /// A failing job's error names its image and files, as [`evaluate_pairs`]'s do.
 pub fn pair_histograms(jobs: &[PairJob<'_>], cancel: &Cancel) -> Result<Vec<FrameHistogram>, PqError> {
-    jobs.par_iter()
-        .map(|job| {
-            cancel.check()?;
-            SCRATCH.with_borrow_mut(|scratch| {
-                let outcome = catch_panic(|| {
-                    let (gt, pred, shape, _) = decode_pair(job, scratch, false, cancel)?;
-                    scratch.gt = gt.into_buffers();
-                    scratch.pred = pred.into_buffers();
-                    Ok((scratch.histogram.clone(), shape))
-                });
-                if outcome.is_err() {
-                    *scratch = Scratch::default();
-                }
-                outcome.map_err(|source| in_image(job, source))
-            })
+    try_map_ordered(jobs, |_, job| {
+        cancel.check()?;
+        SCRATCH.with_borrow_mut(|scratch| {
+            let outcome = catch_panic(|| {
+                let (gt, pred, shape, _) = decode_pair(job, scratch, false, cancel)?;
+                scratch.gt = gt.into_buffers();
+                scratch.pred = pred.into_buffers();
+                Ok((scratch.histogram.clone(), shape))
+            });
+            if outcome.is_err() {
+                *scratch = Scratch::default();
+            }
+            outcome.map_err(|source| in_image(job, source))
         })
-        .collect()
+    })
 }
 
 /// `source` with the image and files of `job` named, unless it is an interrupt.
-fn in_image(job: &PairJob<'_>, source: PqError) -> PqError {
+pub(super) fn in_image(job: &PairJob<'_>, source: PqError) -> PqError {
     match source {
         PqError::Interrupted => PqError::Interrupted,
         source => PqError::InImage {
@@ -312,17 +310,20 @@ fn in_image(job: &PairJob<'_>, source: PqError) -> PqError {
 }
 
 /// Reads the PNG at `path` from `origin` into `buffers` and starts decoding it.
-fn open(origin: Origin<'_>, path: &Path, mut buffers: Buffers) -> Result<RunReader, PqError> {
+pub(super) fn open(origin: Origin<'_>, path: &Path, mut buffers: Buffers) -> Result<RunReader, PqError> {
     origin.read(path, buffers.file_mut())?;
     RunReader::from_buffers(path, buffers)
 }
 
-/// What evaluating pairs gave: their per-category totals and, when records were asked for, each
-/// image's [`ImageDetail`] in job order.
+/// What evaluating pairs gave: their per-category totals, the same per size slice when the
+/// categories slice by size, and what was asked for in job order: each image's
+/// [`ImageDetail`] and each image's per-class statistics.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evaluated {
     pub stats: PqStats,
+    pub by_size: Vec<PqStats>,
     pub details: Vec<ImageDetail>,
+    pub images: Option<ImageTable>,
 }
 
 /// Evaluates `jobs` in parallel on the current rayon pool. IoU sums are exact, so the totals are
@@ -335,7 +336,8 @@ pub fn evaluate_pairs(
     options: &EvalOptions,
     cancel: &Cancel,
 ) -> Result<Evaluated, PqError> {
-    let mut evaluated = Evaluated::default();
+    let mut evaluated =
+        Evaluated { images: options.image_stats.then(ImageTable::default), ..Evaluated::default() };
     // Pairs are evaluated a block at a time and folded in, so that the per-image results held at
     // once do not grow with the dataset.
     for block in jobs.chunks(JOBS_PER_BLOCK) {
@@ -352,6 +354,10 @@ pub fn evaluate_pairs(
         for result in results {
             let (result, detail) = result?;
             evaluated.stats.merge(&result.stats);
+            merge_slices(&mut evaluated.by_size, &result.by_size);
+            if let Some(images) = &mut evaluated.images {
+                images.push_image(&result.stats);
+            }
             evaluated.details.extend(detail);
         }
     }

@@ -10,6 +10,8 @@ pub struct EvalOptions {
     pub iou: IouType,
     /// Keep every image's scores and every segment's record besides the totals.
     pub records: bool,
+    /// Keep every image's per-class statistics (an [`ImageTable`](crate::eval::stats::ImageTable)).
+    pub image_stats: bool,
     /// Worker threads; `None` for [`default_threads`](crate::runtime::parallel::default_threads).
     pub threads: Option<usize>,
 }

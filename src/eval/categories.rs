@@ -2,7 +2,8 @@
 //! them, and the rules that say what is scored: what matching checks predicted categories
 //! against, which class a category is scored as (itself, or the group `class_groups` puts it in),
 //! which classes the averages run over (in that order, which fixes the order of their float
-//! sums), which stuff PQ† scores its own way, and the IoU a match must exceed.
+//! sums), which stuff PQ† scores its own way, the IoU a match must exceed, and the area edges
+//! that slice the statistics by object size.
 
 use crate::error::PqError;
 
@@ -35,6 +36,8 @@ pub struct Categories {
     modified_stuff: Vec<i64>,
     /// A match needs an IoU above this (0.5 unless chosen, always in [0.5, 1)).
     iou_threshold: f64,
+    /// Area edges of the size slices, strictly increasing and above 0; empty: no slices.
+    size_edges: Vec<u64>,
 }
 
 impl Default for Categories {
@@ -77,6 +80,7 @@ impl Categories {
             averaged,
             modified_stuff: Vec::new(),
             iou_threshold: DEFAULT_IOU_THRESHOLD,
+            size_edges: Vec::new(),
         }
     }
 
@@ -128,6 +132,35 @@ impl Categories {
         }
         self.iou_threshold = threshold;
         Ok(self)
+    }
+
+    /// These rules with the statistics also kept per object size: `edges` e₁ < e₂ < … cut areas
+    /// into the half-open slices [0, e₁), [e₁, e₂), …, [eₙ, ∞), so that an area exactly on an
+    /// edge falls in the upper slice and the slices add up to the totals.
+    ///
+    /// # Errors
+    /// Edges that are not strictly increasing or include 0 (an empty first slice).
+    pub fn with_size_edges(mut self, edges: &[u64]) -> Result<Self, PqError> {
+        if edges.first() == Some(&0) || edges.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(rules(
+                "size_edges",
+                format!("must be strictly increasing areas above 0, got {edges:?}"),
+            ));
+        }
+        self.size_edges = edges.to_vec();
+        Ok(self)
+    }
+
+    /// The area edges of the size slices (empty: no slices).
+    #[must_use]
+    pub fn size_edges(&self) -> &[u64] {
+        &self.size_edges
+    }
+
+    /// The size slice an area falls in, `None` without slices.
+    #[must_use]
+    pub fn size_slice(&self, area: u64) -> Option<usize> {
+        (!self.size_edges.is_empty()).then(|| self.size_edges.partition_point(|&edge| edge <= area))
     }
 
     /// These categories with every stuff class scored as PQ† does (Porzi et al., 2019):
@@ -281,6 +314,19 @@ mod tests {
         assert!(c.clone().averaging_over(&[3]).is_err());
         assert!(c.clone().with_iou_threshold(0.49).is_err() && c.clone().with_iou_threshold(1.0).is_err());
         assert!(c.clone().with_iou_threshold(f64::NAN).is_err());
-        assert_eq!(c.with_iou_threshold(0.75).unwrap().iou_threshold(), 0.75);
+        assert_eq!(c.clone().with_iou_threshold(0.75).unwrap().iou_threshold(), 0.75);
+    }
+
+    #[test]
+    fn size_slices_are_half_open_with_an_edge_in_the_upper_slice() {
+        let c = Categories::new([1]);
+        assert_eq!(c.size_slice(5), None);
+        let sized = c.clone().with_size_edges(&[1024, 9216]).unwrap();
+        let slices: Vec<_> =
+            [1, 1023, 1024, 9215, 9216, u64::MAX].map(|a| sized.size_slice(a).unwrap()).into();
+        assert_eq!(slices, [0, 0, 1, 1, 2, 2]);
+        for bad in [&[0, 5][..], &[5, 5], &[9, 3]] {
+            assert!(c.clone().with_size_edges(bad).unwrap_err().to_string().starts_with("size_edges: "));
+        }
     }
 }

@@ -8,7 +8,7 @@ use crate::eval::boundary::{BandIou, Bands};
 use crate::eval::categories::Categories;
 use crate::eval::histogram::{map_histogram, MapView, PairHistogram};
 use crate::eval::segments::{index_ids, GtSegment, PredSegment};
-use crate::eval::stats::PqStats;
+use crate::eval::stats::{CategoryStats, PqStats};
 use crate::runtime::parallel::Cancel;
 use crate::{PqError, VOID};
 
@@ -30,6 +30,11 @@ pub struct ImageResult {
     /// Unmatched predicted segments not counted as false positives: mostly on VOID or on a crowd
     /// region of their category.
     pub ignored: Vec<u32>,
+    /// The same statistics per size slice (see [`Categories::with_size_edges`]), each count in
+    /// the slice of one segment's area: the ground truth's for a match (whatever the size of its
+    /// partner) and a false negative, the prediction's for a false positive. Empty without
+    /// slices or when the image counted nothing.
+    pub by_size: Vec<PqStats>,
 }
 
 impl ImageResult {
@@ -42,6 +47,31 @@ impl ImageResult {
             s.tp += 1;
             s.iou.add_f64(m.iou);
         }
+    }
+
+    /// The statistics of `class` in the size slice of `area`, `None` without slices. A negative
+    /// JSON area (which panopticapi accepts for a segment nothing matches) is in the first slice.
+    fn sized(
+        &mut self,
+        categories: &Categories,
+        area: impl TryInto<u64>,
+        class: i64,
+    ) -> Option<&mut CategoryStats> {
+        let slice = categories.size_slice(area.try_into().unwrap_or(0))?;
+        if self.by_size.is_empty() {
+            self.by_size = vec![PqStats::new(); categories.size_edges().len() + 1];
+        }
+        Some(self.by_size[slice].entry(class))
+    }
+}
+
+/// Adds the size slices of `part` into `total` (either may be empty: nothing counted yet).
+pub fn merge_slices(total: &mut Vec<PqStats>, part: &[PqStats]) {
+    if total.len() < part.len() {
+        total.resize_with(part.len(), PqStats::new);
+    }
+    for (t, p) in total.iter_mut().zip(part) {
+        t.merge(p);
     }
 }
 
@@ -141,7 +171,14 @@ pub fn evaluate_image_with(
         }
         if categories.is_modified_stuff(class) {
             result.stats.entry(class).iou.add_f64(iou);
+            if let Some(s) = result.sized(categories, gs.area, class) {
+                s.iou.add_f64(iou);
+            }
         } else if iou > threshold {
+            if let Some(s) = result.sized(categories, gs.area, class) {
+                s.tp += 1;
+                s.iou.add_f64(iou);
+            }
             // IoU > 0.5 makes every match unique on both sides: no assignment search is needed.
             result.matches.push(Match { gt_id, pred_id, category_id: class, iou });
             gt_matched[g] = true;
@@ -158,8 +195,14 @@ pub fn evaluate_image_with(
             crowd_of_class.insert(class, s.id);
         } else if categories.is_modified_stuff(class) {
             result.stats.entry(class).tp += 1;
+            if let Some(s) = result.sized(categories, s.area, class) {
+                s.tp += 1;
+            }
         } else {
             result.stats.entry(class).fn_ += 1;
+            if let Some(s) = result.sized(categories, s.area, class) {
+                s.fn_ += 1;
+            }
         }
     }
 
@@ -176,6 +219,9 @@ pub fn evaluate_image_with(
             continue;
         }
         result.stats.entry(class).fp += 1;
+        if let Some(s) = result.sized(categories, pred_area[p], class) {
+            s.fp += 1;
+        }
     }
     Ok(result)
 }
@@ -367,5 +413,29 @@ mod tests {
         // An area of 3 for 4 pixels, all predicted: IoU 4 / 3.
         let e = run(&[1, 1, 1, 1], &[7, 7, 7, 7], &[gt(1, 1, false, 3)], &[pred(7, 1)]).unwrap_err();
         assert!(e.to_string().contains("an intersection of 4 and a union of 3 pixels"), "{e}");
+    }
+
+    #[test]
+    fn size_slices_count_a_match_by_its_ground_truth_and_a_false_positive_by_itself() {
+        // Ground truth: segment 1 (3 px) and 2 (5 px), category 1. Prediction 7 covers segment 1
+        // and one pixel of 2 (4 px, IoU 3/4: a match); 8 lies on the rest of 2 (4 px, IoU 4/5: a
+        // match); 9 (1 px) lies on segment 3 (2 px, category 2): IoU 1/2, not a match.
+        let gm = [1, 1, 1, 2, 2, 2, 2, 2, 3, 3];
+        let pm = [7, 7, 7, 7, 8, 8, 8, 8, 9, 0];
+        let g = [gt(1, 1, false, 3), gt(2, 1, false, 5), gt(3, 2, false, 2)];
+        let p = [pred(7, 1), pred(8, 1), pred(9, 2)];
+        let sliced = Categories::new([1, 2]).with_size_edges(&[4]).unwrap();
+        let r = run_with(&gm, &pm, &g, &p, &sliced).unwrap();
+        assert_eq!(r.stats, run(&gm, &pm, &g, &p).unwrap().stats);
+        let [small, large] = &r.by_size[..] else { panic!("{:?}", r.by_size) };
+        // Match 1-7 in the small slice (gt area 3) though the prediction has 4 px; 2-8 large.
+        assert_eq!((small.get(1).tp, small.get(1).iou.to_f64(), large.get(1).tp), (1, 0.75, 1));
+        assert_eq!(large.get(1).iou.to_f64(), 0.8);
+        // Segment 3 (2 px) is missed in the small slice, prediction 9 (1 px) spurious there.
+        assert_eq!((small.get(2).fn_, small.get(2).fp, large.get(2)), (1, 1, CategoryStats::default()));
+        let mut sum = small.clone();
+        sum.merge(large);
+        assert_eq!(sum, r.stats);
+        assert!(run(&gm, &pm, &g, &p).unwrap().by_size.is_empty());
     }
 }

@@ -70,6 +70,49 @@ impl PqStats {
     }
 }
 
+/// Every image's per-class statistics as columns, one row per (image, class) the image counted
+/// something for: what a bootstrap over images resamples, so that no resample re-evaluates.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageTable {
+    /// Images covered, counting those without rows.
+    pub images: u64,
+    /// Each row's image, its position among the covered images.
+    pub image: Vec<u64>,
+    pub class: Vec<i64>,
+    /// The image's IoU sum of the class, rounded once.
+    pub iou: Vec<f64>,
+    pub tp: Vec<u64>,
+    pub fp: Vec<u64>,
+    pub fn_: Vec<u64>,
+}
+
+impl ImageTable {
+    /// Adds the next image, with its statistics.
+    pub fn push_image(&mut self, stats: &PqStats) {
+        for (class, s) in stats.iter() {
+            self.image.push(self.images);
+            self.class.push(class);
+            self.iou.push(s.iou.to_f64());
+            self.tp.push(s.tp);
+            self.fp.push(s.fp);
+            self.fn_.push(s.fn_);
+        }
+        self.images += 1;
+    }
+
+    /// Adds the images of `other` after these.
+    pub fn append(&mut self, other: &ImageTable) {
+        let offset = self.images;
+        self.image.extend(other.image.iter().map(|i| i + offset));
+        self.class.extend_from_slice(&other.class);
+        self.iou.extend_from_slice(&other.iou);
+        self.tp.extend_from_slice(&other.tp);
+        self.fp.extend_from_slice(&other.fp);
+        self.fn_.extend_from_slice(&other.fn_);
+        self.images += other.images;
+    }
+}
+
 /// Averages the per-category `(iou_sum, tp, fp, fn)` that `stats_of` gives over `categories`
 /// (in the given order: it fixes the order of the float sums), keeping those whose `isthing`
 /// equals `isthing`, or all of them when it is `None`.
@@ -166,6 +209,19 @@ mod tests {
         assert!(!all.per_class[2].counted);
         let things = s.average(&cats, Some(true));
         assert_eq!((things.n, things.per_class.len()), (1, 1));
+    }
+
+    #[test]
+    fn image_tables_number_images_across_appends() {
+        let one = stats(&[(3, CategoryStats { iou: exact(0.75), tp: 1, fp: 0, fn_: 2 })]);
+        let mut a = ImageTable::default();
+        a.push_image(&one);
+        a.push_image(&PqStats::new());
+        let mut b = ImageTable::default();
+        b.push_image(&one);
+        a.append(&b);
+        assert_eq!((a.images, a.image.clone(), a.class.clone()), (3, vec![0, 2], vec![3, 3]));
+        assert_eq!((a.iou[1], a.tp[1], a.fp[1], a.fn_[1]), (0.75, 1, 0, 2));
     }
 
     #[test]

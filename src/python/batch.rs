@@ -138,7 +138,7 @@ pub(crate) fn evaluate_batch(
     let segment_rows = batch.segments.then(|| {
         records.into_iter().enumerate().flat_map(|(i, found)| segment_rows(batch.key(i), found)).collect()
     });
-    Ok((PyTotals { stats }, batch.rows.then_some(image_rows), segment_rows))
+    Ok((PyTotals { stats, ..PyTotals::default() }, batch.rows.then_some(image_rows), segment_rows))
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use png::ColorType;
 use pyo3::prelude::*;
-use rayon::prelude::*;
 
 use super::masks::MaskArg;
 use super::run::run;
@@ -19,6 +18,7 @@ use crate::eval::ids::ids_to_rgb;
 use crate::png::samples::{read_samples, Samples};
 use crate::png::{read_id_map, read_id_map_from_bytes, write_pixels};
 use crate::runtime::memory::filled_vec;
+use crate::runtime::parallel::try_map_ordered;
 use crate::PqError;
 
 /// Categories as Python passes them: `(id, isthing, (r, g, b))`.
@@ -64,7 +64,8 @@ fn write_map(path: &Path, ids: &[u32], height: usize, width: usize) -> Result<()
     write_atomically(path, |part| write_pixels(part, &rgb, height, width, ColorType::Rgb, COMPRESSION))
 }
 
-/// Runs `convert` on every job in parallel, keeping their order; the first error stops the rest.
+/// Runs `convert` on every job in parallel, keeping their order; the first error (in job order)
+/// stops the jobs after it.
 fn each<J: Sync, R: Send>(
     py: Python<'_>,
     threads: Option<usize>,
@@ -72,13 +73,10 @@ fn each<J: Sync, R: Send>(
     convert: impl Fn(usize, &J) -> Result<R, PqError> + Sync,
 ) -> PyResult<Vec<R>> {
     run(py, threads, |cancel| {
-        jobs.par_iter()
-            .enumerate()
-            .map(|(i, job)| {
-                cancel.check()?;
-                convert(i, job)
-            })
-            .collect()
+        try_map_ordered(jobs, |i, job| {
+            cancel.check()?;
+            convert(i, job)
+        })
     })
 }
 

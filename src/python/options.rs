@@ -1,5 +1,5 @@
 //! The one options value of an evaluation as Python builds it (`panoptiq._options`): which IoU,
-//! whether records are kept, how many threads.
+//! whether records and per-image statistics are kept, how many threads.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -17,13 +17,14 @@ pub struct PyOptions(pub EvalOptions);
 #[pymethods]
 impl PyOptions {
     #[new]
-    #[pyo3(signature = (iou_type = "segm", dilation_ratio = 0.02, reference_marker = false, records = false, threads = None))]
+    #[pyo3(signature = (iou_type = "segm", dilation_ratio = 0.02, reference_marker = false, records = false, threads = None, image_stats = false))]
     fn new(
         iou_type: &str,
         dilation_ratio: f64,
         reference_marker: bool,
         records: bool,
         threads: Option<usize>,
+        image_stats: bool,
     ) -> PyResult<Self> {
         let iou = match iou_type {
             "segm" if !reference_marker => IouType::Mask,
@@ -47,7 +48,7 @@ impl PyOptions {
         if threads == Some(0) {
             return Err(PyValueError::new_err("threads must be at least 1"));
         }
-        Ok(Self(EvalOptions { iou, records, threads }))
+        Ok(Self(EvalOptions { iou, records, image_stats, threads }))
     }
 
     #[getter]
@@ -82,6 +83,11 @@ impl PyOptions {
         self.0.threads
     }
 
+    #[getter]
+    fn image_stats(&self) -> bool {
+        self.0.image_stats
+    }
+
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let o = slf.get();
         let args = (
@@ -90,18 +96,20 @@ impl PyOptions {
             o.reference_marker(),
             o.records(),
             o.threads(),
+            o.image_stats(),
         );
         Ok((slf.get_type().into_any(), args.into_pyobject(slf.py())?))
     }
 
     fn __repr__(&self) -> String {
         format!(
-            "Options(iou_type={:?}, dilation_ratio={:?}, reference_marker={}, records={}, threads={:?})",
+            "Options(iou_type={:?}, dilation_ratio={:?}, reference_marker={}, records={}, threads={:?}, image_stats={})",
             self.iou_type(),
             self.dilation_ratio(),
             self.reference_marker(),
             self.records(),
-            self.threads()
+            self.threads(),
+            self.image_stats()
         )
     }
 }

@@ -16,8 +16,8 @@ use super::options::PyOptions;
 use super::results::{PyCategories, PyTotals};
 use super::run::run;
 use crate::convert::paint::{ImageMasks, OverlapRule};
-use crate::dataset::annotations::{parse_annotations, read_annotations, Annotations, Read};
-use crate::dataset::{evaluate_pairs, Pairs, SideColumns};
+use crate::dataset::annotations::{parse_annotations, read_annotations, read_comparison, Annotations, Read};
+use crate::dataset::{compare_pairs, evaluate_pairs, Pairs, SideColumns};
 use crate::error::{JsonFiles, Side};
 use crate::PqError;
 
@@ -118,6 +118,23 @@ impl PyPairs {
             parse_annotations(&texts.0, &texts.1, files, &folders.0, &folders.1, cancel)
         })?;
         read.map(|read| strict(py, read)).transpose()
+    }
+
+    /// [`read`](Self::read) of one ground truth against several prediction files, the ground
+    /// truth read once: each set's pairs (None for a set not in the strict form) and the
+    /// categories JSON text (None when the ground truth is not in it).
+    #[staticmethod]
+    fn read_comparison(
+        py: Python<'_>,
+        gt: (PathBuf, PathBuf),
+        preds: Vec<(PathBuf, PathBuf)>,
+        threads: Option<usize>,
+    ) -> PyResult<(Vec<Option<Self>>, Option<String>)> {
+        let (pred_jsons, pred_folders): (Vec<PathBuf>, Vec<PathBuf>) = preds.into_iter().unzip();
+        let read =
+            run(py, threads, |cancel| read_comparison(&gt.0, &pred_jsons, &gt.1, &pred_folders, cancel))?;
+        let categories = read.iter().flatten().next().map(|a| a.categories_json.clone());
+        Ok((read.into_iter().map(|a| a.map(|a| Self(a.pairs))).collect(), categories))
     }
 
     fn __len__(&self) -> usize {
@@ -232,10 +249,76 @@ impl PyPairs {
             }
             (images, segments)
         });
-        Ok((PyTotals { stats: evaluated.stats }, details))
+        Ok((PyTotals::of(evaluated.stats, evaluated.by_size, evaluated.images), details))
     }
 }
 
+/// Evaluates pairs `start:stop` of every set of `sets` (one ground truth, the same images in
+/// the same order) in one pass, each ground-truth PNG decoded once: one `(totals, rows)` per set,
+/// as [`PyPairs::evaluate`] gives it. `sources`: the ground truth's, and each set's.
+#[pyfunction]
+#[pyo3(signature = (sets, start, stop, categories, options, sources))]
+pub(crate) fn compare(
+    py: Python<'_>,
+    sets: Vec<PyRef<'_, PyPairs>>,
+    start: usize,
+    stop: usize,
+    categories: &PyCategories,
+    options: &PyOptions,
+    sources: (Option<Source<'_>>, Vec<Option<Source<'_>>>),
+) -> PyResult<Vec<(PyTotals, Option<Details>)>> {
+    if sources.1.len() != sets.len() {
+        return Err(PqError::LengthMismatch {
+            what: "prediction sources",
+            expected: sets.len(),
+            got: sources.1.len(),
+        }
+        .into());
+    }
+    let len = sets.iter().map(|s| s.0.len()).min().unwrap_or(0);
+    let (stop, start) = (stop.min(len), start.min(stop.min(len)));
+    let gt_origins = origins(sources.0.as_ref(), stop - start, Side::GroundTruth)?;
+    let disk = crate::io::Origin::Folder(&crate::io::DISK);
+    let mut jobs = Vec::with_capacity(sets.len());
+    for (set, source) in sets.iter().zip(&sources.1) {
+        let pred_origins = origins(source.as_ref(), stop - start, Side::Prediction)?;
+        let mut set_jobs = set.0.jobs(start..stop, disk, disk);
+        for (job, (gt, pred)) in set_jobs.iter_mut().zip(gt_origins.iter().zip(pred_origins)) {
+            (job.gt_from, job.pred_from) = (*gt, pred);
+        }
+        jobs.push(set_jobs);
+    }
+    if let Some(longer) = sets.iter().position(|s| s.0.len() != sets[0].0.len()) {
+        return Err(PqError::InvalidPairs {
+            message: format!(
+                "prediction set {longer} pairs {} images and prediction set 0 {}: the sets must cover the same images",
+                sets[longer].0.len(),
+                sets[0].0.len()
+            ),
+        }
+        .into());
+    }
+    let options = options.0;
+    let evaluated = run(py, options.threads, |cancel| compare_pairs(&jobs, &categories.0, &options, cancel))?;
+    Ok(evaluated
+        .into_iter()
+        .zip(&jobs)
+        .map(|(evaluated, jobs)| {
+            let details = options.records.then(|| {
+                let mut images = Vec::with_capacity(evaluated.details.len());
+                let mut segments = Vec::new();
+                for (job, detail) in jobs.iter().zip(evaluated.details) {
+                    images.push(image_row(job.image_id, detail.scores));
+                    segments.extend(segment_rows(job.image_id, detail.segments));
+                }
+                (images, segments)
+            });
+            (PyTotals::of(evaluated.stats, evaluated.by_size, evaluated.images), details)
+        })
+        .collect())
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyPairs>()
+    m.add_class::<PyPairs>()?;
+    m.add_function(wrap_pyfunction!(compare, m)?)
 }

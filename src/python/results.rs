@@ -3,13 +3,15 @@
 
 use std::collections::HashMap;
 
+use numpy::{PyArray1, ToPyArray};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::eval::categories::{Categories, CategoryInfo};
 use crate::eval::exact::ExactSum;
-use crate::eval::stats::{average, Average, CategoryStats, PqStats};
+use crate::eval::matching::merge_slices;
+use crate::eval::stats::{average, Average, CategoryStats, ImageTable, PqStats};
 
 /// Every class of an evaluation, `(id, isthing)` in the dataset's order, with the rules that
 /// say what is scored (class groups, the classes averaged over, the IoU a match must exceed):
@@ -22,12 +24,13 @@ pub struct PyCategories(pub Categories);
 impl PyCategories {
     #[new]
     // The default is DEFAULT_IOU_THRESHOLD, written out so that the signature shows it.
-    #[pyo3(signature = (kinds, groups=None, averaged=None, iou_threshold=0.5))]
+    #[pyo3(signature = (kinds, groups=None, averaged=None, iou_threshold=0.5, size_edges=None))]
     fn new(
         kinds: Vec<(i64, bool)>,
         groups: Option<Vec<(i64, i64)>>,
         averaged: Option<Vec<i64>>,
         iou_threshold: f64,
+        size_edges: Option<Vec<u64>>,
     ) -> PyResult<Self> {
         let mut c = match groups {
             Some(groups) => Categories::grouped(kinds, groups)?,
@@ -36,7 +39,11 @@ impl PyCategories {
         if let Some(averaged) = averaged {
             c = c.averaging_over(&averaged)?;
         }
-        Ok(Self(c.with_iou_threshold(iou_threshold)?))
+        c = c.with_iou_threshold(iou_threshold)?;
+        if let Some(edges) = size_edges {
+            c = c.with_size_edges(&edges)?;
+        }
+        Ok(Self(c))
     }
 
     /// Categories known by id alone, as matching needs them (their kinds unknown).
@@ -70,10 +77,17 @@ impl PyCategories {
         self.0.iou_threshold()
     }
 
+    /// The area edges of the size slices, `None` without slices.
+    #[getter]
+    fn size_edges(&self) -> Option<Vec<u64>> {
+        let edges = self.0.size_edges();
+        (!edges.is_empty()).then(|| edges.to_vec())
+    }
+
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let this = slf.get();
         let averaged = (this.0.infos().len() != this.0.len()).then(|| this.averaged());
-        let args = (this.kinds(), this.groups(), averaged, this.0.iou_threshold());
+        let args = (this.kinds(), this.groups(), averaged, this.0.iou_threshold(), this.size_edges());
         Ok((slf.get_type().into_any(), args.into_pyobject(slf.py())?))
     }
 }
@@ -93,11 +107,40 @@ pub(crate) fn rows_from_stats(stats: &PqStats) -> Vec<StatRow> {
     stats.iter().map(|(id, s)| (id, s.iou.to_f64(), s.tp, s.fp, s.fn_)).collect()
 }
 
-/// Per-category running totals with exact IoU sums: merging them is exact and order-free.
+/// An [`ImageTable`] as Python sees it: `(images, image, class, iou, tp, fp, fn)`, the columns
+/// numpy arrays.
+type ImageColumns<'py> = (
+    u64,
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<u64>>,
+);
+/// An [`ImageTable`]'s columns as lists (the partials' JSON form).
+type ImageLists = (u64, Vec<u64>, Vec<i64>, Vec<f64>, Vec<u64>, Vec<u64>, Vec<u64>);
+
+/// Per-category running totals with exact IoU sums: merging them is exact and order-free. With
+/// them, the same per size slice when the categories slice by size, and every image's per-class
+/// statistics when they were kept.
 #[pyclass(name = "Totals", module = "panoptiq._core")]
 #[derive(Default)]
 pub struct PyTotals {
     pub stats: PqStats,
+    pub by_size: Vec<PqStats>,
+    pub images: Option<ImageTable>,
+}
+
+impl PyTotals {
+    /// Totals of an evaluation's parts.
+    pub(crate) fn of(stats: PqStats, by_size: Vec<PqStats>, images: Option<ImageTable>) -> Self {
+        Self { stats, by_size, images }
+    }
+
+    fn is_fresh(&self) -> bool {
+        self.stats.iter().next().is_none() && self.by_size.is_empty() && self.images.is_none()
+    }
 }
 
 #[pymethods]
@@ -114,27 +157,76 @@ impl PyTotals {
 
     /// The exact state: `(category_id, iou_sum as hex units of 2**-128, tp, fp, fn)`.
     pub(crate) fn exact_rows(&self) -> Vec<ExactRow> {
-        self.stats.iter().map(|(id, s)| (id, s.iou.to_hex(), s.tp, s.fp, s.fn_)).collect()
+        exact_rows_of(&self.stats)
     }
 
-    /// Totals from [`exact_rows`](Self::exact_rows)' form.
+    /// Totals from [`exact_rows`](Self::exact_rows)' form, with the size slices' rows
+    /// ([`exact_size_rows`](Self::exact_size_rows)) and the image table
+    /// ([`image_lists`](Self::image_lists)) when there are any.
     #[staticmethod]
-    pub(crate) fn from_exact_rows(rows: Vec<ExactRow>) -> PyResult<Self> {
-        let mut stats = PqStats::new();
-        for (id, hex, tp, fp, fn_) in rows {
-            let iou = ExactSum::from_hex(&hex).ok_or_else(|| {
-                PyValueError::new_err(format!(
-                    "category {id}: iou_sum {hex:?} is not a hexadecimal count of 2**-128 units"
-                ))
-            })?;
-            stats.insert(id, CategoryStats { iou, tp, fp, fn_ });
-        }
-        Ok(Self { stats })
+    #[pyo3(signature = (rows, sizes = None, images = None))]
+    pub(crate) fn from_exact_rows(
+        rows: Vec<ExactRow>,
+        sizes: Option<Vec<Vec<ExactRow>>>,
+        images: Option<ImageLists>,
+    ) -> PyResult<Self> {
+        let by_size = sizes.unwrap_or_default().into_iter().map(stats_of_rows).collect::<PyResult<_>>()?;
+        let images = images.map(image_table).transpose()?;
+        Ok(Self { stats: stats_of_rows(rows)?, by_size, images })
     }
 
-    /// Adds `other` into these totals.
+    /// Every size slice's exact rows, in slice order (empty without slices).
+    fn exact_size_rows(&self) -> Vec<Vec<ExactRow>> {
+        self.by_size.iter().map(exact_rows_of).collect()
+    }
+
+    /// Every size slice's totals, in slice order (empty without slices).
+    fn sizes(&self) -> Vec<PyTotals> {
+        self.by_size.iter().map(|s| PyTotals { stats: s.clone(), ..PyTotals::default() }).collect()
+    }
+
+    /// The image table as numpy columns `(images, image, class, iou, tp, fp, fn)`, `None` when
+    /// it was not kept.
+    fn image_columns<'py>(&self, py: Python<'py>) -> Option<ImageColumns<'py>> {
+        self.images.as_ref().map(|t| {
+            (
+                t.images,
+                t.image.to_pyarray(py),
+                t.class.to_pyarray(py),
+                t.iou.to_pyarray(py),
+                t.tp.to_pyarray(py),
+                t.fp.to_pyarray(py),
+                t.fn_.to_pyarray(py),
+            )
+        })
+    }
+
+    /// The image table as lists (see [`image_columns`](Self::image_columns)).
+    fn image_lists(&self) -> Option<ImageLists> {
+        self.images.as_ref().map(|t| {
+            (
+                t.images,
+                t.image.clone(),
+                t.class.clone(),
+                t.iou.clone(),
+                t.tp.clone(),
+                t.fp.clone(),
+                t.fn_.clone(),
+            )
+        })
+    }
+
+    /// Adds `other` into these totals; its images, if it kept them, come after these. The image
+    /// table survives only when every part merged kept one.
     fn merge(&mut self, other: &PyTotals) {
+        let fresh = self.is_fresh();
         self.stats.merge(&other.stats);
+        merge_slices(&mut self.by_size, &other.by_size);
+        match (&mut self.images, &other.images) {
+            (Some(mine), Some(theirs)) => mine.append(theirs),
+            (None, Some(theirs)) if fresh => self.images = Some(theirs.clone()),
+            _ => self.images = None,
+        }
     }
 
     /// panopticapi's averages of these totals over `categories`: All, Things and Stuff as
@@ -158,6 +250,35 @@ impl PyTotals {
             .collect();
         (splits, classes)
     }
+}
+
+fn exact_rows_of(stats: &PqStats) -> Vec<ExactRow> {
+    stats.iter().map(|(id, s)| (id, s.iou.to_hex(), s.tp, s.fp, s.fn_)).collect()
+}
+
+fn stats_of_rows(rows: Vec<ExactRow>) -> PyResult<PqStats> {
+    let mut stats = PqStats::new();
+    for (id, hex, tp, fp, fn_) in rows {
+        let iou = ExactSum::from_hex(&hex).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "category {id}: iou_sum {hex:?} is not a hexadecimal count of 2**-128 units"
+            ))
+        })?;
+        stats.insert(id, CategoryStats { iou, tp, fp, fn_ });
+    }
+    Ok(stats)
+}
+
+fn image_table((images, image, class, iou, tp, fp, fn_): ImageLists) -> PyResult<ImageTable> {
+    let rows = image.len();
+    if [class.len(), iou.len(), tp.len(), fp.len(), fn_.len()].iter().any(|&n| n != rows)
+        || image.iter().any(|&i| i >= images)
+    {
+        return Err(PyValueError::new_err(
+            "an image table with columns of different lengths or images beyond its count",
+        ));
+    }
+    Ok(ImageTable { images, image, class, iou, tp, fp, fn_ })
 }
 
 /// One category's scores as `(category_id, pq, sq, rq, counted)`.

@@ -105,7 +105,7 @@ impl PyTubes {
             return Err(pyo3::exceptions::PyIndexError::new_err(format!("no tube length number {which}")));
         }
         let LengthTotals { stats, windows } = self.videos.totals(which);
-        Ok((PyTotals { stats }, windows))
+        Ok((PyTotals { stats, ..PyTotals::default() }, windows))
     }
 
     /// Every video: `(video_id, frames, [(Totals, windows) per tube length])`, first seen first.
@@ -113,8 +113,11 @@ impl PyTubes {
         self.videos
             .iter()
             .map(|(id, v)| {
-                let totals =
-                    v.totals.iter().map(|t| (PyTotals { stats: t.stats.clone() }, t.windows)).collect();
+                let totals = v
+                    .totals
+                    .iter()
+                    .map(|t| (PyTotals { stats: t.stats.clone(), ..PyTotals::default() }, t.windows))
+                    .collect();
                 (id.to_owned(), v.frames(), totals)
             })
             .collect()
@@ -135,7 +138,9 @@ impl PyTubes {
                 let totals = v
                     .totals
                     .iter()
-                    .map(|t| (PyTotals { stats: t.stats.clone() }.exact_rows(), t.windows))
+                    .map(|t| {
+                        (PyTotals { stats: t.stats.clone(), ..PyTotals::default() }.exact_rows(), t.windows)
+                    })
                     .collect();
                 (id.to_owned(), v.frames(), totals)
             })
@@ -151,7 +156,7 @@ impl PyTubes {
             let totals = rows
                 .into_iter()
                 .map(|(rows, windows)| {
-                    Ok(LengthTotals { stats: PyTotals::from_exact_rows(rows)?.stats, windows })
+                    Ok(LengthTotals { stats: PyTotals::from_exact_rows(rows, None, None)?.stats, windows })
                 })
                 .collect::<PyResult<Vec<_>>>()?;
             state.restore(&id, frames, totals)?;

@@ -6,11 +6,12 @@
 //! are therefore remembered with the id of the process that built them and rebuilt in a child.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use crate::PqError;
@@ -112,6 +113,33 @@ pub fn run_interruptible<R: Send>(
     })
 }
 
+/// Maps `jobs` in parallel, keeping their order. On failure the error of the first failing job in
+/// job order is returned, whatever the scheduling: once job `i` fails, jobs after `i` no longer
+/// start, but every job before it still runs, so an earlier failure is never missed (and the
+/// message a user sees does not change from run to run).
+pub fn try_map_ordered<J: Sync, R: Send>(
+    jobs: &[J],
+    work: impl Fn(usize, &J) -> Result<R, PqError> + Sync,
+) -> Result<Vec<R>, PqError> {
+    let first_failure = AtomicUsize::new(usize::MAX);
+    let results: Vec<Option<Result<R, PqError>>> = jobs
+        .par_iter()
+        .enumerate()
+        .map(|(i, job)| {
+            if i > first_failure.load(Ordering::Relaxed) {
+                return None;
+            }
+            let result = work(i, job);
+            if result.is_err() {
+                first_failure.fetch_min(i, Ordering::Relaxed);
+            }
+            Some(result)
+        })
+        .collect();
+    // Every job before the first failure ran, so the skipped ones all come after an error.
+    results.into_iter().map(|r| r.unwrap_or(Err(PqError::Interrupted))).collect()
+}
+
 /// Runs `work`, turning a panic into [`PqError::Panic`] instead of unwinding into the caller.
 pub fn catch_panic<R>(work: impl FnOnce() -> Result<R, PqError>) -> Result<R, PqError> {
     catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| Err(panic_error(&*payload)))
@@ -191,6 +219,26 @@ mod tests {
         assert!(matches!(result, Err(PqError::Interrupted)));
         assert!(finished.load(Ordering::Relaxed), "the work had stopped before the call returned");
         assert_eq!(run_interruptible(Some(2), |_| Ok(7), || true).unwrap(), 7);
+    }
+
+    #[test]
+    fn the_first_failure_in_job_order_is_reported() {
+        let jobs: Vec<usize> = (0..2000).collect();
+        for _ in 0..20 {
+            let result = with_threads(Some(2), || {
+                try_map_ordered(&jobs, |i, &job| {
+                    if job % 300 == 299 {
+                        Err(PqError::Panic { message: i.to_string() })
+                    } else {
+                        Ok(job)
+                    }
+                })
+            })
+            .unwrap();
+            assert!(matches!(result, Err(PqError::Panic { message }) if message == "299"));
+        }
+        let doubled = try_map_ordered(&jobs[..10], |_, &j| Ok(2 * j)).unwrap();
+        assert_eq!(doubled, (0..10).map(|j| 2 * j).collect::<Vec<_>>());
     }
 
     #[test]

@@ -5,20 +5,16 @@ the distribution of true-positive IoUs, and the command and versions that made i
 The evaluation is the same single pass as ``pq_compute(per_image=True)``; only the error images of
 the pairs shown are read and decoded a second time. The report is written to a temporary folder
 beside ``out`` and renamed into place when complete, so that a folder named ``out`` is always a
-finished report.
+finished report. :func:`write_comparison_report` writes the page of a comparison of several
+prediction sets (:func:`panoptiq.compare`).
 """
 
 from __future__ import annotations
 
 import os
-import platform
-import shutil
-import sys
-import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
@@ -30,9 +26,13 @@ from panoptiq._options import Options
 from panoptiq._progress import ProgressCallback
 from panoptiq._side import GT, PRED
 from panoptiq.report._analysis import confusions, iou_histogram, tp_ious, worst_images
+from panoptiq.report._comparison import ComparisonReport, write_comparison_report
+from panoptiq.report._files import check_target, staging, versions
 from panoptiq.report._page import Page, render
 from panoptiq.report._pictures import start_drawing
-from panoptiq.results import IMAGE_FIELDS, SEGMENT_FIELDS, Records, Rules
+from panoptiq.results import IMAGE_FIELDS, SEGMENT_FIELDS, Records, Rules, bootstrap_of
+
+__all__ = ["ComparisonReport", "Report", "write_comparison_report", "write_report"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,10 @@ def write_report(
     class_groups: Mapping[int, int] | None = None,
     isthing_override: Mapping[int, bool] | None = None,
     iou_threshold: float | None = None,
+    size_edges: Iterable[int] | str | None = None,
+    bootstrap: int | None = None,
+    bootstrap_seed: int = 0,
+    confidence: float = 0.95,
 ) -> Report:
     """Evaluate a prediction and write an HTML report of it to the folder ``out``.
 
@@ -101,6 +105,9 @@ def write_report(
         The page's title.
     category_ids, class_groups, isthing_override, iou_threshold
         The evaluation options of ``pq_compute``; the page names those set.
+    size_edges, bootstrap, bootstrap_seed, confidence
+        As for ``pq_compute``: a table per object size, and intervals beside the summary's
+        scores and each class's PQ.
 
     Returns
     -------
@@ -119,21 +126,26 @@ def write_report(
     """
     if worst < 0 or confusion_count < 0:
         raise ValueError(f"worst and confusion_count must be >= 0, got {worst} and {confusion_count}")
-    rules = Rules.of(category_ids, class_groups, isthing_override, iou_threshold)
+    rules = Rules.of(category_ids, class_groups, isthing_override, iou_threshold, size_edges)
+    resampling = bootstrap_of(bootstrap, bootstrap_seed, confidence)
     try:
         import PIL  # noqa: F401  (checked now rather than after the evaluation)
     except ImportError:
         raise ImportError("panoptiq report draws its labels with Pillow: pip install Pillow") from None
     target = Path(os.fspath(out)).absolute()
-    _check_target(target, overwrite)
+    check_target(target, overwrite)
     # Made first: a folder that cannot be written is found before the evaluation, not after it.
-    with _staging(target, overwrite) as temporary:
+    with staging(target, overwrite) as temporary:
         started, created = time.perf_counter(), datetime.now(timezone.utc)
         dataset = _dataset.load_dataset(
             gt_json_file, pred_json_file, gt_folder, pred_folder, storage_options=storage_options, rules=rules
         )
-        evaluation = dataset.evaluate(Options(records=True, num_threads=num_threads, progress=progress))
+        evaluation = dataset.evaluate(
+            Options(records=True, num_threads=num_threads, progress=progress, image_stats=resampling is not None)
+        )
         results = evaluation.summarize()
+        if resampling is not None:
+            results["intervals"] = evaluation.intervals(resampling)
         per_image = Records.from_tuples(evaluation.image_rows or [], IMAGE_FIELDS)
         segment_rows = evaluation.segment_rows or []
         worst_lists = worst_images(per_image, worst)
@@ -168,7 +180,7 @@ def write_report(
             iou_counts=iou_histogram(ious),
             iou_mean=sum(ious) / len(ious) if ious else None,
             command=command or _call(gt_json_file, pred_json_file, gt_folder, pred_folder, out, images),
-            versions=_versions(),
+            versions=versions(),
             created=created.strftime("%Y-%m-%d %H:%M:%S UTC"),
             elapsed=time.perf_counter() - started,
             inputs={
@@ -182,62 +194,9 @@ def write_report(
     return Report(target, target / "index.html", results, per_image, segment_rows)
 
 
-def _check_target(target: Path, overwrite: bool) -> None:
-    """Refuse now, before the evaluation, what would fail at the end."""
-    if target.exists() and not target.is_dir():
-        raise FileExistsError(f"the report folder {target} is a file")
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"the report folder {target} exists; pass overwrite=True (--overwrite) to replace it")
-    parent = target.parent
-    if not parent.is_dir():
-        raise FileNotFoundError(f"cannot write the report to {target}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot write the report to {target}: folder {parent} is not writable")
-
-
-@contextmanager
-def _staging(target: Path, overwrite: bool) -> Iterator[Path]:
-    """A temporary folder beside ``target``, renamed to it when the block completes and removed
-    when it fails: a folder named ``target`` is never a half-written report."""
-    try:
-        temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    except OSError as error:
-        raise type(error)(f"cannot write the report to {target}: {error.strerror}") from None
-    try:
-        yield temporary
-        _move_into_place(temporary, target, overwrite)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-
-
-def _move_into_place(temporary: Path, target: Path, overwrite: bool) -> None:
-    if target.exists():
-        if not overwrite:  # created meanwhile by someone else
-            raise FileExistsError(f"the report folder {target} exists; pass overwrite=True (--overwrite) to replace it")
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.replace(target, old / "report")
-        os.replace(temporary, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(temporary, target)
-
-
 def _call(*args: Any) -> str:
     gt, pred, gt_folder, pred_folder, out, images = (None if a is None else os.fspath(a) for a in args)
     parts = [f"write_report({gt!r}, {pred!r}, {gt_folder!r}, {pred_folder!r}, out={out!r}"]
     if images is not None:
         parts.append(f"images={images!r}")
     return ", ".join(parts) + ")"
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for package in ("panoptiq", "numpy", "Pillow"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found

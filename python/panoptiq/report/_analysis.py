@@ -43,6 +43,27 @@ def worst_images(images: Sequence[Mapping[str, Any]], count: int) -> dict[str, l
     return {"pq": by_pq[:count], "fn": by_fn[:count], "fp": by_fp[:count]}
 
 
+def differing_images(
+    base: Sequence[Mapping[str, Any]], other: Sequence[Mapping[str, Any]], count: int
+) -> list[tuple[int, float]]:
+    """Positions of the ``count`` images whose PQ differs most between two sets (their
+    per-image records, in the same image order), with the difference ``other - base``; largest
+    difference first, ties to the earlier image. An image in which a set counts nothing (no
+    segment to find, none spurious) scores 1 for that set; images that score the same are left
+    out."""
+    found = []
+    for i, (a, b) in enumerate(zip(base, other, strict=True)):
+        difference = _image_pq(b) - _image_pq(a)
+        if difference != 0:
+            found.append((i, difference))
+    found.sort(key=lambda item: (-abs(item[1]), item[0]))
+    return found[:count]
+
+
+def _image_pq(image: Mapping[str, Any]) -> float:
+    return float(image["pq"]) if image["n"] > 0 else 1.0
+
+
 def confusions(segments: Iterable[Sequence[Any]], count: int) -> list[Confusion]:
     """The ``count`` most frequent confusions, most frequent first (ties by category ids).
 

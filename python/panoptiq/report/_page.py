@@ -12,6 +12,9 @@ from typing import Any
 from panoptiq.report._analysis import IOU_EDGES, Confusion
 from panoptiq.report._pictures import Picture
 
+#: The scores an interval is shown for, in the summary's order.
+METRICS = ("pq", "sq", "rq")
+
 #: The worst-image lists, in the order the page shows them.
 WORST_LISTS = (("pq", "lowest PQ"), ("fn", "most false negatives"), ("fp", "most false positives"))
 
@@ -39,6 +42,22 @@ class Page:
 
 
 def render(page: Page) -> str:
+    return document(
+        page.title,
+        [
+            f'<p class="sub">{len(page.images)} images, evaluated in {page.elapsed:.2f} s, {escape(page.created)}</p>',
+            _summary(page),
+            _classes(page),
+            _worst(page),
+            _confusions(page),
+            _ious(page),
+            provenance(page.command, page.inputs, page.versions),
+        ],
+    )
+
+
+def document(title: str, sections: Sequence[str]) -> str:
+    """A whole page: ``title`` and ``sections``, with the styles and script inline."""
     assets = files("panoptiq.report") / "assets"
     css = (assets / "report.css").read_text(encoding="utf-8")
     script = (assets / "report.js").read_text(encoding="utf-8")
@@ -46,40 +65,68 @@ def render(page: Page) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(page.title)}</title>",
+        f"<title>{escape(title)}</title>",
         f"<style>{css}</style></head><body><main>",
-        f"<h1>{escape(page.title)}</h1>",
-        f'<p class="sub">{len(page.images)} images, evaluated in {page.elapsed:.2f} s, {escape(page.created)}</p>',
-        _summary(page),
-        _classes(page),
-        _worst(page),
-        _confusions(page),
-        _ious(page),
-        _provenance(page),
+        f"<h1>{escape(title)}</h1>",
+        *sections,
         f"</main><script>{script}</script></body></html>",
     ]
     return "\n".join(parts)
 
 
-def _pct(value: float) -> str:
+def pct(value: float) -> str:
     return f"{100 * value:.1f}"
 
 
+def _interval(interval: Sequence[float] | None) -> str:
+    return "&ndash;" if interval is None else f"{pct(interval[0])}&ndash;{pct(interval[1])}"
+
+
 def _summary(page: Page) -> str:
+    intervals = page.results.get("intervals")
     rows = []
     for name in ("All", "Things", "Stuff"):
         r = page.results[name]
+        spread = "" if intervals is None else "".join(f"<td>{_interval(intervals[name][m])}</td>" for m in METRICS)
         rows.append(
-            f'<tr><td class="l">{name}</td><td>{_pct(r["pq"])}</td><td>{_pct(r["sq"])}</td>'
-            f"<td>{_pct(r['rq'])}</td><td>{r['n']}</td></tr>"
+            f'<tr><td class="l">{name}</td><td>{pct(r["pq"])}</td><td>{pct(r["sq"])}</td>'
+            f"<td>{pct(r['rq'])}</td><td>{r['n']}</td>{spread}</tr>"
         )
     tp = sum(c[6] for c in page.classes)
     fp = sum(c[7] for c in page.classes)
     fn = sum(c[8] for c in page.classes)
+    level = "" if intervals is None else f"{100 * intervals['level']:g}% "
+    heads = "" if intervals is None else "".join(f"<th>{m.upper()} {level}interval</th>" for m in METRICS)
+    note = (
+        ""
+        if intervals is None
+        else f" Intervals: bootstrap over the images, {intervals['resamples']} resamples (seed {intervals['seed']})."
+    )
     return (
         '<h2 id="summary">Summary</h2><table class="summary"><thead><tr><th class="l"></th><th>PQ</th>'
-        "<th>SQ</th><th>RQ</th><th>N</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-        f'<p class="sub">{tp} true positives, {fp} false positives, {fn} false negatives.</p>'
+        f"<th>SQ</th><th>RQ</th><th>N</th>{heads}</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        f'<p class="sub">{tp} true positives, {fp} false positives, {fn} false negatives.{note}</p>' + _sizes(page)
+    )
+
+
+def _sizes(page: Page) -> str:
+    sizes = page.results.get("sizes")
+    if not sizes:
+        return ""
+    rows = []
+    for name, slice_ in sizes.items():
+        low, high = slice_["range"]
+        area = f"{low} &le; area" + ("" if high is None else f" &lt; {high}")
+        cells = "".join(
+            f"<td>{pct(slice_[split]['pq'])}</td><td>{slice_[split]['n']}</td>" for split in ("All", "Things", "Stuff")
+        )
+        rows.append(f'<tr><td class="l">{escape(str(name))}</td><td class="l">{area}</td>{cells}</tr>')
+    return (
+        '<h3 id="sizes">By object size</h3><p class="sub">A match counts in its ground-truth segment\'s slice, '
+        "a false positive in its own (by its pixels), a false negative in its own (by its JSON area).</p>"
+        '<table id="size-table" class="summary"><thead><tr><th class="l">slice</th><th class="l">area (pixels)</th>'
+        "<th>PQ</th><th>N</th><th>PQ things</th><th>N</th><th>PQ stuff</th><th>N</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 
@@ -87,7 +134,7 @@ def _bar(value: float) -> str:
     width = max(0.0, min(100.0, 100 * value))
     return (
         f'<td class="bar" data-v="{value!r}"><span class="fill" style="width:{width:.1f}%"></span>'
-        f'<span class="v">{_pct(value)}</span></td>'
+        f'<span class="v">{pct(value)}</span></td>'
     )
 
 
@@ -99,14 +146,22 @@ def _classes(page: Page) -> str:
         '<th class="sortable" data-type="num" data-key="rq">RQ</th>'
         '<th class="sortable" data-type="num" data-key="tp">TP</th>'
         '<th class="sortable" data-type="num" data-key="fp">FP</th>'
-        '<th class="sortable" data-type="num" data-key="fn">FN</th></tr>'
+        '<th class="sortable" data-type="num" data-key="fn">FN</th>'
     )
+    intervals = page.results.get("intervals")
+    if intervals is not None:
+        head += f'<th class="sortable" data-type="num">PQ {100 * intervals["level"]:g}% interval</th>'
+    head += "</tr>"
     body = []
     for cid, name, kind, pq, sq, rq, tp, fp, fn in page.classes:
+        spread = ""
+        if intervals is not None:
+            interval = intervals["per_class"].get(cid, {}).get("pq")
+            spread = f'<td data-v="{-1 if interval is None else interval[0]!r}">{_interval(interval)}</td>'
         body.append(
             f'<tr><td data-v="{cid}">{cid}</td><td class="l" data-v="{escape(name)}">{escape(name)}</td>'
             f'<td class="l" data-v="{kind}">{kind}</td>{_bar(pq)}{_bar(sq)}{_bar(rq)}'
-            f'<td data-v="{tp}">{tp}</td><td data-v="{fp}">{fp}</td><td data-v="{fn}">{fn}</td></tr>'
+            f'<td data-v="{tp}">{tp}</td><td data-v="{fp}">{fp}</td><td data-v="{fn}">{fn}</td>{spread}</tr>'
         )
     return (
         '<h2 id="classes">Per class</h2><p class="sub">Categories with a true positive, false positive or '
@@ -136,7 +191,7 @@ def _card(page: Page, position: int) -> str:
     image = page.images[position]
     picture = page.pictures.get(position)
     meta = (
-        f"image <b>{escape(str(image['image_id']))}</b> &middot; PQ {_pct(image['pq'])} &middot; "
+        f"image <b>{escape(str(image['image_id']))}</b> &middot; PQ {pct(image['pq'])} &middot; "
         f"TP {image['tp']}, FP {image['fp']}, FN {image['fn']}"
     )
     img, note = "", ""
@@ -196,13 +251,14 @@ def _ious(page: Page) -> str:
     )
 
 
-def _provenance(page: Page) -> str:
+def provenance(command: str, inputs: Mapping[str, str], versions: Mapping[str, str]) -> str:
+    """The section naming the command, the inputs and the versions that made a page."""
     rows = "".join(
         f'<tr><td class="l">{escape(k)}</td><td class="l">{escape(v)}</td></tr>'
-        for k, v in [*page.inputs.items(), *page.versions.items()]
+        for k, v in [*inputs.items(), *versions.items()]
     )
     return (
         '<h2 id="provenance">How this report was made</h2>'
-        f'<pre id="command">{escape(page.command)}</pre>'
+        f'<pre id="command">{escape(command)}</pre>'
         f"<table><tbody>{rows}</tbody></table>"
     )

@@ -29,14 +29,15 @@ class Picture:
 
 
 def start_drawing(
-    pool: Executor, dataset: Dataset, positions: list[int], out: Path, photos: str | None
+    pool: Executor, dataset: Dataset, positions: list[int], out: Path, photos: str | None, prefix: str = ""
 ) -> list[Future[Picture]]:
-    """Starts drawing the error image of each pair at ``positions`` into ``out`` on ``pool``."""
+    """Starts drawing the error image of each pair at ``positions`` into ``out`` on ``pool``; the
+    files' names start with ``prefix`` (a comparison draws several sets' pairs into one folder)."""
     out.mkdir(parents=True, exist_ok=True)
-    return [pool.submit(_draw_pair, dataset, position, out, photos) for position in positions]
+    return [pool.submit(_draw_pair, dataset, position, out, photos, prefix) for position in positions]
 
 
-def _draw_pair(dataset: Dataset, position: int, out: Path, photos: str | None) -> Picture:
+def _draw_pair(dataset: Dataset, position: int, out: Path, photos: str | None, prefix: str) -> Picture:
     image_id, gt_path, pred_path, gt, pred = dataset.pairs.pair(position)
     gt_map = _read_map(dataset.gt, gt_path, image_id)
     pred_map = _read_map(dataset.pred, pred_path, image_id)
@@ -46,7 +47,7 @@ def _draw_pair(dataset: Dataset, position: int, out: Path, photos: str | None) -
     picture = error_image(
         gt_map, pred_map, gt_segments, pred_segments, dataset.categories, photo=photo, image_id=image_id
     )
-    name = f"{_safe(image_id)}-{position}.png"
+    name = f"{prefix}{_safe(image_id)}-{position}.png"
     save_png(out / name, picture)
     return Picture(image_id, name, note)
 

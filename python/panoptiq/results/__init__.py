@@ -1,7 +1,8 @@
 """Results, in one home: panopticapi's per-category statistics (:class:`PQStat`,
 :class:`PQStatCat`), the metric's :class:`PQResult` and its parts, per-image and per-segment
-:class:`Records`, the evaluation options (:class:`Rules`), and :class:`Evaluation`, where every
-evaluation's totals are averaged and its records made.
+:class:`Records`, the evaluation options (:class:`Rules`), bootstrap intervals
+(:class:`Bootstrap`), the differences between two prediction sets (:func:`differences`), and
+:class:`Evaluation`, where every evaluation's totals are averaged and its records made.
 
 Per-image records have the fields :data:`IMAGE_FIELDS`; per-segment records
 :data:`SEGMENT_FIELDS`: ``fate`` is "tp", "fn", "fp", "ignored" (a predicted segment mostly on
@@ -13,29 +14,53 @@ most overlapping segment of the other side (plain pixel IoU), None when nothing 
 
 from __future__ import annotations
 
-from panoptiq.results._evaluation import Evaluation, print_table, summarize
+from panoptiq.results._bootstrap import Bootstrap, ImageTable, bootstrap_of, resample_weights
+from panoptiq.results._compare import differences, print_comparison
+from panoptiq.results._evaluation import Evaluation, print_intervals, print_sizes, print_table, summarize
 from panoptiq.results._records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
-from panoptiq.results._rules import Rules
+from panoptiq.results._rules import COCO_SIZE_EDGES, Rules, size_slices
 from panoptiq.results._scores import ClassResult, ImageResult, PQResult, Scores
 from panoptiq.results._stat import PQStat, PQStatCat
 
 # Pickles and reprs name the public home, not the private file a class happens to be in.
-for _cls in (ClassResult, Evaluation, ImageResult, PQResult, PQStat, PQStatCat, Records, Rules, Scores):
+for _cls in (
+    Bootstrap,
+    ClassResult,
+    Evaluation,
+    ImageTable,
+    ImageResult,
+    PQResult,
+    PQStat,
+    PQStatCat,
+    Records,
+    Rules,
+    Scores,
+):
     _cls.__module__ = __name__
 del _cls
 
 __all__ = [
+    "COCO_SIZE_EDGES",
     "IMAGE_FIELDS",
     "SEGMENT_FIELDS",
+    "Bootstrap",
     "ClassResult",
     "Evaluation",
     "ImageResult",
+    "ImageTable",
     "PQResult",
     "PQStat",
     "PQStatCat",
     "Records",
     "Rules",
     "Scores",
+    "bootstrap_of",
+    "differences",
+    "print_comparison",
+    "print_intervals",
+    "print_sizes",
     "print_table",
+    "resample_weights",
+    "size_slices",
     "summarize",
 ]

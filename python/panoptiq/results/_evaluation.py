@@ -10,7 +10,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 import panoptiq._core as _core
+from panoptiq.results._bootstrap import Bootstrap, ImageTable, intervals, intervals_of, resampled_scores
 from panoptiq.results._records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
+from panoptiq.results._rules import size_slices
 from panoptiq.results._scores import ClassResult, ImageResult, PQResult, Scores
 from panoptiq.results._stat import METRICS, PQStat, category_records, empty_split_message, stat_from_rows, summary
 
@@ -65,7 +67,39 @@ class Evaluation:
         for category_id, _isthing, pq, sq, rq, counted, _iou, tp, _fp, _fn in classes:
             # panopticapi reports an integer 0 as SQ of a category with no true positive.
             per_class[category_id] = {"pq": pq, "sq": 0 if counted and tp == 0 else sq, "rq": rq}
-        return {"All": scores[0], "per_class": per_class, "Things": scores[1], "Stuff": scores[2]}
+        results = {"All": scores[0], "per_class": per_class, "Things": scores[1], "Stuff": scores[2]}
+        slices = size_slices(self.kinds.size_edges)
+        if slices:
+            results["sizes"] = {
+                name: {"range": [low, high], **_averages(totals, self.kinds)}
+                for (name, low, high), totals in zip(slices, _slice_totals(self.totals, len(slices)), strict=True)
+            }
+        return results
+
+    def intervals(self, bootstrap: Bootstrap) -> dict[str, Any]:
+        """Bootstrap percentile intervals of PQ, SQ and RQ (All, Things, Stuff, per class) from the
+        per-image sums this evaluation kept (see :mod:`panoptiq.results._bootstrap`)."""
+        return intervals(self.image_table(), self._averaged_kinds(), bootstrap)
+
+    def intervals_and_samples(self, bootstrap: Bootstrap) -> tuple[dict[str, Any], dict[str, Any]]:
+        """:meth:`intervals`, and the resamples' scores they come from (:meth:`resampled`)."""
+        samples = self.resampled(bootstrap)
+        return intervals_of(samples, bootstrap), samples
+
+    def resampled(self, bootstrap: Bootstrap) -> dict[str, Any]:
+        """Every resample's scores (:func:`panoptiq.results._bootstrap.resampled_scores`)."""
+        return resampled_scores(self.image_table(), self._averaged_kinds(), bootstrap)
+
+    def image_table(self) -> ImageTable:
+        """Every image's per-class sums, as kept by an evaluation with ``image_stats``."""
+        columns = self.totals.image_columns()
+        if columns is None:
+            raise ValueError("this evaluation kept no per-image sums: evaluate with image_stats=True to bootstrap")
+        return ImageTable.of_columns(columns)
+
+    def _averaged_kinds(self) -> list[tuple[int, bool]]:
+        _, classes = self.totals.summary(self.kinds)
+        return [(c, isthing) for c, isthing, *_ in classes]
 
     def summarize(self) -> dict[str, Any]:
         """:meth:`summary`, with one ``RuntimeWarning`` naming the splits in which no category
@@ -104,6 +138,24 @@ class Evaluation:
         return PQResult(split["All"], split["Things"], split["Stuff"], per_class, images, self.segments(), results)
 
 
+def _averages(totals: _core.Totals, kinds: _core.Categories) -> dict[str, Any]:
+    """All, Things, Stuff and per-class scores of totals (panopticapi's dict, without the
+    integer 0 SQ quirk: these are not panopticapi's numbers)."""
+    splits, classes = totals.summary(kinds)
+    names = ("All", "Things", "Stuff")
+    result: dict[str, Any] = {
+        name: dict(zip(("pq", "sq", "rq", "n"), split, strict=True)) for name, split in zip(names, splits, strict=True)
+    }
+    result["per_class"] = {c: {"pq": pq, "sq": sq, "rq": rq} for c, _, pq, sq, rq, *_ in classes}
+    return result
+
+
+def _slice_totals(totals: _core.Totals, slices: int) -> list[_core.Totals]:
+    """Every size slice's totals; slices nothing was counted in are empty."""
+    sizes = totals.sizes()
+    return sizes + [_core.Totals() for _ in range(slices - len(sizes))]
+
+
 def summarize(pq_stat: PQStat, categories: Mapping[int, Any] | Iterable[Any]) -> dict[str, Any]:
     """panopticapi's result dict of a :class:`PQStat`: All, per_class, Things, Stuff, in that key
     order.
@@ -130,3 +182,35 @@ def print_table(results: Mapping[str, Any], file: TextIO | None = None) -> None:
         r = results[name]
         row = f"{name:10s}| {100 * r['pq']:5.1f}  {100 * r['sq']:5.1f}  {100 * r['rq']:5.1f} {r['n']:5d}"
         print(row, file=file)
+
+
+def print_sizes(results: Mapping[str, Any], file: TextIO | None = None) -> None:
+    """Print the size slices' PQ / SQ / RQ / N (All) as a table, when ``results`` has them."""
+    sizes = results.get("sizes")
+    if not sizes:
+        return
+    width = max(10, *(len(name) + 1 for name in sizes))
+    print(f"{'Size':{width}s}| {'PQ':>5s}  {'SQ':>5s}  {'RQ':>5s} {'N':>5s}  area", file=file)
+    print("-" * (width + 7 * 4 + 6), file=file)
+    for name, r in sizes.items():
+        low, high = r["range"]
+        a = r["All"]
+        area = f"[{low}, {'inf' if high is None else high})"
+        row = f"{name:{width}s}| {100 * a['pq']:5.1f}  {100 * a['sq']:5.1f}  {100 * a['rq']:5.1f} {a['n']:5d}  {area}"
+        print(row, file=file)
+
+
+def print_intervals(results: Mapping[str, Any], file: TextIO | None = None) -> None:
+    """Print the bootstrap intervals of All, Things and Stuff, when ``results`` has them."""
+    intervals = results.get("intervals")
+    if not intervals:
+        return
+    level = f"{100 * intervals['level']:g}%"
+    print(f"{level} intervals, {intervals['resamples']} resamples of the images (seed {intervals['seed']}):", file=file)
+    for name, _isthing in METRICS:
+        cells = []
+        for metric in ("pq", "sq", "rq"):
+            bounds = intervals[name][metric]
+            shown = "-" if bounds is None else f"[{100 * bounds[0]:.1f}, {100 * bounds[1]:.1f}]"
+            cells.append(f"{metric.upper()} {shown}")
+        print(f"  {name:8s}" + "  ".join(cells), file=file)

@@ -1,6 +1,7 @@
 """The evaluation options that change what is scored — ``category_ids``, ``class_groups``,
-``isthing_override`` and ``iou_threshold`` — checked once against the dataset's categories and
-turned into the core's table of classes (:class:`panoptiq._core.Categories`).
+``isthing_override``, ``iou_threshold`` and the size slices' ``size_edges`` — checked once
+against the dataset's categories and turned into the core's table of classes
+(:class:`panoptiq._core.Categories`).
 
 The defaults leave panopticapi's rules untouched. The options are part of a result's identity:
 partials and the metric's state carry them (:meth:`Rules.as_dict`), and results made under
@@ -9,9 +10,10 @@ different rules are never merged.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +22,9 @@ from panoptiq.results._stat import category_records
 
 #: panopticapi's matching threshold: a match needs an IoU above one half.
 DEFAULT_IOU_THRESHOLD = 0.5
+
+#: COCO's object-size edges, 32² and 96² pixels: small, medium and large.
+COCO_SIZE_EDGES = (32**2, 96**2)
 
 
 @dataclass(frozen=True)
@@ -38,12 +43,16 @@ class Rules:
         ``(class id, isthing)``: the kind of a class, whatever its records say.
     iou_threshold : float
         A match needs an IoU above this, in [0.5, 1).
+    size_edges : tuple of int, optional
+        Area edges e1 < e2 < ... of the size slices [0, e1), [e1, e2), ..., [en, inf); no
+        slices by default.
     """
 
     category_ids: tuple[int, ...] | None = None
     class_groups: tuple[tuple[int, int], ...] | None = None
     isthing_override: tuple[tuple[int, bool], ...] | None = None
     iou_threshold: float = DEFAULT_IOU_THRESHOLD
+    size_edges: tuple[int, ...] | None = None
 
     @classmethod
     def of(
@@ -52,6 +61,7 @@ class Rules:
         class_groups: Mapping[Any, Any] | None = None,
         isthing_override: Mapping[Any, Any] | None = None,
         iou_threshold: float | None = None,
+        size_edges: Iterable[Any] | str | None = None,
     ) -> Rules:
         """Rules from the arguments users pass, their types checked (their ids are checked
         against the dataset by :meth:`apply`).
@@ -77,7 +87,7 @@ class Rules:
             _need_mapping(isthing_override, "isthing_override")
             override = tuple(sorted((_id(c, "isthing_override"), _kind(v, c)) for c, v in isthing_override.items()))
         threshold = DEFAULT_IOU_THRESHOLD if iou_threshold is None else _threshold(iou_threshold)
-        return cls(ids, groups, override, threshold)
+        return cls(ids, groups, override, threshold, None if size_edges is None else _edges(size_edges))
 
     @property
     def is_default(self) -> bool:
@@ -91,6 +101,7 @@ class Rules:
             "class_groups": None if self.class_groups is None else dict(self.class_groups),
             "isthing_override": None if self.isthing_override is None else dict(self.isthing_override),
             "iou_threshold": self.iou_threshold,
+            "size_edges": None if self.size_edges is None else list(self.size_edges),
         }
 
     def describe(self) -> str:
@@ -105,6 +116,8 @@ class Rules:
             parts.append(f"isthing_override={dict(self.isthing_override)}")
         if self.iou_threshold != DEFAULT_IOU_THRESHOLD:
             parts.append(f"iou_threshold={self.iou_threshold}")
+        if self.size_edges is not None:
+            parts.append(f"size_edges={list(self.size_edges)}")
         return "; ".join(parts) or "panopticapi's"
 
     def as_dict(self) -> dict[str, Any]:
@@ -114,6 +127,7 @@ class Rules:
             "class_groups": None if self.class_groups is None else [list(p) for p in self.class_groups],
             "isthing_override": None if self.isthing_override is None else [list(p) for p in self.isthing_override],
             "iou_threshold": self.iou_threshold,
+            "size_edges": None if self.size_edges is None else list(self.size_edges),
         }
 
     @classmethod
@@ -127,6 +141,7 @@ class Rules:
             None if groups is None else dict(groups),
             None if override is None else dict(override),
             data.get("iou_threshold"),
+            data.get("size_edges"),
         )
 
     def apply(self, categories: Mapping[int, Any] | Iterable[Any]) -> tuple[dict[int, Any], _core.Categories]:
@@ -166,8 +181,27 @@ class Rules:
             None if self.class_groups is None else list(self.class_groups),
             None if self.category_ids is None else list(self.category_ids),
             self.iou_threshold,
+            None if self.size_edges is None else list(self.size_edges),
         )
         return classes, core
+
+    def size_slices(self) -> list[tuple[str, int, int | None]]:
+        """The size slices these rules cut (see :func:`size_slices`)."""
+        return size_slices(self.size_edges)
+
+
+def size_slices(edges: Sequence[int] | None) -> list[tuple[str, int, int | None]]:
+    """``(name, low, high)`` of every size slice that ``edges`` cut, ``high`` None for the last
+    (unbounded); COCO's edges are named small, medium and large, others by their range."""
+    if not edges:
+        return []
+    bounds = [0, *edges, None]
+    ranges = list(itertools.pairwise(bounds))
+    if tuple(edges) == COCO_SIZE_EDGES:
+        names = ["small", "medium", "large"]
+    else:
+        names = [f"[{lo}, {'inf' if hi is None else hi})" for lo, hi in ranges]
+    return [(name, lo, hi) for name, (lo, hi) in zip(names, ranges, strict=True)]
 
 
 def _grouped(known: dict[int, Any], class_groups: tuple[tuple[int, int], ...]) -> dict[int, Any]:
@@ -226,6 +260,23 @@ def _kind(value: Any, class_id: Any) -> bool:
     if type(value).__name__ == "bool_":  # numpy's bool
         return bool(value)
     raise ValueError(f"isthing_override: the kind of {class_id!r} must be True or False, got {value!r}")
+
+
+def _edges(value: Any) -> tuple[int, ...]:
+    if isinstance(value, str):
+        if value.lower() != "coco":
+            raise ValueError(f'size_edges must be "coco" or increasing areas, got {value!r}')
+        return COCO_SIZE_EDGES
+    if isinstance(value, (bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ValueError(f'size_edges must be "coco" or an iterable of areas, got {value!r}')
+    edges = []
+    for edge in value:
+        if isinstance(edge, bool) or not isinstance(edge, numbers.Integral) or int(edge) <= 0:
+            raise ValueError(f"size_edges: {edge!r} is not an area above 0 (an integer number of pixels)")
+        edges.append(int(edge))
+    if not edges or any(a >= b for a, b in itertools.pairwise(edges)):
+        raise ValueError(f"size_edges must be strictly increasing and not empty, got {edges}")
+    return tuple(edges)
 
 
 def _threshold(value: Any) -> float:
