@@ -206,7 +206,7 @@ fn in_image_message(
 }
 
 /// Which side of an image pair a segment belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Side {
     GroundTruth,
     Prediction,

@@ -104,9 +104,9 @@ def test_evaluation_options_on_the_cluster(data, client) -> None:
     assert got["All"] != expected["All"]
 
 
-def test_size_slices_and_intervals_on_the_cluster(data, client) -> None:
+def test_size_slices_intervals_and_error_breakdown_on_the_cluster(data, client) -> None:
     gt_json, pred_json, expected, _ = data
-    options = {"size_edges": "coco", "bootstrap": 200, "bootstrap_seed": 5}
+    options = {"size_edges": "coco", "bootstrap": 200, "bootstrap_seed": 5, "error_breakdown": True}
     local = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False, **options)
     got = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False, client=client, partition_size=7, **options)
     assert got == local
@@ -114,6 +114,7 @@ def test_size_slices_and_intervals_on_the_cluster(data, client) -> None:
     assert got["intervals"]["resamples"] == 200
     low, high = got["intervals"]["All"]["pq"]
     assert low < expected["All"]["pq"] < high
+    assert sum(kind["fn"] for kind in got["error_breakdown"].values()) > 0
 
 
 def test_boundary_pq_on_the_cluster(data, client) -> None:

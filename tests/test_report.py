@@ -342,7 +342,7 @@ def test_size_slices_and_intervals_on_the_page(data, tmp_path: Path) -> None:
     gt_json, pred_json, *_ = data
     options = {"size_edges": "coco", "bootstrap": 100, "bootstrap_seed": 2, "confidence": 0.9}
     report = write_report(str(gt_json), str(pred_json), out=tmp_path / "r", worst=1, **options)
-    expected = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False, **options)
+    expected = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False, error_breakdown=True, **options)
     assert report.results == expected
     text = page_text(report)
     table = text[text.index('id="size-table"') : text.index("</table>", text.index('id="size-table"'))]
@@ -381,3 +381,18 @@ def test_the_report_command_takes_sizes_and_intervals(data, tmp_path: Path, caps
     assert "PQ 95% interval" in text
     assert cli.main([*argv, "--overwrite", "--bootstrap", "-3"]) == 1
     assert "--bootstrap" in capsys.readouterr().err
+
+
+def test_the_error_breakdown_is_on_the_page(data) -> None:
+    gt_json, pred_json, report, *_ = data
+    expected = evaluation.pq_compute(str(gt_json), str(pred_json), verbose=False, error_breakdown=True)
+    assert report.results["error_breakdown"] == expected["error_breakdown"]
+    text = page_text(report)
+    table = text[text.index('id="breakdown-table"') : text.index("</table>", text.index('id="breakdown-table"'))]
+    rows = re.findall(r'<tr><td class="l">([\w ]+)</td><td>([\d&ndash;]+)</td><td>([\d&ndash;]+)</td>', table)
+    labels = [row[0] for row in rows]
+    assert labels == ["wrong class", "merge", "split", "poor localisation", "missed", "spurious", "mask quality"]
+    for (_, fn, fp), entry in zip(rows[:-1], expected["error_breakdown"].values(), strict=False):
+        assert (int(fn), int(fp)) == (entry["fn"], entry["fp"])
+    for entry in expected["error_breakdown"].values():
+        assert f'<span class="v">{100 * entry["All"]:+.1f}</span>' in table

@@ -34,6 +34,8 @@ class Options:
         Keep every image's scores and every segment's record besides the totals.
     image_stats : bool
         Keep every image's per-class sums besides the totals (what a bootstrap resamples).
+    breakdown : bool
+        Give every error a cause and keep the totals with each kind fixed (mask IoU only).
     num_threads : int, optional
         Worker threads; all cores by default.
     progress : callable, optional
@@ -47,11 +49,14 @@ class Options:
     num_threads: int | None = None
     progress: ProgressCallback | None = None
     image_stats: bool = False
+    breakdown: bool = False
 
     def __post_init__(self) -> None:
         # The checks (and their messages) of panoptiq's public arguments, before any work.
         boundary = boundary_options(self.iou_type, self.dilation_ratio, self.reference_marker)
         check_threads(self.num_threads)
+        if self.breakdown and boundary is not None:
+            raise ValueError('error_breakdown is defined for mask IoU only, not iou_type="boundary"')
         object.__setattr__(self, "dilation_ratio", 0.02 if boundary is None else boundary.dilation_ratio)
 
     @cached_property
@@ -63,7 +68,13 @@ class Options:
     def core(self) -> _core.Options:
         """What the core needs of these options (picklable: parts carry it)."""
         return _core.Options(
-            self.iou_type, self.dilation_ratio, self.reference_marker, self.records, self.num_threads, self.image_stats
+            self.iou_type,
+            self.dilation_ratio,
+            self.reference_marker,
+            self.records,
+            self.num_threads,
+            self.image_stats,
+            self.breakdown,
         )
 
     def but(self, **changes: Any) -> Options:
@@ -81,5 +92,6 @@ class Options:
             core.records,
             core.threads,
             image_stats=core.image_stats,
+            breakdown=core.breakdown,
             **more,
         )

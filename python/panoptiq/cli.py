@@ -22,7 +22,7 @@ from panoptiq._progress import Progress
 from panoptiq._version import __version__
 from panoptiq.boundary import IOU_TYPES
 from panoptiq.errors import ClusterError
-from panoptiq.results import ClassResult, Evaluation, print_intervals, print_sizes, print_table
+from panoptiq.results import ClassResult, Evaluation, print_breakdown, print_intervals, print_sizes, print_table
 
 
 class UsageError(Exception):
@@ -96,7 +96,7 @@ def results_json(evaluation: Evaluation, results: Mapping[str, Any], categories:
             "isthing": categories[c.category_id].get("isthing"),
         }
     table = {name: results[name] for name in ("All", "Things", "Stuff")} | {"per_class": per_class}
-    for key in ("sizes", "intervals"):
+    for key in ("sizes", "intervals", "error_breakdown"):
         if key in results:
             table[key] = _string_keys(results[key])
     return table
@@ -138,9 +138,14 @@ def run_eval(args: argparse.Namespace) -> int:
             records=want_records,
             num_threads=args.threads,
             image_stats=getattr(args, "bootstrap", 0) > 0,
+            breakdown=getattr(args, "error_breakdown", False),
         )
     except ValueError as error:
-        message = str(error).replace('iou_type="boundary"', "--iou-type boundary")
+        message = (
+            str(error)
+            .replace('iou_type="boundary"', "--iou-type boundary")
+            .replace("error_breakdown", "--error-breakdown")
+        )
         for name in ("iou_type", "dilation_ratio", "reference_marker"):
             message = message.replace(name, "--" + name.replace("_", "-"))
         raise UsageError(message) from None
@@ -189,9 +194,12 @@ def run_eval(args: argparse.Namespace) -> int:
         )
     if resampling is not None:
         results["intervals"] = evaluation.intervals(resampling)
+    if options.breakdown:
+        results["error_breakdown"] = evaluation.error_breakdown()
     print_table(results, file=out)
     print_sizes(results, file=out)
     print_intervals(results, file=out)
+    print_breakdown(results, file=out)
     if args.per_class or args.all_classes or args.sort:
         rows = per_class_rows(evaluation, dataset.classes, all_classes=args.all_classes, sort=args.sort or "id")
         print_per_class(rows, dataset.classes, file=out)
@@ -401,6 +409,12 @@ def parser() -> argparse.ArgumentParser:
         "(largest category id + 1); by default that segment is scored as the metric defines",
     )
     _rules_cli.add_arguments(ev)
+    ev.add_argument(
+        "--error-breakdown",
+        action="store_true",
+        help="give every false negative and false positive a cause (wrong class, merge, split, poor localisation, "
+        "missed, spurious) and print what fixing each kind would add to PQ",
+    )
     ev.set_defaults(run=run_eval)
 
     rep = commands.add_parser(

@@ -17,7 +17,7 @@ from panoptiq import _dataset
 from panoptiq._mask_sides import overlap_rule
 from panoptiq._options import Options
 from panoptiq._progress import ProgressCallback
-from panoptiq.results import PQStat, PQStatCat, Rules, bootstrap_of, print_table
+from panoptiq.results import PQStat, PQStatCat, Rules, bootstrap_of, print_breakdown, print_table
 
 OFFSET = 256 * 256 * 256
 VOID = 0
@@ -136,6 +136,7 @@ def pq_compute(
     bootstrap: int | None = None,
     bootstrap_seed: int = 0,
     confidence: float = 0.95,
+    error_breakdown: bool = False,
 ) -> dict[str, Any]:
     """Panoptic Quality of predictions against ground truth in COCO panoptic format.
 
@@ -213,6 +214,11 @@ def pq_compute(
         Things, Stuff, per class) from this many resamples of the images (``True``: 1,000), drawn
         with ``bootstrap_seed``, at level ``confidence`` (0.95 by default); a resample is
         averaged over the classes it counts, as panopticapi averages a dataset.
+    error_breakdown : bool
+        Also give, under ``"error_breakdown"``, every false negative's and false positive's cause
+        — wrong class, merge, split, poor localisation, missed or spurious — and for each kind
+        (and mask quality) the PQ gained by fixing all of its errors, TIDE's ΔPQ (mask IoU, not
+        PQ†; the rules: the documentation's "Error breakdown: definitions").
 
     Returns
     -------
@@ -222,7 +228,8 @@ def pq_compute(
         [low, high or None], 'All', 'Things', 'Stuff', 'per_class'}}``; with ``bootstrap``,
         ``'intervals'``: ``{'All': {'pq': (low, high), 'sq', 'rq'}, 'Things', 'Stuff',
         'per_class', 'resamples', 'seed', 'level'}`` (None where no resample counts the split
-        or class).
+        or class); with ``error_breakdown``, ``'error_breakdown'``: ``{kind: {'fn', 'fp', 'All',
+        'Things', 'Stuff', 'per_class'}}``, the kind's counts and ΔPQs.
 
     Raises
     ------
@@ -249,6 +256,7 @@ def pq_compute(
         num_threads=num_threads,
         progress=progress,
         image_stats=resampling is not None,
+        breakdown=bool(error_breakdown),
     )
     dataset = _dataset.load_dataset(
         gt_json_file,
@@ -277,11 +285,15 @@ def pq_compute(
     results = evaluation.summarize()
     if resampling is not None:
         results["intervals"] = evaluation.intervals(resampling)
+    if error_breakdown:
+        results["error_breakdown"] = evaluation.error_breakdown()
     if per_image:
         results["per_image"] = evaluation.per_image()
         results["segments"] = evaluation.segments()
     if verbose:
         print_table(results)
+        if error_breakdown:
+            print_breakdown(results)
         print(f"Time elapsed: {time.time() - start_time:0.2f} seconds")
     return results
 

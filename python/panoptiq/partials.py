@@ -91,6 +91,8 @@ class Partial:
     sizes: tuple[tuple[tuple[int, str, int, int, int], ...], ...] | None = None
     #: Every image's per-class sums (:meth:`panoptiq._core.Totals.image_lists`), when kept.
     image_sums: tuple[Any, ...] | None = None
+    #: With the error breakdown, the exact rows of the totals with each kind of error fixed.
+    fixed: tuple[tuple[tuple[int, str, int, int, int], ...], ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = {
@@ -108,6 +110,8 @@ class Partial:
             data["segments"] = [list(row) for row in self.segments]
         if self.sizes is not None:
             data["sizes"] = [[list(row) for row in rows] for rows in self.sizes]
+        if self.fixed is not None:
+            data["fixed"] = [[list(row) for row in rows] for rows in self.fixed]
         if self.image_sums is not None:
             data["image_sums"] = dict(
                 zip(IMAGE_SUMS, (list(c) if isinstance(c, (list, tuple)) else c for c in self.image_sums), strict=True)
@@ -136,11 +140,12 @@ class Partial:
             )
             rules = Rules.from_dict(data.get("rules"))
             sizes = None if data.get("sizes") is None else tuple(_exact_rows(rows) for rows in data["sizes"])
+            fixed = None if data.get("fixed") is None else tuple(_exact_rows(rows) for rows in data["fixed"])
             sums = data.get("image_sums")
             image_sums = None if sums is None else tuple(sums[key] for key in IMAGE_SUMS)
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"malformed {FORMAT} result: {error}") from None
-        partial = cls(part, start, stop, rows, per_image, segments, rules, sizes, image_sums)
+        partial = cls(part, start, stop, rows, per_image, segments, rules, sizes, image_sums, fixed)
         partial.totals()  # checks the hex sums and the image table
         return partial
 
@@ -154,7 +159,8 @@ class Partial:
     def totals(self) -> _core.Totals:
         sizes = None if self.sizes is None else [list(rows) for rows in self.sizes]
         sums = None if self.image_sums is None else tuple(self.image_sums)
-        return _core.Totals.from_exact_rows(list(self.rows), sizes, sums)
+        fixed = None if self.fixed is None else [list(rows) for rows in self.fixed]
+        return _core.Totals.from_exact_rows(list(self.rows), sizes, sums, fixed)
 
 
 #: The keys of a partial's per-image sums, in the order of ``Totals.image_lists``.
@@ -272,6 +278,7 @@ def plan(
     iou_threshold: float | None = None,
     size_edges: Iterable[int] | str | None = None,
     image_stats: bool = False,
+    error_breakdown: bool = False,
 ) -> Plan:
     """Read both JSON files and split the matched pairs into parts of ``partition_size`` pairs.
 
@@ -279,9 +286,13 @@ def plan(
     fsspec URLs; the evaluation options, which every part and its result carry). The workers
     must reach the folders by the same names: a shared file system or object storage. With
     ``image_stats``, every result also carries its images' per-class sums, so that the merged
-    :meth:`Plan.evaluation` can bootstrap (:meth:`panoptiq.results.Evaluation.intervals`).
+    :meth:`Plan.evaluation` can bootstrap (:meth:`panoptiq.results.Evaluation.intervals`); with
+    ``error_breakdown``, its totals with each kind of error fixed
+    (:meth:`panoptiq.results.Evaluation.error_breakdown`).
     """
-    options = Options(iou_type, dilation_ratio, reference_marker, image_stats=bool(image_stats))
+    options = Options(
+        iou_type, dilation_ratio, reference_marker, image_stats=bool(image_stats), breakdown=bool(error_breakdown)
+    )
     rules = Rules.of(category_ids, class_groups, isthing_override, iou_threshold, size_edges)
     dataset = _dataset.load_dataset(
         gt_json_file,
@@ -332,8 +343,9 @@ def evaluate(part: Part, num_threads: int | None = 1, details: bool = False) -> 
     totals = evaluated.totals
     exact = tuple(totals.exact_rows())
     sizes = tuple(tuple(rows) for rows in totals.exact_size_rows()) if part.rules.size_edges is not None else None
+    fixed = tuple(tuple(rows) for rows in totals.exact_fixed_rows()) if options.breakdown else None
     partial = Partial(
-        part.index, part.start, part.stop, exact, per_image, segments, part.rules, sizes, totals.image_lists()
+        part.index, part.start, part.stop, exact, per_image, segments, part.rules, sizes, totals.image_lists(), fixed
     )
     return partial.to_bytes()
 

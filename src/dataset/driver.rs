@@ -12,6 +12,7 @@ use super::pairs::PairJob;
 use crate::convert::paint::ImageMasks;
 use crate::error::Side;
 use crate::eval::boundary::{dilation, BandScratch, Bands, RunImage};
+use crate::eval::breakdown::{fixed_stats, image_errors};
 use crate::eval::categories::Categories;
 use crate::eval::histogram::PairHistogram;
 use crate::eval::matching::{evaluate_image_with, merge_slices, ImageResult, IouType};
@@ -59,6 +60,7 @@ fn evaluate_pair_with(
     scratch: &mut Scratch,
     cancel: &Cancel,
     details: bool,
+    breakdown: bool,
 ) -> Result<(ImageResult, Option<ImageDetail>), PqError> {
     let run = |scratch: &mut Scratch| -> Result<(ImageResult, Option<ImageDetail>), PqError> {
         let boundary = matches!(iou, IouType::Boundary { .. });
@@ -83,7 +85,7 @@ fn evaluate_pair_with(
                 Some(&*bands)
             }
         };
-        let result = evaluate_image_with(
+        let mut result = evaluate_image_with(
             job.image_id,
             histogram,
             &gt_segments,
@@ -91,10 +93,28 @@ fn evaluate_pair_with(
             categories,
             band_histogram,
         )?;
+        let errors = if breakdown {
+            let errors = image_errors(histogram, &gt_segments, &pred_segments, &result, categories)?;
+            result.fixed = fixed_stats(&errors, &gt_segments, &pred_segments, &result, categories);
+            Some(errors)
+        } else {
+            None
+        };
         scratch.gt = gt.into_buffers();
         scratch.pred = pred.into_buffers();
         let detail = details.then(|| {
-            ImageDetail::new(histogram, &gt_segments, &pred_segments, &result, band_histogram, categories)
+            let mut detail = ImageDetail::new(
+                histogram,
+                &gt_segments,
+                &pred_segments,
+                &result,
+                band_histogram,
+                categories,
+            );
+            if let Some(errors) = &errors {
+                errors.label(&mut detail.segments, &gt_segments, &pred_segments);
+            }
+            detail
         });
         Ok((result, detail))
     };
@@ -324,6 +344,8 @@ pub struct Evaluated {
     pub by_size: Vec<PqStats>,
     pub details: Vec<ImageDetail>,
     pub images: Option<ImageTable>,
+    /// With the error breakdown, the totals with each kind of error fixed.
+    pub fixed: Vec<PqStats>,
 }
 
 /// Evaluates `jobs` in parallel on the current rayon pool. IoU sums are exact, so the totals are
@@ -346,7 +368,15 @@ pub fn evaluate_pairs(
             .map(|job| {
                 cancel.check()?;
                 SCRATCH.with_borrow_mut(|scratch| {
-                    evaluate_pair_with(job, categories, options.iou, scratch, cancel, options.records)
+                    evaluate_pair_with(
+                        job,
+                        categories,
+                        options.iou,
+                        scratch,
+                        cancel,
+                        options.records,
+                        options.breakdown,
+                    )
                 })
             })
             .collect();
@@ -355,6 +385,7 @@ pub fn evaluate_pairs(
             let (result, detail) = result?;
             evaluated.stats.merge(&result.stats);
             merge_slices(&mut evaluated.by_size, &result.by_size);
+            merge_slices(&mut evaluated.fixed, &result.fixed);
             if let Some(images) = &mut evaluated.images {
                 images.push_image(&result.stats);
             }

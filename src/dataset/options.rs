@@ -12,6 +12,8 @@ pub struct EvalOptions {
     pub records: bool,
     /// Keep every image's per-class statistics (an [`ImageTable`](crate::eval::stats::ImageTable)).
     pub image_stats: bool,
+    /// Give every error a cause and keep the totals with each kind fixed (mask IoU only).
+    pub breakdown: bool,
     /// Worker threads; `None` for [`default_threads`](crate::runtime::parallel::default_threads).
     pub threads: Option<usize>,
 }

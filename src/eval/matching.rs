@@ -35,6 +35,9 @@ pub struct ImageResult {
     /// partner) and a false negative, the prediction's for a false positive. Empty without
     /// slices or when the image counted nothing.
     pub by_size: Vec<PqStats>,
+    /// With the error breakdown, the statistics with every error of one kind fixed, one table
+    /// per kind (see [`crate::eval::breakdown::fixed_stats`]); empty otherwise.
+    pub fixed: Vec<PqStats>,
 }
 
 impl ImageResult {

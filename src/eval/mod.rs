@@ -4,10 +4,12 @@
 //! each category,
 //! [`boundary`] finds Boundary PQ's bands and their histogram, [`matching`] applies panopticapi's
 //! per-image rules, [`stats`] adds images up and averages them (with [`exact`] IoU sums), and
-//! [`records`] tells each image's scores and each segment's fate; [`tubes`] slides VPQ's windows over a video's frames. Every metric is a reducer over
+//! [`records`] tells each image's scores and each segment's fate, [`breakdown`] each error's cause
+//! and what fixing each kind would give; [`tubes`] slides VPQ's windows over a video's frames. Every metric is a reducer over
 //! the same histogram.
 
 pub mod boundary;
+pub mod breakdown;
 pub mod categories;
 pub mod compact;
 pub mod exact;

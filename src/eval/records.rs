@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::error::Side;
 use crate::eval::boundary::{BandIou, Bands};
+use crate::eval::breakdown::Cause;
 use crate::eval::categories::{Categories, CategoryInfo};
 use crate::eval::histogram::PairHistogram;
 use crate::eval::matching::ImageResult;
@@ -66,6 +67,9 @@ pub struct SegmentRecord {
     /// Under Boundary PQ, the boundary IoU of this segment and `other` (for a true positive,
     /// `other`'s IoU is the smaller of this and the mask IoU).
     pub boundary_iou: Option<f64>,
+    /// With the error breakdown, the cause of a false negative or false positive
+    /// ([`crate::eval::breakdown`]).
+    pub cause: Option<Cause>,
 }
 
 /// One image's summary: PQ, SQ, RQ averaged over the categories it holds (as `pq_compute` on a
@@ -197,7 +201,16 @@ pub fn segment_records(
         };
         let boundary_iou = bands.as_ref().zip(pair).map(|(b, (g, p))| b.iou(g, p));
         let area = area.copied().unwrap_or(0);
-        records.push(SegmentRecord { side, segment_id, category_id, area, fate, other, boundary_iou });
+        records.push(SegmentRecord {
+            side,
+            segment_id,
+            category_id,
+            area,
+            fate,
+            other,
+            boundary_iou,
+            cause: None,
+        });
     };
     for s in gt {
         let (fate, other) = match gt_match.get(&s.id) {

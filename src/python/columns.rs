@@ -5,6 +5,7 @@ use numpy::PyReadonlyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use crate::eval::breakdown::Cause;
 use crate::eval::records::{ImageRow, SegmentRecord};
 use crate::eval::segments::{GtSegment, PredSegment};
 
@@ -62,8 +63,19 @@ pub(crate) fn image_row(key: &str, row: ImageRow) -> PyImageRow {
 
 /// One segment's row: `(image_id, side, segment_id, category_id, area, fate, other_id,
 /// other_category_id, other_iou, other_boundary_iou)`, the `other_*` None when nothing overlaps.
-pub(crate) type SegmentRow =
-    (String, &'static str, u32, i64, u64, &'static str, Option<u32>, Option<i64>, Option<f64>, Option<f64>);
+pub(crate) type SegmentRow = (
+    String,
+    &'static str,
+    u32,
+    i64,
+    u64,
+    &'static str,
+    Option<u32>,
+    Option<i64>,
+    Option<f64>,
+    Option<f64>,
+    Option<&'static str>,
+);
 
 pub(crate) fn segment_rows(
     image_id: &str,
@@ -81,6 +93,7 @@ pub(crate) fn segment_rows(
             r.other.map(|o| o.category_id),
             r.other.map(|o| o.iou),
             r.boundary_iou,
+            r.cause.map(Cause::name),
         )
     })
 }

@@ -16,8 +16,10 @@ pub struct PyOptions(pub EvalOptions);
 
 #[pymethods]
 impl PyOptions {
+    // The keywords of Python's `Options`, one each: a flags struct would only move them.
+    #[allow(clippy::fn_params_excessive_bools)]
     #[new]
-    #[pyo3(signature = (iou_type = "segm", dilation_ratio = 0.02, reference_marker = false, records = false, threads = None, image_stats = false))]
+    #[pyo3(signature = (iou_type = "segm", dilation_ratio = 0.02, reference_marker = false, records = false, threads = None, image_stats = false, breakdown = false))]
     fn new(
         iou_type: &str,
         dilation_ratio: f64,
@@ -25,6 +27,7 @@ impl PyOptions {
         records: bool,
         threads: Option<usize>,
         image_stats: bool,
+        breakdown: bool,
     ) -> PyResult<Self> {
         let iou = match iou_type {
             "segm" if !reference_marker => IouType::Mask,
@@ -48,7 +51,12 @@ impl PyOptions {
         if threads == Some(0) {
             return Err(PyValueError::new_err("threads must be at least 1"));
         }
-        Ok(Self(EvalOptions { iou, records, image_stats, threads }))
+        if breakdown && iou != IouType::Mask {
+            return Err(PyValueError::new_err(
+                "error_breakdown is defined for mask IoU only, not iou_type=\"boundary\"",
+            ));
+        }
+        Ok(Self(EvalOptions { iou, records, image_stats, breakdown, threads }))
     }
 
     #[getter]
@@ -88,6 +96,11 @@ impl PyOptions {
         self.0.image_stats
     }
 
+    #[getter]
+    fn breakdown(&self) -> bool {
+        self.0.breakdown
+    }
+
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let o = slf.get();
         let args = (
@@ -97,19 +110,21 @@ impl PyOptions {
             o.records(),
             o.threads(),
             o.image_stats(),
+            o.breakdown(),
         );
         Ok((slf.get_type().into_any(), args.into_pyobject(slf.py())?))
     }
 
     fn __repr__(&self) -> String {
         format!(
-            "Options(iou_type={:?}, dilation_ratio={:?}, reference_marker={}, records={}, threads={:?}, image_stats={})",
+            "Options(iou_type={:?}, dilation_ratio={:?}, reference_marker={}, records={}, threads={:?}, image_stats={}, breakdown={})",
             self.iou_type(),
             self.dilation_ratio(),
             self.reference_marker(),
             self.records(),
             self.threads(),
-            self.image_stats()
+            self.image_stats(),
+            self.breakdown()
         )
     }
 }

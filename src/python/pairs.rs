@@ -17,7 +17,7 @@ use super::results::{PyCategories, PyTotals};
 use super::run::run;
 use crate::convert::paint::{ImageMasks, OverlapRule};
 use crate::dataset::annotations::{parse_annotations, read_annotations, read_comparison, Annotations, Read};
-use crate::dataset::{compare_pairs, evaluate_pairs, Pairs, SideColumns};
+use crate::dataset::{compare_pairs, evaluate_pairs, Evaluated, PairJob, Pairs, SideColumns};
 use crate::error::{JsonFiles, Side};
 use crate::PqError;
 
@@ -240,16 +240,7 @@ impl PyPairs {
         let options = options.0;
         let evaluated =
             run(py, options.threads, |cancel| evaluate_pairs(&jobs, &categories.0, &options, cancel))?;
-        let details = options.records.then(|| {
-            let mut images = Vec::with_capacity(evaluated.details.len());
-            let mut segments = Vec::new();
-            for (job, detail) in jobs.iter().zip(evaluated.details) {
-                images.push(image_row(job.image_id, detail.scores));
-                segments.extend(segment_rows(job.image_id, detail.segments));
-            }
-            (images, segments)
-        });
-        Ok((PyTotals::of(evaluated.stats, evaluated.by_size, evaluated.images), details))
+        Ok(totals_and_rows(&jobs, evaluated, options.records))
     }
 }
 
@@ -303,19 +294,27 @@ pub(crate) fn compare(
     Ok(evaluated
         .into_iter()
         .zip(&jobs)
-        .map(|(evaluated, jobs)| {
-            let details = options.records.then(|| {
-                let mut images = Vec::with_capacity(evaluated.details.len());
-                let mut segments = Vec::new();
-                for (job, detail) in jobs.iter().zip(evaluated.details) {
-                    images.push(image_row(job.image_id, detail.scores));
-                    segments.extend(segment_rows(job.image_id, detail.segments));
-                }
-                (images, segments)
-            });
-            (PyTotals::of(evaluated.stats, evaluated.by_size, evaluated.images), details)
-        })
+        .map(|(evaluated, jobs)| totals_and_rows(jobs, evaluated, options.records))
         .collect())
+}
+
+/// An evaluation's totals, and its per-image and per-segment rows when `records` asked for them.
+fn totals_and_rows(
+    jobs: &[PairJob<'_>],
+    mut evaluated: Evaluated,
+    records: bool,
+) -> (PyTotals, Option<Details>) {
+    let found = std::mem::take(&mut evaluated.details);
+    let details = records.then(|| {
+        let mut images = Vec::with_capacity(found.len());
+        let mut segments = Vec::new();
+        for (job, detail) in jobs.iter().zip(found) {
+            images.push(image_row(job.image_id, detail.scores));
+            segments.extend(segment_rows(job.image_id, detail.segments));
+        }
+        (images, segments)
+    });
+    (PyTotals::of(evaluated), details)
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

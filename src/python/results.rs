@@ -130,12 +130,19 @@ pub struct PyTotals {
     pub stats: PqStats,
     pub by_size: Vec<PqStats>,
     pub images: Option<ImageTable>,
+    /// With the error breakdown, the totals with each kind of error fixed (one per kind).
+    pub fixed: Vec<PqStats>,
 }
 
 impl PyTotals {
     /// Totals of an evaluation's parts.
-    pub(crate) fn of(stats: PqStats, by_size: Vec<PqStats>, images: Option<ImageTable>) -> Self {
-        Self { stats, by_size, images }
+    pub(crate) fn of(evaluated: crate::dataset::Evaluated) -> Self {
+        Self {
+            stats: evaluated.stats,
+            by_size: evaluated.by_size,
+            images: evaluated.images,
+            fixed: evaluated.fixed,
+        }
     }
 
     fn is_fresh(&self) -> bool {
@@ -164,15 +171,28 @@ impl PyTotals {
     /// ([`exact_size_rows`](Self::exact_size_rows)) and the image table
     /// ([`image_lists`](Self::image_lists)) when there are any.
     #[staticmethod]
-    #[pyo3(signature = (rows, sizes = None, images = None))]
+    #[pyo3(signature = (rows, sizes = None, images = None, fixed = None))]
     pub(crate) fn from_exact_rows(
         rows: Vec<ExactRow>,
         sizes: Option<Vec<Vec<ExactRow>>>,
         images: Option<ImageLists>,
+        fixed: Option<Vec<Vec<ExactRow>>>,
     ) -> PyResult<Self> {
         let by_size = sizes.unwrap_or_default().into_iter().map(stats_of_rows).collect::<PyResult<_>>()?;
+        let fixed = fixed.unwrap_or_default().into_iter().map(stats_of_rows).collect::<PyResult<_>>()?;
         let images = images.map(image_table).transpose()?;
-        Ok(Self { stats: stats_of_rows(rows)?, by_size, images })
+        Ok(Self { stats: stats_of_rows(rows)?, by_size, images, fixed })
+    }
+
+    /// The error breakdown's totals with each kind fixed, as exact rows (empty without it).
+    fn exact_fixed_rows(&self) -> Vec<Vec<ExactRow>> {
+        self.fixed.iter().map(exact_rows_of).collect()
+    }
+
+    /// The error breakdown's totals with each kind fixed, one per kind in
+    /// [`KINDS`](crate::eval::breakdown::KINDS)' order (empty without the breakdown).
+    fn fixed(&self) -> Vec<PyTotals> {
+        self.fixed.iter().map(|s| PyTotals { stats: s.clone(), ..PyTotals::default() }).collect()
     }
 
     /// Every size slice's exact rows, in slice order (empty without slices).
@@ -222,6 +242,7 @@ impl PyTotals {
         let fresh = self.is_fresh();
         self.stats.merge(&other.stats);
         merge_slices(&mut self.by_size, &other.by_size);
+        merge_slices(&mut self.fixed, &other.fixed);
         match (&mut self.images, &other.images) {
             (Some(mine), Some(theirs)) => mine.append(theirs),
             (None, Some(theirs)) if fresh => self.images = Some(theirs.clone()),

@@ -156,7 +156,10 @@ impl PyTubes {
             let totals = rows
                 .into_iter()
                 .map(|(rows, windows)| {
-                    Ok(LengthTotals { stats: PyTotals::from_exact_rows(rows, None, None)?.stats, windows })
+                    Ok(LengthTotals {
+                        stats: PyTotals::from_exact_rows(rows, None, None, None)?.stats,
+                        windows,
+                    })
                 })
                 .collect::<PyResult<Vec<_>>>()?;
             state.restore(&id, frames, totals)?;

@@ -1,6 +1,7 @@
 """``panoptiq report``: one self-contained HTML page that shows where a model fails — the summary,
 a sortable per-class table, the worst images with their error images, the category confusions,
-the distribution of true-positive IoUs, and the command and versions that made it.
+the distribution of true-positive IoUs, the error breakdown (each kind of error's count and what
+fixing it would add to PQ), and the command and versions that made it.
 
 The evaluation is the same single pass as ``pq_compute(per_image=True)``; only the error images of
 the pairs shown are read and decoded a second time. The report is written to a temporary folder
@@ -141,9 +142,16 @@ def write_report(
             gt_json_file, pred_json_file, gt_folder, pred_folder, storage_options=storage_options, rules=rules
         )
         evaluation = dataset.evaluate(
-            Options(records=True, num_threads=num_threads, progress=progress, image_stats=resampling is not None)
+            Options(
+                records=True,
+                num_threads=num_threads,
+                progress=progress,
+                image_stats=resampling is not None,
+                breakdown=True,
+            )
         )
         results = evaluation.summarize()
+        results["error_breakdown"] = evaluation.error_breakdown()
         if resampling is not None:
             results["intervals"] = evaluation.intervals(resampling)
         per_image = Records.from_tuples(evaluation.image_rows or [], IMAGE_FIELDS)

@@ -11,6 +11,7 @@ from typing import Any
 
 from panoptiq.report._analysis import IOU_EDGES, Confusion
 from panoptiq.report._pictures import Picture
+from panoptiq.results import ERROR_LABELS as LABELS
 
 #: The scores an interval is shown for, in the summary's order.
 METRICS = ("pq", "sq", "rq")
@@ -47,6 +48,7 @@ def render(page: Page) -> str:
         [
             f'<p class="sub">{len(page.images)} images, evaluated in {page.elapsed:.2f} s, {escape(page.created)}</p>',
             _summary(page),
+            _breakdown(page),
             _classes(page),
             _worst(page),
             _confusions(page),
@@ -126,6 +128,35 @@ def _sizes(page: Page) -> str:
         "a false positive in its own (by its pixels), a false negative in its own (by its JSON area).</p>"
         '<table id="size-table" class="summary"><thead><tr><th class="l">slice</th><th class="l">area (pixels)</th>'
         "<th>PQ</th><th>N</th><th>PQ things</th><th>N</th><th>PQ stuff</th><th>N</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _breakdown(page: Page) -> str:
+    breakdown = page.results.get("error_breakdown")
+    if not breakdown:
+        return ""
+    top = max((abs(e["All"]) for e in breakdown.values()), default=0.0) or 1.0
+    rows = []
+    for kind, entry in breakdown.items():
+        counts = (
+            "<td>&ndash;</td><td>&ndash;</td>"
+            if kind == "mask_quality"
+            else f"<td>{entry['fn']}</td><td>{entry['fp']}</td>"
+        )
+        width = 100 * max(0.0, entry["All"]) / top
+        rows.append(
+            f'<tr><td class="l">{escape(LABELS.get(kind, kind))}</td>{counts}'
+            f'<td class="bar" data-v="{entry["All"]!r}"><span class="fill" style="width:{width:.1f}%"></span>'
+            f'<span class="v">{100 * entry["All"]:+.1f}</span></td>'
+            f"<td>{100 * entry['Things']:+.1f}</td><td>{100 * entry['Stuff']:+.1f}</td></tr>"
+        )
+    return (
+        '<h3 id="breakdown">Error breakdown</h3><p class="sub">Every false negative and false positive has one '
+        "cause, taken in this order; &Delta;PQ is the PQ with every error of that kind fixed minus the PQ (they do "
+        "not add up: errors interact). Mask quality credits every match with IoU 1.</p>"
+        '<table id="breakdown-table" class="summary"><thead><tr><th class="l">error</th><th>FN</th><th>FP</th>'
+        "<th>&Delta;PQ</th><th>&Delta;PQ things</th><th>&Delta;PQ stuff</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 

@@ -9,12 +9,16 @@ Per-image records have the fields :data:`IMAGE_FIELDS`; per-segment records
 VOID or on a crowd region of its category: not counted) or "crowd" (a ground-truth crowd
 region); ``other_*`` is the matched segment of a true positive (its IoU as counted), else the
 most overlapping segment of the other side (plain pixel IoU), None when nothing overlaps;
-``other_boundary_iou`` is, under Boundary PQ, the boundary IoU of the segment and ``other_id``.
+``other_boundary_iou`` is, under Boundary PQ, the boundary IoU of the segment and ``other_id``;
+``cause``, with the error breakdown, a false negative's or false positive's cause.
 """
 
 from __future__ import annotations
 
 from panoptiq.results._bootstrap import Bootstrap, ImageTable, bootstrap_of, resample_weights
+from panoptiq.results._breakdown import KINDS as ERROR_KINDS
+from panoptiq.results._breakdown import LABELS as ERROR_LABELS
+from panoptiq.results._breakdown import print_breakdown
 from panoptiq.results._compare import differences, print_comparison
 from panoptiq.results._evaluation import Evaluation, print_intervals, print_sizes, print_table, summarize
 from panoptiq.results._records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
@@ -41,6 +45,8 @@ del _cls
 
 __all__ = [
     "COCO_SIZE_EDGES",
+    "ERROR_KINDS",
+    "ERROR_LABELS",
     "IMAGE_FIELDS",
     "SEGMENT_FIELDS",
     "Bootstrap",
@@ -56,6 +62,7 @@ __all__ = [
     "Scores",
     "bootstrap_of",
     "differences",
+    "print_breakdown",
     "print_comparison",
     "print_intervals",
     "print_sizes",

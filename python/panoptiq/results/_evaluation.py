@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 import panoptiq._core as _core
 from panoptiq.results._bootstrap import Bootstrap, ImageTable, intervals, intervals_of, resampled_scores
+from panoptiq.results._breakdown import error_breakdown
 from panoptiq.results._records import IMAGE_FIELDS, SEGMENT_FIELDS, Records
 from panoptiq.results._rules import size_slices
 from panoptiq.results._scores import ClassResult, ImageResult, PQResult, Scores
@@ -89,6 +90,11 @@ class Evaluation:
     def resampled(self, bootstrap: Bootstrap) -> dict[str, Any]:
         """Every resample's scores (:func:`panoptiq.results._bootstrap.resampled_scores`)."""
         return resampled_scores(self.image_table(), self._averaged_kinds(), bootstrap)
+
+    def error_breakdown(self) -> dict[str, Any]:
+        """Every kind of error's counts and ΔPQ (:mod:`panoptiq.results._breakdown`), from an
+        evaluation with ``breakdown``."""
+        return error_breakdown(self.totals, self.kinds)
 
     def image_table(self) -> ImageTable:
         """Every image's per-class sums, as kept by an evaluation with ``image_stats``."""

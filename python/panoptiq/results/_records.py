@@ -17,7 +17,9 @@ IMAGE_FIELDS = ("image_id", "pq", "sq", "rq", "n", "tp", "fp", "fn")
 #: the most overlapping segment of the other side (plain pixel IoU), None when nothing overlaps.
 #: ``other_boundary_iou`` is, under Boundary PQ (``iou_type="boundary"``), the boundary IoU of the
 #: segment and ``other_id`` (a true positive's ``other_iou`` is then the smaller of it and the mask
-#: IoU); None otherwise.
+#: IoU); None otherwise. ``cause``, with ``error_breakdown=True``, is a false negative's or false
+#: positive's cause (a kind of :data:`panoptiq.results.ERROR_KINDS` but ``mask_quality``); None
+#: otherwise.
 SEGMENT_FIELDS = (
     "image_id",
     "side",
@@ -29,7 +31,12 @@ SEGMENT_FIELDS = (
     "other_category_id",
     "other_iou",
     "other_boundary_iou",
+    "cause",
 )
+
+
+def _padded(row: tuple[Any, ...], length: int) -> tuple[Any, ...]:
+    return tuple(row) + (None,) * (length - len(row)) if len(row) < length else tuple(row)
 
 
 class Records(list):
@@ -41,7 +48,8 @@ class Records(list):
 
     @classmethod
     def from_tuples(cls, rows: list[tuple[Any, ...]], fields: tuple[str, ...]) -> Records:
-        return cls((dict(zip(fields, row, strict=True)) for row in rows), fields)
+        # Rows written before a field was added (old partials) read it as None.
+        return cls((dict(zip(fields, _padded(row, len(fields)), strict=True)) for row in rows), fields)
 
     def to_pandas(self) -> Any:
         """A ``pandas.DataFrame`` of the records (pandas must be installed)."""
