@@ -186,7 +186,7 @@ def test_the_comparison_page_shows_the_results(sets: tuple[Path, list[Path]], tm
     gt_json, preds = sets
     report = write_comparison_report(str(gt_json), list(map(str, preds)), out=tmp_path / "page", most=3, bootstrap=150)
     html = report.page.read_text()
-    expected = panoptiq.compare(gt_json, preds, bootstrap=150, per_image=True)
+    expected = panoptiq.compare(gt_json, preds, bootstrap=150, per_image=True, error_breakdown=True)
     for got, want in zip(report.results, expected, strict=True):
         assert {k: v for k, v in got.items() if k not in ("per_image", "segments")} == {
             k: v for k, v in want.items() if k not in ("per_image", "segments")
@@ -230,3 +230,20 @@ def test_the_command_writes_the_page(sets: tuple[Path, list[Path]], tmp_path: Pa
     assert len(list((out / "images").iterdir())) >= 2
     assert main([*args, "--no-progress"]) == 1
     assert "exists" in capsys.readouterr().err
+
+
+def test_each_sets_error_breakdown_is_its_own(sets: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    gt_json, preds = sets
+    results = panoptiq.compare(gt_json, preds[:3], bootstrap=None, error_breakdown=True, per_image=True)
+    for pred_json, result in zip(preds[:3], results, strict=True):
+        alone = pq_compute(str(gt_json), str(pred_json), verbose=False, error_breakdown=True, per_image=True)
+        assert result["error_breakdown"] == alone["error_breakdown"]
+        assert list(result["segments"]) == list(alone["segments"])
+    report = write_comparison_report(
+        str(gt_json), list(map(str, preds[:3])), out=tmp_path / "p", most=1, bootstrap=None
+    )
+    html = report.page.read_text()
+    table = html[html.index('id="compare-breakdown"') : html.index("</table>", html.index('id="compare-breakdown"'))]
+    for result in results:
+        entry = result["error_breakdown"]["split"]
+        assert f"<td>{entry['fn'] + entry['fp']}</td><td>{100 * entry['All']:+.1f}</td>" in table

@@ -414,7 +414,8 @@ def test_report_with_options(dataset, tmp_path: Path) -> None:
     report = write_report(
         str(gt_json), str(pred_json), out=tmp_path / "report", worst=2, class_groups=groups, iou_threshold=0.8
     )
-    assert report.results == ours(gt_json, pred_json, class_groups=groups, iou_threshold=0.8)
+    expected = ours(gt_json, pred_json, class_groups=groups, iou_threshold=0.8, error_breakdown=True)
+    assert report.results == expected
     page = report.page.read_text(encoding="utf-8")
     assert "class_groups: 133 categories in 2 groups; iou_threshold=0.8" in page
     assert "group 10" in page

@@ -61,6 +61,11 @@ def add_commands(commands: Any, shared: Shared) -> None:
     cmp.add_argument("--storage-options", metavar="JSON", help="fsspec options for URL inputs, as for eval")
     cmp.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     _rules_cli.add_arguments(cmp)
+    cmp.add_argument(
+        "--error-breakdown",
+        action="store_true",
+        help="also give each set's error breakdown (in --json; the --report page always shows it)",
+    )
     # A comparison is mostly its intervals: resampled unless told not to (--bootstrap 0).
     cmp.set_defaults(bootstrap=1000, run=lambda args: run_compare(args, shared))
 
@@ -83,6 +88,8 @@ def run_compare(args: argparse.Namespace, shared: Shared) -> int:
         **_rules_cli.rules_of(args, usage_error).arguments(),
         "bootstrap": resampling,
     }
+    if args.report is None:
+        inputs["error_breakdown"] = args.error_breakdown
     page = None
     try:
         if args.report is None:

@@ -59,6 +59,7 @@ def compare(
     bootstrap: int | Bootstrap | None = DEFAULT_RESAMPLES,
     bootstrap_seed: int = 0,
     confidence: float = 0.95,
+    error_breakdown: bool = False,
 ) -> list[dict[str, Any]]:
     """Score several prediction sets against one ground truth in one pass.
 
@@ -83,6 +84,8 @@ def compare(
         every set resampled with the same draws.
     bootstrap_seed, confidence
         The draws' seed and the intervals' level.
+    error_breakdown : bool
+        Also give each set's ``"error_breakdown"``, as ``pq_compute`` gives it.
 
     Returns
     -------
@@ -115,6 +118,7 @@ def compare(
         bootstrap=bootstrap_of(bootstrap, bootstrap_seed, confidence),
         level=confidence,
         verbose=verbose,
+        error_breakdown=error_breakdown,
     ).results
 
 
@@ -143,6 +147,7 @@ def run_comparison(
     bootstrap: Bootstrap | None = None,
     level: float = 0.95,
     verbose: bool = False,
+    error_breakdown: bool = False,
 ) -> Comparison:
     """:func:`compare` with its options already checked, keeping what a report draws from."""
     pred_json_files = [os.fspath(p) for p in _listed(pred_json_files, "pred_json_files")]
@@ -152,7 +157,13 @@ def run_comparison(
     if len(folders) != len(pred_json_files):
         raise ValueError(f"pred_folders has {len(folders)} folders for {len(pred_json_files)} prediction sets")
     rules = rules or Rules()
-    options = Options(records=per_image, num_threads=num_threads, progress=progress, image_stats=bootstrap is not None)
+    options = Options(
+        records=per_image,
+        num_threads=num_threads,
+        progress=progress,
+        image_stats=bootstrap is not None,
+        breakdown=bool(error_breakdown),
+    )
     sets = _load(
         os.fspath(gt_json_file), pred_json_files, gt_folder, folders, num_threads, storage_options or {}, rules
     )
@@ -164,6 +175,9 @@ def run_comparison(
         for k, evaluation in enumerate(evaluations):
             results[k]["intervals"], samples[k] = evaluation.intervals_and_samples(bootstrap)
         level = bootstrap.level
+    if error_breakdown:
+        for result, evaluation in zip(results, evaluations, strict=True):
+            result["error_breakdown"] = evaluation.error_breakdown()
     if per_image:
         for result, evaluation in zip(results, evaluations, strict=True):
             result["per_image"] = evaluation.per_image()

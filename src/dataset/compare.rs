@@ -3,12 +3,12 @@
 
 use rayon::prelude::*;
 
-use super::driver::{in_image, open, Evaluated, ROWS_PER_CHECK};
+use super::driver::{finish_image, in_image, open, Evaluated, ROWS_PER_CHECK};
 use super::options::EvalOptions;
 use super::pairs::PairJob;
 use crate::eval::categories::Categories;
 use crate::eval::histogram::PairHistogram;
-use crate::eval::matching::{evaluate_image_with, merge_slices, ImageResult, IouType};
+use crate::eval::matching::{merge_slices, ImageResult, IouType};
 use crate::eval::records::ImageDetail;
 use crate::eval::runs::PairRows;
 use crate::eval::stats::ImageTable;
@@ -66,9 +66,7 @@ pub fn compare_pairs(
             .map(|&i| {
                 cancel.check()?;
                 let jobs: Vec<&PairJob<'_>> = sets.iter().map(|set| &set[i]).collect();
-                SCRATCH.with_borrow_mut(|scratch| {
-                    compare_image(&jobs, categories, scratch, cancel, options.records)
-                })
+                SCRATCH.with_borrow_mut(|scratch| compare_image(&jobs, categories, scratch, cancel, options))
             })
             .collect();
         cancel.check()?;
@@ -76,6 +74,7 @@ pub fn compare_pairs(
             for ((result, detail), evaluated) in result?.into_iter().zip(&mut evaluated) {
                 evaluated.stats.merge(&result.stats);
                 merge_slices(&mut evaluated.by_size, &result.by_size);
+                merge_slices(&mut evaluated.fixed, &result.fixed);
                 if let Some(images) = &mut evaluated.images {
                     images.push_image(&result.stats);
                 }
@@ -132,7 +131,7 @@ fn compare_image(
     categories: &Categories,
     scratch: &mut Scratch,
     cancel: &Cancel,
-    details: bool,
+    options: &EvalOptions,
 ) -> Result<Compared, PqError> {
     let work = |scratch: &mut Scratch| -> Result<Compared, (usize, PqError)> {
         let first = jobs[0];
@@ -180,26 +179,11 @@ fn compare_image(
             pred.rows.flush(&mut pred.histogram);
             pred.buffers = reader.into_buffers();
             let job = jobs[k];
-            let result = evaluate_image_with(
-                job.image_id,
-                &pred.histogram,
-                job.gt_segments,
-                job.pred_segments,
-                categories,
-                None,
-            )
-            .map_err(|e| (k, e))?;
-            let detail = details.then(|| {
-                ImageDetail::new(
-                    &pred.histogram,
-                    job.gt_segments,
-                    job.pred_segments,
-                    &result,
-                    None,
-                    categories,
-                )
-            });
-            results.push((result, detail));
+            let sides = (job.image_id, job.gt_segments, job.pred_segments);
+            let outcome =
+                finish_image(sides, &pred.histogram, categories, None, options.records, options.breakdown)
+                    .map_err(|e| (k, e))?;
+            results.push(outcome);
         }
         scratch.gt = gt.into_buffers();
         Ok(results)

@@ -18,6 +18,7 @@ use crate::eval::histogram::PairHistogram;
 use crate::eval::matching::{evaluate_image_with, merge_slices, ImageResult, IouType};
 use crate::eval::records::ImageDetail;
 use crate::eval::runs::{PairRows, RowRuns};
+use crate::eval::segments::{GtSegment, PredSegment};
 use crate::eval::stats::{ImageTable, PqStats};
 use crate::io::Origin;
 use crate::png::reader::RunReader;
@@ -85,38 +86,11 @@ fn evaluate_pair_with(
                 Some(&*bands)
             }
         };
-        let mut result = evaluate_image_with(
-            job.image_id,
-            histogram,
-            &gt_segments,
-            &pred_segments,
-            categories,
-            band_histogram,
-        )?;
-        let errors = if breakdown {
-            let errors = image_errors(histogram, &gt_segments, &pred_segments, &result, categories)?;
-            result.fixed = fixed_stats(&errors, &gt_segments, &pred_segments, &result, categories);
-            Some(errors)
-        } else {
-            None
-        };
+        let sides = (job.image_id, &*gt_segments, &*pred_segments);
+        let outcome = finish_image(sides, histogram, categories, band_histogram, details, breakdown)?;
         scratch.gt = gt.into_buffers();
         scratch.pred = pred.into_buffers();
-        let detail = details.then(|| {
-            let mut detail = ImageDetail::new(
-                histogram,
-                &gt_segments,
-                &pred_segments,
-                &result,
-                band_histogram,
-                categories,
-            );
-            if let Some(errors) = &errors {
-                errors.label(&mut detail.segments, &gt_segments, &pred_segments);
-            }
-            detail
-        });
-        Ok((result, detail))
+        Ok(outcome)
     };
     let outcome = catch_panic(|| run(scratch));
     if outcome.is_err() {
@@ -125,6 +99,37 @@ fn evaluate_pair_with(
         *scratch = Scratch::default();
     }
     outcome.map_err(|source| in_image(job, source))
+}
+
+/// An image's id and its two sides' segments.
+pub(super) type Sides<'a> = (&'a str, &'a [GtSegment], &'a [PredSegment]);
+
+/// Matches an image from its histogram (and band histogram under Boundary PQ), with its
+/// error breakdown's fixed totals and its records when asked for.
+pub(super) fn finish_image(
+    (image_id, gt, pred): Sides<'_>,
+    histogram: &PairHistogram,
+    categories: &Categories,
+    bands: Option<&Bands>,
+    details: bool,
+    breakdown: bool,
+) -> Result<(ImageResult, Option<ImageDetail>), PqError> {
+    let mut result = evaluate_image_with(image_id, histogram, gt, pred, categories, bands)?;
+    let errors = if breakdown {
+        let errors = image_errors(histogram, gt, pred, &result, categories)?;
+        result.fixed = fixed_stats(&errors, gt, pred, &result, categories);
+        Some(errors)
+    } else {
+        None
+    };
+    let detail = details.then(|| {
+        let mut detail = ImageDetail::new(histogram, gt, pred, &result, bands, categories);
+        if let Some(errors) = &errors {
+            detail.label(errors, gt, pred);
+        }
+        detail
+    });
+    Ok((result, detail))
 }
 
 /// One side's rows: decoded from its PNG, or read off the id map painted from its masks.

@@ -5,11 +5,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::error::Side;
 use crate::eval::categories::Categories;
 use crate::eval::histogram::PairHistogram;
 use crate::eval::matching::ImageResult;
-use crate::eval::records::{Fate, SegmentRecord};
 use crate::eval::segments::{GtSegment, PredSegment};
 use crate::eval::stats::PqStats;
 use crate::{PqError, VOID};
@@ -70,25 +68,6 @@ impl Cause {
     #[must_use]
     pub fn name(self) -> &'static str {
         KINDS[self as usize]
-    }
-}
-
-impl ImageErrors {
-    /// Sets the cause of every false negative and false positive among an image's segment
-    /// `records` (made from the same `gt` and `pred`).
-    pub fn label(&self, records: &mut [SegmentRecord], gt: &[GtSegment], pred: &[PredSegment]) {
-        let mut causes: HashMap<(Side, u32), Cause> = HashMap::new();
-        for &(g, cause, _) in &self.false_negatives {
-            causes.insert((Side::GroundTruth, gt[g].id), cause);
-        }
-        for &(p, cause) in &self.false_positives {
-            causes.insert((Side::Prediction, pred[p].id), cause);
-        }
-        for record in records {
-            if matches!(record.fate, Fate::FalseNegative | Fate::FalsePositive) {
-                record.cause = causes.get(&(record.side, record.segment_id)).copied();
-            }
-        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::error::Side;
 use crate::eval::boundary::{BandIou, Bands};
-use crate::eval::breakdown::Cause;
+use crate::eval::breakdown::{Cause, ImageErrors};
 use crate::eval::categories::{Categories, CategoryInfo};
 use crate::eval::histogram::PairHistogram;
 use crate::eval::matching::ImageResult;
@@ -132,6 +132,25 @@ impl ImageDetail {
         Self {
             scores: image_scores(result, categories),
             segments: segment_records(histogram, gt, pred, result, bands),
+        }
+    }
+}
+
+impl ImageDetail {
+    /// Sets the cause of every false negative and false positive among the records, from the
+    /// error breakdown of the same image (`gt` and `pred` its segments).
+    pub fn label(&mut self, errors: &ImageErrors, gt: &[GtSegment], pred: &[PredSegment]) {
+        let mut causes: HashMap<(Side, u32), Cause> = HashMap::new();
+        for &(g, cause, _) in &errors.false_negatives {
+            causes.insert((Side::GroundTruth, gt[g].id), cause);
+        }
+        for &(p, cause) in &errors.false_positives {
+            causes.insert((Side::Prediction, pred[p].id), cause);
+        }
+        for record in &mut self.segments {
+            if matches!(record.fate, Fate::FalseNegative | Fate::FalsePositive) {
+                record.cause = causes.get(&(record.side, record.segment_id)).copied();
+            }
         }
     }
 }

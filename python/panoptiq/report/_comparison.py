@@ -21,7 +21,7 @@ from panoptiq.report._analysis import differing_images
 from panoptiq.report._files import check_target, staging, versions
 from panoptiq.report._page import document, pct, provenance
 from panoptiq.report._pictures import Picture, start_drawing
-from panoptiq.results import Bootstrap, Rules, bootstrap_of
+from panoptiq.results import ERROR_KINDS, ERROR_LABELS, Bootstrap, Rules, bootstrap_of
 
 #: Resamples for the differences' intervals unless told.
 DEFAULT_RESAMPLES = 1000
@@ -115,6 +115,7 @@ def write_comparison_report(
             rules=rules,
             bootstrap=resampling,
             level=confidence,
+            error_breakdown=True,
         )
         results = comparison.results
         per_image = [list(r["per_image"]) for r in results]
@@ -194,6 +195,7 @@ def _render(page: _Page) -> str:
             f'<p class="sub">{len(page.names)} prediction sets, {images} images, evaluated in one pass in '
             f"{page.elapsed:.2f} s, {escape(page.created)}</p>",
             _summary(page),
+            _breakdown(page),
             _classes(page),
             _differing(page),
             provenance(page.command, page.inputs, page.versions),
@@ -238,6 +240,24 @@ def _summary(page: _Page) -> str:
         '<th class="l">name</th><th>PQ</th><th>SQ</th><th>RQ</th><th>PQ things</th><th>PQ stuff</th>'
         f"<th>&Delta;PQ</th><th>&Delta;PQ {shown}interval</th><th>P(better)</th></tr></thead>"
         f'<tbody>{"".join(rows)}</tbody></table><p class="sub">{note}</p>'
+    )
+
+
+def _breakdown(page: _Page) -> str:
+    head = "".join(f"<th>FN+FP {k}</th><th>&Delta;PQ {k}</th>" for k in range(len(page.results)))
+    rows = []
+    for kind in ERROR_KINDS:
+        cells = ""
+        for r in page.results:
+            entry = r["error_breakdown"][kind]
+            count = "&ndash;" if kind == "mask_quality" else str(entry["fn"] + entry["fp"])
+            cells += f"<td>{count}</td><td>{_signed(entry['All'])}</td>"
+        rows.append(f'<tr><td class="l">{escape(ERROR_LABELS[kind])}</td>{cells}</tr>')
+    return (
+        '<h3 id="breakdown">Error breakdown</h3><p class="sub">Each set\'s errors by cause and what fixing each '
+        'kind would add to its PQ (<a href="#summary">sets numbered as above</a>).</p>'
+        f'<table id="compare-breakdown" class="summary"><thead><tr><th class="l">error</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 

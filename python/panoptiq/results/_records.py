@@ -46,6 +46,18 @@ class Records(list):
         super().__init__(rows)
         self.fields = fields
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Records pickled before a field was added (its rows come first, then this state) get
+        # the new fields as None, so that an old result equals a new one.
+        self.__dict__.update(state)
+        old = tuple(self.fields)
+        for current in (IMAGE_FIELDS, SEGMENT_FIELDS):
+            if len(old) < len(current) and current[: len(old)] == old:
+                for row in self:
+                    for name in current[len(old) :]:
+                        row.setdefault(name, None)
+                self.fields = current
+
     @classmethod
     def from_tuples(cls, rows: list[tuple[Any, ...]], fields: tuple[str, ...]) -> Records:
         # Rows written before a field was added (old partials) read it as None.
