@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from pillow_data import dataset  # noqa: E402
+from pillow_data import dataset, describe  # noqa: E402
 
 from panoptiq import evaluation  # noqa: E402
 
@@ -36,11 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = dataset(Path(args.cache), args.pairs)
     gt_json, pred_json = str(folder / "gt.json"), str(folder / "pred.json")
-    print(
-        f"# Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}"
-    )
-    print(f"# {args.pairs} COCO-like pairs of 640x480, PNGs by Pillow; median of {args.rounds} rounds\n")
+    describe(args.pairs, args.rounds)
     plain = evaluation.pq_compute(gt_json, pred_json, verbose=False)
     times: dict[str, list[float]] = {"pq_compute": [], "pq_compute(error_breakdown=True)": []}
     for _ in range(args.rounds):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from PIL import Image
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from pillow_data import dataset  # noqa: E402
+from pillow_data import dataset, describe  # noqa: E402
 
 import panoptiq  # noqa: E402
 import panoptiq._core as _core  # noqa: E402
@@ -95,14 +94,7 @@ def main() -> None:
     preds = [str(p) for p in prediction_sets(folder, args.sets)]
     gt_json = str(folder / "gt.json")
     gt_pngs = sorted(str(p) for p in (folder / "gt").iterdir())
-    print(
-        f"# Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}"
-    )
-    print(
-        f"# {args.pairs} COCO-like pairs of 640x480, {args.sets} prediction sets, PNGs by Pillow; "
-        f"bootstrap {args.resamples}; median of {args.rounds} rounds\n"
-    )
+    describe(args.pairs, args.rounds, f"{args.sets} prediction sets, bootstrap {args.resamples}, ")
     bootstrap = args.resamples or None
     times: dict[str, list[float]] = {"compare": [], "separate": [], "one": [], "gt_decode": []}
     for _ in range(args.rounds):

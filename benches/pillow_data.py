@@ -37,3 +37,15 @@ def dataset(
                 t.add(folder / side, side)
         (folder / "done").touch()
     return folder
+
+
+def describe(pairs: int, rounds: int, extra: str = "") -> None:
+    """Print the header every benchmark on these datasets starts with: the machine, and the data."""
+    import os
+    import platform
+
+    print(
+        f"# Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
+    print(f"# {pairs} COCO-like pairs of 640x480, {extra}PNGs by Pillow; median of {rounds} rounds\n")
