@@ -107,9 +107,53 @@ pub fn ids_to_rgb(ids: &[u32], out: &mut [u8]) -> Result<(), PqError> {
     Ok(())
 }
 
+/// Writes into `out` every id's label from `labels` (`default` for an id it does not list).
+/// Neighbouring pixels mostly share an id: the last id's label is kept, and the table is only
+/// looked up where the id changes.
+pub fn relabel_ids<S: std::hash::BuildHasher + Sync>(
+    ids: &[u32],
+    labels: &std::collections::HashMap<u32, i64, S>,
+    default: i64,
+    out: &mut [i64],
+) -> Result<(), PqError> {
+    if out.len() != ids.len() {
+        return Err(PqError::LengthMismatch { what: "labels", expected: ids.len(), got: out.len() });
+    }
+    let serial = |ids: &[u32], out: &mut [i64]| {
+        let mut last: Option<(u32, i64)> = None;
+        for (label, &id) in out.iter_mut().zip(ids) {
+            *label = match last {
+                Some((seen, value)) if seen == id => value,
+                _ => {
+                    let value = labels.get(&id).copied().unwrap_or(default);
+                    last = Some((id, value));
+                    value
+                }
+            };
+        }
+    };
+    if parallel(ids.len()) {
+        out.par_chunks_mut(CHUNK_PIXELS)
+            .zip(ids.par_chunks(CHUNK_PIXELS))
+            .for_each(|(out, ids)| serial(ids, out));
+    } else {
+        serial(ids, out);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relabels_listed_ids_and_defaults_the_rest() {
+        let labels = std::collections::HashMap::from([(5u32, 50i64), (7, -1)]);
+        let mut out = [0i64; 6];
+        relabel_ids(&[5, 5, 7, 9, 5, 0], &labels, 99, &mut out).unwrap();
+        assert_eq!(out, [50, 50, -1, 99, 50, 99]);
+        assert!(relabel_ids(&[1], &labels, 0, &mut [0; 2]).is_err());
+    }
 
     #[test]
     fn packs_little_endian_rgb() {

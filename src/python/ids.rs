@@ -1,4 +1,5 @@
-//! Bindings of `panoptiq._ids`: panopticapi's `rgb2id` and `id2rgb` on numpy arrays.
+//! Bindings of `panoptiq._ids`: panopticapi's `rgb2id` and `id2rgb` on numpy arrays, and ids
+//! relabelled through a table (the video readers' label maps).
 
 use numpy::ndarray::{Array2, ArrayD, IxDyn};
 use numpy::{
@@ -54,7 +55,28 @@ fn id2rgb<'py>(py: Python<'py>, ids: PyReadonlyArrayDyn<'py, u32>) -> PyResult<B
     Ok(rgb.into_pyarray(py))
 }
 
+/// Every id of a `uint32` map (any shape) as its label from `labels` (`default` for the others),
+/// an `int64` map of the same shape.
+#[pyfunction]
+fn relabel_ids<'py>(
+    py: Python<'py>,
+    ids: PyReadonlyArrayDyn<'py, u32>,
+    labels: std::collections::HashMap<u32, i64>,
+    default: i64,
+) -> PyResult<Bound<'py, PyArrayDyn<i64>>> {
+    let shape = ids.shape().to_vec();
+    let flat = contiguous(&ids, "id_map")?;
+    let out = run_sized(py, flat.len(), PARALLEL_MIN_PIXELS, |_| {
+        let mut out = filled_vec(flat.len(), 0i64, "the labels")?;
+        crate::eval::ids::relabel_ids(flat, &labels, default, &mut out)?;
+        Ok(out)
+    })?;
+    let out = ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(out.into_pyarray(py))
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(relabel_ids, m)?)?;
     m.add_function(wrap_pyfunction!(rgb2id_u8, m)?)?;
     m.add_function(wrap_pyfunction!(rgb2id_u32, m)?)?;
     m.add_function(wrap_pyfunction!(id2rgb, m)?)?;

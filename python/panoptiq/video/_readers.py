@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+import panoptiq._core as _core
 from panoptiq._png import read_id_map
 
 #: The class and instance VIPSeg's script gives pixels no segment covers.
@@ -59,17 +60,15 @@ def read_panoptic_frame(
     ``(255 << label_bit_shift) + 255`` — VIPSeg's conversion, as its ``eval_stq_vspw.py`` does it
     (a later record of the same id wins)."""
     ids = read_id_map(path) if not isinstance(path, np.ndarray) else path
-    listed = {}
+    labels = {}
     for segment in segments_info:
-        listed[int(segment["id"])] = (int(segment["category_id"]), numbers[int(segment["id"])])
-    keys = np.array(sorted(listed), dtype=np.int64)
-    semantic = np.full(ids.shape, UNLABELED, dtype=np.int64)
-    instance = np.full(ids.shape, UNLABELED, dtype=np.int64)
-    if keys.size:
-        position = np.searchsorted(keys, ids)
-        found = keys[np.minimum(position, keys.size - 1)] == ids
-        categories = np.array([listed[k][0] for k in keys], dtype=np.int64)
-        numbers_of = np.array([listed[k][1] for k in keys], dtype=np.int64)
-        semantic[found] = categories[position[found]]
-        instance[found] = numbers_of[position[found]]
-    return (semantic << label_bit_shift) + instance
+        labels[int(segment["id"])] = (int(segment["category_id"]) << label_bit_shift) + numbers[int(segment["id"])]
+    unlabeled = (UNLABELED << label_bit_shift) + UNLABELED
+    if ids.dtype != np.uint32:
+        if ids.dtype.kind not in "iu" or (ids.size and (ids.min() < 0 or ids.max() > 0xFFFFFFFF)):
+            raise ValueError(f"an id map holds segment ids from 0 to 2**32 - 1, got {ids.dtype} values outside")
+        ids = ids.astype(np.uint32)
+    # An id no uint32 map can hold matches no pixel.
+    labels = {k: v for k, v in labels.items() if 0 <= k <= 0xFFFFFFFF}
+    # One pass in the core, the table looked up only where the id changes.
+    return _core.relabel_ids(np.ascontiguousarray(ids), labels, unlabeled)
