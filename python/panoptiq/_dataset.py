@@ -99,10 +99,7 @@ def evaluate_all(
     bit of the result.
     """
     total, progress = len(pairs), options.progress
-    if gt.remote is not None or pred.remote is not None:
-        step = min(REMOTE_BATCH, max(total, 1))
-    else:
-        step = max(total, 1) if progress is None else max(64, total // 200)
+    step = batch_size(total, [gt, pred], progress is not None)
     if masks is not None:
         # Masks are handed over a batch at a time, so only a batch of them is in the core's form.
         step = min(step, MASK_BATCH)
@@ -124,6 +121,15 @@ def evaluate_all(
         if progress is not None:
             progress(stop, total)
     return Evaluation(totals, categories, kinds, image_rows, segment_rows)
+
+
+def batch_size(total: int, folders: Sequence[Folder], watched: bool) -> int:
+    """Pairs per call to the core: all of them when the PNGs are local and nobody watches;
+    :data:`REMOTE_BATCH` when some folder is remote (fetched a few batches ahead); otherwise
+    small enough for progress to move."""
+    if any(folder.remote is not None for folder in folders):
+        return min(REMOTE_BATCH, max(total, 1))
+    return max(total, 1) if not watched else max(64, total // 200)
 
 
 def evaluate_pairs(

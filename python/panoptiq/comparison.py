@@ -266,12 +266,7 @@ def _evaluate(sets: _Sets, classes: Mapping[int, Any], kinds: _core.Categories, 
     """Every set's evaluation, in one pass over the images, a batch at a time when a folder is
     remote or progress is watched (as :func:`panoptiq._dataset.evaluate_all` batches)."""
     total = len(sets.pairs[0])
-    folders = [sets.gt, *sets.preds]
-    remote = any(f.remote is not None for f in folders)
-    if remote:
-        step = min(_dataset.REMOTE_BATCH, max(total, 1))
-    else:
-        step = max(total, 1) if options.progress is None else max(64, total // 200)
+    step = _dataset.batch_size(total, [sets.gt, *sets.preds], options.progress is not None)
     totals = [_core.Totals() for _ in sets.pairs]
     image_rows: list[list[tuple[Any, ...]]] = [[] for _ in sets.pairs]
     segment_rows: list[list[tuple[Any, ...]]] = [[] for _ in sets.pairs]

@@ -8,7 +8,7 @@ use super::options::EvalOptions;
 use super::pairs::PairJob;
 use crate::eval::categories::Categories;
 use crate::eval::histogram::PairHistogram;
-use crate::eval::matching::{merge_slices, ImageResult, IouType};
+use crate::eval::matching::{ImageResult, IouType};
 use crate::eval::records::ImageDetail;
 use crate::eval::runs::PairRows;
 use crate::eval::stats::ImageTable;
@@ -72,13 +72,7 @@ pub fn compare_pairs(
         cancel.check()?;
         for result in results {
             for ((result, detail), evaluated) in result?.into_iter().zip(&mut evaluated) {
-                evaluated.stats.merge(&result.stats);
-                merge_slices(&mut evaluated.by_size, &result.by_size);
-                merge_slices(&mut evaluated.fixed, &result.fixed);
-                if let Some(images) = &mut evaluated.images {
-                    images.push_image(&result.stats);
-                }
-                evaluated.details.extend(detail);
+                evaluated.add(&result, detail);
             }
         }
     }

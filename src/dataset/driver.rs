@@ -353,6 +353,19 @@ pub struct Evaluated {
     pub fixed: Vec<PqStats>,
 }
 
+impl Evaluated {
+    /// Folds in the next image's result (and its detail, when records are kept).
+    pub(super) fn add(&mut self, result: &ImageResult, detail: Option<ImageDetail>) {
+        self.stats.merge(&result.stats);
+        merge_slices(&mut self.by_size, &result.by_size);
+        merge_slices(&mut self.fixed, &result.fixed);
+        if let Some(images) = &mut self.images {
+            images.push_image(&result.stats);
+        }
+        self.details.extend(detail);
+    }
+}
+
 /// Evaluates `jobs` in parallel on the current rayon pool. IoU sums are exact, so the totals are
 /// bit-identical whatever the number of threads. On failure, the error of the first failing job
 /// (in job order) is returned and nothing else. Once `cancel` is set, no new pair starts and
@@ -388,13 +401,7 @@ pub fn evaluate_pairs(
         cancel.check()?;
         for result in results {
             let (result, detail) = result?;
-            evaluated.stats.merge(&result.stats);
-            merge_slices(&mut evaluated.by_size, &result.by_size);
-            merge_slices(&mut evaluated.fixed, &result.fixed);
-            if let Some(images) = &mut evaluated.images {
-                images.push_image(&result.stats);
-            }
-            evaluated.details.extend(detail);
+            evaluated.add(&result, detail);
         }
     }
     Ok(evaluated)

@@ -20,6 +20,9 @@ pub const BACKGROUND_IOU: f64 = 0.1;
 pub const KINDS: [&str; 7] =
     ["wrong_class", "merge", "split", "localisation", "missed", "spurious", "mask_quality"];
 
+/// Mask quality's place in [`KINDS`]: not a cause, every match credited with IoU 1.
+const MASK_QUALITY: usize = 6;
+
 /// A cause, as an index into [`KINDS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
@@ -281,10 +284,12 @@ pub fn fixed_stats(
                 (entry.tp, entry.fp, entry.fn_) = (s.tp, s.fp, s.fn_);
             }
             for m in &result.matches {
-                let iou = match kind {
-                    6 => 1.0,
-                    2 => recredited.get(&m.gt_id).copied().unwrap_or(m.iou),
-                    _ => m.iou,
+                let iou = if kind == MASK_QUALITY {
+                    1.0
+                } else if kind == Cause::Split as usize {
+                    recredited.get(&m.gt_id).copied().unwrap_or(m.iou)
+                } else {
+                    m.iou
                 };
                 fixed.entry(m.category_id).iou.add_f64(iou);
             }

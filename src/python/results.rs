@@ -192,7 +192,7 @@ impl PyTotals {
     /// The error breakdown's totals with each kind fixed, one per kind in
     /// [`KINDS`](crate::eval::breakdown::KINDS)' order (empty without the breakdown).
     fn fixed(&self) -> Vec<PyTotals> {
-        self.fixed.iter().map(|s| PyTotals { stats: s.clone(), ..PyTotals::default() }).collect()
+        totals_each(&self.fixed)
     }
 
     /// Every size slice's exact rows, in slice order (empty without slices).
@@ -202,7 +202,7 @@ impl PyTotals {
 
     /// Every size slice's totals, in slice order (empty without slices).
     fn sizes(&self) -> Vec<PyTotals> {
-        self.by_size.iter().map(|s| PyTotals { stats: s.clone(), ..PyTotals::default() }).collect()
+        totals_each(&self.by_size)
     }
 
     /// The image table as numpy columns `(images, image, class, iou, tp, fp, fn)`, `None` when
@@ -271,6 +271,11 @@ impl PyTotals {
             .collect();
         (splits, classes)
     }
+}
+
+/// Each table of `tables` (size slices, fixed kinds) as totals of its own.
+fn totals_each(tables: &[PqStats]) -> Vec<PyTotals> {
+    tables.iter().map(|s| PyTotals { stats: s.clone(), ..PyTotals::default() }).collect()
 }
 
 fn exact_rows_of(stats: &PqStats) -> Vec<ExactRow> {

@@ -28,7 +28,7 @@ from panoptiq._progress import ProgressCallback
 from panoptiq._side import GT, PRED
 from panoptiq.report._analysis import confusions, iou_histogram, tp_ious, worst_images
 from panoptiq.report._comparison import ComparisonReport, write_comparison_report
-from panoptiq.report._files import check_target, staging, versions
+from panoptiq.report._files import check_target, require_pillow, staging, versions
 from panoptiq.report._page import Page, render
 from panoptiq.report._pictures import start_drawing
 from panoptiq.results import IMAGE_FIELDS, SEGMENT_FIELDS, Records, Rules, bootstrap_of
@@ -129,10 +129,7 @@ def write_report(
         raise ValueError(f"worst and confusion_count must be >= 0, got {worst} and {confusion_count}")
     rules = Rules.of(category_ids, class_groups, isthing_override, iou_threshold, size_edges)
     resampling = bootstrap_of(bootstrap, bootstrap_seed, confidence)
-    try:
-        import PIL  # noqa: F401  (checked now rather than after the evaluation)
-    except ImportError:
-        raise ImportError("panoptiq report draws its labels with Pillow: pip install Pillow") from None
+    require_pillow()
     target = Path(os.fspath(out)).absolute()
     check_target(target, overwrite)
     # Made first: a folder that cannot be written is found before the evaluation, not after it.

@@ -18,8 +18,8 @@ from panoptiq import _dataset
 from panoptiq._progress import ProgressCallback
 from panoptiq.comparison import run_comparison
 from panoptiq.report._analysis import differing_images
-from panoptiq.report._files import check_target, staging, versions
-from panoptiq.report._page import document, pct, provenance
+from panoptiq.report._files import check_target, require_pillow, staging, versions
+from panoptiq.report._page import document, pct, picture_link, provenance, tabs
 from panoptiq.report._pictures import Picture, start_drawing
 from panoptiq.results import ERROR_KINDS, ERROR_LABELS, Bootstrap, Rules, bootstrap_of
 
@@ -95,10 +95,7 @@ def write_comparison_report(
     shown_names = [Path(p).name for p in pred_json_files] if names is None else [str(n) for n in names]
     if len(shown_names) != len(pred_json_files):
         raise ValueError(f"names has {len(shown_names)} names for {len(pred_json_files)} prediction sets")
-    try:
-        import PIL  # noqa: F401  (checked now rather than after the evaluation)
-    except ImportError:
-        raise ImportError("panoptiq report draws its labels with Pillow: pip install Pillow") from None
+    require_pillow()
     target = Path(os.fspath(out)).absolute()
     check_target(target, overwrite)
     with staging(target, overwrite) as temporary:
@@ -302,20 +299,19 @@ def _classes(page: _Page) -> str:
 def _differing(page: _Page) -> str:
     if len(page.results) < 2:
         return ""
-    buttons, panels = [], []
-    for k in range(1, len(page.results)):
-        on = k == 1
-        state = ' class="on"' if on else ""
-        buttons.append(f'<button data-panel="differ-{k}"{state}>set {k} against set 0</button>')
-        cards = [_card(page, k, position, difference) for position, difference in page.differing.get(k, [])]
-        inner = "".join(cards) if cards else '<p class="sub">Every image scores the same in both sets.</p>'
-        panels.append(f'<div id="differ-{k}" class="cards{"" if on else " hidden"}">{inner}</div>')
+    panels = [
+        (
+            f"differ-{k}",
+            f"set {k} against set 0",
+            [_card(page, k, position, difference) for position, difference in page.differing.get(k, [])],
+        )
+        for k in range(1, len(page.results))
+    ]
     return (
         '<h2 id="differ">Where the sets differ most</h2><p class="sub">The images whose PQ differs most between '
         "a set and the baseline (an image with nothing to score counts as 1). Each card: the baseline's error "
         "image above, the set's below; in each, ground truth left and prediction right, green matched, red "
-        "missed, orange false positive.</p>"
-        f'<div class="tabs">{"".join(buttons)}</div>{"".join(panels)}'
+        "missed, orange false positive.</p>" + tabs(panels, "Every image scores the same in both sets.")
     )
 
 
@@ -329,7 +325,5 @@ def _card(page: _Page, k: int, position: int, difference: float) -> str:
     for s in (0, k):
         picture = page.pictures.get((s, position))
         if picture is not None:
-            src = f"images/{escape(picture.file)}"
-            alt = escape(f"error image of image {base['image_id']} in set {s}")
-            pictures.append(f'<a href="{src}"><img src="{src}" alt="{alt}" loading="lazy"></a>')
+            pictures.append(picture_link(picture, f"error image of image {base['image_id']} in set {s}"))
     return f'<div class="card">{"".join(pictures)}<div class="meta">{meta}</div></div>'

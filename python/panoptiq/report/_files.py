@@ -13,6 +13,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def require_pillow() -> None:
+    """Checked before an evaluation rather than after it: the report draws its labels with Pillow."""
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        raise ImportError("panoptiq report draws its labels with Pillow: pip install Pillow") from None
+
+
 def check_target(target: Path, overwrite: bool) -> None:
     """Refuse now, before the evaluation, what would fail at the end."""
     if target.exists() and not target.is_dir():

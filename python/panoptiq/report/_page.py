@@ -202,20 +202,33 @@ def _classes(page: Page) -> str:
 
 
 def _worst(page: Page) -> str:
-    buttons, panels = [], []
-    for k, (key, label) in enumerate(WORST_LISTS):
-        on = k == 0
-        state = ' class="on"' if on else ""
-        buttons.append(f'<button data-panel="worst-{key}"{state}>{escape(label)}</button>')
-        cards = [_card(page, position) for position in page.worst.get(key, [])]
-        inner = "".join(cards) if cards else '<p class="sub">No image to show.</p>'
-        panels.append(f'<div id="worst-{key}" class="cards{"" if on else " hidden"}">{inner}</div>')
+    panels = [
+        (f"worst-{key}", label, [_card(page, position) for position in page.worst.get(key, [])])
+        for key, label in WORST_LISTS
+    ]
     return (
         '<h2 id="worst">Worst images</h2><p class="sub">Ground truth left, prediction right: '
         "green matched, red missed, orange false positive, grey crowd, light blue not counted, "
-        "dark VOID. Labels give the category and IoU.</p>"
-        f'<div class="tabs">{"".join(buttons)}</div>{"".join(panels)}'
+        "dark VOID. Labels give the category and IoU.</p>" + tabs(panels, "No image to show.")
     )
+
+
+def tabs(panels: Sequence[tuple[str, str, Sequence[str]]], empty: str) -> str:
+    """Tabs of card panels, each ``(id, button label, cards)``, the first shown (``empty`` said in
+    a panel without cards); the page's script switches them."""
+    buttons, shown = [], []
+    for k, (panel, label, cards) in enumerate(panels):
+        state = ' class="on"' if k == 0 else ""
+        buttons.append(f'<button data-panel="{panel}"{state}>{escape(label)}</button>')
+        inner = "".join(cards) if cards else f'<p class="sub">{escape(empty)}</p>'
+        shown.append(f'<div id="{panel}" class="cards{"" if k == 0 else " hidden"}">{inner}</div>')
+    return f'<div class="tabs">{"".join(buttons)}</div>{"".join(shown)}'
+
+
+def picture_link(picture: Picture, alt: str) -> str:
+    """An error image on a card, linked to itself at full size."""
+    src = f"images/{escape(picture.file)}"
+    return f'<a href="{src}"><img src="{src}" alt="{escape(alt)}" loading="lazy"></a>'
 
 
 def _card(page: Page, position: int) -> str:
@@ -227,9 +240,7 @@ def _card(page: Page, position: int) -> str:
     )
     img, note = "", ""
     if picture is not None:
-        alt = escape(f"error image of image {image['image_id']}")
-        src = f"images/{escape(picture.file)}"
-        img = f'<a href="{src}"><img src="{src}" alt="{alt}" loading="lazy"></a>'
+        img = picture_link(picture, f"error image of image {image['image_id']}")
         if picture.photo_note:
             note = f'<div class="note">{escape(picture.photo_note)}</div>'
     return f'<div class="card">{img}<div class="meta">{meta}</div>{note}</div>'
