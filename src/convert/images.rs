@@ -2,14 +2,13 @@
 //! inputs and gives the id map to write plus what the JSON record needs; reading files, writing
 //! PNGs and assembling records are the caller's.
 
-use std::collections::HashMap;
-
 use super::colors::{color_id, IdGenerator};
 use super::from_ids::{columns_to_rows, masks_of_ids};
 use super::heuristic::combine_masks;
 pub use super::heuristic::{combine_order, CombineRule};
 use super::rle::Rle;
 use crate::png::samples::Samples;
+use crate::png::RunMap;
 use crate::runtime::memory::filled_vec;
 use crate::PqError;
 
@@ -77,9 +76,22 @@ pub fn two_channels(
         *key = class * 1000 + instance;
     }
     let keys_present = distinct(&keys);
+    let (ids, segments) = two_channel_segments(&keys_present, void, known, colors)?;
+    relabel(&mut keys, &keys_present, &ids);
+    Ok((keys, segments))
+}
+
+/// The segments of the 2-channel keys present (ascending): each key's id (0 for `void`), and the
+/// segments in key order.
+fn two_channel_segments(
+    keys_present: &[u32],
+    void: i64,
+    known: impl Fn(i64) -> bool,
+    colors: &mut IdGenerator<'_>,
+) -> Result<(Vec<u32>, Vec<Segment>), PqError> {
     let mut ids = Vec::with_capacity(keys_present.len());
     let mut segments = Vec::new();
-    for &key in &keys_present {
+    for &key in keys_present {
         let class = i64::from(key / 1000);
         if class == void {
             ids.push(0);
@@ -96,8 +108,23 @@ pub fn two_channels(
             segments.push(Segment { id, category_id: class });
         }
     }
-    relabel(&mut keys, &keys_present, &ids);
-    Ok((keys, segments))
+    Ok((ids, segments))
+}
+
+/// [`two_channels`] on an image held as runs of RGB ids (class = R, instance = G), relabelled in
+/// place: each run is looked at, never a pixel.
+pub fn two_channel_runs(
+    map: &mut RunMap,
+    void: i64,
+    known: impl Fn(i64) -> bool,
+    colors: &mut IdGenerator<'_>,
+) -> Result<Vec<Segment>, PqError> {
+    let key = |id: u32| (id & 0xff) * 1000 + ((id >> 8) & 0xff);
+    let keys: Vec<u32> = map.ids().iter().map(|&id| key(id)).collect();
+    let keys_present = distinct(&keys);
+    let (ids, segments) = two_channel_segments(&keys_present, void, known, colors)?;
+    map.relabel(|id| Ok::<_, PqError>(keys_present.binary_search(&key(id)).map_or(0, |i| ids[i])))?;
+    Ok(segments)
 }
 
 /// Detection masks painted into one panoptic map, in annotation order, each with the next
@@ -144,23 +171,6 @@ pub fn paint_detections(
         ids.push(id);
     }
     Ok((map, ids))
-}
-
-/// Each segment's pixels replaced by a value (its category, or another class): the semantic map
-/// of a panoptic one. Pixels of ids not listed become 0.
-#[must_use]
-pub fn semantic_map<S: std::hash::BuildHasher>(ids: &[u32], values: &HashMap<u32, u32, S>) -> Vec<u32> {
-    let mut out = Vec::with_capacity(ids.len());
-    let mut last = None;
-    let mut value = 0;
-    for &id in ids {
-        if last != Some(id) {
-            last = Some(id);
-            value = values.get(&id).copied().unwrap_or(0);
-        }
-        out.push(value);
-    }
-    out
 }
 
 /// The mask of each value of `wanted` in a semantic map, as COCO RLE.

@@ -5,19 +5,17 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use png::ColorType;
 use pyo3::prelude::*;
 
 use super::masks::MaskArg;
 use super::run::run;
+use crate::convert::color_id;
 use crate::convert::heuristic::CombineRule;
 use crate::convert::images;
 use crate::convert::output::write_atomically;
 use crate::convert::{CategoryColor, IdGenerator, Rle, Segmentation};
-use crate::eval::ids::ids_to_rgb;
 use crate::png::samples::{read_samples, Samples};
-use crate::png::{read_id_map, read_id_map_from_bytes, write_pixels};
-use crate::runtime::memory::filled_vec;
+use crate::png::{encode_id_map, read_id_map, Buffers, RunMap, RunReader};
 use crate::runtime::parallel::try_map_ordered;
 use crate::PqError;
 
@@ -27,10 +25,6 @@ type Palette = Vec<(i64, bool, [u8; 3])>;
 fn palette(categories: &Palette) -> Vec<CategoryColor> {
     categories.iter().map(|&(id, isthing, color)| CategoryColor { id, isthing, color }).collect()
 }
-
-/// Converter PNGs are written with the fast deflate: several times quicker than zlib's default
-/// for a few percent more bytes on flat panoptic maps.
-const COMPRESSION: png::Compression = png::Compression::Fast;
 
 fn in_image<'a>(image_id: &'a str, what: &Path) -> impl FnOnce(PqError) -> PqError + 'a {
     let what = what.display().to_string();
@@ -57,11 +51,16 @@ fn samples_of(path: &Path) -> Result<Samples, PqError> {
     read_samples(path, &read_file(path)?)
 }
 
-/// Writes an id map as an RGB panoptic PNG, atomically.
+/// Writes a whole file, atomically.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PqError> {
+    write_atomically(path, |part| {
+        std::fs::write(part, bytes).map_err(|source| PqError::Io { path: part.to_owned(), source })
+    })
+}
+
+/// Writes an id map as an RGB panoptic PNG (from its runs), atomically.
 fn write_map(path: &Path, ids: &[u32], height: usize, width: usize) -> Result<(), PqError> {
-    let mut rgb = filled_vec(ids.len() * 3, 0u8, "the colours")?;
-    ids_to_rgb(ids, &mut rgb)?;
-    write_atomically(path, |part| write_pixels(part, &rgb, height, width, ColorType::Rgb, COMPRESSION))
+    write_file(path, &encode_id_map(ids, height, width, 3)?)
 }
 
 /// Runs `convert` on every job in parallel, keeping their order; the first error (in job order)
@@ -97,15 +96,14 @@ fn convert_two_channels(
         let mut generator = IdGenerator::new(&colors, seed, first + i as u64);
         let known = |c: i64| colors.iter().any(|k| k.id == c);
         let file = read_file(source).map_err(in_image(image_id, source))?;
-        // 8-bit RGB(A) and palette PNGs through panoptiq's decoder (class = R, instance = G);
-        // other layouts (gray + alpha, 16-bit) through the png crate's.
+        // 8-bit RGB(A) and palette PNGs as runs (class = R, instance = G), written back as runs;
+        // other layouts (gray + alpha, 16-bit) pixel by pixel through the png crate's decoder.
         let cancel = crate::runtime::parallel::Cancel::new();
-        let converted = match read_id_map_from_bytes(source, file.clone(), &cancel) {
-            Ok(map) => {
-                let pixel = |p: usize| (map.ids[p] & 0xff, (map.ids[p] >> 8) & 0xff);
-                images::two_channels(map.height, map.width, pixel, void, known, &mut generator)
-                    .map(|(ids, segments)| (ids, segments, map.height, map.width))
-            }
+        let converted = match RunReader::from_bytes(source, file.clone()) {
+            Ok(reader) => RunMap::read(source, reader, &cancel).and_then(|mut map| {
+                let segments = images::two_channel_runs(&mut map, void, known, &mut generator)?;
+                Ok((map.encode(3)?, segments))
+            }),
             Err(PqError::UnsupportedPng { .. }) => read_samples(source, &file).and_then(|samples| {
                 if samples.channels < 2 {
                     return Err(PqError::BadMask {
@@ -116,13 +114,14 @@ fn convert_two_channels(
                     });
                 }
                 let pixel = |p: usize| (samples.at(p, 0), samples.at(p, 1));
-                images::two_channels(samples.height, samples.width, pixel, void, known, &mut generator)
-                    .map(|(ids, segments)| (ids, segments, samples.height, samples.width))
+                let (map, segments) =
+                    images::two_channels(samples.height, samples.width, pixel, void, known, &mut generator)?;
+                Ok((encode_id_map(&map, samples.height, samples.width, 3)?, segments))
             }),
             Err(other) => Err(other),
         };
-        let (map, segments, height, width) = converted.map_err(in_image(image_id, source))?;
-        write_map(out, &map, height, width).map_err(in_image(image_id, out))?;
+        let (png, segments) = converted.map_err(in_image(image_id, source))?;
+        write_file(out, &png).map_err(in_image(image_id, out))?;
         Ok(segments.iter().map(|s| (s.id, s.category_id)).collect())
     })
 }
@@ -215,37 +214,43 @@ fn convert_semantic(
     let colormap: Option<HashMap<u32, [u8; 3]>> = colormap.map(|c| c.into_iter().collect());
     each(py, threads, &jobs, |_, (image_id, png, segments, out, wanted)| {
         let cancel = crate::runtime::parallel::Cancel::new();
-        let map = read_id_map(png, &cancel).map_err(in_image(image_id, png))?;
-        let values: HashMap<u32, u32> = segments.iter().copied().collect();
-        let classes = images::semantic_map(&map.ids, &values);
+        let mut map = RunReader::open(png, Buffers::default())
+            .and_then(|reader| RunMap::read(png, reader, &cancel))
+            .map_err(in_image(image_id, png))?;
         let (height, width) = (map.height, map.width);
         let Some(out) = out else {
-            let masks =
-                images::semantic_masks(&classes, height, width, wanted).map_err(in_image(image_id, png))?;
+            let values: HashMap<u32, u32> = segments.iter().copied().collect();
+            map.relabel(|id| Ok::<_, PqError>(values.get(&id).copied().unwrap_or(0)))?;
+            let masks = images::semantic_masks(&map.to_ids(), height, width, wanted)
+                .map_err(in_image(image_id, png))?;
             return Ok((
                 height,
                 width,
                 masks.iter().map(|m| (m.to_compressed(), m.area(), m.bbox())).collect(),
             ));
         };
-        let (data, color) = if let Some(colors) = &colormap {
-            (semantic_rgb(&map.ids, segments, colors).map_err(in_image(image_id, png))?, ColorType::Rgb)
+        let channels = if let Some(colors) = &colormap {
+            let of_id = semantic_colors(segments, colors).map_err(in_image(image_id, png))?;
+            map.relabel(|id| Ok::<_, PqError>(of_id.get(&id).map_or(0, |&c| color_id(c))))?;
+            3
         } else {
-            (semantic_gray(&classes).map_err(in_image(image_id, png))?, ColorType::Grayscale)
+            let values: HashMap<u32, u32> = segments.iter().copied().collect();
+            map.relabel(|id| semantic_gray(values.get(&id).copied().unwrap_or(0)))
+                .map_err(in_image(image_id, png))?;
+            1
         };
-        write_atomically(out, |part| write_pixels(part, &data, height, width, color, COMPRESSION))
-            .map_err(in_image(image_id, out))?;
+        let file = map.encode(channels).map_err(in_image(image_id, png))?;
+        write_file(out, &file).map_err(in_image(image_id, out))?;
         Ok((height, width, Vec::new()))
     })
 }
 
-/// A semantic PNG in colour: each listed segment's pixels in its class's colour (every listed
-/// class needs one, present in the PNG or not, as in panopticapi), the rest black.
-fn semantic_rgb(
-    ids: &[u32],
+/// Each listed segment's colour in a colour semantic PNG: its class's (every listed class needs
+/// one, present in the PNG or not, as in panopticapi); the rest are black.
+fn semantic_colors(
     segments: &[(u32, u32)],
     colors: &HashMap<u32, [u8; 3]>,
-) -> Result<Vec<u8>, PqError> {
+) -> Result<HashMap<u32, [u8; 3]>, PqError> {
     let mut of_id: HashMap<u32, [u8; 3]> = HashMap::with_capacity(segments.len());
     for &(id, class) in segments {
         let color = colors.get(&class).ok_or_else(|| PqError::BadMask {
@@ -253,29 +258,17 @@ fn semantic_rgb(
         })?;
         of_id.insert(id, *color);
     }
-    let mut rgb = filled_vec(ids.len() * 3, 0u8, "the colours")?;
-    let (mut last, mut color) = (None, None);
-    for (pixel, &id) in rgb.chunks_exact_mut(3).zip(ids) {
-        if last != Some(id) {
-            last = Some(id);
-            color = of_id.get(&id).copied();
-        }
-        if let Some(color) = color {
-            pixel.copy_from_slice(&color);
-        }
-    }
-    Ok(rgb)
+    Ok(of_id)
 }
 
-/// A semantic PNG of class values, which must fit in 8 bits.
-fn semantic_gray(classes: &[u32]) -> Result<Vec<u8>, PqError> {
-    let mut gray = filled_vec(classes.len(), 0u8, "the classes")?;
-    for (pixel, &class) in gray.iter_mut().zip(classes) {
-        *pixel = u8::try_from(class).map_err(|_| PqError::BadMask {
+/// A class value in a gray semantic PNG, which must fit in 8 bits.
+fn semantic_gray(class: u32) -> Result<u32, PqError> {
+    if class > 255 {
+        return Err(PqError::BadMask {
             message: format!("category {class} does not fit in an 8-bit semantic PNG (0..=255)"),
-        })?;
+        });
     }
-    Ok(gray)
+    Ok(class)
 }
 
 /// One combination job: `(image_id, output PNG, height, width, instances by descending score,
