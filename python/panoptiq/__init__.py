@@ -11,6 +11,7 @@ metrics), :func:`evaluate_image` for one in-memory pair and :func:`read_id_map` 
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -22,14 +23,6 @@ if os.environ.get("PANOPTIQ_DECODER", "auto").strip() not in ("auto", "dense", "
     )
 
 from panoptiq import _deprecated
-from panoptiq._ids import id2rgb, rgb2id
-from panoptiq._image import evaluate_image
-from panoptiq._png import read_id_map, write_id_map
-from panoptiq._version import __version__
-from panoptiq.compat import install_as_panopticapi
-from panoptiq.errors import MissingPredictionError
-from panoptiq.metric import PanopticQuality
-from panoptiq.results import PQResult, PQStat, PQStatCat
 
 _deprecated.install()
 
@@ -38,23 +31,50 @@ OFFSET = 256 * 256 * 256
 #: The id of unlabeled pixels.
 VOID = 0
 
+# The package's names, each imported from its module on first use: `import panoptiq.converters`
+# (and the converters' scripts) must not pay for numpy and the metric, and `python -m
+# panoptiq.evaluation` must find that module not yet imported, or runpy warns that it runs it twice.
+_LAZY = {
+    "id2rgb": "panoptiq._ids",
+    "rgb2id": "panoptiq._ids",
+    "evaluate_image": "panoptiq._image",
+    "read_id_map": "panoptiq._png",
+    "write_id_map": "panoptiq._png",
+    "__version__": "panoptiq._version",
+    "install_as_panopticapi": "panoptiq.compat",
+    "MissingPredictionError": "panoptiq.errors",
+    "PanopticQuality": "panoptiq.metric",
+    "PQResult": "panoptiq.results",
+    "PQStat": "panoptiq.results",
+    "PQStatCat": "panoptiq.results",
+    "pq_compute": "panoptiq.evaluation",
+    "compare": "panoptiq.comparison",
+}
+
 if TYPE_CHECKING:
+    from panoptiq._ids import id2rgb, rgb2id
+    from panoptiq._image import evaluate_image
+    from panoptiq._png import read_id_map, write_id_map
+    from panoptiq._version import __version__
+    from panoptiq.compat import install_as_panopticapi
     from panoptiq.comparison import compare
+    from panoptiq.errors import MissingPredictionError
     from panoptiq.evaluation import pq_compute
+    from panoptiq.metric import PanopticQuality
+    from panoptiq.results import PQResult, PQStat, PQStatCat
 
 
 def __getattr__(name: str) -> Any:
-    # panoptiq.evaluation is imported on first use, not with the package: `python -m
-    # panoptiq.evaluation` must find it not yet imported, or runpy warns that it runs it twice.
-    if name == "pq_compute":
-        from panoptiq.evaluation import pq_compute
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'panoptiq' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return pq_compute
-    if name == "compare":
-        from panoptiq.comparison import compare
 
-        return compare
-    raise AttributeError(f"module 'panoptiq' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [

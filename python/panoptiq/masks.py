@@ -16,12 +16,13 @@ characters outside COCO's alphabet, or polygon coordinates that are not finite r
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from . import _core
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["area", "decode", "encode", "frPyObjects", "merge", "paint_segments", "toBbox", "to_bbox"]
 
@@ -82,6 +83,7 @@ def encode(bimask: npt.ArrayLike) -> RLE | list[RLE]:
     dict or list of dict
         One RLE for a 2-D mask, a list of ``n`` for a 3-D stack.
     """
+    import numpy as np
     array = np.asarray(bimask)
     if array.ndim == 2:
         return _encode_one(array)
@@ -91,6 +93,7 @@ def encode(bimask: npt.ArrayLike) -> RLE | list[RLE]:
 
 
 def _encode_one(mask: np.ndarray) -> RLE:
+    import numpy as np
     height, width = mask.shape
     column_major = np.ascontiguousarray((mask != 0).T, dtype=np.uint8).reshape(-1)
     return _rle(_core.rle_encode(column_major, height, width), height, width)
@@ -109,6 +112,7 @@ def decode(rleObjs: _Input) -> npt.NDArray[np.uint8]:
     numpy.ndarray
         ``(height, width)`` uint8 for one RLE, ``(height, width, n)`` for a list.
     """
+    import numpy as np
     if isinstance(rleObjs, dict):
         height, width, counts = _arg(rleObjs)
         return _core.rle_decode((height, width, counts), height, width)
@@ -130,6 +134,7 @@ def merge(rleObjs: Sequence[RLE], intersect: bool = False) -> RLE:
 
 def area(rleObjs: _Input) -> Any:
     """Foreground pixels of one RLE (a ``numpy.uint32``) or of each in a list (an array)."""
+    import numpy as np
     if isinstance(rleObjs, dict):
         height, width, counts = _arg(rleObjs)
         return np.uint32(_core.rle_area((height, width, counts), height, width))
@@ -142,6 +147,7 @@ def toBbox(rleObjs: _Input) -> npt.NDArray[np.float64]:
     As pycocotools: a run of foreground that continues from one column into the next makes the
     box span the full height, and an empty mask gives ``[0, 0, 0, 0]``.
     """
+    import numpy as np
     if isinstance(rleObjs, dict):
         height, width, counts = _arg(rleObjs)
         return np.array(_core.rle_bbox((height, width, counts), height, width), dtype=np.float64)
@@ -160,6 +166,7 @@ def frPyObjects(pyobj: Any, h: int, w: int) -> RLE | list[RLE]:
     list whose first entry has four numbers is read as boxes ``[x, y, width, height]``; a list
     of uncompressed RLE dicts, one such dict, or a single polygon or box.
     """
+    import numpy as np
     h, w = int(h), int(w)
     if isinstance(pyobj, np.ndarray):
         pyobj = pyobj.tolist()

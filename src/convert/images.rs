@@ -136,14 +136,15 @@ pub fn paint_detections(
     names: &[String],
     colors: &mut IdGenerator<'_>,
 ) -> Result<(Vec<u32>, Vec<u32>), PqError> {
-    let mut map = filled_vec(height * width, 0u32, "the panoptic map")?;
-    // Which annotation painted each pixel, for naming the first of two overlapping ones.
-    let mut owner = filled_vec(height * width, u32::MAX, "the panoptic map")?;
-    let mut ids = Vec::with_capacity(masks.len());
+    // Painted down the columns, COCO's order, where each run of a mask is one contiguous span
+    // (painting the row-major map directly would stride across it), then turned into rows once.
+    // Ids are never 0, so a pixel already painted is one that is not 0.
+    let mut columns = filled_vec(height * width, 0u32, "the panoptic map")?;
+    let mut ids: Vec<u32> = Vec::with_capacity(masks.len());
     for (index, (category, mask)) in masks.iter().enumerate() {
         let id = color_id(colors.color(*category)?);
+        let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
         if let Some(first) = ids.iter().position(|&other| other == id) {
-            let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
             return Err(bad(format!(
                 "segments {} and {} are both of stuff category {category}; the panoptic format has one segment per stuff category and image (merge their masks)",
                 name(first),
@@ -151,25 +152,29 @@ pub fn paint_detections(
             )));
         }
         let mut clash = None;
-        mask.for_each_one(|p| {
-            if owner[p] != u32::MAX {
-                clash.get_or_insert((owner[p] as usize, p));
+        mask.for_each_run(|start, end| {
+            let span = &mut columns[start..end];
+            if clash.is_none() {
+                if let Some(k) = span.iter().position(|&v| v != 0) {
+                    clash = Some((span[k], start + k));
+                }
             }
-            owner[p] = u32::try_from(index).unwrap_or(u32::MAX - 1);
-            map[p] = id;
+            span.fill(id);
         });
-        if let Some((other, p)) = clash {
-            let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
+        if let Some((painted, p)) = clash {
+            let other = ids.iter().position(|&i| i == painted).unwrap_or(index);
             return Err(bad(format!(
                 "segment {} overlaps segment {} at pixel (x={}, y={}); panoptic segments cannot overlap",
                 name(index),
                 name(other),
-                p % width,
-                p / width
+                p / height,
+                p % height
             )));
         }
         ids.push(id);
     }
+    let mut map = filled_vec(height * width, 0u32, "the panoptic map")?;
+    columns_to_rows(&columns, &mut map, height, width);
     Ok((map, ids))
 }
 
@@ -306,7 +311,8 @@ mod tests {
         let mut colors = IdGenerator::new(&CATEGORIES, 0, 0);
         let names = vec!["7".to_owned(), "9".to_owned()];
         let error = paint_detections(2, 2, &[(1, a), (1, b)], &names, &mut colors).unwrap_err();
-        assert!(error.to_string().contains("segment 9 overlaps segment 7"), "{error}");
+        // Column-major pixel 1 of a 2x2 image: column 0, row 1.
+        assert!(error.to_string().contains("segment 9 overlaps segment 7 at pixel (x=0, y=1)"), "{error}");
     }
 
     #[test]

@@ -21,23 +21,22 @@ impl Adler {
     /// sum per pattern byte t to k·n(n+1)/2 - n·t.
     #[must_use]
     pub fn repeat(self, pattern: &[u8], times: usize) -> Adler {
-        let modulus = u128::from(MOD);
-        let count = times as u128 % modulus;
-        let width = pattern.len() as u128;
-        // n(n+1)/2 before the modulus: n is below 2^64, the product below 2^128.
-        let triangle = (times as u128 * (times as u128 + 1) / 2) % modulus;
-        let (mut sum, mut weighted) = (0u128, 0u128);
-        for (t, &p) in (0u128..).zip(pattern) {
-            let p = u128::from(p);
+        let n = times as u64;
+        let count = n % MOD;
+        // n(n+1)/2 mod MOD, halving the even factor first: every product stays below 2^32.
+        let triangle =
+            if n % 2 == 0 { (n / 2 % MOD) * ((n + 1) % MOD) } else { count * ((n + 1) / 2 % MOD) } % MOD;
+        let width = pattern.len() as u64 % MOD;
+        let (mut sum, mut weighted) = (0u64, 0u64);
+        for (t, &p) in (0u64..).zip(pattern) {
+            let p = u64::from(p);
             sum += p;
             // k·n(n+1)/2 - n·t, kept non-negative before the modulus.
-            let weight = (width * triangle + modulus * modulus - count * (t % modulus)) % modulus;
-            weighted = (weighted + p * weight) % modulus;
+            let weight = (width * triangle + MOD * MOD - count * (t % MOD)) % MOD;
+            weighted = (weighted + p * weight) % MOD;
         }
-        let len = (width * count) % modulus;
-        let (a, b) = (u128::from(self.a), u128::from(self.b));
-        let reduce = |v: u128| u64::try_from(v % modulus).unwrap_or(0);
-        Adler { a: reduce(a + sum * count), b: reduce(b + len * a + weighted) }
+        let len = width * count % MOD;
+        Adler { a: (self.a + sum % MOD * count) % MOD, b: (self.b + len * self.a + weighted) % MOD }
     }
 
     /// The state after the bytes that took [`Adler::EMPTY`] to `part` (`len` of them).
