@@ -3,7 +3,7 @@
 //! PNGs and assembling records are the caller's.
 
 use super::colors::{color_id, IdGenerator};
-use super::from_ids::{columns_to_rows, masks_of_ids};
+use super::from_ids::columns_to_rows;
 use super::heuristic::combine_masks;
 pub use super::heuristic::{combine_order, CombineRule};
 use super::rle::Rle;
@@ -176,11 +176,6 @@ pub fn paint_detections(
     let mut map = filled_vec(height * width, 0u32, "the panoptic map")?;
     columns_to_rows(&columns, &mut map, height, width);
     Ok((map, ids))
-}
-
-/// The mask of each value of `wanted` in a semantic map, as COCO RLE.
-pub fn semantic_masks(map: &[u32], height: usize, width: usize, wanted: &[u32]) -> Result<Vec<Rle>, PqError> {
-    masks_of_ids(map, height, width, wanted)
 }
 
 /// panopticapi's combination of instance and semantic predictions (the paper's section 7), with

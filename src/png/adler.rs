@@ -25,7 +25,7 @@ impl Adler {
         let count = n % MOD;
         // n(n+1)/2 mod MOD, halving the even factor first: every product stays below 2^32.
         let triangle =
-            if n % 2 == 0 { (n / 2 % MOD) * ((n + 1) % MOD) } else { count * ((n + 1) / 2 % MOD) } % MOD;
+            if n % 2 == 0 { (n / 2 % MOD) * ((n + 1) % MOD) } else { count * (n.div_ceil(2) % MOD) } % MOD;
         let width = pattern.len() as u64 % MOD;
         let (mut sum, mut weighted) = (0u64, 0u64);
         for (t, &p) in (0u64..).zip(pattern) {

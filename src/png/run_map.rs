@@ -7,6 +7,7 @@ use std::path::Path;
 use super::reader::RunReader;
 use super::row::Row;
 use super::run_encode::RunPng;
+use crate::eval::runs::RowRuns;
 use crate::runtime::parallel::Cancel;
 use crate::PqError;
 
@@ -43,6 +44,29 @@ impl RunMap {
             }
         }
         Ok(map)
+    }
+
+    /// The runs of an id map (row-major, `height` x `width`); a row equal to the one above is
+    /// a repeat.
+    #[must_use]
+    pub fn from_ids(ids: &[u32], height: usize, width: usize) -> Self {
+        let mut map =
+            RunMap { height, width, rows: Vec::with_capacity(height), ends: Vec::new(), ids: Vec::new() };
+        let mut runs = RowRuns::default();
+        for (y, row) in ids.chunks_exact(width.max(1)).take(height).enumerate() {
+            match map.rows.last().copied() {
+                Some((start, len, _)) if row == &ids[(y - 1) * width..y * width] => {
+                    map.rows.push((start, len, true));
+                }
+                _ => {
+                    runs.set_from_ids(row);
+                    map.rows.push((map.ends.len(), runs.ends().len(), false));
+                    map.ends.extend_from_slice(runs.ends());
+                    map.ids.extend_from_slice(runs.ids());
+                }
+            }
+        }
+        map
     }
 
     /// Row `y`'s runs: where each ends (exclusive) and its id.

@@ -10,12 +10,13 @@ use pyo3::prelude::*;
 use super::masks::MaskArg;
 use super::run::run;
 use crate::convert::color_id;
+use crate::convert::from_ids::masks_of_runs;
 use crate::convert::heuristic::CombineRule;
 use crate::convert::images;
 use crate::convert::output::write_atomically;
 use crate::convert::{CategoryColor, IdGenerator, Rle, Segmentation};
 use crate::png::samples::{read_samples, Samples};
-use crate::png::{encode_id_map, read_id_map, Buffers, RunMap, RunReader};
+use crate::png::{encode_id_map, Buffers, RunMap, RunReader};
 use crate::runtime::parallel::try_map_ordered;
 use crate::PqError;
 
@@ -49,6 +50,12 @@ fn read_file(path: &Path) -> Result<Vec<u8>, PqError> {
 
 fn samples_of(path: &Path) -> Result<Samples, PqError> {
     read_samples(path, &read_file(path)?)
+}
+
+/// A panoptic PNG as runs.
+fn read_runs(png: &Path) -> Result<RunMap, PqError> {
+    let cancel = crate::runtime::parallel::Cancel::new();
+    RunMap::read(png, RunReader::open(png, Buffers::default())?, &cancel)
 }
 
 /// Writes a whole file, atomically.
@@ -186,10 +193,8 @@ fn convert_to_detection(
     threads: Option<usize>,
 ) -> PyResult<Vec<(usize, usize, Vec<String>)>> {
     each(py, threads, &jobs, |_, (image_id, png, wanted)| {
-        let cancel = crate::runtime::parallel::Cancel::new();
-        let map = read_id_map(png, &cancel).map_err(in_image(image_id, png))?;
-        let masks = crate::convert::from_ids::masks_of_ids(&map.ids, map.height, map.width, wanted)
-            .map_err(in_image(image_id, png))?;
+        let map = read_runs(png).map_err(in_image(image_id, png))?;
+        let masks = masks_of_runs(&map, wanted).map_err(in_image(image_id, png))?;
         Ok((map.height, map.width, masks.iter().map(Rle::to_compressed).collect()))
     })
 }
@@ -213,16 +218,12 @@ fn convert_semantic(
 ) -> PyResult<Vec<(usize, usize, Vec<ClassMask>)>> {
     let colormap: Option<HashMap<u32, [u8; 3]>> = colormap.map(|c| c.into_iter().collect());
     each(py, threads, &jobs, |_, (image_id, png, segments, out, wanted)| {
-        let cancel = crate::runtime::parallel::Cancel::new();
-        let mut map = RunReader::open(png, Buffers::default())
-            .and_then(|reader| RunMap::read(png, reader, &cancel))
-            .map_err(in_image(image_id, png))?;
+        let mut map = read_runs(png).map_err(in_image(image_id, png))?;
         let (height, width) = (map.height, map.width);
         let Some(out) = out else {
             let values: HashMap<u32, u32> = segments.iter().copied().collect();
             map.relabel(|id| Ok::<_, PqError>(values.get(&id).copied().unwrap_or(0)))?;
-            let masks = images::semantic_masks(&map.to_ids(), height, width, wanted)
-                .map_err(in_image(image_id, png))?;
+            let masks = masks_of_runs(&map, wanted).map_err(in_image(image_id, png))?;
             return Ok((
                 height,
                 width,
