@@ -56,8 +56,8 @@ if TYPE_CHECKING:
     from panoptiq._image import evaluate_image
     from panoptiq._png import read_id_map, write_id_map
     from panoptiq._version import __version__
-    from panoptiq.compat import install_as_panopticapi
     from panoptiq.comparison import compare
+    from panoptiq.compat import install_as_panopticapi
     from panoptiq.errors import MissingPredictionError
     from panoptiq.evaluation import pq_compute
     from panoptiq.metric import PanopticQuality

@@ -84,6 +84,7 @@ def encode(bimask: npt.ArrayLike) -> RLE | list[RLE]:
         One RLE for a 2-D mask, a list of ``n`` for a 3-D stack.
     """
     import numpy as np
+
     array = np.asarray(bimask)
     if array.ndim == 2:
         return _encode_one(array)
@@ -94,6 +95,7 @@ def encode(bimask: npt.ArrayLike) -> RLE | list[RLE]:
 
 def _encode_one(mask: np.ndarray) -> RLE:
     import numpy as np
+
     height, width = mask.shape
     column_major = np.ascontiguousarray((mask != 0).T, dtype=np.uint8).reshape(-1)
     return _rle(_core.rle_encode(column_major, height, width), height, width)
@@ -113,6 +115,7 @@ def decode(rleObjs: _Input) -> npt.NDArray[np.uint8]:
         ``(height, width)`` uint8 for one RLE, ``(height, width, n)`` for a list.
     """
     import numpy as np
+
     if isinstance(rleObjs, dict):
         height, width, counts = _arg(rleObjs)
         return _core.rle_decode((height, width, counts), height, width)
@@ -135,6 +138,7 @@ def merge(rleObjs: Sequence[RLE], intersect: bool = False) -> RLE:
 def area(rleObjs: _Input) -> Any:
     """Foreground pixels of one RLE (a ``numpy.uint32``) or of each in a list (an array)."""
     import numpy as np
+
     if isinstance(rleObjs, dict):
         height, width, counts = _arg(rleObjs)
         return np.uint32(_core.rle_area((height, width, counts), height, width))
@@ -148,6 +152,7 @@ def toBbox(rleObjs: _Input) -> npt.NDArray[np.float64]:
     box span the full height, and an empty mask gives ``[0, 0, 0, 0]``.
     """
     import numpy as np
+
     if isinstance(rleObjs, dict):
         height, width, counts = _arg(rleObjs)
         return np.array(_core.rle_bbox((height, width, counts), height, width), dtype=np.float64)
@@ -167,6 +172,7 @@ def frPyObjects(pyobj: Any, h: int, w: int) -> RLE | list[RLE]:
     of uncompressed RLE dicts, one such dict, or a single polygon or box.
     """
     import numpy as np
+
     h, w = int(h), int(w)
     if isinstance(pyobj, np.ndarray):
         pyobj = pyobj.tolist()
