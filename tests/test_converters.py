@@ -652,6 +652,38 @@ def test_combine_positional_arguments_are_the_scripts() -> None:
     assert mine[: len(theirs)] == theirs
 
 
+def test_garbage_collector_paused_and_restored(request, tmp_path: Path, categories, categories_file: Path) -> None:
+    """The converters pause CPython's cyclic collector while they build their JSON and give it
+    back as they found it: on after a run that succeeded or failed, still off if it was off."""
+    import gc
+
+    seen: list[bool] = []
+    detections, _ = data.write_detection(tmp_path / "in", rng_of(request), categories, 4)
+    conv.convert_detection_to_panoptic_coco_format(
+        str(detections),
+        str(tmp_path / "ok"),
+        str(tmp_path / "ok.json"),
+        str(categories_file),
+        progress=lambda done, total: seen.append(gc.isenabled()),
+    )
+    assert seen
+    assert not any(seen)
+    assert gc.isenabled()
+    with pytest.raises(FileNotFoundError):
+        conv.convert_detection_to_panoptic_coco_format(
+            str(tmp_path / "missing.json"), str(tmp_path / "x"), str(tmp_path / "x.json"), str(categories_file)
+        )
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        conv.convert_detection_to_panoptic_coco_format(
+            str(detections), str(tmp_path / "again"), str(tmp_path / "again.json"), str(categories_file)
+        )
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 # --------------------------------------------------------------------------------------------
 # Bad input: an error naming the culprit, and no partial output
 

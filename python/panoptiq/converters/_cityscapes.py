@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import _core
-from ._common import palette, prepare_folder, run_chunks, save_json, seed_of
+from ._common import palette, prepare_folder, run_chunks, save_json, seed_of, without_gc
 
 # Cityscapes' label table (cityscapesScripts' helpers/labels.py): name, id, category,
 # hasInstances, ignoreInEval, colour.
@@ -61,6 +61,7 @@ def cityscapes_categories() -> list[dict[str, Any]]:
     ]
 
 
+@without_gc
 def panoptic_converter(
     original_format_folder: str,
     out_folder: str,

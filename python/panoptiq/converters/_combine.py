@@ -20,9 +20,11 @@ from ._common import (
     run_chunks,
     save_json,
     seed_of,
+    without_gc,
 )
 
 
+@without_gc
 def combine_predictions(
     semseg_json_file: str,
     instseg_json_file: str,

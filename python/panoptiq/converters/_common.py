@@ -3,21 +3,45 @@ chunked parallel run with progress."""
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from .. import _core
 from .._progress import Progress
 
 J = TypeVar("J")
 R = TypeVar("R")
+P = ParamSpec("P")
 
 #: Images handed to the core per call: large enough to keep every thread busy, small enough
 #: for the progress bar to move and Ctrl-C to be seen promptly.
 CHUNK = 128
+
+
+def without_gc(function: Callable[P, R]) -> Callable[P, R]:
+    """``function`` run with CPython's cyclic garbage collector paused (and restored after).
+
+    A converter builds hundreds of thousands of JSON objects, none of them in reference cycles;
+    the collector would walk them again each time their number grows, a tenth of a run spent
+    finding nothing. Reference counting still frees everything as usual.
+    """
+
+    @functools.wraps(function)
+    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return paused
 
 
 def load_json(path: str | os.PathLike[str]) -> Any:

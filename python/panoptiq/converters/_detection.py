@@ -20,9 +20,11 @@ from ._common import (
     run_chunks,
     save_json,
     seed_of,
+    without_gc,
 )
 
 
+@without_gc
 def convert_detection_to_panoptic_coco_format(
     input_json_file: str,
     segmentations_folder: str | None,

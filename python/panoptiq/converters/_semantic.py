@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import _core
-from ._common import categories_by_id, load_categories, load_json, prepare_folder, run_chunks, save_json
+from ._common import categories_by_id, load_categories, load_json, prepare_folder, run_chunks, save_json, without_gc
 
 #: The class all things become with ``things_other``.
 OTHER_CLASS_ID = 183
@@ -22,6 +22,7 @@ def cat_id2rgb(categories_json_file: str) -> dict[str, list[int]]:
     return colormap
 
 
+@without_gc
 def extract_semantic(
     input_json_file: str,
     segmentations_folder: str | None,

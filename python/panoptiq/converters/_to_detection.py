@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _core
-from ._common import categories_by_id, load_categories, load_json, png_name, run_chunks, save_json
+from ._common import categories_by_id, load_categories, load_json, png_name, run_chunks, save_json, without_gc
 
 
+@without_gc
 def convert_panoptic_to_detection_coco_format(
     input_json_file: str,
     segmentations_folder: str | None,

@@ -18,9 +18,11 @@ from ._common import (
     run_chunks,
     save_json,
     seed_of,
+    without_gc,
 )
 
 
+@without_gc
 def converter(
     source_folder: str,
     images_json_file: str,
