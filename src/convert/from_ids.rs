@@ -2,11 +2,54 @@
 //! columns (COCO's order) and every run of one id extends that id's run list, so each segment's
 //! RLE costs its own runs, not a full pass over the image per segment as `encode(map == id)` does.
 
-use std::collections::HashMap;
-
 use super::rle::Rle;
 use crate::png::RunMap;
 use crate::PqError;
+
+/// Where each wanted id's mask is: an open-addressing table with a multiplicative hash. The
+/// lookup runs once per run or change of a map with tens of ids, where std's SipHash or a binary
+/// search costs several times the rest of the work.
+struct Slots {
+    /// `(id, slot)`, `slot == EMPTY` where nothing is stored; at most half full.
+    table: Vec<(u32, u32)>,
+    shift: u32,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl Slots {
+    /// Of an id listed twice, the last entry gets its pixels (the other an empty mask).
+    fn new(wanted: &[u32]) -> Self {
+        let bits = (wanted.len() * 2).max(2).next_power_of_two().trailing_zeros();
+        let mut slots = Slots { table: vec![(0, EMPTY); 1 << bits], shift: 32 - bits };
+        for (i, &id) in wanted.iter().enumerate() {
+            let at = slots.find(id);
+            // `wanted` comes from a JSON's segments of one image: far fewer than 2^32.
+            slots.table[at] = (id, u32::try_from(i).unwrap_or(EMPTY - 1));
+        }
+        slots
+    }
+
+    /// Where `id` is, or the empty place where it would go.
+    #[inline]
+    fn find(&self, id: u32) -> usize {
+        let mask = self.table.len() - 1;
+        let mut at = (id.wrapping_mul(0x9e37_79b9) >> self.shift) as usize;
+        loop {
+            let (key, slot) = self.table[at];
+            if slot == EMPTY || key == id {
+                return at;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    #[inline]
+    fn get(&self, id: u32) -> Option<usize> {
+        let (_, slot) = self.table[self.find(id)];
+        (slot != EMPTY).then_some(slot as usize)
+    }
+}
 
 /// Columns transposed at a time: a block of the map stays in cache while its columns are read.
 const BLOCK: usize = 64;
@@ -20,7 +63,7 @@ pub fn masks_of_ids(ids: &[u32], height: usize, width: usize, wanted: &[u32]) ->
     let pixels = u32::try_from(ids.len()).map_err(|_| PqError::BadMask {
         message: format!("a {height}x{width} image is too large for COCO RLE (2^32 pixels at most)"),
     })?;
-    let slot: HashMap<u32, usize> = wanted.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+    let slot = Slots::new(wanted);
     // Per wanted id: its counts so far and where its last run of ones ended.
     let mut counts: Vec<Vec<u32>> = vec![Vec::new(); wanted.len()];
     let mut ends: Vec<u32> = vec![0; wanted.len()];
@@ -47,7 +90,7 @@ pub fn masks_of_ids(ids: &[u32], height: usize, width: usize, wanted: &[u32]) ->
             // Within the map, which has fewer than 2^32 pixels (checked above).
             #[allow(clippy::cast_possible_truncation)]
             let run = (j - i) as u32;
-            if let Some(&s) = slot.get(&id) {
+            if let Some(s) = slot.get(id) {
                 let start = position;
                 let runs = &mut counts[s];
                 if !runs.is_empty() && ends[s] == start {
@@ -87,28 +130,25 @@ pub fn masks_of_runs(map: &RunMap, wanted: &[u32]) -> Result<Vec<Rle>, PqError> 
     let pixels = u32::try_from(height * width).map_err(|_| PqError::BadMask {
         message: format!("a {height}x{width} image is too large for COCO RLE (2^32 pixels at most)"),
     })?;
-    let slot: HashMap<u32, usize> = wanted.iter().enumerate().map(|(i, &id)| (id, i)).collect();
-    // Per wanted id: the column-major positions where its mask turns on or off.
-    let mut toggles: Vec<Vec<u32>> = vec![Vec::new(); wanted.len()];
+    let slot = Slots::new(wanted);
+    // Per wanted id: the columns and column-major positions where its mask turns on or off,
+    // made row by row, so that within a column they come top to bottom.
+    let mut toggles: Vec<Vec<(u32, u32)>> = vec![Vec::new(); wanted.len()];
     // Positions are at most `pixels` (the bottom of the last column), checked above to fit.
     #[allow(clippy::cast_possible_truncation)]
-    let at = |x: usize, y: usize| (x * height + y) as u32;
     let mut mark = |id: u32, from: usize, to: usize, y: usize| {
-        if let Some(&s) = slot.get(&id) {
-            toggles[s].extend((from..to).map(|x| at(x, y)));
+        if let Some(s) = slot.get(id) {
+            toggles[s].extend((from..to).map(|x| (x as u32, (x * height + y) as u32)));
         }
     };
+    let runs_of = |y: usize| {
+        let (ends, ids) = map.row(y);
+        std::iter::once(0).chain(ends.iter().map(|&e| e as usize)).zip(ends.iter().zip(ids))
+    };
     if height > 0 {
-        // Every column starts with row 0's ids and ends with the last row's.
-        let runs_of = |y: usize| {
-            let (ends, ids) = map.row(y);
-            std::iter::once(0).chain(ends.iter().map(|&e| e as usize)).zip(ends.iter().zip(ids))
-        };
+        // Every column starts with row 0's ids.
         for (start, (&end, &id)) in runs_of(0) {
             mark(id, start, end as usize, 0);
-        }
-        for (start, (&end, &id)) in runs_of(height - 1) {
-            mark(id, start, end as usize, height);
         }
     }
     for y in 1..height {
@@ -128,10 +168,16 @@ pub fn masks_of_runs(map: &RunMap, wanted: &[u32]) -> Result<Vec<Rle>, PqError> 
             j += usize::from(above_ends[j] as usize == next);
         }
     }
+    if height > 0 {
+        // And ends with the last row's: marked last, below the column's other changes.
+        for (start, (&end, &id)) in runs_of(height - 1) {
+            mark(id, start, end as usize, height);
+        }
+    }
     Ok(toggles
         .into_iter()
-        .map(|mut t| {
-            t.sort_unstable();
+        .map(|t| {
+            let t = by_column(&t);
             // A column ending on the id the next one starts with: the end of one column and the
             // start of the next are one position, and the run goes on.
             let mut counts = Vec::with_capacity(t.len() + 1);
@@ -153,6 +199,29 @@ pub fn masks_of_runs(map: &RunMap, wanted: &[u32]) -> Result<Vec<Rle>, PqError> 
         .collect())
 }
 
+/// The positions of `(column, position)` toggles ordered by column, keeping their order within
+/// one (top to bottom, as they were made): a counting sort over the mask's columns, where a
+/// comparison sort of the positions costs a log factor more. The key is the column, not the
+/// position's, because a column's bottom is the next column's top.
+fn by_column(toggles: &[(u32, u32)]) -> Vec<u32> {
+    let Some(low) = toggles.iter().map(|&(x, _)| x).min() else { return Vec::new() };
+    let high = toggles.iter().map(|&(x, _)| x).max().unwrap_or(low);
+    let mut starts = vec![0usize; (high - low) as usize + 2];
+    for &(x, _) in toggles {
+        starts[(x - low) as usize + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut sorted = vec![0u32; toggles.len()];
+    for &(x, p) in toggles {
+        let at = &mut starts[(x - low) as usize];
+        sorted[*at] = p;
+        *at += 1;
+    }
+    sorted
+}
+
 /// `rows[y * width + x] = columns[x * height + y]`, in tiles that stay in cache.
 pub fn columns_to_rows(columns: &[u32], rows: &mut [u32], height: usize, width: usize) {
     const TILE: usize = 32;
@@ -171,6 +240,21 @@ pub fn columns_to_rows(columns: &[u32], rows: &mut [u32], height: usize, width: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slots_find_every_wanted_id_and_no_other() {
+        let mut wanted: Vec<u32> = (0..300u32).map(|i| i.wrapping_mul(2_654_435_761) | 1).collect();
+        wanted.extend([0, u32::MAX, wanted[7]]);
+        let slots = Slots::new(&wanted);
+        for (i, &id) in wanted.iter().enumerate().take(300).skip(8) {
+            assert_eq!(slots.get(id), Some(i));
+        }
+        // Listed twice: the last entry.
+        assert_eq!(slots.get(wanted[7]), Some(302));
+        assert_eq!((slots.get(0), slots.get(u32::MAX)), (Some(300), Some(301)));
+        assert_eq!(slots.get(2), None, "even ids other than 0 are not wanted");
+        assert_eq!(Slots::new(&[]).get(5), None);
+    }
 
     #[test]
     fn equals_encoding_each_mask() {
