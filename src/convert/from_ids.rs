@@ -3,51 +3,37 @@
 //! RLE costs its own runs, not a full pass over the image per segment as `encode(map == id)` does.
 
 use super::rle::Rle;
+use crate::eval::compact::Compactor;
 use crate::png::RunMap;
 use crate::PqError;
 
-/// Where each wanted id's mask is: an open-addressing table with a multiplicative hash. The
-/// lookup runs once per run or change of a map with tens of ids, where std's SipHash or a binary
-/// search costs several times the rest of the work.
+/// Where each wanted id's mask is, found through the open-addressing [`Compactor`]: the lookup
+/// runs once per run or change of a map with tens of ids, where std's SipHash or a binary search
+/// cost several times the rest of the work.
 struct Slots {
-    /// `(id, slot)`, `slot == EMPTY` where nothing is stored; at most half full.
-    table: Vec<(u32, u32)>,
-    shift: u32,
+    ids: Compactor<u32>,
+    /// Per compact index, the id's entry in `wanted`.
+    slot_of: Vec<usize>,
 }
-
-const EMPTY: u32 = u32::MAX;
 
 impl Slots {
     /// Of an id listed twice, the last entry gets its pixels (the other an empty mask).
     fn new(wanted: &[u32]) -> Self {
-        let bits = (wanted.len() * 2).max(2).next_power_of_two().trailing_zeros();
-        let mut slots = Slots { table: vec![(0, EMPTY); 1 << bits], shift: 32 - bits };
+        let mut slots = Slots { ids: Compactor::new(), slot_of: Vec::with_capacity(wanted.len()) };
         for (i, &id) in wanted.iter().enumerate() {
-            let at = slots.find(id);
-            // `wanted` comes from a JSON's segments of one image: far fewer than 2^32.
-            slots.table[at] = (id, u32::try_from(i).unwrap_or(EMPTY - 1));
+            let index = slots.ids.index(id) as usize;
+            if index == slots.slot_of.len() {
+                slots.slot_of.push(i);
+            } else {
+                slots.slot_of[index] = i;
+            }
         }
         slots
     }
 
-    /// Where `id` is, or the empty place where it would go.
-    #[inline]
-    fn find(&self, id: u32) -> usize {
-        let mask = self.table.len() - 1;
-        let mut at = (id.wrapping_mul(0x9e37_79b9) >> self.shift) as usize;
-        loop {
-            let (key, slot) = self.table[at];
-            if slot == EMPTY || key == id {
-                return at;
-            }
-            at = (at + 1) & mask;
-        }
-    }
-
     #[inline]
     fn get(&self, id: u32) -> Option<usize> {
-        let (_, slot) = self.table[self.find(id)];
-        (slot != EMPTY).then_some(slot as usize)
+        self.ids.get(id).map(|index| self.slot_of[index as usize])
     }
 }
 

@@ -95,6 +95,24 @@ impl<K: CompactKey> Compactor<K> {
         }
     }
 
+    /// The key's index, if it has been seen.
+    #[inline]
+    #[must_use]
+    pub fn get(&self, key: K) -> Option<u32> {
+        let mask = self.slots.len() - 1;
+        let mut slot = self.home(key);
+        loop {
+            let (held, index) = self.slots[slot];
+            if index == 0 {
+                return None;
+            }
+            if held == key {
+                return Some(index - 1);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
     #[cold]
     fn insert(&mut self, slot: usize, key: K) -> u32 {
         let index = u32::try_from(self.keys.len()).expect("fewer than 2^32 distinct labels in one scan");
