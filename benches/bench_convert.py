@@ -53,6 +53,7 @@ import contextlib
 import copy
 import importlib.metadata
 import io
+import itertools
 import json
 import multiprocessing
 import os
@@ -395,8 +396,13 @@ def run_process(command: list[str], cwd: Path | None = None, env: dict[str, str]
 
 
 def fresh(folder: Path) -> Path:
+    """An empty ``folder`` for the next run: an earlier run's is moved aside, not deleted, until
+    the benchmark ends. (Files created just after thousands were deleted are slow on ext4: it
+    skips recently freed inodes one by one, for half a minute or more; a user converting into a
+    new folder does not pay that, so neither tool does here.)"""
     if folder.exists():
-        shutil.rmtree(folder)
+        aside = next(p for n in itertools.count() if not (p := folder.with_name(f"{folder.name}.{n}")).exists())
+        folder.rename(aside)
     folder.mkdir(parents=True)
     return folder
 

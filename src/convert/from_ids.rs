@@ -7,18 +7,19 @@ use crate::eval::compact::Compactor;
 use crate::png::RunMap;
 use crate::PqError;
 
-/// Where each wanted id's mask is, found through the open-addressing [`Compactor`]: the lookup
-/// runs once per run or change of a map with tens of ids, where std's SipHash or a binary search
+/// Where each listed id is, found through the open-addressing [`Compactor`]: the lookup runs
+/// once per run or change of a map with tens of ids, where std's SipHash or a binary search
 /// cost several times the rest of the work.
-struct Slots {
+pub struct Slots {
     ids: Compactor<u32>,
     /// Per compact index, the id's entry in `wanted`.
     slot_of: Vec<usize>,
 }
 
 impl Slots {
-    /// Of an id listed twice, the last entry gets its pixels (the other an empty mask).
-    fn new(wanted: &[u32]) -> Self {
+    /// Of an id listed twice, the last entry is the one found (a mask of the other is empty).
+    #[must_use]
+    pub fn new(wanted: &[u32]) -> Self {
         let mut slots = Slots { ids: Compactor::new(), slot_of: Vec::with_capacity(wanted.len()) };
         for (i, &id) in wanted.iter().enumerate() {
             let index = slots.ids.index(id) as usize;
@@ -31,8 +32,10 @@ impl Slots {
         slots
     }
 
+    /// The position in the list of `id`'s (last) entry.
     #[inline]
-    fn get(&self, id: u32) -> Option<usize> {
+    #[must_use]
+    pub fn get(&self, id: u32) -> Option<usize> {
         self.ids.get(id).map(|index| self.slot_of[index as usize])
     }
 }

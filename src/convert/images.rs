@@ -3,9 +3,9 @@
 //! PNGs and assembling records are the caller's.
 
 use super::colors::{color_id, IdGenerator};
-use super::from_ids::columns_to_rows;
 use super::heuristic::combine_masks;
 pub use super::heuristic::{combine_order, CombineRule};
+use super::paint::fill_run;
 use super::rle::Rle;
 use crate::png::samples::Samples;
 use crate::png::RunMap;
@@ -135,9 +135,9 @@ pub fn paint_detections(
     masks: &[(i64, Rle)],
     names: &[String],
     colors: &mut IdGenerator<'_>,
-) -> Result<(Vec<u32>, Vec<u32>), PqError> {
+) -> Result<(RunMap, Vec<u32>), PqError> {
     // Painted down the columns, COCO's order, where each run of a mask is one contiguous span
-    // (painting the row-major map directly would stride across it), then turned into rows once.
+    // (painting the row-major map directly would stride across it), then read as row runs.
     // Ids are never 0, so a pixel already painted is one that is not 0.
     let mut columns = filled_vec(height * width, 0u32, "the panoptic map")?;
     let mut ids: Vec<u32> = Vec::with_capacity(masks.len());
@@ -153,13 +153,9 @@ pub fn paint_detections(
         }
         let mut clash = None;
         mask.for_each_run(|start, end| {
-            let span = &mut columns[start..end];
-            if clash.is_none() {
-                if let Some(k) = span.iter().position(|&v| v != 0) {
-                    clash = Some((span[k], start + k));
-                }
+            if let Some((painted, at)) = fill_run(&mut columns[start..end], id) {
+                clash = clash.or(Some((painted, start + at)));
             }
-            span.fill(id);
         });
         if let Some((painted, p)) = clash {
             let other = ids.iter().position(|&i| i == painted).unwrap_or(index);
@@ -173,9 +169,7 @@ pub fn paint_detections(
         }
         ids.push(id);
     }
-    let mut map = filled_vec(height * width, 0u32, "the panoptic map")?;
-    columns_to_rows(&columns, &mut map, height, width);
-    Ok((map, ids))
+    Ok((RunMap::from_columns(&columns, height, width), ids))
 }
 
 /// panopticapi's combination of instance and semantic predictions (the paper's section 7), with
@@ -187,7 +181,7 @@ pub fn combine(
     stuff: &[(i64, Rle)],
     rule: CombineRule,
     colors: &mut IdGenerator<'_>,
-) -> Result<(Vec<u32>, Vec<Segment>), PqError> {
+) -> Result<(RunMap, Vec<Segment>), PqError> {
     let mut columns = filled_vec(height * width, 0u32, "the panoptic map")?;
     let mut segments: Vec<Segment> = Vec::new();
     let things: Vec<&Rle> = instances.iter().map(|(_, m)| m).collect();
@@ -201,9 +195,7 @@ pub fn combine(
         }
         Ok(id)
     })?;
-    let mut map = filled_vec(height * width, 0u32, "the panoptic map")?;
-    columns_to_rows(&columns, &mut map, height, width);
-    Ok((map, segments))
+    Ok((RunMap::from_columns(&columns, height, width), segments))
 }
 
 /// A segment of a Cityscapes `instanceIds` map, with what the converter records for it.
@@ -319,6 +311,7 @@ mod tests {
         let rule = CombineRule { overlap_thr: 0.5, stuff_area_limit: 3.0 };
         let (map, segments) =
             combine(3, 2, &[(1, first), (1, covered)], &[(2, stuff)], rule, &mut colors).unwrap();
+        let map = map.to_ids();
         assert_eq!(segments.len(), 2);
         // Column-major pixels 0..3 are column 0: map indices 0, 2, 4.
         assert_eq!([map[0], map[2], map[4]], [color_id([200, 0, 0]); 3]);

@@ -87,13 +87,9 @@ impl ImageMasks {
                 for (segment, mask) in self.segments.iter().zip(&masks) {
                     let mut clash = None;
                     mask.for_each_run(|start, end| {
-                        let run = &mut columns[start..end];
-                        if clash.is_none() {
-                            if let Some(at) = run.iter().position(|&v| v != 0) {
-                                clash = Some((run[at], start + at));
-                            }
+                        if let Some((other, at)) = fill_run(&mut columns[start..end], segment.id) {
+                            clash = clash.or(Some((other, start + at)));
                         }
-                        run.fill(segment.id);
                     });
                     if let Some((other, p)) = clash {
                         return Err(PqError::BadMask {
@@ -129,6 +125,21 @@ impl ImageMasks {
         }
         Ok((columns, kept))
     }
+}
+
+/// Fills a run of a map with `id`, and returns the first pixel that was painted already (not
+/// 0): its id and offset in the run. The check is one OR over the run, which the compiler
+/// vectorises (a search stopping at the first hit is a pixel at a time); only a run that holds
+/// painted pixels is searched.
+#[inline]
+pub fn fill_run(run: &mut [u32], id: u32) -> Option<(u32, usize)> {
+    let painted = if run.iter().fold(0, |acc, &v| acc | v) == 0 {
+        None
+    } else {
+        run.iter().position(|&v| v != 0).map(|at| (run[at], at))
+    };
+    run.fill(id);
+    painted
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use crate::eval::segments::{GtSegment, PredSegment};
 use crate::eval::stats::{ImageTable, PqStats};
 use crate::io::Origin;
 use crate::png::reader::RunReader;
-use crate::png::{Buffers, Row};
+use crate::png::{Buffers, Row, RunMap};
 use crate::runtime::parallel::{catch_panic, try_map_ordered, Cancel};
 use crate::PqError;
 
@@ -135,14 +135,11 @@ pub(super) fn finish_image(
 /// One side's rows: decoded from its PNG, or read off the id map painted from its masks.
 enum SideRows {
     Png(RunReader),
-    /// A column-major map (pixel (x, y) at `x * height + y`), gathered a row at a time.
+    /// Masks painted into a column-major map, read as row runs once (see
+    /// [`RunMap::from_columns`]) and handed out a row at a time.
     Map {
-        columns: Vec<u32>,
-        width: usize,
-        height: usize,
+        map: RunMap,
         y: usize,
-        row: Vec<u32>,
-        above: Vec<u32>,
         runs: RowRuns,
     },
 }
@@ -151,21 +148,18 @@ impl SideRows {
     fn shape(&self) -> (usize, usize) {
         match self {
             SideRows::Png(reader) => reader.shape(),
-            SideRows::Map { height, width, .. } => (*height, *width),
+            SideRows::Map { map, .. } => (map.height, map.width),
         }
     }
 
     fn next_row(&mut self, path: &Path) -> Result<Row, PqError> {
         match self {
             SideRows::Png(reader) => reader.next_row(path),
-            SideRows::Map { columns, height, y, row, above, runs, .. } => {
-                std::mem::swap(row, above);
-                for (x, id) in row.iter_mut().enumerate() {
-                    *id = columns[x * *height + *y];
-                }
-                let same = *y > 0 && row == above;
+            SideRows::Map { map, y, runs } => {
+                let same = *y > 0 && map.repeats(*y);
                 if !same {
-                    runs.set_from_ids(row);
+                    let (ends, ids) = map.row(*y);
+                    runs.set_runs(ends.iter().copied().zip(ids.iter().copied()));
                 }
                 *y += 1;
                 Ok(Row::from_changed(!same))
@@ -216,10 +210,8 @@ fn open_sides(job: &PairJob<'_>, scratch: &mut Scratch) -> Result<(SideRows, Sid
             (None, Some(masks)) => {
                 let (height, width) = masks.size_or(other).map_err(|e| in_side(what, &e))?;
                 let (columns, kept) = masks.paint_columns(height, width).map_err(|e| in_side(what, &e))?;
-                let row = vec![0; width];
-                let above = vec![0; width];
-                let rows =
-                    SideRows::Map { columns, width, height, y: 0, row, above, runs: RowRuns::default() };
+                let map = RunMap::from_columns(&columns, height, width);
+                let rows = SideRows::Map { map, y: 0, runs: RowRuns::default() };
                 Ok((rows, Some(kept)))
             }
             (None, None) => Err(PqError::Panic { message: "a side with neither a PNG nor masks".into() }),

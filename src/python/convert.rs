@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use super::masks::MaskArg;
 use super::run::run;
 use crate::convert::color_id;
-use crate::convert::from_ids::masks_of_runs;
+use crate::convert::from_ids::{masks_of_runs, Slots};
 use crate::convert::heuristic::CombineRule;
 use crate::convert::images;
 use crate::convert::output::write_atomically;
@@ -68,6 +68,11 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PqError> {
 /// Writes an id map as an RGB panoptic PNG (from its runs), atomically.
 fn write_map(path: &Path, ids: &[u32], height: usize, width: usize) -> Result<(), PqError> {
     write_file(path, &encode_id_map(ids, height, width, 3)?)
+}
+
+/// Writes a map held as runs as an RGB panoptic PNG, atomically.
+fn write_runs(path: &Path, map: &RunMap) -> Result<(), PqError> {
+    write_file(path, &map.encode(3)?)
 }
 
 /// Runs `convert` on every job in parallel, keeping their order; the first error (in job order)
@@ -179,7 +184,7 @@ fn convert_detections(
         let (map, ids) = rles(items, names, *height, *width)
             .and_then(|masks| images::paint_detections(*height, *width, &masks, names, &mut generator))
             .map_err(in_image(image_id, out))?;
-        write_map(out, &map, *height, *width).map_err(in_image(image_id, out))?;
+        write_runs(out, &map).map_err(in_image(image_id, out))?;
         Ok(ids)
     })
 }
@@ -220,9 +225,10 @@ fn convert_semantic(
     each(py, threads, &jobs, |_, (image_id, png, segments, out, wanted)| {
         let mut map = read_runs(png).map_err(in_image(image_id, png))?;
         let (height, width) = (map.height, map.width);
+        let slots = Slots::new(&segments.iter().map(|&(id, _)| id).collect::<Vec<_>>());
+        let class = |id| slots.get(id).map_or(0, |s| segments[s].1);
         let Some(out) = out else {
-            let values: HashMap<u32, u32> = segments.iter().copied().collect();
-            map.relabel(|id| Ok::<_, PqError>(values.get(&id).copied().unwrap_or(0)))?;
+            map.relabel(|id| Ok::<_, PqError>(class(id)))?;
             let masks = masks_of_runs(&map, wanted).map_err(in_image(image_id, png))?;
             return Ok((
                 height,
@@ -231,13 +237,11 @@ fn convert_semantic(
             ));
         };
         let channels = if let Some(colors) = &colormap {
-            let of_id = semantic_colors(segments, colors).map_err(in_image(image_id, png))?;
-            map.relabel(|id| Ok::<_, PqError>(of_id.get(&id).map_or(0, |&c| color_id(c))))?;
+            let of_segment = semantic_colors(segments, colors).map_err(in_image(image_id, png))?;
+            map.relabel(|id| Ok::<_, PqError>(slots.get(id).map_or(0, |s| of_segment[s])))?;
             3
         } else {
-            let values: HashMap<u32, u32> = segments.iter().copied().collect();
-            map.relabel(|id| semantic_gray(values.get(&id).copied().unwrap_or(0)))
-                .map_err(in_image(image_id, png))?;
+            map.relabel(|id| semantic_gray(class(id))).map_err(in_image(image_id, png))?;
             1
         };
         let file = map.encode(channels).map_err(in_image(image_id, png))?;
@@ -246,20 +250,17 @@ fn convert_semantic(
     })
 }
 
-/// Each listed segment's colour in a colour semantic PNG: its class's (every listed class needs
+/// Each listed segment's colour (as an id) in a colour semantic PNG: its class's (every listed class needs
 /// one, present in the PNG or not, as in panopticapi); the rest are black.
-fn semantic_colors(
-    segments: &[(u32, u32)],
-    colors: &HashMap<u32, [u8; 3]>,
-) -> Result<HashMap<u32, [u8; 3]>, PqError> {
-    let mut of_id: HashMap<u32, [u8; 3]> = HashMap::with_capacity(segments.len());
-    for &(id, class) in segments {
-        let color = colors.get(&class).ok_or_else(|| PqError::BadMask {
-            message: format!("category {class} (segment {id}) has no colour in the categories"),
-        })?;
-        of_id.insert(id, *color);
-    }
-    Ok(of_id)
+fn semantic_colors(segments: &[(u32, u32)], colors: &HashMap<u32, [u8; 3]>) -> Result<Vec<u32>, PqError> {
+    segments
+        .iter()
+        .map(|&(id, class)| {
+            colors.get(&class).map(|&c| color_id(c)).ok_or_else(|| PqError::BadMask {
+                message: format!("category {class} (segment {id}) has no colour in the categories"),
+            })
+        })
+        .collect()
 }
 
 /// A class value in a gray semantic PNG, which must fit in 8 bits.
@@ -306,7 +307,7 @@ fn convert_combine(
             .and_then(|inst| Ok((inst, rles(stuff, stuff_names, *height, *width)?)))
             .and_then(|(inst, stuff)| images::combine(*height, *width, &inst, &stuff, rule, &mut generator))
             .map_err(in_image(image_id, out))?;
-        write_map(out, &map, *height, *width).map_err(in_image(image_id, out))?;
+        write_runs(out, &map).map_err(in_image(image_id, out))?;
         Ok(segments.iter().map(|s| (s.id, s.category_id)).collect())
     })
 }
