@@ -122,7 +122,7 @@ impl RunMap {
             }
             column_ends.push(starts.len());
         }
-        // Row y's starts go to at[y]..at[y + 1], in column order.
+        // Prefix sums: row y's starts go to per_row[y]..per_row[y + 1], in column order.
         for y in 0..height {
             per_row[y + 1] += per_row[y];
         }
