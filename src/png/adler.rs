@@ -19,6 +19,8 @@ impl Adler {
     /// The state after `pattern` repeated `times` times. Appending bytes x_1..x_L adds their sum
     /// to `a` and L·a + Σ (L - i + 1)·x_i to `b`; for a repeated pattern of k bytes the weights
     /// sum per pattern byte t to k·n(n+1)/2 - n·t.
+    /// (The writer gathers whole rows with [`RowSums`]; this per-pattern form checks it.)
+    #[cfg(test)]
     #[must_use]
     pub fn repeat(self, pattern: &[u8], times: usize) -> Adler {
         let n = times as u64;
@@ -39,6 +41,18 @@ impl Adler {
         Adler { a: (self.a + sum % MOD * count) % MOD, b: (self.b + len * self.a + weighted) % MOD }
     }
 
+    /// What a sequence adds from its exact (unreduced) sums: the sum of its bytes, and the sum
+    /// of each byte times its distance from the end (the last byte counting 1) — see
+    /// [`RowSums`].
+    #[must_use]
+    pub fn from_sums(sum: u128, weighted: u128) -> Adler {
+        let m = u128::from(MOD);
+        // Both remainders are below the modulus.
+        #[allow(clippy::cast_possible_truncation)]
+        let share = Adler { a: (sum % m) as u64, b: (weighted % m) as u64 };
+        share
+    }
+
     /// The state after the bytes that took [`Adler::EMPTY`] to `part` (`len` of them).
     #[must_use]
     pub fn then(self, part: Adler, len: usize) -> Adler {
@@ -52,6 +66,44 @@ impl Adler {
         #[allow(clippy::cast_possible_truncation)]
         let v = ((self.b as u32) << 16) | self.a as u32;
         v
+    }
+}
+
+/// A row's checksum share gathered run by run with plain arithmetic, one modulus per row: a
+/// pattern of k bytes with sum S and position-weighted sum T (Σ t·p_t) repeated n times from byte
+/// s of a row of L bytes adds n·S to the sum and n·(L - s)·S - n·T - k·S·n(n-1)/2 to the weighted
+/// sum. In 128 bits nothing overflows for any row a PNG can hold (L < 2^35).
+#[derive(Debug, Clone, Copy)]
+pub struct RowSums {
+    len: u128,
+    sum: u128,
+    weighted: u128,
+}
+
+impl RowSums {
+    /// The sums of a row of `len` bytes, none added yet.
+    #[must_use]
+    pub fn new(len: usize) -> Self {
+        RowSums { len: len as u128, sum: 0, weighted: 0 }
+    }
+
+    /// `pattern` repeated `times` times from byte `start` of the row.
+    #[inline]
+    pub fn repeat(&mut self, start: usize, pattern: &[u8], times: usize) {
+        let (mut s, mut t) = (0u128, 0u128);
+        for (i, &p) in (0u128..).zip(pattern) {
+            s += u128::from(p);
+            t += i * u128::from(p);
+        }
+        let (n, k) = (times as u128, pattern.len() as u128);
+        self.sum += n * s;
+        self.weighted += n * (self.len - start as u128) * s - n * t - k * s * (n * n.saturating_sub(1) / 2);
+    }
+
+    /// The row's share, as [`Adler::then`] appends it.
+    #[must_use]
+    pub fn share(self) -> Adler {
+        Adler::from_sums(self.sum, self.weighted)
     }
 }
 
@@ -79,6 +131,29 @@ mod tests {
             assert_eq!(prefix.repeat(&pattern, times).value(), adler_of(&all), "{times}");
             let part = Adler::EMPTY.repeat(&pattern, times);
             assert_eq!(prefix.then(part, bytes.len()).value(), adler_of(&all), "{times}");
+        }
+    }
+
+    #[test]
+    fn row_sums_equal_the_bytes() {
+        // A filter byte, then runs of 1- and 3-byte pixels, long enough to pass the modulus many
+        // times over.
+        for (pixel, runs) in [(1usize, [1usize, 7, 70_000, 3]), (3, [2, 1, 30_000, 9])] {
+            let len = 1 + pixel * runs.iter().sum::<usize>();
+            let mut sums = RowSums::new(len);
+            let mut bytes = vec![0u8];
+            for (i, &times) in runs.iter().enumerate() {
+                let pattern: Vec<u8> =
+                    (0..pixel).map(|j| u8::try_from(255 - (i * 50 + j * 31) % 256).unwrap()).collect();
+                sums.repeat(bytes.len(), &pattern, times);
+                for _ in 0..times {
+                    bytes.extend_from_slice(&pattern);
+                }
+            }
+            let prefix = Adler::START.repeat(&[4, 5, 6], 1);
+            let mut all = vec![4, 5, 6];
+            all.extend_from_slice(&bytes);
+            assert_eq!(prefix.then(sums.share(), len).value(), adler_of(&all), "{pixel}");
         }
     }
 }

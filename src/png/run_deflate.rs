@@ -11,14 +11,18 @@ const MAX_COPY: usize = 258;
 const MIN_COPY: usize = 3;
 pub const WINDOW: usize = 32_768;
 
-/// Copy lengths 3..=258: the first length of each code 257..=285 and its extra bits.
+/// Copy lengths 3..=258: the first length of each code 257..=285 (RFC 1951's table, which the
+/// tests check the codes' arithmetic against) and its extra bits.
+#[cfg(test)]
 const LENGTH_BASE: [u16; 29] = [
     3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195,
     227, 258,
 ];
 const LENGTH_EXTRA: [u8; 29] =
     [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-/// Copy distances 1..=32768: the first distance of each code 0..=29 and its extra bits.
+/// Copy distances 1..=32768: the first distance of each code 0..=29 (for the tests, as above)
+/// and its extra bits.
+#[cfg(test)]
 const DISTANCE_BASE: [u16; 30] = [
     1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073,
     4097, 6145, 8193, 12289, 16385, 24577,
@@ -77,22 +81,45 @@ impl Bits {
     }
 }
 
-/// The length symbol (index from 257) and extra bits of a copy of `len` (3..=258) bytes.
+/// The length symbol (index from 257) and extra bits of a copy of `len` (3..=258) bytes. Past
+/// the first eight, each power of two of `len - 3` spans four codes, told apart by the two bits
+/// under its top bit (RFC 1951, 3.2.5), so the code comes from the bit length, not a search.
 fn length_code(len: usize) -> (u8, u8) {
-    let code = LENGTH_BASE.iter().rposition(|&b| usize::from(b) <= len).unwrap_or(0);
-    // Below 29 and below 2^5.
+    debug_assert!((MIN_COPY..=MAX_COPY).contains(&len));
+    if len == MAX_COPY {
+        return (28, 0);
+    }
+    let l = len - MIN_COPY;
+    if l < 8 {
+        // Below 8.
+        #[allow(clippy::cast_possible_truncation)]
+        return (l as u8, 0);
+    }
+    let top = l.ilog2() as usize;
+    // Below 28 and below 2^5.
     #[allow(clippy::cast_possible_truncation)]
-    (code as u8, (len - usize::from(LENGTH_BASE[code])) as u8)
+    (((top - 1) * 4 + ((l >> (top - 2)) & 3)) as u8, (l & ((1 << (top - 2)) - 1)) as u8)
 }
 
 impl RunDeflate {
-    /// How deflate codes a copy from `distance` (1..=32768) bytes back.
+    /// How deflate codes a copy from `distance` (1..=32768) bytes back: past the first four, two
+    /// codes for each power of two of `distance - 1`, told apart by the bit under its top bit.
     #[must_use]
     pub fn distance(distance: usize) -> Distance {
-        let code = DISTANCE_BASE.iter().rposition(|&b| usize::from(b) <= distance).unwrap_or(0);
+        debug_assert!((1..=WINDOW).contains(&distance));
+        let d = distance - 1;
+        if d < 4 {
+            // Below 4.
+            #[allow(clippy::cast_possible_truncation)]
+            return Distance { symbol: d as u8, extra: 0 };
+        }
+        let top = d.ilog2() as usize;
         // Below 30 and below 2^13.
         #[allow(clippy::cast_possible_truncation)]
-        Distance { symbol: code as u8, extra: (distance - usize::from(DISTANCE_BASE[code])) as u16 }
+        Distance {
+            symbol: (top * 2 + ((d >> (top - 1)) & 1)) as u8,
+            extra: (d & ((1 << (top - 1)) - 1)) as u16,
+        }
     }
 
     /// Bytes written as themselves.
@@ -289,6 +316,23 @@ mod tests {
         deflate.copy(600, RunDeflate::distance(1000));
         expected.extend_from_slice(&copied);
         check(deflate, &expected);
+    }
+
+    #[test]
+    fn every_length_and_distance_has_its_code() {
+        for len in MIN_COPY..=MAX_COPY {
+            let (code, extra) = length_code(len);
+            let c = usize::from(code);
+            assert_eq!(usize::from(LENGTH_BASE[c]) + usize::from(extra), len);
+            assert!(u32::from(extra) < 1 << LENGTH_EXTRA[c], "{len}");
+            assert!(c == 28 || len < usize::from(LENGTH_BASE[c + 1]), "{len}");
+        }
+        for distance in 1..=WINDOW {
+            let d = RunDeflate::distance(distance);
+            let c = usize::from(d.symbol);
+            assert_eq!(usize::from(DISTANCE_BASE[c]) + usize::from(d.extra), distance);
+            assert!(u32::from(d.extra) < 1 << DISTANCE_EXTRA[c], "{distance}");
+        }
     }
 
     #[test]

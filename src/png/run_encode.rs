@@ -3,7 +3,7 @@
 //! a converter's output costs its runs and their changes from row to row, never a pass of zlib
 //! over every pixel. The bytes differ from zlib's; the pixels are the same.
 
-use super::adler::Adler;
+use super::adler::{Adler, RowSums};
 use super::run_deflate::{Distance, RunDeflate, WINDOW};
 use crate::eval::runs::RowRuns;
 use crate::PqError;
@@ -94,11 +94,12 @@ impl RunPng {
             return self.push_same();
         }
         // The row's share of the checksum: its filter byte (None), then its runs.
-        let mut share = Adler::EMPTY.repeat(&[0], 1);
+        let mut sums = RowSums::new(self.line);
         for (start, &(end, id)) in starts(&current).zip(&current) {
             let (bytes, channels) = self.pixel(id);
-            share = share.repeat(&bytes[..channels], end as usize - start);
+            sums.repeat(1 + start * channels, &bytes[..channels], end as usize - start);
         }
+        let share = sums.share();
         self.deflate.literals(&[0]);
         match self.above {
             Some(above) if self.rows > 0 => self.write_against_above(&current, above),
