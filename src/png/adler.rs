@@ -41,18 +41,6 @@ impl Adler {
         Adler { a: (self.a + sum % MOD * count) % MOD, b: (self.b + len * self.a + weighted) % MOD }
     }
 
-    /// What a sequence adds from its exact (unreduced) sums: the sum of its bytes, and the sum
-    /// of each byte times its distance from the end (the last byte counting 1) — see
-    /// [`RowSums`].
-    #[must_use]
-    pub fn from_sums(sum: u128, weighted: u128) -> Adler {
-        let m = u128::from(MOD);
-        // Both remainders are below the modulus.
-        #[allow(clippy::cast_possible_truncation)]
-        let share = Adler { a: (sum % m) as u64, b: (weighted % m) as u64 };
-        share
-    }
-
     /// The state after the bytes that took [`Adler::EMPTY`] to `part` (`len` of them).
     #[must_use]
     pub fn then(self, part: Adler, len: usize) -> Adler {
@@ -72,38 +60,65 @@ impl Adler {
 /// A row's checksum share gathered run by run with plain arithmetic, one modulus per row: a
 /// pattern of k bytes with sum S and position-weighted sum T (Σ t·p_t) repeated n times from byte
 /// s of a row of L bytes adds n·S to the sum and n·(L - s)·S - n·T - k·S·n(n-1)/2 to the weighted
-/// sum. In 128 bits nothing overflows for any row a PNG can hold (L < 2^35).
+/// sum. Both stay below 765·L², within 64 bits for rows up to [`NARROW_ROW`] bytes; longer rows
+/// (over 44 million RGB pixels) take each run in 128 bits and keep the sums reduced.
 #[derive(Debug, Clone, Copy)]
 pub struct RowSums {
-    len: u128,
-    sum: u128,
-    weighted: u128,
+    len: u64,
+    narrow: bool,
+    sum: u64,
+    weighted: u64,
 }
+
+/// The longest row whose sums [`RowSums`] keeps in 64 bits unreduced: 765·L² < 2^64.
+const NARROW_ROW: u64 = 1 << 27;
 
 impl RowSums {
     /// The sums of a row of `len` bytes, none added yet.
     #[must_use]
     pub fn new(len: usize) -> Self {
-        RowSums { len: len as u128, sum: 0, weighted: 0 }
+        RowSums { len: len as u64, narrow: len as u64 <= NARROW_ROW, sum: 0, weighted: 0 }
+    }
+
+    /// As [`RowSums::new`], but in 128 bits whatever the length (for the tests).
+    #[cfg(test)]
+    fn wide(len: usize) -> Self {
+        RowSums { narrow: false, ..RowSums::new(len) }
     }
 
     /// `pattern` repeated `times` times from byte `start` of the row.
     #[inline]
     pub fn repeat(&mut self, start: usize, pattern: &[u8], times: usize) {
-        let (mut s, mut t) = (0u128, 0u128);
-        for (i, &p) in (0u128..).zip(pattern) {
-            s += u128::from(p);
-            t += i * u128::from(p);
+        let (mut sum, mut positioned) = (0u64, 0u64);
+        for (i, &p) in (0u64..).zip(pattern) {
+            sum += u64::from(p);
+            positioned += i * u64::from(p);
         }
-        let (n, k) = (times as u128, pattern.len() as u128);
-        self.sum += n * s;
-        self.weighted += n * (self.len - start as u128) * s - n * t - k * s * (n * n.saturating_sub(1) / 2);
+        let (times, width, from_end) = (times as u64, pattern.len() as u64, self.len - start as u64);
+        if self.narrow {
+            self.sum += times * sum;
+            self.weighted += times * from_end * sum
+                - times * positioned
+                - width * sum * (times * times.saturating_sub(1) / 2);
+            return;
+        }
+        let [times, width, sum, positioned, from_end] =
+            [times, width, sum, positioned, from_end].map(u128::from);
+        let weighted =
+            times * from_end * sum - times * positioned - width * sum * (times * times.saturating_sub(1) / 2);
+        let m = u128::from(MOD);
+        // Both below the modulus.
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            self.sum = ((u128::from(self.sum) + times * sum) % m) as u64;
+            self.weighted = ((u128::from(self.weighted) + weighted) % m) as u64;
+        }
     }
 
     /// The row's share, as [`Adler::then`] appends it.
     #[must_use]
     pub fn share(self) -> Adler {
-        Adler::from_sums(self.sum, self.weighted)
+        Adler { a: self.sum % MOD, b: self.weighted % MOD }
     }
 }
 
@@ -140,12 +155,13 @@ mod tests {
         // times over.
         for (pixel, runs) in [(1usize, [1usize, 7, 70_000, 3]), (3, [2, 1, 30_000, 9])] {
             let len = 1 + pixel * runs.iter().sum::<usize>();
-            let mut sums = RowSums::new(len);
+            let (mut narrow, mut wide) = (RowSums::new(len), RowSums::wide(len));
             let mut bytes = vec![0u8];
             for (i, &times) in runs.iter().enumerate() {
                 let pattern: Vec<u8> =
                     (0..pixel).map(|j| u8::try_from(255 - (i * 50 + j * 31) % 256).unwrap()).collect();
-                sums.repeat(bytes.len(), &pattern, times);
+                narrow.repeat(bytes.len(), &pattern, times);
+                wide.repeat(bytes.len(), &pattern, times);
                 for _ in 0..times {
                     bytes.extend_from_slice(&pattern);
                 }
@@ -153,7 +169,9 @@ mod tests {
             let prefix = Adler::START.repeat(&[4, 5, 6], 1);
             let mut all = vec![4, 5, 6];
             all.extend_from_slice(&bytes);
-            assert_eq!(prefix.then(sums.share(), len).value(), adler_of(&all), "{pixel}");
+            for sums in [narrow, wide] {
+                assert_eq!(prefix.then(sums.share(), len).value(), adler_of(&all), "{pixel}");
+            }
         }
     }
 }
