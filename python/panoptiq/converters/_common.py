@@ -7,7 +7,6 @@ import functools
 import gc
 import json
 import os
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
@@ -122,7 +121,7 @@ def save_json(data: Any, path: str | os.PathLike[str]) -> None:
     # json.dumps runs the C encoder; json.dump to a file streams through the Python one.
     text = json.dumps(data, default=_json_default)
     folder = os.path.dirname(os.path.abspath(path))
-    part = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}-{uuid.uuid4().hex}.part")
+    part = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}-{os.urandom(8).hex()}.part")
     # Created as open() creates files (mode 0666 less the umask), but never over another file.
     handle = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
