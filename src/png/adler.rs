@@ -16,29 +16,16 @@ impl Adler {
     /// What a sequence adds when started from nothing: [`Adler::then`] appends it.
     pub const EMPTY: Adler = Adler { a: 0, b: 0 };
 
-    /// The state after `pattern` repeated `times` times. Appending bytes x_1..x_L adds their sum
-    /// to `a` and L·a + Σ (L - i + 1)·x_i to `b`; for a repeated pattern of k bytes the weights
-    /// sum per pattern byte t to k·n(n+1)/2 - n·t.
-    /// (The writer gathers whole rows with [`RowSums`]; this per-pattern form checks it.)
+    /// The state after `bytes`, a byte at a time: what the closed forms are checked against.
     #[cfg(test)]
     #[must_use]
-    pub fn repeat(self, pattern: &[u8], times: usize) -> Adler {
-        let n = times as u64;
-        let count = n % MOD;
-        // n(n+1)/2 mod MOD, halving the even factor first: every product stays below 2^32.
-        let triangle =
-            if n % 2 == 0 { (n / 2 % MOD) * ((n + 1) % MOD) } else { count * (n.div_ceil(2) % MOD) } % MOD;
-        let width = pattern.len() as u64 % MOD;
-        let (mut sum, mut weighted) = (0u64, 0u64);
-        for (t, &p) in (0u64..).zip(pattern) {
-            let p = u64::from(p);
-            sum += p;
-            // k·n(n+1)/2 - n·t, kept non-negative before the modulus.
-            let weight = (width * triangle + MOD * MOD - count * (t % MOD)) % MOD;
-            weighted = (weighted + p * weight) % MOD;
+    pub fn of(bytes: &[u8]) -> Adler {
+        let (mut a, mut b) = (1u64, 0u64);
+        for &x in bytes {
+            a = (a + u64::from(x)) % MOD;
+            b = (b + a) % MOD;
         }
-        let len = width * count % MOD;
-        Adler { a: (self.a + sum % MOD * count) % MOD, b: (self.b + len * self.a + weighted) % MOD }
+        Adler { a, b }
     }
 
     /// The state after the bytes that took [`Adler::EMPTY`] to `part` (`len` of them).
@@ -65,7 +52,6 @@ impl Adler {
 #[derive(Debug, Clone, Copy)]
 pub struct RowSums {
     len: u64,
-    narrow: bool,
     sum: u64,
     weighted: u64,
 }
@@ -73,37 +59,39 @@ pub struct RowSums {
 /// The longest row whose sums [`RowSums`] keeps in 64 bits unreduced: 765·L² < 2^64.
 const NARROW_ROW: u64 = 1 << 27;
 
+/// A pattern's S (the sum of its bytes) and T (Σ t·p_t).
+fn pattern_sums(pattern: &[u8]) -> (u64, u64) {
+    (0u64..)
+        .zip(pattern)
+        .fold((0, 0), |(sum, positioned), (i, &p)| (sum + u64::from(p), positioned + i * u64::from(p)))
+}
+
 impl RowSums {
     /// The sums of a row of `len` bytes, none added yet.
     #[must_use]
     pub fn new(len: usize) -> Self {
-        RowSums { len: len as u64, narrow: len as u64 <= NARROW_ROW, sum: 0, weighted: 0 }
-    }
-
-    /// As [`RowSums::new`], but in 128 bits whatever the length (for the tests).
-    #[cfg(test)]
-    fn wide(len: usize) -> Self {
-        RowSums { narrow: false, ..RowSums::new(len) }
+        RowSums { len: len as u64, sum: 0, weighted: 0 }
     }
 
     /// `pattern` repeated `times` times from byte `start` of the row.
     #[inline]
     pub fn repeat(&mut self, start: usize, pattern: &[u8], times: usize) {
-        let (mut sum, mut positioned) = (0u64, 0u64);
-        for (i, &p) in (0u64..).zip(pattern) {
-            sum += u64::from(p);
-            positioned += i * u64::from(p);
-        }
-        let (times, width, from_end) = (times as u64, pattern.len() as u64, self.len - start as u64);
-        if self.narrow {
-            self.sum += times * sum;
-            self.weighted += times * from_end * sum
-                - times * positioned
-                - width * sum * (times * times.saturating_sub(1) / 2);
+        if self.len > NARROW_ROW {
+            self.repeat_wide(start, pattern, times);
             return;
         }
+        let (sum, positioned) = pattern_sums(pattern);
+        let (times, width, from_end) = (times as u64, pattern.len() as u64, self.len - start as u64);
+        self.sum += times * sum;
+        self.weighted +=
+            times * from_end * sum - times * positioned - width * sum * (times * times.saturating_sub(1) / 2);
+    }
+
+    /// [`RowSums::repeat`] in 128 bits, the sums kept reduced: for rows over [`NARROW_ROW`].
+    fn repeat_wide(&mut self, start: usize, pattern: &[u8], times: usize) {
+        let (sum, positioned) = pattern_sums(pattern);
         let [times, width, sum, positioned, from_end] =
-            [times, width, sum, positioned, from_end].map(u128::from);
+            [times as u64, pattern.len() as u64, sum, positioned, self.len - start as u64].map(u128::from);
         let weighted =
             times * from_end * sum - times * positioned - width * sum * (times * times.saturating_sub(1) / 2);
         let m = u128::from(MOD);
@@ -126,51 +114,28 @@ impl RowSums {
 mod tests {
     use super::*;
 
-    fn adler_of(bytes: &[u8]) -> u32 {
-        let (mut a, mut b) = (1u64, 0u64);
-        for &x in bytes {
-            a = (a + u64::from(x)) % MOD;
-            b = (b + a) % MOD;
-        }
-        u32::try_from((b << 16) | a).unwrap()
-    }
-
-    #[test]
-    fn closed_form_checksum_equals_the_bytes() {
-        let pattern = [200u8, 17, 255];
-        for times in [0, 1, 2, 5, 1000, 70_000] {
-            let bytes: Vec<u8> = pattern.iter().copied().cycle().take(3 * times).collect();
-            let prefix = Adler::START.repeat(&[9, 9], 1);
-            let mut all = vec![9, 9];
-            all.extend_from_slice(&bytes);
-            assert_eq!(prefix.repeat(&pattern, times).value(), adler_of(&all), "{times}");
-            let part = Adler::EMPTY.repeat(&pattern, times);
-            assert_eq!(prefix.then(part, bytes.len()).value(), adler_of(&all), "{times}");
-        }
-    }
-
     #[test]
     fn row_sums_equal_the_bytes() {
         // A filter byte, then runs of 1- and 3-byte pixels, long enough to pass the modulus many
         // times over.
         for (pixel, runs) in [(1usize, [1usize, 7, 70_000, 3]), (3, [2, 1, 30_000, 9])] {
             let len = 1 + pixel * runs.iter().sum::<usize>();
-            let (mut narrow, mut wide) = (RowSums::new(len), RowSums::wide(len));
+            let (mut narrow, mut wide) = (RowSums::new(len), RowSums::new(len));
             let mut bytes = vec![0u8];
             for (i, &times) in runs.iter().enumerate() {
                 let pattern: Vec<u8> =
                     (0..pixel).map(|j| u8::try_from(255 - (i * 50 + j * 31) % 256).unwrap()).collect();
                 narrow.repeat(bytes.len(), &pattern, times);
-                wide.repeat(bytes.len(), &pattern, times);
+                wide.repeat_wide(bytes.len(), &pattern, times);
                 for _ in 0..times {
                     bytes.extend_from_slice(&pattern);
                 }
             }
-            let prefix = Adler::START.repeat(&[4, 5, 6], 1);
+            let prefix = Adler::of(&[4, 5, 6]);
             let mut all = vec![4, 5, 6];
             all.extend_from_slice(&bytes);
             for sums in [narrow, wide] {
-                assert_eq!(prefix.then(sums.share(), len).value(), adler_of(&all), "{pixel}");
+                assert_eq!(prefix.then(sums.share(), len).value(), Adler::of(&all).value(), "{pixel}");
             }
         }
     }

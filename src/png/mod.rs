@@ -7,12 +7,13 @@
 //! filtered bytes; [`sparse`] reads rows from the blocks [`inflate`]'s ring marks, never writing
 //! the zeros — chosen per file by [`engine`]. [`filters`] and [`run_filters`] undo the PNG row
 //! filters (on bytes, and in the run domain); [`reader`] hands every file to the right decoder
-//! (the `png` crate for other layouts) and reads whole maps; [`encode`] writes PNGs, and [`run_encode`] (on [`run_deflate`], [`huffman`] and [`adler`]) writes them from runs, as
+//! (the `png` crate for other layouts) and reads whole maps; [`encode`] writes PNGs, and [`run_encode`] (on [`run_deflate`], [`huffman`] and [`adler`]; [`deflate_codes`] shared with the inflater) writes them from runs, as
 //! [`run_map`] holds whole images.
 
 mod adler;
 mod buffers;
 pub mod chunks;
+mod deflate_codes;
 pub mod dense;
 pub mod encode;
 pub mod engine;

@@ -4,6 +4,7 @@
 //! (RFC 1951, 3.2.7): a stream of mostly long copies at a handful of distances then costs a few
 //! bits a copy.
 
+use super::deflate_codes::{DISTANCE_EXTRA, LENGTH_EXTRA};
 use super::huffman::{code_lengths, codes};
 
 /// Longest and shortest copies deflate has, and how far back one may reach.
@@ -11,24 +12,6 @@ const MAX_COPY: usize = 258;
 const MIN_COPY: usize = 3;
 pub const WINDOW: usize = 32_768;
 
-/// Copy lengths 3..=258: the first length of each code 257..=285 (RFC 1951's table, which the
-/// tests check the codes' arithmetic against) and its extra bits.
-#[cfg(test)]
-const LENGTH_BASE: [u16; 29] = [
-    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195,
-    227, 258,
-];
-const LENGTH_EXTRA: [u8; 29] =
-    [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-/// Copy distances 1..=32768: the first distance of each code 0..=29 (for the tests, as above)
-/// and its extra bits.
-#[cfg(test)]
-const DISTANCE_BASE: [u16; 30] = [
-    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073,
-    4097, 6145, 8193, 12289, 16385, 24577,
-];
-const DISTANCE_EXTRA: [u8; 30] =
-    [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
 /// The order code-length code lengths are stored in.
 const CODE_LENGTH_ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 const END_OF_BLOCK: usize = 256;
@@ -274,9 +257,10 @@ fn write_tables(bits: &mut Bits, literal_lengths: &[u8], distance_lengths: &[u8]
 mod tests {
     use super::*;
     use crate::png::adler::Adler;
+    use crate::png::deflate_codes::{DISTANCE_BASE, LENGTH_BASE};
 
     fn check(deflate: RunDeflate, expected: &[u8]) {
-        let stream = deflate.finish(Adler::START.repeat(expected, 1).value());
+        let stream = deflate.finish(Adler::of(expected).value());
         let mut d = fdeflate::Decompressor::new();
         d.ignore_adler32();
         let mut out = vec![0u8; expected.len() + 16];

@@ -16,20 +16,8 @@ use bits::Bits;
 use huffman::{entry, extra, kind, value, Code, Entry, BASE, END, INVALID, LITERAL};
 pub use window::Ring;
 
-/// Length base and extra bits of length symbols 257..=285.
-const LENGTH_BASE: [u16; 29] = [
-    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195,
-    227, 258,
-];
-const LENGTH_EXTRA: [u8; 29] =
-    [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-/// Distance base and extra bits of distance symbols 0..=29.
-const DIST_BASE: [u16; 30] = [
-    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073,
-    4097, 6145, 8193, 12289, 16385, 24577,
-];
-const DIST_EXTRA: [u8; 30] =
-    [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+use super::deflate_codes::{DISTANCE_BASE, DISTANCE_EXTRA, LENGTH_BASE, LENGTH_EXTRA};
+
 /// What literal/length symbol `s` means.
 fn length_meaning(s: usize) -> Entry {
     match s {
@@ -44,7 +32,7 @@ fn length_meaning(s: usize) -> Entry {
 /// What distance symbol `s` means.
 fn distance_meaning(s: usize) -> Entry {
     match s {
-        0..=29 => entry(BASE, u32::from(DIST_BASE[s]), u32::from(DIST_EXTRA[s])),
+        0..=29 => entry(BASE, u32::from(DISTANCE_BASE[s]), u32::from(DISTANCE_EXTRA[s])),
         _ => entry(INVALID, 0, 0),
     }
 }
