@@ -211,21 +211,6 @@ fn by_column(toggles: &[(u32, u32)]) -> Vec<u32> {
     sorted
 }
 
-/// `rows[y * width + x] = columns[x * height + y]`, in tiles that stay in cache.
-pub fn columns_to_rows(columns: &[u32], rows: &mut [u32], height: usize, width: usize) {
-    const TILE: usize = 32;
-    for x0 in (0..width).step_by(TILE) {
-        for y0 in (0..height).step_by(TILE) {
-            for x in x0..(x0 + TILE).min(width) {
-                let column = &columns[x * height..(x + 1) * height];
-                for y in y0..(y0 + TILE).min(height) {
-                    rows[y * width + x] = column[y];
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! panopticapi's combination heuristic (its `combine_semantic_and_instance_predictions.py`, the
-//! paper's section 7) on a column-major map, shared by the converter and by scoring masks.
+//! paper's section 7) on a canvas of masks, shared by the converter and by scoring masks.
 
+use super::canvas::Canvas;
 use super::rle::Rle;
 use crate::PqError;
 
@@ -21,53 +22,36 @@ pub fn combine_order(scored: impl Iterator<Item = (usize, f64)>) -> Vec<usize> {
     order.into_iter().map(|(i, _)| i).collect()
 }
 
-/// The heuristic on `columns` (a column-major map, pixel (x, y) at `x * height + y`, where each
-/// run of a mask is one contiguous slice): `things` in order, each dropped if empty or if more
-/// than `overlap_thr` of it lies under the things accepted before it (their union is exactly the
+/// The heuristic on `canvas`: `things` in order, each dropped if empty or if more than
+/// `overlap_thr` of it lies under the things accepted before it (their union is exactly the
 /// painted pixels); then each of `stuff`, dropped if fewer than `stuff_area_limit` of its pixels
 /// are free. An accepted mask gets its id from `id_of(is_stuff, index)` and is painted where the
-/// map is still free.
+/// image is still free.
 pub fn combine_masks(
-    columns: &mut [u32],
+    canvas: &mut Canvas,
     things: &[&Rle],
     stuff: &[&Rle],
     rule: CombineRule,
     mut id_of: impl FnMut(bool, usize) -> Result<u32, PqError>,
 ) -> Result<(), PqError> {
-    let free_in = |columns: &[u32], mask: &Rle| {
-        let mut free = 0u64;
-        mask.for_each_run(|start, end| {
-            free += columns[start..end].iter().filter(|&&v| v == 0).count() as u64;
-        });
-        free
-    };
-    let paint_free = |columns: &mut [u32], mask: &Rle, id: u32| {
-        mask.for_each_run(|start, end| {
-            // A store to every pixel, of its own value where painted: a select the compiler
-            // vectorises, where a conditional store is a branch a pixel.
-            for v in &mut columns[start..end] {
-                *v = if *v == 0 { id } else { *v };
-            }
-        });
-    };
     for (i, mask) in things.iter().enumerate() {
         let area = mask.area();
         if area == 0 {
             continue;
         }
-        let covered = area - free_in(columns, mask);
+        let covered = canvas.painted_area(mask);
         if covered as f64 / area as f64 > rule.overlap_thr {
             continue;
         }
         let id = id_of(false, i)?;
-        paint_free(columns, mask, id);
+        canvas.paint_free(mask, id);
     }
     for (i, mask) in stuff.iter().enumerate() {
-        if (free_in(columns, mask) as f64) < rule.stuff_area_limit {
+        if ((mask.area() - canvas.painted_area(mask)) as f64) < rule.stuff_area_limit {
             continue;
         }
         let id = id_of(true, i)?;
-        paint_free(columns, mask, id);
+        canvas.paint_free(mask, id);
     }
     Ok(())
 }

@@ -2,10 +2,10 @@
 //! inputs and gives the id map to write plus what the JSON record needs; reading files, writing
 //! PNGs and assembling records are the caller's.
 
+use super::canvas::Canvas;
 use super::colors::{color_id, IdGenerator};
 use super::heuristic::combine_masks;
 pub use super::heuristic::{combine_order, CombineRule};
-use super::paint::fill_run;
 use super::rle::Rle;
 use crate::png::samples::Samples;
 use crate::png::RunMap;
@@ -136,10 +136,8 @@ pub fn paint_detections(
     names: &[String],
     colors: &mut IdGenerator<'_>,
 ) -> Result<(RunMap, Vec<u32>), PqError> {
-    // Painted down the columns, COCO's order, where each run of a mask is one contiguous span
-    // (painting the row-major map directly would stride across it), then read as row runs.
     // Ids are never 0, so a pixel already painted is one that is not 0.
-    let mut columns = filled_vec(height * width, 0u32, "the panoptic map")?;
+    let mut canvas = Canvas::new(height, width)?;
     let mut ids: Vec<u32> = Vec::with_capacity(masks.len());
     for (index, (category, mask)) in masks.iter().enumerate() {
         let id = color_id(colors.color(*category)?);
@@ -151,13 +149,7 @@ pub fn paint_detections(
                 name(index)
             )));
         }
-        let mut clash = None;
-        mask.for_each_run(|start, end| {
-            if let Some((painted, at)) = fill_run(&mut columns[start..end], id) {
-                clash = clash.or(Some((painted, start + at)));
-            }
-        });
-        if let Some((painted, p)) = clash {
+        if let Some((painted, p)) = canvas.first_painted(mask) {
             let other = ids.iter().position(|&i| i == painted).unwrap_or(index);
             return Err(bad(format!(
                 "segment {} overlaps segment {} at pixel (x={}, y={}); panoptic segments cannot overlap",
@@ -167,9 +159,10 @@ pub fn paint_detections(
                 p % height
             )));
         }
+        canvas.paint_free(mask, id);
         ids.push(id);
     }
-    Ok((RunMap::from_columns(&columns, height, width), ids))
+    Ok((canvas.into_run_map(), ids))
 }
 
 /// panopticapi's combination of instance and semantic predictions (the paper's section 7), with
@@ -182,11 +175,11 @@ pub fn combine(
     rule: CombineRule,
     colors: &mut IdGenerator<'_>,
 ) -> Result<(RunMap, Vec<Segment>), PqError> {
-    let mut columns = filled_vec(height * width, 0u32, "the panoptic map")?;
+    let mut canvas = Canvas::new(height, width)?;
     let mut segments: Vec<Segment> = Vec::new();
     let things: Vec<&Rle> = instances.iter().map(|(_, m)| m).collect();
     let regions: Vec<&Rle> = stuff.iter().map(|(_, m)| m).collect();
-    combine_masks(&mut columns, &things, &regions, rule, |is_stuff, i| {
+    combine_masks(&mut canvas, &things, &regions, rule, |is_stuff, i| {
         let category = if is_stuff { stuff[i].0 } else { instances[i].0 };
         let id = color_id(colors.color(category)?);
         // A second region of one stuff class joins the first (one colour, one segment).
@@ -195,7 +188,7 @@ pub fn combine(
         }
         Ok(id)
     })?;
-    Ok((RunMap::from_columns(&columns, height, width), segments))
+    Ok((canvas.into_run_map(), segments))
 }
 
 /// A segment of a Cityscapes `instanceIds` map, with what the converter records for it.
@@ -311,7 +304,7 @@ mod tests {
         let rule = CombineRule { overlap_thr: 0.5, stuff_area_limit: 3.0 };
         let (map, segments) =
             combine(3, 2, &[(1, first), (1, covered)], &[(2, stuff)], rule, &mut colors).unwrap();
-        let map = map.to_ids();
+        let map = map.to_ids().unwrap();
         assert_eq!(segments.len(), 2);
         // Column-major pixels 0..3 are column 0: map indices 0, 2, 4.
         assert_eq!([map[0], map[2], map[4]], [color_id([200, 0, 0]); 3]);

@@ -7,6 +7,7 @@
 //!   segment's mask cut from an id map in one pass.
 //! - [`colors`] — seeded segment colours.
 //! - [`segmentation`] — a COCO `segmentation` field in any of its forms, as one mask.
+//! - [`canvas`] — masks painted down the columns as labelled runs, read back as row runs.
 //! - [`heuristic`] — panopticapi's combination heuristic, one copy for the converter and for
 //!   scoring masks.
 //! - [`paint`] — one image side given as masks painted into an id map, for scoring without
@@ -15,6 +16,7 @@
 //! - [`images`] — the converters' per-image work: 2-channel maps, detection masks, panoptic to
 //!   detection and to semantic, semantic + instance combination, Cityscapes' `instanceIds`.
 
+pub mod canvas;
 pub mod colors;
 pub mod from_ids;
 pub mod heuristic;

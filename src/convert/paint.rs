@@ -2,11 +2,11 @@
 //! that carry a COCO `segmentation` — painted into the id map evaluation reads, under a stated
 //! rule for pixels two masks claim.
 
-use super::from_ids::columns_to_rows;
+use super::canvas::Canvas;
 use super::heuristic::{combine_masks, combine_order, CombineRule};
 use super::rle::Rle;
 use super::segmentation::Segmentation;
-use crate::runtime::memory::filled_vec;
+use crate::png::RunMap;
 use crate::PqError;
 
 /// How overlapping masks are resolved.
@@ -64,34 +64,24 @@ impl ImageMasks {
 
     /// Paints the masks at `height` x `width` into a row-major map.
     pub fn paint(&self, height: usize, width: usize) -> Result<Painted, PqError> {
-        let (columns, kept) = self.paint_columns(height, width)?;
-        let mut ids = filled_vec(height * width, 0u32, "an id map painted from masks")?;
-        columns_to_rows(&columns, &mut ids, height, width);
-        Ok(Painted { height, width, ids, kept })
+        let (map, kept) = self.paint_runs(height, width)?;
+        Ok(Painted { height, width, ids: map.to_ids()?, kept })
     }
 
-    /// Paints the masks at `height` x `width` into a column-major map (pixel (x, y) at
-    /// `x * height + y`), where each run of a mask is one contiguous slice: a fill, not a
-    /// pixel-by-pixel walk across rows. Returns it and the ids of the segments kept.
-    pub fn paint_columns(&self, height: usize, width: usize) -> Result<(Vec<u32>, Vec<u32>), PqError> {
+    /// Paints the masks at `height` x `width` (see [`Canvas`]); returns the image as row runs and
+    /// the ids of the segments kept.
+    pub fn paint_runs(&self, height: usize, width: usize) -> Result<(RunMap, Vec<u32>), PqError> {
         let masks: Vec<Rle> = self
             .segments
             .iter()
             .map(|s| s.mask.to_rle(height, width).map_err(|e| named(s.id, &e)))
             .collect::<Result<_, _>>()?;
-        // Column-major: pixel (x, y) at x * height + y.
-        let mut columns = filled_vec(height * width, 0u32, "an id map painted from masks")?;
+        let mut canvas = Canvas::new(height, width)?;
         let mut kept = Vec::with_capacity(masks.len());
         match self.rule {
             OverlapRule::Error => {
                 for (segment, mask) in self.segments.iter().zip(&masks) {
-                    let mut clash = None;
-                    mask.for_each_run(|start, end| {
-                        if let Some((other, at)) = fill_run(&mut columns[start..end], segment.id) {
-                            clash = clash.or(Some((other, start + at)));
-                        }
-                    });
-                    if let Some((other, p)) = clash {
+                    if let Some((other, p)) = canvas.first_painted(mask) {
                         return Err(PqError::BadMask {
                             message: format!(
                                 "segment {} overlaps segment {other} at pixel (x={}, y={}); pass overlap=\"combine\" to resolve overlaps with panopticapi's combination heuristic",
@@ -101,6 +91,7 @@ impl ImageMasks {
                             ),
                         });
                     }
+                    canvas.paint_free(mask, segment.id);
                     kept.push(segment.id);
                 }
             }
@@ -116,30 +107,15 @@ impl ImageMasks {
                     (0..self.segments.len()).filter(|&i| !self.segments[i].isthing).collect();
                 let things_masks: Vec<&Rle> = order.iter().map(|&i| &masks[i]).collect();
                 let stuff_masks: Vec<&Rle> = stuff.iter().map(|&i| &masks[i]).collect();
-                combine_masks(&mut columns, &things_masks, &stuff_masks, rule, |is_stuff, k| {
+                combine_masks(&mut canvas, &things_masks, &stuff_masks, rule, |is_stuff, k| {
                     let id = self.segments[if is_stuff { stuff[k] } else { order[k] }].id;
                     kept.push(id);
                     Ok(id)
                 })?;
             }
         }
-        Ok((columns, kept))
+        Ok((canvas.into_run_map(), kept))
     }
-}
-
-/// Fills a run of a map with `id`, and returns the first pixel that was painted already (not
-/// 0): its id and offset in the run. The check is one OR over the run, which the compiler
-/// vectorises (a search stopping at the first hit is a pixel at a time); only a run that holds
-/// painted pixels is searched.
-#[inline]
-pub fn fill_run(run: &mut [u32], id: u32) -> Option<(u32, usize)> {
-    let painted = if run.iter().fold(0, |acc, &v| acc | v) == 0 {
-        None
-    } else {
-        run.iter().position(|&v| v != 0).map(|at| (run[at], at))
-    };
-    run.fill(id);
-    painted
 }
 
 #[cfg(test)]

@@ -135,8 +135,8 @@ pub(super) fn finish_image(
 /// One side's rows: decoded from its PNG, or read off the id map painted from its masks.
 enum SideRows {
     Png(RunReader),
-    /// Masks painted into a column-major map, read as row runs once (see
-    /// [`RunMap::from_columns`]) and handed out a row at a time.
+    /// Masks painted down the columns, read as row runs once (see
+    /// [`crate::convert::canvas::Canvas`]) and handed out a row at a time.
     Map {
         map: RunMap,
         y: usize,
@@ -209,8 +209,7 @@ fn open_sides(job: &PairJob<'_>, scratch: &mut Scratch) -> Result<(SideRows, Sid
             (Some(png), _) => Ok((SideRows::Png(png), None)),
             (None, Some(masks)) => {
                 let (height, width) = masks.size_or(other).map_err(|e| in_side(what, &e))?;
-                let (columns, kept) = masks.paint_columns(height, width).map_err(|e| in_side(what, &e))?;
-                let map = RunMap::from_columns(&columns, height, width);
+                let (map, kept) = masks.paint_runs(height, width).map_err(|e| in_side(what, &e))?;
                 let rows = SideRows::Map { map, y: 0, runs: RowRuns::default() };
                 Ok((rows, Some(kept)))
             }

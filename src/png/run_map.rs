@@ -8,11 +8,9 @@ use super::reader::RunReader;
 use super::row::Row;
 use super::run_encode::RunPng;
 use crate::eval::runs::{to_u32, RowRuns};
+use crate::runtime::memory::filled_vec;
 use crate::runtime::parallel::Cancel;
 use crate::PqError;
-
-/// Pixels of two neighbouring columns compared at a time in [`RunMap::from_columns`].
-const BLOCK: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunMap {
@@ -72,53 +70,44 @@ impl RunMap {
         map
     }
 
-    /// The runs of a column-major id map (pixel (x, y) at `x * height + y`), what painting
-    /// masks leaves. A run starts where a pixel differs from its left neighbour, so neighbouring
-    /// columns — contiguous slices — are compared a block at a time, and the starts found are
-    /// put in row order by a counting sort: the cost is the pixels once, read in order, plus the
-    /// runs, where transposing the map and scanning its rows cost two passes, one of them
-    /// strided.
-    ///
-    /// # Panics
-    /// If `columns` is not `height * width` long.
+    /// The row runs of an image given down its columns: each column's runs as `(end row,
+    /// exclusive; id)`, ascending and covering the column, or none for a column all 0 — what
+    /// painting masks leaves. A row's run starts where a pixel differs from its left neighbour,
+    /// so each column is walked beside the one before it, run against run, and the starts found
+    /// are put in row order by a counting sort: the cost is the runs and the starts, never the
+    /// pixels.
     #[must_use]
-    pub fn from_columns(columns: &[u32], height: usize, width: usize) -> Self {
-        assert_eq!(columns.len(), height * width, "a column-major map of {height}x{width}");
+    pub fn from_columns(columns: &[Vec<(u32, u32)>], height: usize) -> Self {
+        let width = columns.len();
         let mut map =
             RunMap { height, width, rows: Vec::with_capacity(height), ends: Vec::new(), ids: Vec::new() };
-        if width == 0 {
+        let all_zero = [(to_u32(height), 0u32)];
+        let runs = |x: usize| if columns[x].is_empty() { &all_zero[..] } else { &columns[x][..] };
+        if width == 0 || height == 0 {
             map.rows.resize(height, (0, 0, false));
             return map;
         }
-        // Per column after the first, the rows where a run starts in it, column after column;
-        // and per row, how many start there.
-        let mut starts: Vec<u32> = Vec::new();
+        // Per column after the first, the rows where a run starts in it and the id it starts
+        // with, column after column; and per row, how many start there.
+        let mut starts: Vec<(u32, u32)> = Vec::new();
         let mut column_ends: Vec<usize> = Vec::with_capacity(width);
         let mut per_row = vec![0usize; height + 1];
         column_ends.push(0);
         for x in 1..width {
-            let (left, this) =
-                (&columns[(x - 1) * height..x * height], &columns[x * height..(x + 1) * height]);
-            let blocks = left.chunks_exact(BLOCK).zip(this.chunks_exact(BLOCK));
-            for (k, (l, t)) in blocks.enumerate() {
-                // One bit a differing pixel: compares the compiler vectorises, and no branch a
-                // pixel; most blocks are equal and cost no more.
-                let mut differ = 0u32;
-                for (i, (a, b)) in l.iter().zip(t).enumerate() {
-                    differ |= u32::from(a != b) << i;
+            let (left, this) = (runs(x - 1), runs(x));
+            let (mut i, mut j, mut y) = (0, 0, 0u32);
+            while i < left.len() && j < this.len() {
+                let ((left_end, left_id), (this_end, this_id)) = (left[i], this[j]);
+                let end = left_end.min(this_end);
+                if left_id != this_id {
+                    for row in y..end {
+                        starts.push((row, this_id));
+                        per_row[row as usize + 1] += 1;
+                    }
                 }
-                while differ != 0 {
-                    starts.push(to_u32(k * BLOCK) + differ.trailing_zeros());
-                    differ &= differ - 1;
-                }
-            }
-            for y in height - height % BLOCK..height {
-                if left[y] != this[y] {
-                    starts.push(to_u32(y));
-                }
-            }
-            for &y in &starts[column_ends[x - 1]..] {
-                per_row[y as usize + 1] += 1;
+                y = end;
+                i += usize::from(left_end == end);
+                j += usize::from(this_end == end);
             }
             column_ends.push(starts.len());
         }
@@ -127,23 +116,27 @@ impl RunMap {
             per_row[y + 1] += per_row[y];
         }
         let mut next = per_row.clone();
-        let mut by_row = vec![0u32; starts.len()];
+        let mut by_row = vec![(0u32, 0u32); starts.len()];
         for x in 1..width {
-            for &y in &starts[column_ends[x - 1]..column_ends[x]] {
-                by_row[next[y as usize]] = to_u32(x);
+            for &(y, id) in &starts[column_ends[x - 1]..column_ends[x]] {
+                by_row[next[y as usize]] = (to_u32(x), id);
                 next[y as usize] += 1;
             }
         }
         let width_u32 = to_u32(width);
         map.ends.reserve(starts.len() + height);
         map.ids.reserve(starts.len() + height);
+        let (first_column, mut k) = (runs(0), 0);
         for y in 0..height {
             let row = &by_row[per_row[y]..per_row[y + 1]];
             let start = map.ends.len();
-            map.ids.push(columns[y]);
-            for &x in row {
+            while first_column.get(k).is_some_and(|&(end, _)| end as usize <= y) {
+                k += 1;
+            }
+            map.ids.push(first_column.get(k).map_or(0, |&(_, id)| id));
+            for &(x, id) in row {
                 map.ends.push(x);
-                map.ids.push(columns[x as usize * height + y]);
+                map.ids.push(id);
             }
             map.ends.push(width_u32);
             let len = row.len() + 1;
@@ -211,18 +204,17 @@ impl RunMap {
     }
 
     /// The ids pixel by pixel, row-major.
-    #[must_use]
-    pub fn to_ids(&self) -> Vec<u32> {
-        let mut out = Vec::with_capacity(self.height * self.width);
-        for y in 0..self.height {
+    pub fn to_ids(&self) -> Result<Vec<u32>, PqError> {
+        let mut out = filled_vec(self.height * self.width, 0u32, "an id map")?;
+        for (y, row) in out.chunks_exact_mut(self.width.max(1)).take(self.height).enumerate() {
             let (ends, ids) = self.row(y);
             let mut start = 0;
             for (&end, &id) in ends.iter().zip(ids) {
-                out.resize(out.len() + (end - start) as usize, id);
-                start = end;
+                row[start..end as usize].fill(id);
+                start = end as usize;
             }
         }
-        out
+        Ok(out)
     }
 }
 
@@ -231,14 +223,28 @@ mod tests {
     use super::*;
     use crate::png::{read_id_map, write_id_map, Buffers};
 
-    /// A column-major map with vertical and horizontal edges, repeated rows and a height
-    /// that is not a multiple of the comparison's block.
-    fn columns_of(rows: &[u32], height: usize, width: usize) -> Vec<u32> {
-        (0..height * width).map(|i| rows[(i % height) * width + i / height]).collect()
+    /// The runs down each column of a row-major map; a column all 0 is left empty.
+    fn columns_of(rows: &[u32], height: usize, width: usize) -> Vec<Vec<(u32, u32)>> {
+        (0..width)
+            .map(|x| {
+                let mut runs: Vec<(u32, u32)> = Vec::new();
+                for y in 0..height {
+                    let id = rows[y * width + x];
+                    match runs.last_mut() {
+                        Some((end, last)) if *last == id => *end += 1,
+                        _ => runs.push((u32::try_from(y).unwrap() + 1, id)),
+                    }
+                }
+                if runs.iter().all(|&(_, id)| id == 0) {
+                    runs.clear();
+                }
+                runs
+            })
+            .collect()
     }
 
     #[test]
-    fn column_major_maps_give_the_runs_of_their_rows() {
+    fn column_runs_give_the_runs_of_their_rows() {
         for (h, w, seed) in [(1, 1, 1u32), (37, 23, 2), (16, 5, 3), (3, 1, 4), (1, 40, 5), (50, 64, 6)] {
             let ids: Vec<u32> = (0..h * w)
                 .map(|i| {
@@ -246,12 +252,12 @@ mod tests {
                     (y / 4 * 7 + x / 3 * seed + (x * y % 11 / 9)) % 5
                 })
                 .collect();
-            let from_columns = RunMap::from_columns(&columns_of(&ids, h, w), h, w);
+            let from_columns = RunMap::from_columns(&columns_of(&ids, h, w), h);
             assert_eq!(from_columns, RunMap::from_ids(&ids, h, w), "{h}x{w}");
-            assert_eq!(from_columns.to_ids(), ids);
+            assert_eq!(from_columns.to_ids().unwrap(), ids);
         }
-        let empty = RunMap::from_columns(&[], 3, 0);
-        assert_eq!((empty.height, empty.width, empty.to_ids()), (3, 0, vec![]));
+        let empty = RunMap::from_columns(&[], 3);
+        assert_eq!((empty.height, empty.width, empty.to_ids().unwrap()), (3, 0, vec![]));
     }
 
     #[test]
@@ -264,7 +270,7 @@ mod tests {
         let cancel = Cancel::new();
         let mut map =
             RunMap::read(&path, RunReader::open(&path, Buffers::default()).unwrap(), &cancel).unwrap();
-        assert_eq!(map.to_ids(), ids);
+        assert_eq!(map.to_ids().unwrap(), ids);
         assert!(map.repeats(1) && !map.repeats(3), "rows 1, 2 repeat row 0; row 3 changes");
         map.relabel(|id| Ok::<_, PqError>(id % 7 + 1)).unwrap();
         std::fs::write(&path, map.encode(3).unwrap()).unwrap();
