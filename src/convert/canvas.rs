@@ -200,7 +200,8 @@ mod tests {
                                 *p = 1;
                             }
                         }
-                        (mask, id * 10)
+                        // Ids repeat (as two regions of one stuff class share a colour).
+                        (mask, id % 3 * 10 + 10)
                     })
                     .collect();
                 let mut canvas = Canvas::new(height, width).unwrap();
