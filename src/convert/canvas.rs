@@ -110,16 +110,14 @@ impl Canvas {
         let (end, value) = column[first];
         if value == 0 && end >= y1 {
             // The common case, a span inside one unpainted run: split it in place, no splice.
-            if start == y0 && first > 0 && column[first - 1].1 == id {
-                column[first - 1].0 = y1;
-            } else if start < y0 {
-                column.insert(first, (y0, 0));
-                return self.paint_span_tail(x, first + 1, y1, end, id);
-            } else {
-                return self.paint_span_tail(x, first, y1, end, id);
+            let mut at = first;
+            if start < y0 {
+                column.insert(at, (y0, 0));
+                at += 1;
             }
-            if y1 == end {
-                column.remove(first);
+            column[at] = (y1, id);
+            if y1 < end {
+                column.insert(at + 1, (end, 0));
             }
             return;
         }
@@ -143,15 +141,6 @@ impl Canvas {
             last += 1;
         }
         column.splice(first..last, self.scratch.drain(..));
-    }
-
-    /// Paints `..y1` of column `x`'s unpainted run `at` (ending at `end`) with `id`.
-    fn paint_span_tail(&mut self, x: usize, at: usize, y1: u32, end: u32, id: u32) {
-        let column = &mut self.columns[x];
-        column[at] = (y1, id);
-        if y1 < end {
-            column.insert(at + 1, (end, 0));
-        }
     }
 
     /// The painted image as row runs.
