@@ -25,6 +25,20 @@ def sample_dir() -> Path:
     return Path(str(resources.files("panoptiq") / "data" / "coco_sample"))
 
 
+#: The 133 COCO panoptic categories, in the sample.
+COCO_CATEGORIES_FILE = "panoptic_coco_categories.json"
+
+
+@pytest.fixture(scope="session")
+def categories_file(sample_dir: Path) -> Path:
+    return sample_dir / COCO_CATEGORIES_FILE
+
+
+@pytest.fixture(scope="session")
+def categories(categories_file: Path) -> list[dict]:
+    return json.loads(categories_file.read_text())
+
+
 @pytest.fixture(scope="session")
 def sample_json(sample_dir: Path) -> dict:
     return json.loads((sample_dir / "panoptic_examples.json").read_text())

@@ -44,6 +44,7 @@ import panopticapi.combine_semantic_and_instance_predictions as panopticapi_comb
 import panopticapi.utils
 import pytest
 import reference_converters as oracle
+from conftest import COCO_CATEGORIES_FILE
 from PIL import Image
 
 import panoptiq.converters as conv
@@ -364,18 +365,6 @@ def assert_no_output(folder: Path, output_json: Path) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Data
-
-COCO_CATEGORIES_FILE = "panoptic_coco_categories.json"
-
-
-@pytest.fixture(scope="session")
-def categories_file(sample_dir: Path) -> Path:
-    return sample_dir / COCO_CATEGORIES_FILE
-
-
-@pytest.fixture(scope="session")
-def categories(categories_file: Path) -> list[dict[str, Any]]:
-    return data.load_categories(categories_file)
 
 
 def rng_of(request: pytest.FixtureRequest) -> np.random.Generator:

@@ -12,6 +12,8 @@ __all__ = [
     "Batch",
     "CancelToken",
     "Categories",
+    "CombineInputs",
+    "CombineResults",
     "Evaluator",
     "LidarCounts",
     "LidarTracks",
@@ -40,6 +42,7 @@ __all__ = [
     "polygon_strings",
     "polygons_string",
     "pq_average",
+    "read_combine_results",
     "read_id_map_png",
     "read_label_file",
     "relabel_ids",
@@ -483,8 +486,29 @@ def convert_semantic(
     colormap: list[tuple[int, tuple[int, int, int]]] | None = None,
     threads: int | None = None,
 ) -> list[tuple[int, int, list[tuple[str, int, tuple[int, int, int, int]]]]]: ...
+
+@final
+class CombineResults:
+    """Both results files of a combination, parsed in Rust until grouped."""
+
+    def group(
+        self, images: Sequence[int | str], categories: Sequence[tuple[int, bool | None]], confidence_thr: float
+    ) -> CombineInputs | None: ...
+
+@final
+class CombineInputs:
+    """A combination's inputs, image by image: instances by descending score, stuff regions."""
+
+    def __new__(
+        cls, images: Sequence[tuple[Sequence[tuple[int, int, _Mask]], Sequence[tuple[int, int, _Mask]]]]
+    ) -> CombineInputs: ...
+    def __len__(self) -> int: ...
+
+def read_combine_results(semantic: str, instances: str, threads: int | None = None) -> CombineResults | None: ...
 def convert_combine(
-    jobs: list[tuple[str, str, int, int, list[tuple[int, _Mask]], list[tuple[int, _Mask]], list[str], list[str]]],
+    inputs: CombineInputs,
+    jobs: list[tuple[str, str, int, int]],
+    files: tuple[str, str],
     overlap_thr: float,
     stuff_area_limit: float,
     categories: _Palette,

@@ -17,75 +17,15 @@ use serde_json::value::RawValue;
 use crate::dataset::pairs::Pairs;
 use crate::error::JsonFiles;
 use crate::eval::segments::{GtSegment, PredSegment};
+use crate::io::json::{parse_cancellable, ImageId, List};
 use crate::runtime::parallel::Cancel;
 use crate::PqError;
-
-/// An `image_id` as JSON holds it. panopticapi matches predictions to images by Python equality,
-/// under which `1` and `"1"` differ, as they do here.
-#[derive(Debug, Deserialize, PartialEq, Eq, Hash)]
-#[serde(untagged)]
-enum ImageId {
-    Int(i64),
-    Text(String),
-}
-
-impl ImageId {
-    /// The id as Python's `str()` writes it, which is how error messages name the image.
-    fn to_text(&self) -> String {
-        match self {
-            ImageId::Int(id) => id.to_string(),
-            ImageId::Text(id) => id.clone(),
-        }
-    }
-}
 
 #[derive(Deserialize)]
 struct Annotation<S> {
     image_id: ImageId,
     file_name: String,
     segments_info: Vec<S>,
-}
-
-thread_local! {
-    /// The cancel flag of the parse under way on this thread, looked at between annotations.
-    static PARSE_CANCEL: std::cell::RefCell<Option<Cancel>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Parses `text` as `T` on this thread, stopping between two annotations once `cancel` is set.
-fn parse_cancellable<'a, T: Deserialize<'a>>(text: &'a [u8], cancel: &Cancel) -> Option<T> {
-    PARSE_CANCEL.set(Some(cancel.clone()));
-    let parsed = serde_json::from_slice::<T>(text).ok();
-    PARSE_CANCEL.set(None);
-    parsed
-}
-
-/// The `annotations` list: a JSON array read element by element, so that a cancelled parse of
-/// a large file stops within one annotation.
-struct AnnotationList<S>(Vec<Annotation<S>>);
-
-impl<'de, S: Deserialize<'de>> Deserialize<'de> for AnnotationList<S> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Elements<S>(std::marker::PhantomData<S>);
-        impl<'de, S: Deserialize<'de>> serde::de::Visitor<'de> for Elements<S> {
-            type Value = AnnotationList<S>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a list of annotations")
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut annotations = Vec::new();
-                while let Some(annotation) = seq.next_element()? {
-                    if PARSE_CANCEL.with_borrow(|cancel| cancel.as_ref().is_some_and(Cancel::is_cancelled)) {
-                        return Err(serde::de::Error::custom("interrupted"));
-                    }
-                    annotations.push(annotation);
-                }
-                Ok(AnnotationList(annotations))
-            }
-        }
-        deserializer.deserialize_seq(Elements(std::marker::PhantomData))
-    }
 }
 
 #[derive(Deserialize)]
@@ -104,13 +44,13 @@ struct PredRecord {
 
 #[derive(Deserialize)]
 struct GtFile {
-    annotations: AnnotationList<GtRecord>,
+    annotations: List<Annotation<GtRecord>>,
     categories: Box<RawValue>,
 }
 
 #[derive(Deserialize)]
 struct PredFile {
-    annotations: AnnotationList<PredRecord>,
+    annotations: List<Annotation<PredRecord>>,
 }
 
 /// What a strict pair of files gives: the matched pairs, and the ground truth's `categories` list

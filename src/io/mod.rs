@@ -1,7 +1,9 @@
 //! Where a dataset's PNGs come from: files on disk, members of zip and tar archives (read in
-//! place, never extracted; an archive inside an archive too), or bytes already in memory.
+//! place, never extracted; an archive inside an archive too), or bytes already in memory; and
+//! [`json`], JSON files read strictly and interruptibly.
 
 mod backing;
+pub mod json;
 mod tar;
 mod zip;
 

@@ -1,6 +1,7 @@
 //! panopticapi's converters (`panoptiq.converters`): each call converts a list of images on the
 //! pool, reading and writing their files in parallel, every output written whole or not at all.
-//! Python reads the JSON, builds the jobs and assembles the records from what comes back.
+//! Python reads the JSON (combine's results files: [`super::combine`]), builds the jobs and
+//! assembles the records from what comes back.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,6 @@ use super::masks::MaskArg;
 use super::run::run;
 use crate::convert::color_id;
 use crate::convert::from_ids::{masks_of_runs, Slots};
-use crate::convert::heuristic::CombineRule;
 use crate::convert::images;
 use crate::convert::output::write_atomically;
 use crate::convert::{CategoryColor, IdGenerator, Rle, Segmentation};
@@ -21,13 +21,13 @@ use crate::runtime::parallel::try_map_ordered;
 use crate::PqError;
 
 /// Categories as Python passes them: `(id, isthing, (r, g, b))`.
-type Palette = Vec<(i64, bool, [u8; 3])>;
+pub(super) type Palette = Vec<(i64, bool, [u8; 3])>;
 
-fn palette(categories: &Palette) -> Vec<CategoryColor> {
+pub(super) fn palette(categories: &Palette) -> Vec<CategoryColor> {
     categories.iter().map(|&(id, isthing, color)| CategoryColor { id, isthing, color }).collect()
 }
 
-fn in_image<'a>(image_id: &'a str, what: &Path) -> impl FnOnce(PqError) -> PqError + 'a {
+pub(super) fn in_image<'a>(image_id: &'a str, what: &Path) -> impl FnOnce(PqError) -> PqError + 'a {
     let what = what.display().to_string();
     move |source| match source {
         // These name their file already.
@@ -71,13 +71,13 @@ fn write_map(path: &Path, ids: &[u32], height: usize, width: usize) -> Result<()
 }
 
 /// Writes a map held as runs as an RGB panoptic PNG, atomically.
-fn write_runs(path: &Path, map: &RunMap) -> Result<(), PqError> {
+pub(super) fn write_runs(path: &Path, map: &RunMap) -> Result<(), PqError> {
     write_file(path, &map.encode(3)?)
 }
 
 /// Runs `convert` on every job in parallel, keeping their order; the first error (in job order)
 /// stops the jobs after it.
-fn each<J: Sync, R: Send>(
+pub(super) fn each<J: Sync, R: Send>(
     py: Python<'_>,
     threads: Option<usize>,
     jobs: &[J],
@@ -145,20 +145,19 @@ fn masks_of(items: Vec<(i64, MaskArg)>) -> Vec<(i64, Segmentation)> {
     items.into_iter().map(|(c, m)| (c, m.into_segmentation())).collect()
 }
 
-fn rles(
-    items: &[(i64, Segmentation)],
-    names: &[String],
+pub(super) fn rles<'a>(
+    items: impl IntoIterator<Item = (i64, &'a Segmentation)>,
+    name: impl Fn(usize) -> String,
     height: usize,
     width: usize,
 ) -> Result<Vec<(i64, Rle)>, PqError> {
     items
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(i, (c, s))| {
-            let name = names.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
             s.to_rle(height, width)
-                .map(|r| (*c, r))
-                .map_err(|e| PqError::BadMask { message: format!("segment {name}: {e}") })
+                .map(|r| (c, r))
+                .map_err(|e| PqError::BadMask { message: format!("segment {}: {e}", name(i)) })
         })
         .collect()
 }
@@ -181,7 +180,8 @@ fn convert_detections(
         .collect();
     each(py, threads, &jobs, |i, (image_id, out, height, width, items, names)| {
         let mut generator = IdGenerator::new(&colors, seed, first + i as u64);
-        let (map, ids) = rles(items, names, *height, *width)
+        let named = |i: usize| names.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
+        let (map, ids) = rles(items.iter().map(|(c, s)| (*c, s)), named, *height, *width)
             .and_then(|masks| images::paint_detections(*height, *width, &masks, names, &mut generator))
             .map_err(in_image(image_id, out))?;
         write_runs(out, &map).map_err(in_image(image_id, out))?;
@@ -273,45 +273,6 @@ fn semantic_gray(class: u32) -> Result<u32, PqError> {
     Ok(class)
 }
 
-/// One combination job: `(image_id, output PNG, height, width, instances by descending score,
-/// stuff regions, instance names, stuff names)`.
-type CombineJob =
-    (String, PathBuf, usize, usize, Vec<(i64, MaskArg)>, Vec<(i64, MaskArg)>, Vec<String>, Vec<String>);
-
-/// Semantic and instance predictions combined into panoptic PNGs: per image, its
-/// `(id, category_id)` segments.
-#[pyfunction]
-#[pyo3(signature = (jobs, overlap_thr, stuff_area_limit, categories, seed, first, threads=None))]
-#[allow(clippy::too_many_arguments)]
-fn convert_combine(
-    py: Python<'_>,
-    jobs: Vec<CombineJob>,
-    overlap_thr: f64,
-    stuff_area_limit: f64,
-    categories: Palette,
-    seed: u64,
-    first: u64,
-    threads: Option<usize>,
-) -> PyResult<Vec<Vec<(u32, i64)>>> {
-    let colors = palette(&categories);
-    let rule = CombineRule { overlap_thr, stuff_area_limit };
-    let jobs: Vec<_> = jobs
-        .into_iter()
-        .map(|(id, out, h, w, inst, stuff, inst_names, stuff_names)| {
-            (id, out, h, w, masks_of(inst), masks_of(stuff), inst_names, stuff_names)
-        })
-        .collect();
-    each(py, threads, &jobs, |i, (image_id, out, height, width, inst, stuff, inst_names, stuff_names)| {
-        let mut generator = IdGenerator::new(&colors, seed, first + i as u64);
-        let (map, segments) = rles(inst, inst_names, *height, *width)
-            .and_then(|inst| Ok((inst, rles(stuff, stuff_names, *height, *width)?)))
-            .and_then(|(inst, stuff)| images::combine(*height, *width, &inst, &stuff, rule, &mut generator))
-            .map_err(in_image(image_id, out))?;
-        write_runs(out, &map).map_err(in_image(image_id, out))?;
-        Ok(segments.iter().map(|s| (s.id, s.category_id)).collect())
-    })
-}
-
 /// A Cityscapes segment: `(id, category_id, area, [x, y, w, h], iscrowd)`.
 type CityscapesRow = (u32, i64, u64, [u64; 4], bool);
 
@@ -347,7 +308,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convert_detections, m)?)?;
     m.add_function(wrap_pyfunction!(convert_to_detection, m)?)?;
     m.add_function(wrap_pyfunction!(convert_semantic, m)?)?;
-    m.add_function(wrap_pyfunction!(convert_combine, m)?)?;
     m.add_function(wrap_pyfunction!(convert_cityscapes, m)?)?;
     Ok(())
 }

@@ -14,14 +14,15 @@
 //! - [`draw`] — pictures (`panoptiq.visualize`)
 //! - [`video`], [`stq`] — VPQ's tubes and STQ's counts (`panoptiq.video`)
 //! - [`lidar`] — LiDAR panoptic counts and 4-D tracks (`panoptiq.lidar`)
-//! - [`masks`], [`convert`] — COCO masks and panopticapi's converters (`panoptiq.masks`,
-//!   `panoptiq.converters`)
+//! - [`masks`], [`convert`], [`combine`] — COCO masks and panopticapi's converters
+//!   (`panoptiq.masks`, `panoptiq.converters`; the combination's results files read in Rust)
 
 // PyO3 hands arguments over by value; borrowing views of them is the point of this layer.
 #![allow(clippy::needless_pass_by_value)]
 
 mod batch;
 mod columns;
+mod combine;
 mod convert;
 mod draw;
 mod errors;
@@ -68,5 +69,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     lidar::register(m)?;
     masks::register(m)?;
     convert::register(m)?;
+    combine::register(m)?;
     Ok(())
 }
