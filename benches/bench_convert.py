@@ -7,26 +7,30 @@ Run: python benches/bench_convert.py [--images 1000] [--rounds 3] [--reference-r
 Data (convert_data.py, cached under ``--cache``): ``--images`` COCO-like 480x640 panoptic images
 from ``panoptiq.synthetic.make_dataset`` (the 133 COCO categories, 18 to 32 segments an image,
 things and stuff), PNGs written by Pillow, and the other inputs derived from them: 2-channel
-PNGs, a COCO detection JSON (compressed RLE and polygons), semantic and instance results.
+PNGs, a COCO detection JSON (compressed RLE and polygons), semantic and instance results. The
+Cityscapes converter reads its own data (cityscapes_data.py): ``--cityscapes-images`` 16-bit
+``gtFine`` instanceIds maps of 2048x1024, street scenes with 15 to 45 instances each.
 
-The reference is panopticapi itself (``--panopticapi-repo``, default $PANOPTICAPI_REPO: a
-checkout or a bare git mirror of cocodataset/panopticapi; skipped, with the reason printed, when
-it is not there). Its scripts are copied to a temporary folder and run as their users run them,
-``python converters/<script>.py --flags...`` from that folder (with ``panopticapi`` importable,
-and its folder too for ``from utils import``), each with its own ``multiprocessing`` pool of
-``cpu_count()`` workers. Their final ``save_json`` fails on numpy integers (image ids from
-``np.array_split``, panopticapi issue #17) and on the ``bytes`` that ``COCOmask.merge`` leaves in
-panoptic2semantic's records (any class with two segments in an image): a ``sitecustomize`` on
-their path (nothing else) gives ``json.dump`` a ``default``
-that writes those as the numbers and text they are (reported when it was needed) and notes the
-time the JSON is written; the scripts' time is from launch until then (the pool's teardown at exit
-left out), interpreter start-up and imports included. panoptiq runs the same way, ``python -m
-panoptiq.converters.<script> --flags... --quiet`` (all cores), measured to its exit; and its
-function called in a fresh process (imports excluded). Every run starts with its output folder
-removed; the inputs are in the page cache (a warm-up run first). Besides wall times: CPU times
-(user + system, the scripts' pool workers included) and peak RSS (the largest process, polled).
-The compiled core the runs load is printed (path, size, hash), and a change during the run
-reported: on a shared machine it may be reinstalled meanwhile.
+The reference is panopticapi itself (``--panopticapi-repo``, default $PANOPTICAPI_REPO: a checkout
+or a bare git mirror of cocodataset/panopticapi; skipped, with the reason printed, when it is not
+there). Its scripts are copied to a temporary folder and run as their users run them, ``python
+converters/<script>.py --flags...`` from that folder (with ``panopticapi`` importable, and its
+folder too for ``from utils import``), each with its own ``multiprocessing`` pool of
+``cpu_count()`` workers; the Cityscapes script, which takes no flags and has no pool, through its
+function ``panoptic_converter`` (it needs ``cityscapesscripts``' label table: ``pip install
+--no-deps cityscapesscripts``; without it that row is panoptiq's alone). Their final ``save_json``
+fails on numpy integers (image ids from ``np.array_split``, panopticapi issue #17) and on the
+``bytes`` that ``COCOmask.merge`` leaves in panoptic2semantic's records (any class with two
+segments in an image): a ``sitecustomize`` on their path (nothing else) gives ``json.dump`` a
+``default`` that writes those as the numbers and text they are (reported when it was needed) and
+notes the time the JSON is written; the scripts' time is from launch until then (the pool's
+teardown at exit left out), interpreter start-up and imports included. panoptiq runs the same way,
+``python -m panoptiq.converters.<script> --flags... --quiet`` (all cores), measured to its exit;
+and its function called in a fresh process (imports excluded). Every run starts with its output
+folder removed; the inputs are in the page cache (a warm-up run first). Besides wall times: CPU
+times (user + system, the scripts' pool workers included) and peak RSS (the largest process,
+polled). The compiled core the runs load is printed (path, size, hash), and a change during the
+run reported: on a shared machine it may be reinstalled meanwhile.
 
 The "pycocotools floor" is the time of the pycocotools calls alone that the script makes on the
 same data, in a pool of ``cpu_count()`` processes split as the script splits the images (the
@@ -52,6 +56,7 @@ import argparse
 import contextlib
 import copy
 import importlib.metadata
+import importlib.util
 import io
 import itertools
 import json
@@ -77,6 +82,7 @@ import numpy as np
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
+import cityscapes_data  # noqa: E402
 import convert_data  # noqa: E402
 
 from panoptiq import read_id_map  # noqa: E402
@@ -92,6 +98,14 @@ REFERENCE_FILES = (
     "panopticapi/__init__.py",
     "panopticapi/utils.py",
     "panopticapi/combine_semantic_and_instance_predictions.py",
+    "cityscapes_gt_converter/__init__.py",
+    "cityscapes_gt_converter/cityscapes_panoptic_converter.py",
+)
+#: The Cityscapes script takes no flags (its paths are set in the file): it is run through its
+#: function, with the paths the flags give panoptiq, from its own folder as its users run it.
+CITYSCAPES_RUNNER = (
+    "import sys; sys.path.insert(0, 'cityscapes_gt_converter'); "
+    "from cityscapes_panoptic_converter import panoptic_converter; panoptic_converter(*sys.argv[1:])"
 )
 JSON_MARK = "BENCH_JSON_WRITTEN"
 DEFAULT_MARK = "BENCH_JSON_DEFAULT"
@@ -211,6 +225,15 @@ CASES = [
         "combine",
         "area, merge (intersect, union), decode",
     ),
+    Case(
+        "cityscapes",
+        "cityscapes_gt_converter/cityscapes_panoptic_converter.py",
+        "panoptiq.converters.cityscapes_panoptic_converter",
+        "panoptic.json",
+        "panoptic",
+        None,
+        "none (PIL, numpy only)",
+    ),
 ]
 BY_NAME = {case.name: case for case in CASES}
 
@@ -243,6 +266,11 @@ def flags(case: Case, data: Path, out: Path) -> list[str]:
             *("--images_json_file", str(data / "images.json")),
             *categories,
             *("--panoptic_json_file", str(out / "panoptic.json"), "--segmentations_folder", str(out / "panoptic")),
+        ]
+    if case.name == "cityscapes":
+        return [
+            *("--original_format_folder", str(data), "--out_folder", str(out / "panoptic")),
+            *("--out_file", str(out / "panoptic.json")),
         ]
     raise ValueError(case.name)
 
@@ -277,6 +305,8 @@ def call_function(case: Case, data: Path, out: Path) -> None:
             str(out / "panoptic"),
             str(out / "panoptic.json"),
         )
+    elif case.name == "cityscapes":
+        c.panoptic_converter(str(data), str(out / "panoptic"), str(out / "panoptic.json"))
     else:
         raise ValueError(case.name)
 
@@ -293,6 +323,9 @@ def inputs(case: Case, data: Path) -> str:
         return f"{len(load('detection.json')['annotations']):,} annotations"
     if case.name == "combine":
         return f"{len(load('instseg.json')):,} instances, {len(load('semseg.json')):,} semantic"
+    if case.name == "cityscapes":
+        maps = list(data.glob("*/*_gtFine_instanceIds.png"))
+        return f"{len(maps):,} gtFine maps of {cityscapes_data.WIDTH}x{cityscapes_data.HEIGHT}"
     return f"{sum(len(a['segments_info']) for a in load('gt.json')['annotations']):,} segments"
 
 
@@ -408,7 +441,11 @@ def fresh(folder: Path) -> Path:
 
 
 def run_reference(case: Case, work: Path, data: Path, out: Path) -> dict[str, Any]:
-    command = [sys.executable, case.script, *flags(case, data, fresh(out))]
+    arguments = flags(case, data, fresh(out))
+    if case.name == "cityscapes":
+        command = [sys.executable, "-c", CITYSCAPES_RUNNER, *arguments[1::2]]
+    else:
+        command = [sys.executable, case.script, *arguments]
     result = run_process(command, cwd=work, env=reference_env(work))
     # Until the JSON is written when the script writes one (its pool's teardown at exit left out).
     result["time"] = result["json_seconds"] if result["json_seconds"] is not None else result["seconds"]
@@ -704,6 +741,7 @@ CHECKS: dict[str, Callable[[str, Path, Path, Case], str]] = {
     "panoptic2detection": check_records,
     "panoptic2semantic-json": check_records,
     "panoptic2semantic-png": check_semantic_pngs,
+    "cityscapes": check_panoptic,
 }
 
 
@@ -784,7 +822,8 @@ def row_mismatch(case: Case) -> bool:
 def report(rows: list[Row], args: argparse.Namespace, images: int, reference: tuple[Path, str] | str) -> None:
     cores = os.cpu_count() or 1
     print(
-        f"\n## panoptiq.converters vs panopticapi's scripts: {images:,} images of 640x480, "
+        f"\n## panoptiq.converters vs panopticapi's scripts: {images:,} COCO-like images of 640x480 (Cityscapes: "
+        f"{args.cityscapes_images:,} maps of 2048x1024), "
         f"{cores} cores (median of {args.rounds} rounds for panoptiq, {args.reference_rounds} for panopticapi)\n"
     )
     print(
@@ -874,6 +913,9 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=1000, help="images in the dataset (default 1000)")
+    parser.add_argument(
+        "--cityscapes-images", type=int, default=100, help="2048x1024 maps for the Cityscapes converter (default 100)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of panoptiq's measurements (median)")
     parser.add_argument("--reference-rounds", type=int, default=1, help="rounds of panopticapi's (median)")
     parser.add_argument("--panopticapi-repo", default=None, help=f"panopticapi checkout or bare mirror (${ENV})")
@@ -885,7 +927,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="8 images, one round: a quick run for CI")
     args = parser.parse_args()
     if args.smoke:
-        args.images, args.rounds, args.reference_rounds = 8, 1, 1
+        args.images, args.cityscapes_images, args.rounds, args.reference_rounds = 8, 2, 1, 1
     names = [n for n in args.converters.split(",") if n]
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
@@ -916,7 +958,16 @@ def main() -> None:
     rows = []
     try:
         for name in names:
-            rows.append(bench_case(args, BY_NAME[name], data, work, reference))
+            case_data, case_reference = data, reference
+            if name == "cityscapes":
+                case_data = cityscapes_data.dataset(Path(args.cache), args.cityscapes_images, args.seed)
+                if isinstance(reference, tuple) and importlib.util.find_spec("cityscapesscripts") is None:
+                    case_reference = (
+                        "the Cityscapes script imports cityscapesscripts' label table "
+                        "(pip install --no-deps cityscapesscripts)"
+                    )
+                    print(f"\n# {name}: panopticapi skipped: {case_reference}")
+            rows.append(bench_case(args, BY_NAME[name], case_data, work, case_reference))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -202,38 +202,51 @@ pub struct CityscapesSegment {
     pub iscrowd: bool,
 }
 
+/// The pixel count and `[x0, y0, x1, y1]` (inclusive) of every value of `present` in a row-major
+/// map `width` wide, in one pass that costs its row runs: the position of a pixel is never
+/// divided out of its index.
+fn areas_and_boxes(keys: &[u32], width: usize, present: &[u32]) -> (Vec<u64>, Vec<[usize; 4]>) {
+    let mut area = vec![0u64; present.len()];
+    let mut boxes = vec![[usize::MAX, usize::MAX, 0usize, 0usize]; present.len()];
+    if width == 0 {
+        return (area, boxes);
+    }
+    let (mut last, mut slot) = (None, 0);
+    for (y, row) in keys.chunks_exact(width).enumerate() {
+        let mut x = 0;
+        while let Some(&k) = row.get(x) {
+            let end = row[x..].iter().position(|&v| v != k).map_or(row.len(), |n| x + n);
+            if last != Some(k) {
+                last = Some(k);
+                slot = present.binary_search(&k).unwrap_or(0);
+            }
+            area[slot] += (end - x) as u64;
+            let b = &mut boxes[slot];
+            b[0] = b[0].min(x);
+            b[1] = b[1].min(y);
+            b[2] = b[2].max(end - 1);
+            b[3] = b[3].max(y);
+            x = end;
+        }
+    }
+    (area, boxes)
+}
+
 /// Cityscapes' `instanceIds` (a label below 1000 is a class's crowd region, `1000 * class + k`
 /// an instance) as a panoptic map: every distinct value of a known class a segment, ascending;
 /// stuff is never crowd; values of unknown classes stay VOID.
 pub fn cityscapes(
-    samples: &Samples,
+    samples: Samples,
     is_thing: impl Fn(i64) -> Option<bool>,
     colors: &mut IdGenerator<'_>,
 ) -> Result<(Vec<u32>, Vec<CityscapesSegment>), PqError> {
     if samples.channels != 1 {
         return Err(bad(format!("an instanceIds PNG has one channel; this one has {}", samples.channels)));
     }
-    let width = samples.width;
-    let mut keys = samples.values.clone();
+    // The samples become the map in place: a 2048x1024 map is 8 MB not copied.
+    let (width, mut keys) = (samples.width, samples.values);
     let present = distinct(&keys);
-    // Area and box of every distinct value in one pass.
-    let mut area = vec![0u64; present.len()];
-    let mut boxes = vec![[usize::MAX, usize::MAX, 0usize, 0usize]; present.len()];
-    let mut last = None;
-    let mut slot = 0;
-    for (i, &k) in keys.iter().enumerate() {
-        if last != Some(k) {
-            last = Some(k);
-            slot = present.binary_search(&k).unwrap_or(0);
-        }
-        let (x, y) = (i % width, i / width);
-        area[slot] += 1;
-        let b = &mut boxes[slot];
-        b[0] = b[0].min(x);
-        b[1] = b[1].min(y);
-        b[2] = b[2].max(x);
-        b[3] = b[3].max(y);
-    }
+    let (area, boxes) = areas_and_boxes(&keys, width, &present);
     let mut ids = Vec::with_capacity(present.len());
     let mut segments = Vec::new();
     for (slot, &value) in present.iter().enumerate() {
@@ -267,6 +280,25 @@ mod tests {
         CategoryColor { id: 1, isthing: true, color: [200, 0, 0] },
         CategoryColor { id: 2, isthing: false, color: [0, 0, 200] },
     ];
+
+    #[test]
+    fn areas_and_boxes_follow_the_pixels() {
+        // 4 wide, 3 rows: the runs of a value span rows and restart within them.
+        let keys = [5, 5, 7, 5, 7, 7, 7, 5, 9, 5, 5, 5];
+        let present = distinct(&keys);
+        assert_eq!(present, [5, 7, 9]);
+        let (area, boxes) = areas_and_boxes(&keys, 4, &present);
+        for (slot, &value) in present.iter().enumerate() {
+            let pixels: Vec<(usize, usize)> =
+                (0..keys.len()).filter(|&i| keys[i] == value).map(|i| (i % 4, i / 4)).collect();
+            assert_eq!(area[slot], pixels.len() as u64);
+            let xs = pixels.iter().map(|p| p.0);
+            let ys = pixels.iter().map(|p| p.1);
+            let expected = [xs.clone().min(), ys.clone().min(), xs.max(), ys.max()].map(Option::unwrap);
+            assert_eq!(boxes[slot], expected, "value {value}");
+        }
+        assert_eq!(areas_and_boxes(&[], 0, &[]).0.len(), 0);
+    }
 
     #[test]
     fn two_channel_pairs_become_segments() {

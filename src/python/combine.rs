@@ -123,8 +123,9 @@ fn convert_combine(
     first: usize,
     threads: Option<usize>,
 ) -> PyResult<Vec<Vec<(u32, i64)>>> {
-    let images = inputs.0.get(first..first + jobs.len()).ok_or_else(|| {
-        PyValueError::new_err(format!("images {first}..{} of {}", first + jobs.len(), inputs.0.len()))
+    let stop = first.checked_add(jobs.len());
+    let images = stop.and_then(|stop| inputs.0.get(first..stop)).ok_or_else(|| {
+        PyValueError::new_err(format!("{} images from {first} of {}", jobs.len(), inputs.0.len()))
     })?;
     let colors = palette(&categories);
     let rule = CombineRule { overlap_thr, stuff_area_limit };

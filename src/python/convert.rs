@@ -292,12 +292,13 @@ fn convert_cityscapes(
         let samples = samples_of(source).map_err(in_image(image_id, source))?;
         let mut generator = IdGenerator::new(&colors, seed, first + i as u64);
         let is_thing = |c: i64| colors.iter().find(|k| k.id == c).map(|k| k.isthing);
+        let (height, width) = (samples.height, samples.width);
         let (map, segments) =
-            images::cityscapes(&samples, is_thing, &mut generator).map_err(in_image(image_id, source))?;
-        write_map(out, &map, samples.height, samples.width).map_err(in_image(image_id, out))?;
+            images::cityscapes(samples, is_thing, &mut generator).map_err(in_image(image_id, source))?;
+        write_map(out, &map, height, width).map_err(in_image(image_id, out))?;
         Ok((
-            samples.height,
-            samples.width,
+            height,
+            width,
             segments.iter().map(|s| (s.id, s.category_id, s.area, s.bbox, s.iscrowd)).collect(),
         ))
     })
