@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from panoptiq import PanopticQuality, pq_compute, read_id_map
+from panoptiq._dataset import load_dataset
 from panoptiq.synthetic import make_dataset
 
 mask_utils = pytest.importorskip("pycocotools.mask", reason="pycocotools is the reference of COCO masks (test extra)")
@@ -52,6 +53,33 @@ def _as_masks(json_file: Path, polygons: bool = False) -> dict[str, Any]:
     return data
 
 
+def _loose(masks_json: Path) -> Path:
+    """The masks JSON with integral float segment ids, a form only Python's reader takes."""
+    data = _load(masks_json)
+    for annotation in data["annotations"]:
+        for segment in annotation["segments_info"]:
+            segment["id"] = float(segment["id"])
+    loose = masks_json.with_name(f"{masks_json.stem}-loose.json")
+    loose.write_text(json.dumps(data))
+    return loose
+
+
+def _held(gt_json: Path, pred_json: Path) -> bool:
+    """Whether the core read the masks and holds them (not Python's reader)."""
+    masks = load_dataset(gt_json, pred_json).masks
+    assert masks is not None
+    return masks.held
+
+
+def _both_readers(gt_json: Path, masks_json: Path) -> list[Path]:
+    """The masks JSON as the core reads it (its strict form) and as Python's reader does: both
+    must give every result."""
+    loose = _loose(masks_json)
+    assert _held(gt_json, masks_json)
+    assert not _held(gt_json, loose)
+    return [masks_json, loose]
+
+
 def _results_equal(a: dict[str, Any], b: dict[str, Any]) -> None:
     for key in ("All", "Things", "Stuff", "per_class"):
         assert a[key] == b[key], key
@@ -63,9 +91,10 @@ def test_rle_predictions_score_as_their_pngs(dataset: tuple[Path, Path], tmp_pat
     masks_json.write_text(json.dumps(_as_masks(pred_json)))
     on_pngs = pq_compute(str(gt_json), str(pred_json), verbose=False, per_image=True)
     assert 0 < on_pngs["All"]["pq"] < 1
-    from_masks = pq_compute(str(gt_json), str(masks_json), verbose=False, per_image=True)
-    _results_equal(from_masks, on_pngs)
-    assert [r["pq"] for r in from_masks["per_image"]] == [r["pq"] for r in on_pngs["per_image"]]
+    for path in _both_readers(gt_json, masks_json):
+        from_masks = pq_compute(str(gt_json), str(path), verbose=False, per_image=True)
+        _results_equal(from_masks, on_pngs)
+        assert [r["pq"] for r in from_masks["per_image"]] == [r["pq"] for r in on_pngs["per_image"]]
 
 
 def test_ground_truth_as_masks_too(dataset: tuple[Path, Path], tmp_path: Path) -> None:
@@ -76,7 +105,15 @@ def test_ground_truth_as_masks_too(dataset: tuple[Path, Path], tmp_path: Path) -
     pred_masks_json = tmp_path / "pred_masks.json"
     pred_masks_json.write_text(json.dumps(_as_masks(pred_json)))
     on_pngs = pq_compute(str(gt_json), str(pred_json), verbose=False)
-    _results_equal(pq_compute(str(gt_masks_json), str(pred_masks_json), verbose=False), on_pngs)
+    loose = (_loose(gt_masks_json), _loose(pred_masks_json))
+    for gt_path, pred_path, held in ((gt_masks_json, pred_masks_json, True), (*loose, False)):
+        assert _held(gt_path, pred_path) is held
+        _results_equal(pq_compute(str(gt_path), str(pred_path), verbose=False), on_pngs)
+    # Python finds a ground truth's masks by image id, the last annotation of each: the core
+    # reader leaves a repeated image to it.
+    gt_masks["annotations"].append(gt_masks["annotations"][0])
+    gt_masks_json.write_text(json.dumps(gt_masks))
+    assert not _held(gt_masks_json, pred_masks_json)
 
 
 def _polygon_dataset(tmp_path: Path) -> tuple[Path, Path, Path]:
@@ -155,7 +192,9 @@ def test_polygons_score_as_pycocotools_rasterises_them(tmp_path: Path) -> None:
     gt_json, ref_json, poly_json = _polygon_dataset(tmp_path)
     reference = pq_compute(str(gt_json), str(ref_json), None, str(tmp_path / "ref"), verbose=False)
     assert 0 < reference["All"]["pq"] < 1
-    _results_equal(pq_compute(str(gt_json), str(poly_json), verbose=False), reference)
+    # The polygons' size comes from the ground truth's images list.
+    for path in _both_readers(gt_json, poly_json):
+        _results_equal(pq_compute(str(gt_json), str(path), verbose=False), reference)
 
 
 def _combine_inputs(dataset: tuple[Path, Path]) -> tuple[list[Any], list[Any], dict[str, Any]]:
@@ -242,10 +281,11 @@ def test_the_combination_heuristic_equals_panopticapis_script(dataset: tuple[Pat
         json.dumps({"annotations": [{"image_id": i, "segments_info": s} for i, s in by_image.items()], **images})
     )
     overlap = {"confidence_thr": 0.5, "overlap_thr": 0.5, "stuff_area_limit": limit}
-    _results_equal(pq_compute(str(gt_json), str(masks_json), verbose=False, overlap=overlap), reference)
     assert any(c in things for c in {r["category_id"] for r in instances})
-    with pytest.raises(ValueError, match=r"In the image with ID .*segment \d+ overlaps segment \d+"):
-        pq_compute(str(gt_json), str(masks_json), verbose=False)
+    for path in _both_readers(gt_json, masks_json):
+        _results_equal(pq_compute(str(gt_json), str(path), verbose=False, overlap=overlap), reference)
+        with pytest.raises(ValueError, match=r"In the image with ID .*segment \d+ overlaps segment \d+"):
+            pq_compute(str(gt_json), str(path), verbose=False)
 
 
 def test_bad_masks_name_the_image_and_the_segment(dataset: tuple[Path, Path], tmp_path: Path) -> None:
@@ -256,8 +296,10 @@ def test_bad_masks_name_the_image_and_the_segment(dataset: tuple[Path, Path], tm
     segment["segmentation"] = {"size": segment["segmentation"]["size"], "counts": "3"}  # counts sum to 3
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
-    with pytest.raises(ValueError, match=rf"image with ID {annotation['image_id']}.*segment {segment['id']}.*sum to 3"):
-        pq_compute(str(gt_json), str(bad), verbose=False)
+    named = rf"image with ID {annotation['image_id']}.*segment {segment['id']}.*sum to 3"
+    for path in _both_readers(gt_json, bad):
+        with pytest.raises(ValueError, match=named):
+            pq_compute(str(gt_json), str(path), verbose=False)
     segment["segmentation"] = [[1.0, float("nan"), 5.0, 5.0, 9.0, 1.0]]
     bad.write_text(json.dumps(data))
     with pytest.raises(ValueError, match=rf"image with ID {annotation['image_id']}.*segment {segment['id']}"):

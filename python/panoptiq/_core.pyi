@@ -224,6 +224,14 @@ class Pairs:
         json: tuple[str, str], folders: tuple[str, str], threads: int | None
     ) -> tuple[Pairs, str] | tuple[None, bytes | None, bytes | None]: ...
     @staticmethod
+    def read_masked(
+        json: tuple[str, str],
+        folders: tuple[str, str],
+        mask_folders: tuple[str | None, str | None],
+        overlap: tuple[float, float, float] | None = None,
+        threads: int | None = None,
+    ) -> tuple[Pairs, str, tuple[bool, bool]] | None: ...
+    @staticmethod
     def parse(
         texts: tuple[bytes, bytes], json: tuple[str, str], folders: tuple[str, str], threads: int | None
     ) -> tuple[Pairs, str] | None: ...

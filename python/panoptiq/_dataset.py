@@ -100,14 +100,15 @@ def evaluate_all(
     """
     total, progress = len(pairs), options.progress
     step = batch_size(total, [gt, pred], progress is not None)
-    if masks is not None:
+    if masks is not None and not masks.held:
         # Masks are handed over a batch at a time, so only a batch of them is in the core's form.
         step = min(step, MASK_BATCH)
     totals = _core.Totals()
     image_rows: list[tuple[Any, ...]] | None = [] if options.records else None
     segment_rows: list[tuple[Any, ...]] | None = [] if options.records else None
     for start, stop, gt_from, pred_from in batches(total, step, gt, pred, pairs.paths, pairs.image_ids):
-        if masks is None:
+        if masks is None or masks.held:
+            # Masks the core read are held with the pairs.
             batch, rows = pairs.evaluate(start, stop, kinds, options.core, (gt_from, pred_from))
         else:
             batch_masks = masks.both(pairs.image_ids(start, stop))
@@ -222,29 +223,44 @@ def load_dataset(
     json_files = (gt_json_file, pred_json_file)
     gt_location, pred_location = Location(gt_json_file, options), Location(pred_json_file, options)
     # A side with no folder given and none beside its JSON may carry masks in its JSON instead.
-    parsed: dict[Side, dict[str, Any]] = {}
-    for side, folder, location in ((GT, gt_folder, gt_location), (PRED, pred_folder, pred_location)):
-        default = location.path.replace(".json", "")
-        if folder is None and not is_url(default) and not Path(default).exists():
-            data = parse_json(read_json_bytes(location, side), location.path, side)
-            if carries_masks(data):
-                parsed[side] = data
-    if GT in parsed:
-        gt_folder = memory_folder(GT)
-    if PRED in parsed:
-        pred_folder = memory_folder(PRED)
+    may_mask = {
+        side: folder is None and not is_url(default) and not Path(default).exists()
+        for side, folder, default in (
+            (GT, gt_folder, gt_location.path.replace(".json", "")),
+            (PRED, pred_folder, pred_location.path.replace(".json", "")),
+        )
+    }
     gt_folder = gt_json_file.replace(".json", "") if gt_folder is None else local(os.fspath(gt_folder))
     pred_folder = pred_json_file.replace(".json", "") if pred_folder is None else local(os.fspath(pred_folder))
+    local_files = all(not is_url(p) and Path(p).is_file() for p in json_files)
+    masked: set[Side] = set()
+    parsed: dict[Side, dict[str, Any]] = {}
+    texts: list[bytes | None] = [None, None]
+    strict = None
+    if any(may_mask.values()) and local_files:
+        # Masks in the strict form are read and held by the core; anything else is read here.
+        mask_folders = tuple(memory_folder(side) if may_mask[side] else None for side in (GT, PRED))
+        read = _core.Pairs.read_masked(json_files, (gt_folder, pred_folder), mask_folders, overlap, num_threads)
+        if read is not None:
+            strict = (read[0], read[1])
+            masked = {side for side, held in zip((GT, PRED), read[2], strict=True) if held}
+    if strict is None:
+        for side, location in ((GT, gt_location), (PRED, pred_location)):
+            if may_mask[side]:
+                data = parse_json(read_json_bytes(location, side), location.path, side)
+                if carries_masks(data):
+                    parsed[side] = data
+        masked = set(parsed)
+    if GT in masked:
+        gt_folder = memory_folder(GT)
+    if PRED in masked:
+        pred_folder = memory_folder(PRED)
     folders = (gt_folder, pred_folder)
-    texts: list[bytes | None]
-    if parsed:
-        texts = [None, None]
-        strict = None
-    elif all(not is_url(p) and Path(p).is_file() for p in json_files):
+    if strict is None and not parsed and local_files:
         read = _core.Pairs.read(json_files, folders, num_threads)
         strict = None if read[0] is None else (read[0], read[1])
         texts = [None, None] if strict is not None else [read[1], read[2]]
-    else:
+    elif strict is None and not parsed:
         texts = [read_json_bytes(gt_location, GT), read_json_bytes(pred_location, PRED)]
         strict = _core.Pairs.parse((texts[0], texts[1]), json_files, folders, num_threads)
     gt_json = pred_json = None
@@ -276,7 +292,7 @@ def load_dataset(
         Folder(Location(folder), remote=MemoryFolder(in_memory[side], folder, side.folder))
         if side in in_memory
         else Folder(Location(folder))
-        if side in parsed
+        if side in masked
         else open_folder(Location(folder, options), side)
         for side, folder in ((GT, gt_folder), (PRED, pred_folder))
     )
@@ -291,7 +307,10 @@ def load_dataset(
         isthing = {cat_id: category.get("isthing") == 1 for cat_id, category in categories.items()}
         masks = MaskSides(by_id, isthing, image_sizes(gt_json, pred_json), overlap)
     if strict is not None:
-        return Dataset(strict[0], categories, gt, pred, json_files, strict=True, rules=rules or Rules())
+        if masked:
+            # The core holds the masks: nothing to hand over batch by batch.
+            masks = MaskSides({}, {}, overlap=overlap)
+        return Dataset(strict[0], categories, gt, pred, json_files, strict=True, masks=masks, rules=rules or Rules())
     assert gt_json is not None
     assert pred_json is not None
     matched = _match(gt_json, pred_json, json_files, folders)

@@ -66,12 +66,18 @@ def image_sizes(*jsons: Mapping[str, Any] | None) -> dict[str, tuple[int, int]]:
 
 @dataclass
 class MaskSides:
-    """The sides of a dataset given as masks: each one's annotations by image id."""
+    """The sides of a dataset given as masks: each one's annotations by image id, or none when
+    the core read the masks and holds them with the pairs (``held``)."""
 
     annotations: dict[Side, dict[str, Mapping[str, Any]]]
     isthing: dict[int, bool]
     sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
     overlap: tuple[float, float, float] | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether the core holds the masks (so none are handed over)."""
+        return not self.annotations
 
     def batch(self, side: Side, image_ids: Sequence[str]) -> list[Any] | None:
         """The core's masks of ``side`` for these images (None: that side has PNGs)."""

@@ -8,6 +8,7 @@
 //!   segment's mask cut from an id map in one pass.
 //! - [`colors`] — seeded segment colours.
 //! - [`segmentation`] — a COCO `segmentation` field in any of its forms, as one mask.
+//! - [`fields`] — a file's `score` and `segmentation` fields parsed strictly into the core's form.
 //! - [`results`] — the combination's semantic and instance results files, parsed and grouped by
 //!   image when they are in the strict form models write.
 //! - [`canvas`] — masks painted down the columns as labelled runs, read back as row runs.
@@ -21,6 +22,7 @@
 
 pub mod canvas;
 pub mod colors;
+pub mod fields;
 pub mod from_ids;
 pub mod heuristic;
 pub mod images;

@@ -22,7 +22,7 @@ pub enum OverlapRule {
 }
 
 /// One segment's mask.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MaskSegment {
     pub id: u32,
     pub isthing: bool,
@@ -31,7 +31,7 @@ pub struct MaskSegment {
 }
 
 /// One image side as masks; `size` is `(height, width)` when known without the other side.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageMasks {
     pub size: Option<(usize, usize)>,
     pub segments: Vec<MaskSegment>,

@@ -7,7 +7,7 @@ use super::rle::Rle;
 use crate::PqError;
 
 /// One `segmentation` field.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Segmentation {
     /// `{"size": [h, w], "counts": "<string>"}`.
     Compressed { height: usize, width: usize, counts: Vec<u8> },

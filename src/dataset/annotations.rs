@@ -66,7 +66,7 @@ pub struct Annotations {
 /// bytes of each file that could be read, for the general reader to parse without reading it again.
 #[derive(Debug)]
 pub enum Read {
-    Strict(Annotations),
+    Strict(Box<Annotations>),
     Loose { gt: Option<Vec<u8>>, pred: Option<Vec<u8>> },
 }
 
@@ -94,7 +94,7 @@ pub fn read_annotations(
     cancel.check()?;
     match (gt, pred) {
         (Ok(gt), Ok(pred)) => Ok(match match_pairs(&gt, &pred, files, gt_folder, pred_folder) {
-            Some(read) => Read::Strict(read),
+            Some(read) => Read::Strict(Box::new(read)),
             None => Read::Loose { gt: std::fs::read(gt_json).ok(), pred: std::fs::read(pred_json).ok() },
         }),
         (gt, pred) => Ok(Read::Loose { gt: text_of(gt, gt_json), pred: text_of(pred, pred_json) }),
@@ -251,7 +251,7 @@ mod tests {
             )
             .unwrap();
             match read {
-                Read::Strict(annotations) => Some(annotations),
+                Read::Strict(annotations) => Some(*annotations),
                 Read::Loose { gt, pred } => {
                     // The general reader gets the files' bytes, exactly, for every file there is.
                     assert_eq!(gt, std::fs::read(self.dir.join("gt.json")).ok());

@@ -1,5 +1,5 @@
 //! A dataset's image pairs: one table of pairs ([`pairs`]), read from COCO panoptic JSON
-//! ([`annotations`]) or built from columns Python checked, and evaluated in parallel with one
+//! ([`annotations`]; with sides given as masks, [`masked`]) or built from columns Python checked, and evaluated in parallel with one
 //! options value ([`options`]), streamed so that only the pairs in flight are in memory
 //! ([`driver`]), or several prediction sets against one ground truth in one pass
 //! ([`compare`]); a dataset's frames as videos, for VPQ ([`video`]).
@@ -7,6 +7,7 @@
 pub mod annotations;
 pub mod compare;
 pub mod driver;
+pub mod masked;
 pub mod options;
 pub mod pairs;
 pub mod video;

@@ -89,13 +89,16 @@ impl<S: Copy> SideColumns<S> {
 
 /// Matched (ground truth, prediction) image pairs with their files and segments, in
 /// ground-truth order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Pairs {
     image_ids: Vec<String>,
     gt: SideColumns<GtSegment>,
     pred: SideColumns<PredSegment>,
     /// The JSON files the segments came from, named in errors.
     json: Option<JsonFiles>,
+    /// Each side's masks, one per pair, when that side was read as masks (its paths then only
+    /// name the images).
+    masks: [Option<Vec<ImageMasks>>; 2],
 }
 
 impl Pairs {
@@ -115,7 +118,24 @@ impl Pairs {
     ) -> Result<Self, PqError> {
         gt.check(image_ids.len(), Side::GroundTruth)?;
         pred.check(image_ids.len(), Side::Prediction)?;
-        Ok(Self { image_ids, gt, pred, json })
+        Ok(Self { image_ids, gt, pred, json, masks: [None, None] })
+    }
+
+    /// The table with each side given as masks (one per pair) where `masks` has them.
+    pub fn with_masks(mut self, masks: [Option<Vec<ImageMasks>>; 2]) -> Result<Self, PqError> {
+        for side in masks.iter().flatten() {
+            if side.len() != self.len() {
+                return Err(PqError::LengthMismatch { what: "masks", expected: self.len(), got: side.len() });
+            }
+        }
+        self.masks = masks;
+        Ok(self)
+    }
+
+    /// Whether each side (ground truth, prediction) is held as masks.
+    #[must_use]
+    pub fn masked(&self) -> [bool; 2] {
+        [self.masks[0].is_some(), self.masks[1].is_some()]
     }
 
     /// Appends one pair.
@@ -155,8 +175,9 @@ impl Pairs {
         Self {
             image_ids: self.image_ids[range.clone()].to_vec(),
             gt: self.gt.slice(range.clone()),
-            pred: self.pred.slice(range),
+            pred: self.pred.slice(range.clone()),
             json: self.json.clone(),
+            masks: self.masks.each_ref().map(|side| side.as_ref().map(|m| m[range.clone()].to_vec())),
         }
     }
 
@@ -202,8 +223,8 @@ impl Pairs {
                 json: self.json.as_ref(),
                 gt_from,
                 pred_from,
-                gt_masks: None,
-                pred_masks: None,
+                gt_masks: self.masks[0].as_ref().map(|m| &m[i]),
+                pred_masks: self.masks[1].as_ref().map(|m| &m[i]),
             })
             .collect()
     }

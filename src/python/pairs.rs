@@ -17,6 +17,7 @@ use super::results::{PyCategories, PyTotals};
 use super::run::run;
 use crate::convert::paint::{ImageMasks, OverlapRule};
 use crate::dataset::annotations::{parse_annotations, read_annotations, read_comparison, Annotations, Read};
+use crate::dataset::masked::{read_masked, SideFolders};
 use crate::dataset::{compare_pairs, evaluate_pairs, Evaluated, PairJob, Pairs, SideColumns};
 use crate::error::{JsonFiles, Side};
 use crate::PqError;
@@ -28,6 +29,9 @@ type Sources<'py> = (Option<Source<'py>>, Option<Source<'py>>);
 /// A pair's `(image_id, gt_path, pred_path, gt segments as (id, category_id, iscrowd, area),
 /// pred segments as (id, category_id))`.
 type PairRow = (String, String, String, Vec<(u32, i64, bool, i64)>, Vec<(u32, i64)>);
+/// A strict read of files whose sides may be masks: the pairs, the categories JSON text, and
+/// whether each side (ground truth, prediction) is held as masks.
+type MaskedRead = (PyPairs, String, (bool, bool));
 
 /// One image side as masks: its `(height, width)` when known, and its segments as
 /// `(id, isthing, score, mask)`.
@@ -95,12 +99,39 @@ impl PyPairs {
         let read =
             run(py, threads, |cancel| read_annotations(&json.0, &json.1, &folders.0, &folders.1, cancel))?;
         match read {
-            Read::Strict(read) => strict(py, read),
+            Read::Strict(read) => strict(py, *read),
             Read::Loose { gt, pred } => {
                 let bytes = |b: Option<Vec<u8>>| b.map(|b| PyBytes::new(py, &b).unbind());
                 Ok((py.None(), bytes(gt), bytes(pred)).into_pyobject(py)?.unbind())
             }
         }
+    }
+
+    /// [`read`](Self::read) of files whose sides may be given as masks: `mask_folders` names,
+    /// for each side that may, the folder standing for it (None: a side of PNGs). A side whose
+    /// segments all carry `segmentation` is held as masks, painted under `overlap` (as
+    /// [`evaluate`](Self::evaluate) takes it). `(pairs, categories JSON text, (gt masked, pred
+    /// masked))`, or None when the files are not in the strict form (Python's reader then runs).
+    #[staticmethod]
+    #[pyo3(signature = (json, folders, mask_folders, overlap = None, threads = None))]
+    fn read_masked(
+        py: Python<'_>,
+        json: (PathBuf, PathBuf),
+        folders: (PathBuf, PathBuf),
+        mask_folders: (Option<PathBuf>, Option<PathBuf>),
+        overlap: Option<(f64, f64, f64)>,
+        threads: Option<usize>,
+    ) -> PyResult<Option<MaskedRead>> {
+        let sides = [
+            SideFolders { pngs: &folders.0, masks: mask_folders.0.as_deref() },
+            SideFolders { pngs: &folders.1, masks: mask_folders.1.as_deref() },
+        ];
+        let rule = overlap_rule(overlap);
+        let read = run(py, threads, |cancel| read_masked(&json.0, &json.1, sides, rule, cancel))?;
+        Ok(read.map(|read| {
+            let [gt, pred] = read.pairs.masked();
+            (Self(read.pairs), read.categories_json, (gt, pred))
+        }))
     }
 
     /// [`read`](Self::read) of the two files' contents (from an archive or object storage);
@@ -145,6 +176,12 @@ impl PyPairs {
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let py = slf.py();
         let pairs = &slf.get().0;
+        if pairs.masked().contains(&true) {
+            // Masks stay in the process that read them: a cluster's workers read PNGs.
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "pairs given as masks are not picklable: evaluate them in this process",
+            ));
+        }
         let (gt, pred) = (pairs.gt(), pairs.pred());
         let gt_columns = (
             gt.segments.iter().map(|s| s.id).collect::<Vec<_>>().into_pyarray(py),
@@ -206,9 +243,9 @@ impl PyPairs {
     /// Evaluates pairs `start:stop` in parallel with the GIL released: their totals and, when
     /// `options` asks for records, their per-image and per-segment rows. `sources` says where
     /// each side's PNGs are: on disk (None), in an `ArchiveFolder`, or one `bytes` per pair;
-    /// `masks`, for a side given as masks instead, one entry per pair, painted under `overlap`
-    /// (None: overlaps are errors; `(confidence_thr, overlap_thr, stuff_area_limit)`: the
-    /// combination heuristic).
+    /// `masks`, for a side given as masks instead (and not held here), one entry per pair,
+    /// painted under `overlap` (None: overlaps are errors; `(confidence_thr, overlap_thr,
+    /// stuff_area_limit)`: the combination heuristic).
     #[pyo3(signature = (start, stop, categories, options, sources = (None, None), masks = (None, None), overlap = None))]
     #[allow(clippy::too_many_arguments)]
     fn evaluate(
@@ -234,8 +271,13 @@ impl PyPairs {
             jobs.iter_mut().zip(gt_origins.into_iter().zip(pred_origins)).enumerate()
         {
             (job.gt_from, job.pred_from) = (gt, pred);
-            job.gt_masks = gt_masks.as_ref().map(|m| &m[i]);
-            job.pred_masks = pred_masks.as_ref().map(|m| &m[i]);
+            // Masks handed over here stand for the side; otherwise those the table holds.
+            if let Some(masks) = &gt_masks {
+                job.gt_masks = Some(&masks[i]);
+            }
+            if let Some(masks) = &pred_masks {
+                job.pred_masks = Some(&masks[i]);
+            }
         }
         let options = options.0;
         let evaluated =
