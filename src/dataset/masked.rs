@@ -148,14 +148,27 @@ pub fn read_masked(
     rule: OverlapRule,
     cancel: &Cancel,
 ) -> Result<Option<Annotations>, PqError> {
-    fn parse<T: for<'a> Deserialize<'a>>(path: &Path, cancel: &Cancel) -> Option<T> {
-        parse_cancellable(&std::fs::read(path).ok()?, cancel)
-    }
-    let (gt, pred) =
-        rayon::join(|| parse::<GtFile>(gt_json, cancel), || parse::<PredFile>(pred_json, cancel));
+    let (gt, pred) = rayon::join(|| std::fs::read(gt_json), || std::fs::read(pred_json));
+    let (Ok(gt), Ok(pred)) = (gt, pred) else { return Ok(None) };
+    let files = JsonFiles { gt: gt_json.to_owned(), pred: pred_json.to_owned() };
+    parse_masked(&gt, &pred, files, folders, rule, cancel)
+}
+
+/// [`read_masked`] of the two files' contents; `files` only names them in errors.
+pub fn parse_masked(
+    gt_text: &[u8],
+    pred_text: &[u8],
+    files: JsonFiles,
+    folders: [SideFolders<'_>; 2],
+    rule: OverlapRule,
+    cancel: &Cancel,
+) -> Result<Option<Annotations>, PqError> {
+    let (gt, pred) = rayon::join(
+        || parse_cancellable::<GtFile>(gt_text, cancel),
+        || parse_cancellable::<PredFile>(pred_text, cancel),
+    );
     cancel.check()?;
     let (Some(gt), Some(pred)) = (gt, pred) else { return Ok(None) };
-    let files = JsonFiles { gt: gt_json.to_owned(), pred: pred_json.to_owned() };
     Ok(match_masked(&gt, &pred, files, folders, rule))
 }
 
